@@ -1,0 +1,199 @@
+"""The connector contract: how TwinBridge reads a backend.
+
+Writing a connector, in five steps:
+
+1. Subclass `FeatureConnector` and give it a nested pydantic `Config` model: its fields are
+   the keys of the `source:` block in the gateway's YAML (besides `connector:`). Paths are
+   resolved against `base_dir`, the folder of the configuration file.
+2. `open()` connects or loads; `close()` releases. Both are called once per process, never
+   per request: build what is expensive here.
+3. `describe()` says what the source holds: its fields and their types, the id field, the
+   geometry type, its storage CRS, its extent.
+4. `capabilities()` says which parts of a `SourceQuery` the connector runs itself. The
+   planner never sends more than that; whatever is left is evaluated by the gateway after
+   mapping. Declaring less is always safe; declaring more than you do is a bug.
+5. `query()` returns records *in source field names*: `{"id": ..., "properties": {...},
+   "geometry": <GeoJSON geometry in CRS84 or None>}`, as an async iterator, plus
+   `number_matched` when the exact count is cheap (leave it None otherwise, never guess).
+   `get(id)` returns one record or None.
+
+Register the class under the entry-point group `twinbridge.connectors` in your package's
+`pyproject.toml`; the built-ins are registered exactly so.
+
+A connector whose whole dataset lives in memory (small files) may instead subclass
+`FileConnector` and implement `load()`: the gateway then maps the records once, indexes them
+and answers every query from memory, reloading when `version()` changes.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime", "json"]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+Record = dict[str, Any]
+
+
+class ConnectorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: FieldType
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Description:
+    fields: tuple[FieldInfo, ...]
+    geometry_type: str | None = None
+    storage_crs: str = CRS84
+    bbox: tuple[float, float, float, float] | None = None  # CRS84
+    id_field: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Which parts of a SourceQuery the connector runs itself."""
+
+    bbox: bool = False
+    paging: bool = False  # offset and limit
+    count: bool = False  # exact number_matched in query()
+
+
+@dataclass(frozen=True)
+class SourceQuery:
+    limit: int | None = None
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None  # CRS84, may cross the antimeridian
+    want_count: bool = False
+
+
+@dataclass
+class QueryResult:
+    records: AsyncIterator[Record]
+    number_matched: int | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    detail: str = ""
+    checked: datetime | None = None
+
+
+class FeatureConnector(abc.ABC):
+    Config: ClassVar[type[ConnectorConfig]]
+
+    def __init__(self, config: ConnectorConfig, *, base_dir: Path, name: str) -> None:
+        self.config = config
+        self.base_dir = base_dir
+        self.name = name  # "tenant/collection", used in errors and logs
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Connect or load. Called once per process."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Called once per process."""
+
+    @abc.abstractmethod
+    async def describe(self) -> Description: ...
+
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    @abc.abstractmethod
+    async def query(self, q: SourceQuery) -> QueryResult: ...
+
+    @abc.abstractmethod
+    async def get(self, record_id: str) -> Record | None: ...
+
+    async def health(self) -> Health:
+        try:
+            await self.describe()
+        except Exception as e:  # noqa: BLE001 - health reports any failure as data
+            return Health(ok=False, detail=str(e))
+        return Health(ok=True)
+
+
+class FileConnector(FeatureConnector):
+    """A source small enough to hold in memory: implement `load()` and `version()`.
+
+    The gateway maps and indexes the loaded records itself (see gateway/query/memory.py),
+    so `query()` here is a plain scan used only by `config check` and tests.
+    """
+
+    def path(self) -> Path:
+        raw = Path(self.config.path)  # type: ignore[attr-defined]
+        return raw if raw.is_absolute() else (self.base_dir / raw)
+
+    def version(self) -> tuple[int, int]:
+        """Changes when the file changes: the gateway reloads then."""
+        st = self.path().stat()
+        return (st.st_mtime_ns, st.st_size)
+
+    @abc.abstractmethod
+    def load(self) -> tuple[Description, list[Record]]:
+        """Read the whole file (blocking; the gateway runs it in a thread)."""
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(paging=True, count=True)
+
+    async def describe(self) -> Description:
+        return self.load()[0]
+
+    async def query(self, q: SourceQuery) -> QueryResult:
+        _, records = self.load()
+        end = None if q.limit is None else q.offset + q.limit
+        return QueryResult(_aiter(records[q.offset : end]), number_matched=len(records))
+
+    async def get(self, record_id: str) -> Record | None:
+        _, records = self.load()
+        return next((r for r in records if str(r["id"]) == record_id), None)
+
+
+async def _aiter(items: Iterable[Record]) -> AsyncIterator[Record]:
+    for item in items:
+        yield item
+
+
+def infer_type(values: Iterable[Any]) -> FieldType:
+    """The narrowest field type all non-null values fit (used by schemaless sources)."""
+    seen: set[type] = {type(v) for v in values if v is not None}
+    if not seen:
+        return "string"
+    if seen <= {bool}:
+        return "boolean"
+    if seen <= {int}:
+        return "integer"
+    if seen <= {int, float}:
+        return "number"
+    if seen & {dict, list}:
+        return "json"
+    return "string"
+
+
+__all__ = [
+    "CRS84",
+    "Capabilities",
+    "ConnectorConfig",
+    "Description",
+    "FeatureConnector",
+    "FieldInfo",
+    "FileConnector",
+    "Health",
+    "QueryResult",
+    "Record",
+    "SourceQuery",
+    "infer_type",
+]

@@ -1,0 +1,239 @@
+"""Configuration: the pydantic models are the reference; loading turns any mistake into a
+message naming the file, the key path and what is expected (never a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.errors import ConfigError
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+COLLECTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+RESERVED_TENANTS = frozenset(
+    {"api", "api.html", "collections", "conformance", "sta", "static", "health", "ready", "metrics"}
+)
+CAST_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FederationSettings(Strict):
+    partial: Literal["flag", "fail"] = Field(
+        "flag",
+        description="When a member source fails: 'flag' answers with the others and names the "
+        "failed sources; 'fail' answers 502/504.",
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds each member source may take.")
+
+
+class ServerSettings(Strict):
+    title: str = Field("TwinBridge", description="Title of the federated landing page.")
+    description: str = Field(
+        "Federated OGC API – Features over the data platforms of several cities.",
+        description="Description of the federated landing page.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="Public base URL (e.g. https://twin.example.org/api). When unset, links "
+        "are built from the request and its X-Forwarded-Proto/Host/Prefix headers.",
+    )
+    default_limit: int = Field(10, ge=1, description="Page size when a client sends no limit.")
+    max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
+    federation: FederationSettings = Field(default_factory=FederationSettings)
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> ServerSettings:
+        if self.default_limit > self.max_limit:
+            raise ValueError("default_limit must not exceed max_limit")
+        return self
+
+
+class MappingRule(Strict):
+    """How one profile property is computed from a source record."""
+
+    from_: str | None = Field(None, alias="from", description="Source field to read.")
+    type: Literal["string", "integer", "number", "boolean", "date", "datetime"] | None = Field(
+        None, description="Cast the value to this type."
+    )
+    format: str | None = Field(
+        None, description="strptime format for date/datetime sources that are not ISO 8601."
+    )
+    factor: float | None = Field(None, description="Multiply numeric values (unit conversion).")
+    offset: float | None = Field(None, description="Add to numeric values after the factor.")
+    codes: dict[str, Any] | None = Field(
+        None, description="Code list: source value -> profile value (keys compared as text)."
+    )
+    constant: Any = Field(None, description="A fixed value for every feature.")
+    template: str | None = Field(
+        None, description="A string template over source fields, e.g. '{strasse} {hausnr}'."
+    )
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> MappingRule:
+        origins = [self.from_ is not None, self.constant is not None, self.template is not None]
+        if sum(origins) != 1:
+            raise ValueError("give exactly one of 'from', 'constant' or 'template'")
+        if self.format and self.type not in ("date", "datetime"):
+            raise ValueError("'format' only applies with type date or datetime")
+        return self
+
+
+class Mapping(Strict):
+    id: str | None = Field(
+        None, description="Source field holding the feature id (default: the source's own id)."
+    )
+    properties: dict[str, str | MappingRule] = Field(
+        default_factory=dict,
+        description="Profile property -> source field name, or a mapping rule.",
+    )
+
+    def rules(self) -> dict[str, MappingRule]:
+        return {
+            name: MappingRule(**{"from": rule}) if isinstance(rule, str) else rule
+            for name, rule in self.properties.items()
+        }
+
+
+class SourceConfig(BaseModel):
+    """`connector` picks the connector; the other keys are that connector's own config."""
+
+    model_config = ConfigDict(extra="allow")
+    connector: str = Field(description="Connector name, e.g. geojson, csv, geopackage.")
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class CollectionConfig(Strict):
+    title: str | None = None
+    description: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    profile: str | None = Field(
+        None, description="Profile id (e.g. street-trees); without one, source fields as-is."
+    )
+    source: SourceConfig
+    mapping: Mapping | None = Field(None, description="Required when a profile is set.")
+    temporal_property: str | None = Field(
+        None, description="Property used by `datetime` (default: the profile's primary instant)."
+    )
+
+    @model_validator(mode="after")
+    def _mapping_with_profile(self) -> CollectionConfig:
+        if self.profile and self.mapping is None:
+            raise ValueError(f"profile '{self.profile}' needs a 'mapping' block")
+        return self
+
+
+class TenantConfig(Strict):
+    title: str | None = None
+    description: str | None = None
+    collections: dict[str, CollectionConfig] = Field(default_factory=dict)
+
+    @field_validator("collections")
+    @classmethod
+    def _collection_ids(cls, value: dict[str, CollectionConfig]) -> dict[str, CollectionConfig]:
+        for cid in value:
+            if not re.match(COLLECTION_ID, cid):
+                raise ValueError(
+                    f"collection id '{cid}' must be letters, digits, '_' or '-' (max 63)"
+                )
+        return value
+
+
+class GatewayConfig(Strict):
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_ids(cls, value: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
+        for tid in value:
+            if not re.match(SLUG, tid):
+                raise ValueError(f"tenant id '{tid}' must be a lower-case slug (a-z, 0-9, '-')")
+            if tid in RESERVED_TENANTS:
+                raise ValueError(f"tenant id '{tid}' is reserved ({', '.join(RESERVED_TENANTS)})")
+        return value
+
+
+class LoadedConfig(BaseModel):
+    """A validated configuration plus the folder that relative source paths start from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    config: GatewayConfig
+    base_dir: Path
+    origin: str
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(node: Any, path: str = "") -> Any:
+    """Replace ${VAR} in every string; a missing variable is an error naming the key."""
+    if isinstance(node, dict):
+        return {k: expand_env(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [expand_env(v, f"{path}[{i}]") for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _VAR.sub(repl, node)
+    return node
+
+
+def format_validation_error(origin: str, error: ValidationError) -> str:
+    lines = [f"{origin}: configuration is not valid"]
+    for e in error.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling and its place in the file)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"  {where}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, origin: str, base_dir: Path) -> LoadedConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level")
+    try:
+        data = expand_env(data)
+    except ConfigError as e:
+        raise ConfigError(f"{origin}: {e}") from None
+    try:
+        config = GatewayConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(origin, e)) from None
+    return LoadedConfig(config=config, base_dir=base_dir, origin=origin)
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+    return parse_config(data, str(path), path.parent.resolve())

@@ -1,0 +1,64 @@
+"""One error vocabulary: code raises meaning, each facade's handler renders it.
+
+Every class carries its HTTP status and the OGC exception `code`, so a handler never has
+to guess; nothing a client can send should ever reach the generic 500 path.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    status = 500
+    code = "ServerError"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class InvalidParameter(GatewayError):
+    """A query parameter (or body) the client sent is malformed or not allowed."""
+
+    status = 400
+    code = "InvalidParameterValue"
+
+    def __init__(self, parameter: str, description: str) -> None:
+        super().__init__(f"{parameter}: {description}")
+        self.parameter = parameter
+
+
+class UnknownParameter(InvalidParameter):
+    code = "UnknownParameter"
+
+    def __init__(self, parameter: str) -> None:
+        super().__init__(parameter, "unknown query parameter")
+
+
+class NotFound(GatewayError):
+    status = 404
+    code = "NotFound"
+
+
+class NotAcceptable(GatewayError):
+    status = 406
+    code = "NotAcceptable"
+
+
+class UpstreamFailed(GatewayError):
+    """A source answered with an error or garbage: the gateway is fine, the backend is not."""
+
+    status = 502
+    code = "UpstreamFailed"
+
+    def __init__(self, source: str, description: str) -> None:
+        super().__init__(f"source '{source}': {description}")
+        self.source = source
+
+
+class UpstreamTimeout(UpstreamFailed):
+    status = 504
+    code = "UpstreamTimeout"
+
+
+class ConfigError(Exception):
+    """A configuration file is wrong; the message names file, key path and what is expected."""

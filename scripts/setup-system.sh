@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests and benchmarks talk to, and makes sure
+# the machine's PostgreSQL runs. Idempotent: a second run changes nothing and is quick.
+set -euo pipefail
+
+packages=(gdal-bin postgresql-15-postgis-3 cgi-mapserver mapserver-bin lighttpd wrk)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup-system: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# PostgreSQL is started by the machine; start it if it stopped.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+fi
