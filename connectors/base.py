@@ -118,6 +118,19 @@ class FeatureConnector(abc.ABC):
     @abc.abstractmethod
     async def get(self, record_id: str) -> Record | None: ...
 
+    def in_memory(self) -> bool:
+        """True when the gateway should hold the whole source in memory: it then calls
+        `load()` (in a thread) and `version()` instead of `query()`."""
+        return False
+
+    def load(self) -> tuple[Description, list[Record]]:
+        """Read everything (blocking). Only called when `in_memory()` is true."""
+        raise NotImplementedError
+
+    def version(self) -> object:
+        """A value that changes when the source changes; the gateway reloads then."""
+        raise NotImplementedError
+
     async def health(self) -> Health:
         try:
             await self.describe()
@@ -137,8 +150,10 @@ class FileConnector(FeatureConnector):
         raw = Path(self.config.path)  # type: ignore[attr-defined]
         return raw if raw.is_absolute() else (self.base_dir / raw)
 
+    def in_memory(self) -> bool:
+        return True
+
     def version(self) -> tuple[int, int]:
-        """Changes when the file changes: the gateway reloads then."""
         st = self.path().stat()
         return (st.st_mtime_ns, st.st_size)
 

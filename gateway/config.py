@@ -69,7 +69,7 @@ class MappingRule(Strict):
     )
     factor: float | None = Field(None, description="Multiply numeric values (unit conversion).")
     offset: float | None = Field(None, description="Add to numeric values after the factor.")
-    codes: dict[str, Any] | None = Field(
+    codes: dict[str | int, Any] | None = Field(
         None, description="Code list: source value -> profile value (keys compared as text)."
     )
     constant: Any = Field(None, description="A fixed value for every feature.")
@@ -194,16 +194,34 @@ def expand_env(node: Any, path: str = "") -> Any:
     return node
 
 
+_UNION_TAG = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\]|function-.*|[A-Z]\w*)$")
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """A key path as the user wrote it, without pydantic's union-branch tags."""
+    parts = [str(p) for p in loc if not (isinstance(p, str) and _UNION_TAG.match(p))]
+    return ".".join(parts) or "(top level)"
+
+
 def format_validation_error(origin: str, error: ValidationError) -> str:
     lines = [f"{origin}: configuration is not valid"]
-    for e in error.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+    errors = error.errors()
+    # A value that may be "a string or a rule" fails both branches; name only the rule's error.
+    detailed = {_where(e["loc"]) for e in errors if e["type"] != "string_type"}
+    seen: set[str] = set()
+    for e in errors:
+        where = _where(e["loc"])
+        if e["type"] == "string_type" and any(d.startswith(where) for d in detailed):
+            continue
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling and its place in the file)"
         elif e["type"] == "missing":
             msg = "required key is missing"
-        lines.append(f"  {where}: {msg}")
+        line = f"  {where}: {msg}"
+        if line not in seen:
+            seen.add(line)
+            lines.append(line)
     return "\n".join(lines)
 
 

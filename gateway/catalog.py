@@ -1,0 +1,238 @@
+"""The catalog: tenants, their collections (each one source behind a mapping), and the
+federated collections that unite every tenant's collection of one profile.
+
+Built once at start-up from the configuration; connectors are opened once per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+import profiles
+from connectors.base import CRS84, Description, FeatureConnector
+from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
+from gateway.errors import UpstreamFailed, UpstreamTimeout
+from gateway.mapping import Feature, Mapper
+from gateway.query import planner
+from gateway.query.memory import MemoryIndex
+from gateway.query.model import BBox, Page, Query
+from gateway.registry import connector_class
+
+RELOAD_CHECK_SECONDS = 1.0
+log = logging.getLogger("twinbridge.catalog")
+
+
+@dataclass
+class Extent:
+    bbox: BBox | None = None
+    temporal: tuple[datetime | None, datetime | None] | None = None
+
+
+class CollectionSource:
+    """One tenant collection: a connector, a mapping, and (for files) an in-memory index."""
+
+    def __init__(self, tenant: str, cid: str, cfg: CollectionConfig, loaded: LoadedConfig) -> None:
+        self.tenant = tenant
+        self.id = cid
+        self.cfg = cfg
+        self.name = f"{tenant}/{cid}"
+        self.profile = profiles.get(cfg.profile) if cfg.profile else None
+        self.title = cfg.title or cid
+        self.description = cfg.description or ""
+        self.temporal_property = cfg.temporal_property or (
+            self.profile.temporal_property if self.profile else None
+        )
+        self.timeout = loaded.config.server.federation.timeout
+        order = list(self.profile.properties()) if self.profile else None
+        self.mapper = Mapper(cfg.mapping, order)
+        self.connector = _build_connector(cfg, loaded, self.name)
+        self.description_: Description | None = None
+        self._memory: MemoryIndex | None = None
+        self._version: object = None
+        self._checked = 0.0
+        self._reload = asyncio.Lock()
+        self._opening = asyncio.Lock()
+        self._opened = False
+        self.open_error: str | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        return self.connector.in_memory()
+
+    async def open(self) -> None:
+        """Open at start-up; a source that fails stays in the catalog and is retried on use,
+        so one broken city does not keep the others offline."""
+        try:
+            await self._guard(self._open())
+        except UpstreamFailed as e:
+            self.open_error = e.description
+            log.warning("source %s failed to open: %s", self.name, e.description)
+
+    async def _open(self) -> None:
+        async with self._opening:
+            if self._opened:
+                return
+            await self.connector.open()
+            if self.in_memory:
+                await self._load()
+            else:
+                self.description_ = await self.connector.describe()
+            self._opened, self.open_error = True, None
+
+    async def _ready(self) -> None:
+        if not self._opened:
+            await self._guard(self._open())
+
+    async def close(self) -> None:
+        await self.connector.close()
+
+    async def _load(self) -> None:
+        connector = self.connector
+
+        def build() -> tuple[object, Description, MemoryIndex]:
+            version = connector.version()
+            description, records = connector.load()
+            features = [self.mapper(r) for r in records]
+            return version, description, MemoryIndex(features, self.temporal_property)
+
+        self._version, self.description_, self._memory = await asyncio.to_thread(build)
+        self._checked = time.monotonic()
+
+    async def _fresh_memory(self) -> MemoryIndex:
+        """The index, reloaded when the file changed (checked at most once a second)."""
+        now = time.monotonic()
+        if self._memory is None or now - self._checked > RELOAD_CHECK_SECONDS:
+            async with self._reload:
+                if self._memory is None or time.monotonic() - self._checked > RELOAD_CHECK_SECONDS:
+                    try:
+                        changed = self.connector.version() != self._version
+                    except OSError as e:
+                        raise UpstreamFailed(self.name, f"file not readable: {e.strerror}") from e
+                    if changed or self._memory is None:
+                        await self._load()
+                    self._checked = time.monotonic()
+        assert self._memory is not None
+        return self._memory
+
+    async def _guard(self, work: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await work
+        except TimeoutError as e:
+            raise UpstreamTimeout(self.name, f"no answer within {self.timeout:g} s") from e
+        except (UpstreamFailed, asyncio.CancelledError):
+            raise
+        except Exception as e:  # noqa: BLE001 - any backend failure becomes a 502 naming it
+            raise UpstreamFailed(self.name, f"{type(e).__name__}: {e}") from e
+
+    async def items(self, query: Query) -> Page:
+        await self._ready()
+        if self.in_memory:
+            return (await self._guard(self._fresh_memory())).page(query)
+        return await self._guard(
+            planner.run(self.connector, self.mapper, query, self.temporal_property)
+        )
+
+    async def count(self, query: Query) -> int:
+        await self._ready()
+        if self.in_memory:
+            memory = await self._guard(self._fresh_memory())
+            return len(memory.select(query.bbox, query.datetime))
+        return await self._guard(
+            planner.count(self.connector, self.mapper, query, self.temporal_property)
+        )
+
+    async def item(self, feature_id: str) -> Feature | None:
+        await self._ready()
+        if self.in_memory:
+            return (await self._guard(self._fresh_memory())).get(feature_id)
+        record = await self._guard(self.connector.get(feature_id))
+        return None if record is None else self.mapper(record)
+
+    def extent(self) -> Extent:
+        if self._memory is not None:
+            return Extent(self._memory.bbox, self._memory.temporal_extent)
+        bbox = self.description_.bbox if self.description_ else None
+        return Extent(bbox, None)
+
+    @property
+    def storage_crs(self) -> str:
+        return self.description_.storage_crs if self.description_ else CRS84
+
+    def fields(self) -> dict[str, dict[str, Any]]:
+        """JSON Schema properties: the profile's, or the source's own fields."""
+        if self.profile:
+            return self.profile.properties()
+        described = self.description_.fields if self.description_ else ()
+        return {f.name: _json_type(f.type) for f in described}
+
+
+def _json_type(field_type: str) -> dict[str, Any]:
+    if field_type in ("date", "datetime"):
+        return {"type": "string", "format": "date" if field_type == "date" else "date-time"}
+    if field_type == "json":
+        return {}
+    return {"type": field_type}
+
+
+def _build_connector(cfg: CollectionConfig, loaded: LoadedConfig, name: str) -> FeatureConnector:
+    tenant, cid = name.split("/")
+    where = f"tenants.{tenant}.collections.{cid}.source"
+    try:
+        cls = connector_class(cfg.source.connector)
+    except (LookupError, TypeError) as e:
+        raise ConfigError(f"{loaded.origin}: {where}.connector: {e}") from None
+    try:
+        config = cls.Config.model_validate(cfg.source.options())
+    except ValidationError as e:
+        text = format_validation_error(loaded.origin, e).splitlines()
+        lines = [text[0]] + [f"  {where}.{t.strip()}" for t in text[1:]]
+        raise ConfigError("\n".join(lines)) from None
+    return cls(config, base_dir=loaded.base_dir, name=name)
+
+
+@dataclass
+class Tenant:
+    id: str
+    title: str
+    description: str
+    collections: dict[str, CollectionSource] = field(default_factory=dict)
+
+
+class Catalog:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.settings = loaded.config.server
+        self.tenants: dict[str, Tenant] = {}
+        for tid, tcfg in loaded.config.tenants.items():
+            tenant = Tenant(tid, tcfg.title or tid, tcfg.description or "")
+            for cid, ccfg in tcfg.collections.items():
+                try:
+                    tenant.collections[cid] = CollectionSource(tid, cid, ccfg, loaded)
+                except LookupError as e:  # unknown profile
+                    where = f"tenants.{tid}.collections.{cid}.profile"
+                    raise ConfigError(f"{loaded.origin}: {where}: {e}") from None
+            self.tenants[tid] = tenant
+
+    def sources(self) -> list[CollectionSource]:
+        return [c for t in self.tenants.values() for c in t.collections.values()]
+
+    def by_profile(self) -> dict[str, list[CollectionSource]]:
+        groups: dict[str, list[CollectionSource]] = {}
+        for source in self.sources():
+            if source.profile:
+                groups.setdefault(source.profile.id, []).append(source)
+        return groups
+
+    async def open(self) -> None:
+        await asyncio.gather(*(s.open() for s in self.sources()))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.sources()), return_exceptions=True)

@@ -1,0 +1,118 @@
+"""The JSON documents of OGC API – Features Part 1, built from a view and a base URL.
+
+The HTML pages render these same documents, so both representations say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from connectors.base import CRS84
+from gateway.features import conformance
+from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI, format_links, link, with_query
+from gateway.features.views import ApiView, Collection
+from gateway.mapping import Feature
+from gateway.query.model import Page
+
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def landing(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
+    links = format_links(f"{root}/", {}, fmt, JSON)
+    links += [
+        link(f"{root}/api", "service-desc", OPENAPI, "The API definition (OpenAPI 3.0)"),
+        link(f"{root}/api.html", "service-doc", HTML, "The API documentation"),
+        link(f"{root}/conformance", "conformance", JSON, "Conformance classes implemented"),
+        link(f"{root}/collections", "data", JSON, "The collections"),
+    ]
+    base = root[: len(root) - len(view.path)] if view.path else root
+    links += [
+        link(f"{base}/{tid}/", "related", JSON, f"Tenant API: {title}")
+        for tid, title in view.tenants.items()
+    ]
+    return {"title": view.title, "description": view.description, "links": links}
+
+
+def conformance_doc(root: str, fmt: str) -> dict[str, Any]:
+    return {
+        "links": format_links(f"{root}/conformance", {}, fmt, JSON),
+        "conformsTo": conformance.conforms_to(),
+    }
+
+
+def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) -> dict[str, Any]:
+    url = f"{root}/collections/{c.id}"
+    links = [] if as_entry else format_links(url, {}, fmt, JSON)
+    if as_entry:
+        links.append(link(url, "self", JSON, c.title))
+    links += [
+        link(f"{url}/items?f=json", "items", GEOJSON, "Items as GeoJSON"),
+        link(f"{url}/items?f=html", "items", HTML, "Items as HTML"),
+    ]
+    extent = c.extent()
+    doc: dict[str, Any] = {
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "links": links,
+        "itemType": "feature",
+        "crs": [CRS84],
+    }
+    spatial = {"bbox": [list(extent.bbox) if extent.bbox else [-180, -90, 180, 90]], "crs": CRS84}
+    doc["extent"] = {"spatial": spatial}
+    if extent.temporal:
+        interval = [_iso(extent.temporal[0]), _iso(extent.temporal[1])]
+        doc["extent"]["temporal"] = {"interval": [interval], "trs": GREGORIAN}
+    return doc
+
+
+def collections(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
+    return {
+        "links": format_links(f"{root}/collections", {}, fmt, JSON),
+        "collections": [collection(c, root, fmt, as_entry=True) for c in view.collections.values()],
+        "crs": [CRS84],
+    }
+
+
+def items(
+    c: Collection, root: str, fmt: str, params: dict[str, str], page: Page, offset: int, limit: int
+) -> dict[str, Any]:
+    url = f"{root}/collections/{c.id}/items"
+    kept = {k: v for k, v in params.items() if k not in ("f", "offset")}
+    json_type = GEOJSON
+    links = format_links(
+        url, {**kept, **({"offset": str(offset)} if offset else {})}, fmt, json_type
+    )
+    page_type, page_f = (HTML, "html") if fmt == "html" else (json_type, "json")
+    if page.has_next:
+        after = {**kept, "offset": str(offset + limit), "f": page_f}
+        links.append(link(with_query(url, after), "next", page_type, "Next page"))
+    if offset > 0:
+        before = {**kept, "f": page_f}
+        if offset - limit > 0:
+            before["offset"] = str(offset - limit)
+        links.append(link(with_query(url, before), "prev", page_type, "Previous page"))
+    links.append(link(f"{root}/collections/{c.id}", "collection", JSON, c.title))
+    doc: dict[str, Any] = {"type": "FeatureCollection", "features": page.features, "links": links}
+    doc["timeStamp"] = _iso(datetime.now(UTC).replace(microsecond=0))
+    if page.number_matched is not None:
+        doc["numberMatched"] = page.number_matched
+    doc["numberReturned"] = len(page.features)
+    if page.failed_sources:
+        doc["twinbridge:failedSources"] = page.failed_sources
+    return doc
+
+
+def item(c: Collection, root: str, fmt: str, feature: Feature) -> dict[str, Any]:
+    url = f"{root}/collections/{c.id}/items/{quote(str(feature['id']), safe='')}"
+    links = format_links(url, {}, fmt, GEOJSON)
+    links.append(link(f"{root}/collections/{c.id}", "collection", JSON, c.title))
+    return {**feature, "links": links}

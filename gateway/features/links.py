@@ -1,0 +1,65 @@
+"""All link building in one place. Links are absolute, built from `server.base_url` or the
+request (honouring X-Forwarded-Proto/Host/Prefix from a reverse proxy).
+
+Forwarded headers are client-controlled, so each is checked against a strict pattern and
+ignored when it does not fit: a crafted Host must never end up inside our links.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?$")
+
+
+def _first(value: str | None) -> str | None:
+    return value.split(",")[0].strip() if value else None
+
+
+def base_url(request: Request, configured: str | None) -> str:
+    """The public root of the whole gateway, without a trailing slash."""
+    if configured:
+        return configured.rstrip("/")
+    headers = request.headers
+    scheme = _first(headers.get("x-forwarded-proto"))
+    if scheme not in ("http", "https"):
+        scheme = request.url.scheme
+    candidates = (_first(headers.get("x-forwarded-host")), headers.get("host"))
+    host = next((h for h in candidates if h and _HOST.match(h)), None)
+    if host is None:
+        server = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    prefix = _first(headers.get("x-forwarded-prefix")) or ""
+    if not _PREFIX.match(prefix):
+        prefix = ""
+    return f"{scheme}://{host}{prefix.rstrip('/')}"
+
+
+def link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def with_query(url: str, params: dict[str, str]) -> str:
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def format_links(url: str, params: dict[str, str], current: str, json_type: str) -> list[dict]:
+    """`self` for the representation served, `alternate` for the other one."""
+    json_link = link(with_query(url, {**params, "f": "json"}), "self", json_type, "This document")
+    html_link = link(with_query(url, {**params, "f": "html"}), "alternate", HTML, "As HTML")
+    if current == "html":
+        json_link["rel"], json_link["title"] = "alternate", "As JSON"
+        html_link["rel"], html_link["title"] = "self", "This document"
+    return [json_link, html_link]

@@ -1,0 +1,188 @@
+"""OGC API – Features routes: thin. Read the request, ask the collection, hand the result to
+an encoder. The federated root and every tenant share these handlers through ApiView.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gateway.config import ServerSettings
+from gateway.errors import NotFound
+from gateway.features import documents, openapi
+from gateway.features.encoders import html_response, json_response, negotiate
+from gateway.features.links import GEOJSON, OPENAPI, base_url
+from gateway.features.params import (
+    parse_bbox,
+    parse_datetime,
+    parse_format,
+    parse_limit,
+    parse_offset,
+    single_values,
+)
+from gateway.features.views import ApiView, Collection
+from gateway.query.model import Query
+
+ITEMS_PARAMS = ("f", "limit", "offset", "bbox", "datetime")
+CONTENT_CRS = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+
+
+@dataclass
+class Features:
+    settings: ServerSettings
+    root: ApiView
+    tenants: dict[str, ApiView]
+
+    def view(self, request: Request) -> tuple[ApiView, str]:
+        """The view a request addresses, and that view's absolute root URL."""
+        tenant = request.path_params.get("tenant")
+        base = base_url(request, self.settings.base_url)
+        if tenant is None:
+            return self.root, base
+        view = self.tenants.get(tenant)
+        if view is None:
+            raise NotFound(f"no tenant '{tenant}'")
+        return view, f"{base}{view.path}"
+
+    def collection(self, view: ApiView, request: Request) -> Collection:
+        cid = request.path_params["cid"]
+        found = view.collections.get(cid)
+        if found is None:
+            raise NotFound(f"no collection '{cid}'")
+        return found
+
+    @staticmethod
+    def fmt(request: Request, allowed: tuple[str, ...] = ("f",)) -> tuple[str, dict[str, str]]:
+        values = single_values(request.query_params, allowed)
+        return negotiate(request, parse_format(values.get("f"))), values
+
+    def respond(
+        self, kind: str, doc: dict[str, Any], fmt: str, view: ApiView, crumbs: list, **kw: Any
+    ) -> Response:
+        if fmt == "html":
+            title = doc.get("title") or view.title
+            return html_response(kind, doc, title, crumbs)
+        return json_response(doc, **kw)
+
+    @staticmethod
+    def crumbs(view: ApiView, root: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
+        return [(view.title, f"{root}/"), *extra]
+
+    async def landing(self, request: Request) -> Response:
+        view, root = self.view(request)
+        fmt, _ = self.fmt(request)
+        return self.respond(
+            "landing", documents.landing(view, root, fmt), fmt, view, self.crumbs(view, root)
+        )
+
+    async def conformance(self, request: Request) -> Response:
+        view, root = self.view(request)
+        fmt, _ = self.fmt(request)
+        crumbs = self.crumbs(view, root, ("Conformance", f"{root}/conformance"))
+        return self.respond("conformance", documents.conformance_doc(root, fmt), fmt, view, crumbs)
+
+    async def collections(self, request: Request) -> Response:
+        view, root = self.view(request)
+        fmt, _ = self.fmt(request)
+        crumbs = self.crumbs(view, root, ("Collections", f"{root}/collections"))
+        doc = documents.collections(view, root, fmt)
+        return self.respond("collections", {**doc, "title": view.title}, fmt, view, crumbs)
+
+    def _collection_crumbs(self, view: ApiView, root: str, c: Collection) -> list:
+        return self.crumbs(
+            view,
+            root,
+            ("Collections", f"{root}/collections"),
+            (c.title, f"{root}/collections/{c.id}"),
+        )
+
+    async def collection_page(self, request: Request) -> Response:
+        view, root = self.view(request)
+        c = self.collection(view, request)
+        fmt, _ = self.fmt(request)
+        doc = documents.collection(c, root, fmt)
+        return self.respond("collection", doc, fmt, view, self._collection_crumbs(view, root, c))
+
+    async def items(self, request: Request) -> Response:
+        view, root = self.view(request)
+        c = self.collection(view, request)
+        fmt, values = self.fmt(request, ITEMS_PARAMS)
+        limit = parse_limit(
+            values.get("limit"), self.settings.default_limit, self.settings.max_limit
+        )
+        offset = parse_offset(values.get("offset"))
+        query = Query(
+            limit, offset, parse_bbox(values.get("bbox")), parse_datetime(values.get("datetime"))
+        )
+        page = await c.items(query)
+        doc = documents.items(c, root, fmt, values, page, offset, limit)
+        headers = {"Content-Crs": CONTENT_CRS}
+        if page.failed_sources:
+            names = ", ".join(f["source"] for f in page.failed_sources)
+            headers["Warning"] = f'199 twinbridge "partial result: failed sources {names}"'
+        if fmt == "html":
+            crumbs = self._collection_crumbs(view, root, c) + [
+                ("Items", f"{root}/collections/{c.id}/items")
+            ]
+            response = html_response("items", {**doc, "title": c.title}, c.title, crumbs)
+            response.headers.update(headers)
+            return response
+        return json_response(doc, GEOJSON, **headers)
+
+    async def item(self, request: Request) -> Response:
+        view, root = self.view(request)
+        c = self.collection(view, request)
+        fmt, _ = self.fmt(request)
+        fid = request.path_params["fid"]
+        feature = await c.item(fid)
+        if feature is None:
+            raise NotFound(f"no item '{fid}' in collection '{c.id}'")
+        doc = documents.item(c, root, fmt, feature)
+        crumbs = self._collection_crumbs(view, root, c) + [
+            ("Items", f"{root}/collections/{c.id}/items"),
+            (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
+        ]
+        if fmt == "html":
+            return html_response("item", doc, f"{c.title}: {fid}", crumbs)
+        return json_response(doc, GEOJSON, **{"Content-Crs": CONTENT_CRS})
+
+    async def api(self, request: Request) -> Response:
+        view, root = self.view(request)
+        fmt, _ = self.fmt(request)
+        doc = openapi.document(view, root, self.settings)
+        if fmt == "html":
+            return html_response("api", doc, f"{view.title}: API", self.crumbs(view, root))
+        return json_response(doc, OPENAPI)
+
+    async def api_html(self, request: Request) -> Response:
+        view, root = self.view(request)
+        single_values(request.query_params, ())
+        doc = openapi.document(view, root, self.settings)
+        return html_response("api", doc, f"{view.title}: API", self.crumbs(view, root))
+
+    async def tenant_slash(self, request: Request) -> Response:
+        _, root = self.view(request)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{root}/{query}", status_code=308)
+
+    def routes(self) -> list[Route]:
+        pages = [
+            ("/", self.landing),
+            ("/conformance", self.conformance),
+            ("/collections", self.collections),
+            ("/collections/{cid}", self.collection_page),
+            ("/collections/{cid}/items", self.items),
+            ("/collections/{cid}/items/{fid:path}", self.item),
+            ("/api", self.api),
+            ("/api.html", self.api_html),
+        ]
+        routes = [Route(path, handler, methods=["GET", "HEAD"]) for path, handler in pages]
+        routes.append(Route("/{tenant}", self.tenant_slash, methods=["GET", "HEAD"]))
+        routes += [
+            Route(f"/{{tenant}}{path}", handler, methods=["GET", "HEAD"]) for path, handler in pages
+        ]
+        return routes

@@ -1,0 +1,62 @@
+"""An API view: what one OGC API – Features root serves. The federated root `/` and each
+tenant `/{tenant}/` are views over the same catalog, so one set of routes serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.catalog import Catalog, Extent
+from gateway.federation import FederatedCollection
+from gateway.mapping import Feature
+from gateway.query.model import Page, Query
+
+
+class Collection(Protocol):
+    id: str
+    title: str
+    description: str
+    temporal_property: str | None
+
+    async def items(self, query: Query) -> Page: ...
+    async def item(self, feature_id: str) -> Feature | None: ...
+    def extent(self) -> Extent: ...
+    def fields(self) -> dict[str, Any]: ...
+
+    @property
+    def storage_crs(self) -> str: ...
+
+
+@dataclass
+class ApiView:
+    path: str  # "" for the federated root, "/hamburg" for a tenant
+    title: str
+    description: str
+    collections: dict[str, Collection]
+    tenants: dict[str, str] = field(default_factory=dict)  # federated root: id -> title
+
+
+def build_views(catalog: Catalog) -> tuple[ApiView, dict[str, ApiView]]:
+    settings = catalog.settings
+    federated: dict[str, Collection] = {
+        pid: FederatedCollection(pid, members, settings.federation.partial)
+        for pid, members in catalog.by_profile().items()
+    }
+    root = ApiView(
+        path="",
+        title=settings.title,
+        description=settings.description,
+        collections=federated,
+        tenants={tid: t.title for tid, t in catalog.tenants.items()},
+    )
+    tenants = {
+        tid: ApiView(
+            path=f"/{tid}",
+            title=t.title,
+            description=t.description or f"OGC API – Features of {t.title}",
+            collections=dict(t.collections),
+        )
+        for tid, t in catalog.tenants.items()
+    }
+    return root, tenants

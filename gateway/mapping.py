@@ -1,0 +1,193 @@
+"""Mapping: turns a source record (source field names) into a profile-shaped feature.
+
+A mapping is compiled once per collection into a list of small closures, so the per-feature
+cost is a handful of dict lookups. Values that do not convert (a 'n/a' in a number column)
+become null rather than failing the whole response: real cadastres have such cells, and a
+client is better served by a null than by a 502.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from gateway.config import Mapping, MappingRule
+
+Feature = dict[str, Any]
+Record = dict[str, Any]
+Getter = Callable[[Record], Any]
+
+_TRUE = {"true", "1", "yes", "ja", "j", "y", "wahr"}
+_FALSE = {"false", "0", "no", "nein", "n", "falsch"}
+_TEMPLATE_FIELD = re.compile(r"{([^{}]+)}")
+
+
+def _to_integer(value: Any) -> int | None:
+    number = _to_number(value)
+    if number is None or math.isnan(number) or math.isinf(number):
+        return None
+    return round(number)
+
+
+def _to_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if "," in text and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _to_boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def _parse_datetime(value: Any, fmt: str | None) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = str(value).strip()
+    try:
+        if fmt:
+            return datetime.strptime(text, fmt)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _to_date(fmt: str | None) -> Callable[[Any], str | None]:
+    def cast(value: Any) -> str | None:
+        parsed = _parse_datetime(value, fmt)
+        return parsed.date().isoformat() if parsed else None
+
+    return cast
+
+
+def _to_datetime(fmt: str | None) -> Callable[[Any], str | None]:
+    def cast(value: Any) -> str | None:
+        parsed = _parse_datetime(value, fmt)
+        if parsed is None:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    return cast
+
+
+def caster(type_: str | None, fmt: str | None = None) -> Callable[[Any], Any]:
+    simple: dict[str | None, Callable[[Any], Any]] = {
+        None: lambda v: v,
+        "string": str,
+        "integer": _to_integer,
+        "number": _to_number,
+        "boolean": _to_boolean,
+    }
+    if type_ == "date":
+        return _to_date(fmt)
+    if type_ == "datetime":
+        return _to_datetime(fmt)
+    return simple[type_]
+
+
+def _template_getter(template: str) -> Getter:
+    names = _TEMPLATE_FIELD.findall(template)
+
+    def get(props: Record) -> Any:
+        values = {n: props.get(n) for n in names}
+        if all(v is None or v == "" for v in values.values()):
+            return None
+        text = _TEMPLATE_FIELD.sub(lambda m: _text(values[m.group(1)]), template)
+        return " ".join(text.split())  # a missing part leaves no double blank
+
+    return get
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def compile_rule(rule: MappingRule) -> Getter:
+    """One profile property: read (field/constant/template) -> code list -> cast -> unit."""
+    if rule.constant is not None:
+        constant = rule.constant
+        return lambda props: constant
+    if rule.template is not None:
+        return _template_getter(rule.template)
+    source = rule.from_
+    assert source is not None
+    steps: list[Callable[[Any], Any]] = []
+    if rule.codes is not None:
+        codes = {str(k): v for k, v in rule.codes.items()}
+        steps.append(lambda v: codes.get(_text(v)))
+    if rule.type is not None:
+        steps.append(caster(rule.type if rule.factor is None else "number", rule.format))
+    if rule.factor is not None or rule.offset is not None:
+        factor, offset = rule.factor or 1.0, rule.offset or 0.0
+        rounding = _to_integer if rule.type == "integer" else _round_unit
+        steps.append(lambda v: None if v is None else rounding(_to_number(v) * factor + offset))
+    if not steps:
+        return lambda props: props.get(source)
+
+    def get(props: Record) -> Any:
+        value = props.get(source)
+        if value is None or value == "":
+            return None
+        for step in steps:
+            value = step(value)
+            if value is None:
+                return None
+        return value
+
+    return get
+
+
+def _round_unit(value: float) -> float:
+    """Unit conversions leave float noise (31.400000000000002); six decimals is plenty."""
+    return round(value, 6)
+
+
+class Mapper:
+    """A compiled mapping: `mapper(record) -> feature`."""
+
+    def __init__(self, mapping: Mapping | None, property_order: list[str] | None = None) -> None:
+        self.identity = mapping is None
+        self.id_field = mapping.id if mapping else None
+        rules = mapping.rules() if mapping else {}
+        order = property_order or list(rules)
+        ordered = [n for n in order if n in rules] + [n for n in rules if n not in order]
+        self.getters: list[tuple[str, Getter]] = [(n, compile_rule(rules[n])) for n in ordered]
+        self.sources: dict[str, MappingRule] = rules
+
+    def __call__(self, record: Record) -> Feature:
+        props = record.get("properties") or {}
+        fid = props.get(self.id_field) if self.id_field else record.get("id")
+        mapped = dict(props) if self.identity else {name: get(props) for name, get in self.getters}
+        return {
+            "type": "Feature",
+            "id": fid,
+            "geometry": record.get("geometry"),
+            "properties": mapped,
+        }

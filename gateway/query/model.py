@@ -1,0 +1,43 @@
+"""The neutral query: what a facade asks of a collection, independent of any backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed time interval in UTC; None at either end means open (`..`)."""
+
+    start: datetime | None
+    end: datetime | None
+
+    def intersects(self, start: datetime, end: datetime) -> bool:
+        """Does a feature's [start, end) (an instant when start == end) meet this interval?"""
+        if self.end is not None and start > self.end:
+            return False
+        if self.start is None:
+            return True
+        return start >= self.start if start == end else end > self.start
+
+
+@dataclass(frozen=True)
+class Query:
+    limit: int
+    offset: int = 0
+    bbox: BBox | None = None  # CRS84; minx > maxx crosses the antimeridian
+    datetime: Interval | None = None
+
+
+@dataclass
+class Page:
+    """One page of mapped features, with the exact total when it is known."""
+
+    features: list[dict[str, Any]]
+    number_matched: int | None
+    has_next: bool
+    failed_sources: list[dict[str, str]] | None = None

@@ -1,0 +1,32 @@
+"""The application factory uvicorn workers import: configuration comes from the environment
+(TWINBRIDGE_CONFIG; unset means the embedded demo), so every worker builds the same app."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+from fastapi import FastAPI
+
+from gateway.app import create_app
+from gateway.config import LoadedConfig, load_config
+
+CONFIG_ENV = "TWINBRIDGE_CONFIG"
+
+
+def demo_config() -> LoadedConfig:
+    """The embedded three-city demo, generated on first use into a cache folder."""
+    from gateway.demo.generate import ensure_demo_data
+
+    os.environ["TWINBRIDGE_DEMO_DIR"] = str(ensure_demo_data())
+    with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
+        return load_config(path)
+
+
+def configured() -> LoadedConfig:
+    path = os.environ.get(CONFIG_ENV)
+    return load_config(path) if path else demo_config()
+
+
+def app_factory() -> FastAPI:
+    return create_app(configured())

@@ -1,0 +1,200 @@
+"""Profiles: the shared data models that tenant collections are mapped onto.
+
+A profile is a folder holding `profile.yaml` (id, version, kind, queryables, sortables, code
+lists, alignment notes), `schema.json` (a JSON Schema 2020-12 for one GeoJSON feature, in the
+style of OGC API - Features Part 5) and `examples/valid|invalid/*.json`.
+
+    import profiles
+    profiles.available()                  # ['street-trees', ...]
+    trees = profiles.get("street-trees")
+    trees.properties()                    # {'species_scientific': {...}, ...} in propertySeq order
+    trees.validate(feature)               # [] when valid, else one message per problem
+
+Profiles are found in this package's folder and in the folders named by the environment
+variable `TWINBRIDGE_PROFILE_PATH` (separated by `os.pathsep`); those are searched first, so
+a site can replace a built-in profile. Each subfolder with a `profile.yaml` is one profile.
+Loaded profiles are cached per search path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+PATH_ENV = "TWINBRIDGE_PROFILE_PATH"
+BUILTIN_DIR = Path(__file__).resolve().parent
+KINDS = ("features", "sensorthings")
+
+
+class ProfileError(ValueError):
+    """A profile folder exists but its files are not usable."""
+
+
+class UnknownProfile(LookupError):
+    """No profile with the requested id on the search path."""
+
+    def __init__(self, profile_id: str, available: list[str]) -> None:
+        names = ", ".join(available) or "none"
+        super().__init__(
+            f"unknown profile '{profile_id}' (available: {names}; "
+            f"more folders can be added with {PATH_ENV})"
+        )
+        self.profile_id = profile_id
+        self.available = available
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    version: str
+    title: str
+    description: str
+    kind: str
+    geometry_type: str | None
+    temporal_property: str | None
+    queryables: tuple[str, ...]
+    sortables: tuple[str, ...]
+    code_lists: dict[str, dict[str, str]] = field(compare=False, repr=False)
+    schema: dict[str, Any] = field(compare=False, repr=False)
+    path: Path = field(compare=False)
+    alignment: tuple[dict[str, str], ...] = field(default=(), compare=False, repr=False)
+
+    def properties(self) -> dict[str, dict[str, Any]]:
+        """The feature properties' schemas, ordered by `x-ogc-propertySeq`."""
+        props: dict[str, dict[str, Any]] = self.schema["properties"]["properties"]["properties"]
+        ordered = sorted(props.items(), key=lambda kv: kv[1].get("x-ogc-propertySeq", 1 << 30))
+        return dict(ordered)
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def validate(self, feature: dict[str, Any]) -> list[str]:
+        """One message per problem, e.g. "$.properties.genus: 'Pinus' is not one of [...]"."""
+        errors = sorted(self.validator.iter_errors(feature), key=lambda e: list(map(str, e.path)))
+        return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+def search_path() -> tuple[Path, ...]:
+    """Folders searched for profiles, first match wins."""
+    extra = os.environ.get(PATH_ENV, "")
+    folders = [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p.strip()]
+    return (*folders, BUILTIN_DIR)
+
+
+def available() -> list[str]:
+    return sorted(_discover(search_path()))
+
+
+def get(profile_id: str) -> Profile:
+    found = _discover(search_path())
+    if profile_id not in found:
+        raise UnknownProfile(profile_id, sorted(found))
+    return load(found[profile_id])
+
+
+@cache
+def _discover(folders: tuple[Path, ...]) -> dict[str, Path]:
+    """Profile id -> folder. The id is the one in profile.yaml (checked in `load`)."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for sub in sorted(folder.iterdir()):
+            if (sub / "profile.yaml").is_file():
+                found.setdefault(load(sub).id, sub)
+    return found
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ProfileError(f"{path}: cannot read: {e}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _read_schema(path: Path) -> dict[str, Any]:
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+    except (OSError, ValueError) as e:
+        raise ProfileError(f"{path}: cannot read: {e}") from None
+    except SchemaError as e:
+        raise ProfileError(f"{path}: not a valid JSON Schema 2020-12: {e.message}") from None
+    return schema
+
+
+@cache
+def load(folder: Path) -> Profile:
+    """Read one profile folder; every inconsistency is a ProfileError naming the file."""
+    meta_path = folder / "profile.yaml"
+    meta = _read_yaml(meta_path)
+    schema = _read_schema(folder / "schema.json")
+    missing = [k for k in ("id", "version", "title", "kind") if not meta.get(k)]
+    if missing:
+        raise ProfileError(f"{meta_path}: missing {', '.join(missing)}")
+    if meta["kind"] not in KINDS:
+        raise ProfileError(f"{meta_path}: kind must be one of {', '.join(KINDS)}")
+    profile = Profile(
+        id=str(meta["id"]),
+        version=str(meta["version"]),
+        title=str(meta["title"]),
+        description=str(meta.get("description", "")),
+        kind=str(meta["kind"]),
+        geometry_type=meta.get("geometry_type"),
+        temporal_property=meta.get("temporal_property"),
+        queryables=tuple(meta.get("queryables") or ()),
+        sortables=tuple(meta.get("sortables") or ()),
+        code_lists={k: dict(v) for k, v in (meta.get("code_lists") or {}).items()},
+        schema=schema,
+        path=folder,
+        alignment=tuple(meta.get("alignment") or ()),
+    )
+    _check_names(profile, meta_path)
+    return profile
+
+
+def _check_names(profile: Profile, meta_path: Path) -> None:
+    """Queryables, sortables, the temporal property and code lists must name properties."""
+    if profile.kind != "features":
+        return
+    try:
+        names = set(profile.properties())
+    except (KeyError, TypeError):
+        raise ProfileError(
+            f"{profile.path / 'schema.json'}: expected a GeoJSON Feature schema with "
+            "properties.properties.properties"
+        ) from None
+    used = {
+        "queryables": list(profile.queryables),
+        "sortables": list(profile.sortables),
+        "temporal_property": [profile.temporal_property] if profile.temporal_property else [],
+        "code_lists": list(profile.code_lists),
+    }
+    for key, values in used.items():
+        unknown = [v for v in values if v not in names]
+        if unknown:
+            raise ProfileError(f"{meta_path}: {key} names unknown properties: {unknown}")
+
+
+__all__ = [
+    "PATH_ENV",
+    "Profile",
+    "ProfileError",
+    "UnknownProfile",
+    "available",
+    "get",
+    "load",
+    "search_path",
+]

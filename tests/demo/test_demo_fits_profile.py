@@ -1,0 +1,107 @@
+"""The demo data and demo.yaml fit the street-trees profile.
+
+The rules are applied here in the plainest way (not through gateway.mapping), so this checks
+the data and the YAML, whatever the mapping engine does.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pyproj import Transformer
+
+import profiles
+from gateway.config import CollectionConfig, MappingRule, parse_config
+from gateway.demo import DEMO_CONFIG
+from tests.demo.sources import READERS
+
+CRS = {"hamburg": "EPSG:25832", "leipzig": "EPSG:25833", "muenchen": "EPSG:25832"}
+
+
+@pytest.fixture(scope="module")
+def collections(demo: Path) -> dict[str, CollectionConfig]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TWINBRIDGE_DEMO_DIR", str(demo))
+        data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+        loaded = parse_config(data, str(DEMO_CONFIG), DEMO_CONFIG.parent)
+    return {tid: next(iter(t.collections.values())) for tid, t in loaded.config.tenants.items()}
+
+
+def apply(rule: MappingRule, record: dict[str, Any]) -> Any:
+    if rule.constant is not None:
+        return rule.constant
+    if rule.template is not None:
+        names = re.findall(r"{([^{}]+)}", rule.template)
+        if all(record.get(n) in (None, "") for n in names):
+            return None
+        text = rule.template.format_map({n: record.get(n) or "" for n in names})
+        return " ".join(text.split())
+    value = record[rule.from_]  # a KeyError here is a mapping naming a missing field
+    if value in (None, ""):
+        return None
+    if rule.codes is not None:
+        value = {str(k): v for k, v in rule.codes.items()}[str(value)]  # every code is listed
+    if rule.type == "integer":
+        value = int(str(value))
+    elif rule.type == "number":
+        value = float(str(value).replace(",", "."))
+    elif rule.type == "date":
+        text = str(value)
+        parsed = (
+            datetime.strptime(text, rule.format) if rule.format else datetime.fromisoformat(text)
+        )
+        value = parsed.date().isoformat()
+    if rule.factor is not None or rule.offset is not None:
+        value = value * (rule.factor or 1.0) + (rule.offset or 0.0)
+    return value
+
+
+def to_feature(collection: CollectionConfig, record: dict[str, Any], crs: str) -> dict:
+    assert collection.mapping is not None and collection.mapping.id is not None
+    x, y = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True).transform(*record["_xy"])
+    return {
+        "type": "Feature",
+        "id": record[collection.mapping.id],
+        "geometry": {"type": "Point", "coordinates": [x, y]},
+        "properties": {k: apply(r, record) for k, r in collection.mapping.rules().items()},
+    }
+
+
+@pytest.mark.parametrize("city", sorted(READERS))
+def test_first_records_validate_after_mapping(demo: Path, collections, city: str) -> None:
+    trees = profiles.get("street-trees")
+    records = READERS[city](demo)
+    for record in records[:50]:
+        feature = to_feature(collections[city], record, CRS[city])
+        assert trees.validate(feature) == [], feature
+    assert len({r[collections[city].mapping.id] for r in records}) == len(records), "unique ids"
+
+
+@pytest.mark.parametrize("city", sorted(READERS))
+def test_code_lists_cover_every_source_value(demo: Path, collections, city: str) -> None:
+    rules = collections[city].mapping.rules()
+    for record in READERS[city](demo):
+        for rule in rules.values():
+            apply(rule, record)  # raises KeyError for a code not in the list
+
+
+def test_munich_codes_give_profile_values(demo: Path, collections) -> None:
+    rules = collections["muenchen"].mapping.rules()
+    genus_enum = profiles.get("street-trees").properties()["genus"]["enum"]
+    assert sorted(rules["genus"].codes.values()) == genus_enum
+    assert len(rules["district"].codes) == 25
+    record = READERS["muenchen"](demo)[0]
+    assert apply(rules["street"], record) == f"{record['strasse']} {record['hausnummer']}"
+    assert apply(rules["height_m"], record) == pytest.approx(record["hoehe_cm"] / 100)
+    assert apply(rules["crown_diameter_m"], record) == pytest.approx(record["kronenradius_m"] * 2)
+
+
+def test_leipzig_diameter_becomes_circumference(demo: Path, collections) -> None:
+    rule = collections["leipzig"].mapping.rules()["trunk_circumference_cm"]
+    assert rule.factor == pytest.approx(3.14159265)
+    assert apply(rule, {"Stammdurchmesser_cm": "31,8"}) == pytest.approx(99.90, abs=0.01)
