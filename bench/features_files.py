@@ -250,7 +250,7 @@ def requests_for(features: list[dict[str, Any]], twinbridge: str, pygeoapi: str)
         sys.exit(f"bbox {bbox} holds no trees")
     requests = [
         Request("items?limit=100", "?limit=100&f=json"),
-        Request(f"items?limit=100&bbox ({BBOX_SIZE}°)", f"?limit=100&bbox={bbox}&f=json"),
+        Request("items?limit=100&bbox", f"?limit=100&bbox={bbox}&f=json"),
         Request("items/{id}", f"/{in_box[0]['id']}?f=json"),
     ]
     for r in requests:
@@ -293,7 +293,8 @@ def measure(requests: list[Request], args: argparse.Namespace) -> list[Row]:
 def report(rows: list[Row], args: argparse.Namespace, n_features: int) -> None:
     table = Table(
         title=f"{n_features} street trees, {args.workers} worker process(es) each, "
-        f"wrk -t1 -c{args.connections} -d{args.duration}s"
+        f"wrk -t1 -c{args.connections} -d{args.duration}s",
+        caption=" ".join(f"{r.request}: {r.query}" for r in rows[1:]),
     )
     table.add_column("request")
     for column in ("TwinBridge req/s", "pygeoapi req/s", "TB/pygeoapi"):
