@@ -285,7 +285,7 @@ def measure(requests: list[Request], args: argparse.Namespace) -> list[Row]:
     for r in requests:
         tb_rps, tb_problems = wrk(r.twinbridge_url, args.duration, args.connections)
         pg_rps, pg_problems = wrk(r.pygeoapi_url, args.duration, args.connections)
-        ratio = tb_rps / pg_rps if pg_rps else float("nan")
+        ratio = round(tb_rps / pg_rps, 2) if pg_rps else float("nan")
         rows.append(Row(r.label, r.query, tb_rps, pg_rps, ratio, tb_problems, pg_problems))
     return rows
 
@@ -294,7 +294,6 @@ def report(rows: list[Row], args: argparse.Namespace, n_features: int) -> None:
     table = Table(
         title=f"{n_features} street trees, {args.workers} worker process(es) each, "
         f"wrk -t1 -c{args.connections} -d{args.duration}s",
-        caption=" ".join(f"{r.request}: {r.query}" for r in rows[1:]),
     )
     table.add_column("request")
     for column in ("TwinBridge req/s", "pygeoapi req/s", "TB/pygeoapi"):
@@ -304,6 +303,8 @@ def report(rows: list[Row], args: argparse.Namespace, n_features: int) -> None:
         ratio = "[red]FAILED[/red]" if failed else f"{r.ratio:.1f}×"
         table.add_row(r.request, f"{r.twinbridge_rps:,.1f}", f"{r.pygeoapi_rps:,.1f}", ratio)
     console.print(table)
+    for r in rows[1:]:
+        console.print(f"{r.request}: {r.query}", soft_wrap=True)
     for r in rows:
         problems = {"TwinBridge": r.twinbridge_problems, "pygeoapi": r.pygeoapi_problems}
         for server, text in problems.items():
@@ -330,7 +331,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
     requests = requests_for(features, twinbridge, pygeoapi)
     for r in requests:
         n = check_same(r)
-        console.print(f"same {n} feature(s) from both servers: {r.query}")
+        console.print(f"same {n} feature(s) from both servers: {r.query}", soft_wrap=True)
     report(measure(requests, args), args, len(features))
 
 
@@ -340,6 +341,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` runs
     procs: list[Process] = []
     with tempfile.TemporaryDirectory(prefix="twinbridge-bench-") as tmp:

@@ -88,6 +88,20 @@ def check(config: Annotated[Path, typer.Argument(help="The YAML file to check.")
         raise typer.Exit(1)
 
 
+@config_app.command("reference")
+def reference(
+    readme: Annotated[Path | None, typer.Option(help="Update this README's block instead.")] = None,
+) -> None:
+    """Print the configuration reference (Markdown), generated from the models."""
+    from gateway.configdoc import reference as build
+    from gateway.configdoc import update_readme
+
+    if readme is None:
+        print(build(), end="")
+    else:
+        readme.write_text(update_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m gateway.cli`
     sys.exit(app())
 

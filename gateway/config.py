@@ -48,7 +48,9 @@ class ServerSettings(Strict):
     )
     default_limit: int = Field(10, ge=1, description="Page size when a client sends no limit.")
     max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
-    federation: FederationSettings = Field(default_factory=FederationSettings)
+    federation: FederationSettings = Field(
+        default_factory=FederationSettings, description="How federated collections behave."
+    )
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> ServerSettings:
@@ -114,13 +116,15 @@ class SourceConfig(BaseModel):
 
 
 class CollectionConfig(Strict):
-    title: str | None = None
-    description: str | None = None
-    keywords: list[str] = Field(default_factory=list)
+    title: str | None = Field(None, description="Collection title (default: its id).")
+    description: str | None = Field(None, description="What the collection holds.")
+    keywords: list[str] = Field(default_factory=list, description="Keywords for catalogues.")
     profile: str | None = Field(
         None, description="Profile id (e.g. street-trees); without one, source fields as-is."
     )
-    source: SourceConfig
+    source: SourceConfig = Field(
+        description="Where the data comes from: `connector` plus that connector's keys."
+    )
     mapping: Mapping | None = Field(None, description="Required when a profile is set.")
     temporal_property: str | None = Field(
         None, description="Property used by `datetime` (default: the profile's primary instant)."
@@ -134,9 +138,11 @@ class CollectionConfig(Strict):
 
 
 class TenantConfig(Strict):
-    title: str | None = None
-    description: str | None = None
-    collections: dict[str, CollectionConfig] = Field(default_factory=dict)
+    title: str | None = Field(None, description="The tenant's name, e.g. 'Stadt Leipzig'.")
+    description: str | None = Field(None, description="Shown on the tenant's landing page.")
+    collections: dict[str, CollectionConfig] = Field(
+        default_factory=dict, description="Collection id -> collection."
+    )
 
     @field_validator("collections")
     @classmethod
@@ -150,8 +156,13 @@ class TenantConfig(Strict):
 
 
 class GatewayConfig(Strict):
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="Settings of the whole gateway."
+    )
+    tenants: dict[str, TenantConfig] = Field(
+        default_factory=dict,
+        description="Tenant id (a lower-case slug; it becomes the URL path /{tenant}/) -> tenant.",
+    )
 
     @field_validator("tenants")
     @classmethod
