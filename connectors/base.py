@@ -28,7 +28,7 @@ and answers every query from memory, reloading when `version()` changes.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,15 +68,24 @@ class Capabilities:
 
     bbox: bool = False
     paging: bool = False  # offset and limit
-    count: bool = False  # exact number_matched in query()
+    count: bool = False  # exact number_matched in query() (None is allowed when too costly)
+    filter_ops: frozenset[str] = frozenset()  # filter AST ops it evaluates exactly as the gateway
+    filter_test: Callable[[Any], bool] | None = None  # a precise test; wins over filter_ops
+    sort: bool = False  # sortby on its own fields (nulls last, as the gateway sorts)
+    keyset: bool = False  # `after` positions when sorted by a unique key
 
 
 @dataclass(frozen=True)
 class SourceQuery:
+    """Field names here are the source's own: the planner has rewritten them."""
+
     limit: int | None = None
     offset: int = 0
     bbox: tuple[float, float, float, float] | None = None  # CRS84, may cross the antimeridian
     want_count: bool = False
+    filter: Any = None  # connectors.filters.Expr, only ops from capabilities().filter_ops
+    sortby: tuple[tuple[str, bool], ...] = ()  # (field, ascending)
+    after: tuple[Any, ...] | None = None  # keyset: the sort key values of the last row seen
 
 
 @dataclass

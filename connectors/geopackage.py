@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 from pydantic import Field
 
+from connectors import sqlfilter
 from connectors.base import (
     CRS84,
     Capabilities,
@@ -150,7 +151,14 @@ class GeoPackageConnector(FeatureConnector):
         return raw if raw.is_absolute() else (self.base_dir / raw)
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(bbox=True, paging=True, count=True)
+        types = {f.name: f.type for f in self._table.fields} if self._table else {}
+        return Capabilities(
+            bbox=True,
+            paging=True,
+            count=True,
+            filter_test=sqlfilter.pushable("sqlite", types=types) if types else None,
+            sort=True,
+        )
 
     def in_memory(self) -> bool:
         return self.config.in_memory
@@ -178,6 +186,8 @@ class GeoPackageConnector(FeatureConnector):
         return await asyncio.to_thread(self._run, self._describe)
 
     async def query(self, q: SourceQuery) -> QueryResult:
+        if self._table is None:
+            await self.open()  # capabilities and columns are known once the file is open
         run = self._page if q.bbox is None else self._filtered
         records, matched = await asyncio.to_thread(self._run, lambda c, t: run(c, t, q))
         return QueryResult(_aiter(records), number_matched=matched)
@@ -238,13 +248,17 @@ class GeoPackageConnector(FeatureConnector):
     def _page(
         self, conn: sqlite3.Connection, table: _Table, q: SourceQuery
     ) -> tuple[list[Record], int | None]:
-        sql = f"{table.select} ORDER BY {table.order_by} LIMIT ? OFFSET ?"
+        where, params = _where(table, q.filter, 1)
+        n = len(params)
+        order = _order(table, q)
+        sql = f"{table.select} WHERE {where} ORDER BY {order} LIMIT ?{n + 1} OFFSET ?{n + 2}"
         limit = -1 if q.limit is None else q.limit
-        rows = conn.execute(sql, (limit, q.offset)).fetchall()
+        rows = conn.execute(sql, (*params, limit, q.offset)).fetchall()
         records = _records(table, rows, _geometries(table, rows))
         if not q.want_count:
             return records, None
-        (count,) = conn.execute(f"SELECT count(*) FROM {_quote(table.name)}").fetchone()
+        count_sql = f"SELECT count(*) FROM {_quote(table.name)} WHERE {where}"
+        (count,) = conn.execute(count_sql, params).fetchone()
         return records, count
 
     def _filtered(
@@ -255,7 +269,7 @@ class GeoPackageConnector(FeatureConnector):
         area = bbox_geometry(q.bbox)
         shapely.prepare(area)
         end = None if q.limit is None else q.offset + q.limit
-        cursor = _candidates(conn, table, q.bbox)
+        cursor = _candidates(conn, table, q)
         page_rows: list[Sequence[Any]] = []
         page_geoms: list[shapely.Geometry] = []
         total = 0
@@ -342,20 +356,45 @@ def _srs(conn: sqlite3.Connection, srs_id: int) -> str:
     return str(definition)
 
 
-def _candidates(conn: sqlite3.Connection, table: _Table, bbox: Any) -> sqlite3.Cursor:
-    """Rows whose R-tree envelope may meet the bbox; every row when that cannot be told."""
-    envelopes = [bbox_from_crs84(box, table.crs) for box in split_bbox(bbox)]
+def _candidates(conn: sqlite3.Connection, table: _Table, q: SourceQuery) -> sqlite3.Cursor:
+    """Rows whose R-tree envelope may meet the bbox (every row when that cannot be told),
+    that pass the pushed filter, in the requested order."""
+    assert q.bbox is not None
+    envelopes = [bbox_from_crs84(box, table.crs) for box in split_bbox(q.bbox)]
+    params: list[Any] = []
     if table.rtree is None or any(env is None for env in envelopes):
-        sql = f"{table.select} WHERE {_quote(table.geometry)} IS NOT NULL"
-        return conn.execute(f"{sql} ORDER BY {table.order_by}")
-    test = "(minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
-    where = " OR ".join([test] * len(envelopes))
-    params = [v for env in envelopes if env for v in (env[2], env[0], env[3], env[1])]
-    sql = (
-        f"{table.select} WHERE {table.order_by} IN (SELECT id FROM {table.rtree} WHERE {where})"
-        f" ORDER BY {table.order_by}"
-    )
-    return conn.execute(sql, params)
+        spatial = f"{_quote(table.geometry)} IS NOT NULL"
+    else:
+        tests = []
+        for env in envelopes:
+            assert env is not None
+            n = len(params)
+            tests.append(
+                f"(minx <= ?{n + 1} AND maxx >= ?{n + 2} AND miny <= ?{n + 3} AND maxy >= ?{n + 4})"
+            )
+            params += [env[2], env[0], env[3], env[1]]
+        spatial = f"{table.order_by} IN (SELECT id FROM {table.rtree} WHERE {' OR '.join(tests)})"
+    where, more = _where(table, q.filter, len(params) + 1)
+    sql = f"{table.select} WHERE {spatial} AND {where} ORDER BY {_order(table, q)}"
+    return conn.execute(sql, [*params, *more])
+
+
+def _where(table: _Table, expr: Any, first_param: int) -> tuple[str, list[Any]]:
+    """The pushed filter (source names) as SQL with numbered parameters; `1` without one."""
+    if expr is None:
+        return "1", []
+    types = {f.name: f.type for f in table.fields}
+    return sqlfilter.compile_sql(expr, "sqlite", _quote, None, types=types, first_param=first_param)
+
+
+def _order(table: _Table, q: SourceQuery) -> str:
+    """The requested sort (nulls last, code-point order for text, as the gateway sorts),
+    then the primary key so that pages never overlap."""
+    keys = [
+        f"{_quote(name)} IS NULL, {_quote(name)} {'ASC' if ascending else 'DESC'}"
+        for name, ascending in q.sortby
+    ]
+    return ", ".join([*keys, table.order_by])
 
 
 def _extent(conn: sqlite3.Connection, table: _Table) -> tuple[float, float, float, float] | None:

@@ -137,17 +137,25 @@ class CollectionSource:
         if self.in_memory:
             return (await self._guard(self._fresh_memory())).page(query)
         return await self._guard(
-            planner.run(self.connector, self.mapper, query, self.temporal_property)
+            planner.run(
+                self.connector, self.mapper, query, self.temporal_property, self._source_fields()
+            )
         )
 
     async def count(self, query: Query) -> int:
         await self._ready()
         if self.in_memory:
             memory = await self._guard(self._fresh_memory())
-            return len(memory.select(query.bbox, query.datetime))
+            return len(memory.select(query))
         return await self._guard(
-            planner.count(self.connector, self.mapper, query, self.temporal_property)
+            planner.count(
+                self.connector, self.mapper, query, self.temporal_property, self._source_fields()
+            )
         )
+
+    def _source_fields(self) -> dict[str, str]:
+        described = self.description_.fields if self.description_ else ()
+        return {f.name: f.type for f in described}
 
     async def item(self, feature_id: str) -> Feature | None:
         await self._ready()
@@ -172,6 +180,31 @@ class CollectionSource:
             return self.profile.properties()
         described = self.description_.fields if self.description_ else ()
         return {f.name: _json_type(f.type) for f in described}
+
+    def queryables(self) -> list[str]:
+        if self.profile:
+            return list(self.profile.queryables)
+        return [name for name, schema in self.fields().items() if _scalar(schema)]
+
+    def sortables(self) -> list[str]:
+        if self.profile:
+            return list(self.profile.sortables)
+        return self.queryables()
+
+    @property
+    def geometry_type(self) -> str | None:
+        if self.profile:
+            return self.profile.geometry_type
+        return self.description_.geometry_type if self.description_ else None
+
+
+SCALAR = ("string", "integer", "number", "boolean")
+
+
+def _scalar(schema: dict[str, Any]) -> bool:
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    return any(t in SCALAR for t in types)
 
 
 def _json_type(field_type: str) -> dict[str, Any]:

@@ -9,12 +9,15 @@ exactly once for any page size. A member that fails is left out and named in the
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
+from connectors.base import CRS84
 from gateway.catalog import CollectionSource, Extent
 from gateway.errors import UpstreamFailed
 from gateway.mapping import Feature
 from gateway.query.model import Page, Query
+from gateway.query.sorting import merge_sorted
 
 SEPARATOR = "."
 
@@ -59,6 +62,8 @@ class FederatedCollection:
         return list(outcomes), failed
 
     async def items(self, query: Query) -> Page:
+        if query.sortby:
+            return await self._sorted_items(query)
         counts, failed = await self._each([m.count(query) for m in self.members])
         windows: list[tuple[CollectionSource, Query]] = []
         skip, wanted = query.offset, query.limit
@@ -69,7 +74,7 @@ class FederatedCollection:
                 skip -= count
                 continue
             take = min(wanted, count - skip)
-            windows.append((member, Query(take, skip, query.bbox, query.datetime)))
+            windows.append((member, replace(query, limit=take, offset=skip)))
             skip, wanted = 0, wanted - take
         pages, page_failed = await self._each([m.items(q) for m, q in windows])
         failed += page_failed
@@ -84,6 +89,26 @@ class FederatedCollection:
             features=features,
             number_matched=None if failed else total,
             has_next=query.offset + query.limit < total,
+            failed_sources=failed or None,
+        )
+
+    async def _sorted_items(self, query: Query) -> Page:
+        """Each member sorts its first offset+limit matches; a k-way merge places them."""
+        window = replace(query, offset=0, limit=query.offset + query.limit)
+        pages, failed = await self._each([m.items(window) for m in self.members])
+        runs = [
+            [decorate(member, f) for f in page.features]
+            for member, page in zip(self.members, pages, strict=True)
+            if isinstance(page, Page)
+        ]
+        merged = merge_sorted(runs, query.sortby)
+        end = query.offset + query.limit
+        counts = [p.number_matched for p in pages if isinstance(p, Page)]
+        total = None if failed or None in counts else sum(c for c in counts if c is not None)
+        return Page(
+            features=merged[query.offset : end],
+            number_matched=total,
+            has_next=len(merged) > end or any(p.has_next for p in pages if isinstance(p, Page)),
             failed_sources=failed or None,
         )
 
@@ -126,9 +151,17 @@ class FederatedCollection:
 
     @property
     def storage_crs(self) -> str:
-        from connectors.base import CRS84
-
         return CRS84
 
     def fields(self) -> dict[str, Any]:
         return self.profile.properties()
+
+    def queryables(self) -> list[str]:
+        return list(self.profile.queryables)
+
+    def sortables(self) -> list[str]:
+        return list(self.profile.sortables)
+
+    @property
+    def geometry_type(self) -> str | None:
+        return self.profile.geometry_type

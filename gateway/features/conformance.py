@@ -9,8 +9,33 @@ GEOJSON = f"{PART1}/geojson"
 HTML = f"{PART1}/html"
 OAS30 = f"{PART1}/oas30"
 
-CLASSES: tuple[str, ...] = (CORE, GEOJSON, HTML, OAS30)
+CRS = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
+PART3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf"
+QUERYABLES = f"{PART3}/queryables"
+QUERYABLES_QUERY_PARAMETERS = f"{PART3}/queryables-query-parameters"
+FILTER = f"{PART3}/filter"
+FEATURES_FILTER = f"{PART3}/features-filter"
+SORTING = "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting"
+PROPERTY_SELECTION = "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/properties"
+SCHEMAS = "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas"
+
+CLASSES: tuple[str, ...] = (
+    CORE,
+    GEOJSON,
+    HTML,
+    OAS30,
+    CRS,
+    QUERYABLES,
+    QUERYABLES_QUERY_PARAMETERS,
+    FILTER,
+    FEATURES_FILTER,
+    SORTING,
+    PROPERTY_SELECTION,
+    SCHEMAS,
+)
 
 
 def conforms_to() -> list[str]:
-    return list(CLASSES)
+    from gateway.query.cql2 import CONFORMANCE
+
+    return [*CLASSES, *CONFORMANCE]

@@ -11,12 +11,18 @@ from urllib.parse import quote
 
 from connectors.base import CRS84
 from gateway.features import conformance
+from gateway.features.crs import OFFERED, collection_crs, storage_crs_uri
 from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI, format_links, link, with_query
+from gateway.features.schemas import SCHEMA_JSON
 from gateway.features.views import ApiView, Collection
 from gateway.mapping import Feature
 from gateway.query.model import Page
 
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
+QUERYABLES = f"{OGC_REL}/queryables"
+SORTABLES = f"{OGC_REL}/sortables"
+SCHEMA = f"{OGC_REL}/schema"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -56,6 +62,9 @@ def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) ->
     links += [
         link(f"{url}/items?f=json", "items", GEOJSON, "Items as GeoJSON"),
         link(f"{url}/items?f=html", "items", HTML, "Items as HTML"),
+        link(f"{url}/queryables", QUERYABLES, SCHEMA_JSON, "Queryables"),
+        link(f"{url}/sortables", SORTABLES, SCHEMA_JSON, "Sortables"),
+        link(f"{url}/schema", SCHEMA, SCHEMA_JSON, "Schema of the items"),
     ]
     extent = c.extent()
     doc: dict[str, Any] = {
@@ -64,7 +73,8 @@ def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) ->
         "description": c.description,
         "links": links,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": collection_crs(c.storage_crs),
+        "storageCrs": storage_crs_uri(c.storage_crs),
     }
     spatial = {"bbox": [list(extent.bbox) if extent.bbox else [-180, -90, 180, 90]], "crs": CRS84}
     doc["extent"] = {"spatial": spatial}
@@ -78,7 +88,7 @@ def collections(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
     return {
         "links": format_links(f"{root}/collections", {}, fmt, JSON),
         "collections": [collection(c, root, fmt, as_entry=True) for c in view.collections.values()],
-        "crs": [CRS84],
+        "crs": list(OFFERED),
     }
 
 

@@ -61,6 +61,44 @@ def _parameters(settings: ServerSettings) -> dict[str, Any]:
         "f": _query_param(
             "f", {"type": "string", "enum": ["json", "html"]}, "The representation to return."
         ),
+        "crs": _query_param(
+            "crs",
+            {"type": "string", "format": "uri"},
+            "The CRS of the returned geometries (one of the collection's `crs` list).",
+        ),
+        "bbox-crs": _query_param(
+            "bbox-crs", {"type": "string", "format": "uri"}, "The CRS of `bbox` (default CRS84)."
+        ),
+        "sortby": _query_param(
+            "sortby",
+            {"type": "array", "items": {"type": "string"}},
+            "Sort keys: `+name` ascending (default), `-name` descending; see /sortables.",
+        ),
+        "properties": _query_param(
+            "properties",
+            {"type": "array", "items": {"type": "string"}},
+            "Only these properties are returned.",
+        ),
+        "skipGeometry": _query_param(
+            "skipGeometry", {"type": "boolean", "default": False}, "Leave out the geometry."
+        ),
+        "filter": _query_param(
+            "filter", {"type": "string"}, "A CQL2 filter over the queryables (see /queryables)."
+        ),
+        "filter-lang": _query_param(
+            "filter-lang",
+            {
+                "type": "string",
+                "enum": ["cql2-text", "cql2-json", "cql-text"],
+                "default": "cql2-text",
+            },
+            "The language of `filter`; `cql-text` is accepted as an alias of `cql2-text`.",
+        ),
+        "filter-crs": _query_param(
+            "filter-crs",
+            {"type": "string", "format": "uri"},
+            "The CRS of geometries in `filter` (default CRS84).",
+        ),
         "featureId": {
             "name": "featureId",
             "in": "path",
@@ -155,9 +193,81 @@ def _ok(description: str, schema: str, json_type: str = JSON) -> dict[str, Any]:
     }
 
 
-def _collection_paths(cid: str, title: str) -> dict[str, Any]:
+ITEMS_PARAMETERS = [
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "f",
+]
+
+
+def _queryable_parameters(fields: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """Queryables as query parameters (Part 3); GDAL also learns its pushable fields here."""
+    out = []
+    for name in names:
+        schema = {k: v for k, v in fields.get(name, {}).items() if k in ("type", "format")}
+        if isinstance(schema.get("type"), list):
+            schema["type"] = next((t for t in schema["type"] if t != "null"), "string")
+        out.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "style": "form",
+                "explode": False,
+                "description": f"Only items whose {name} equals this.",
+                "schema": schema or {"type": "string"},
+            }
+        )
+    return out
+
+
+def _schema_path(op_id: str, summary: str) -> dict[str, Any]:
+    ok = {
+        "description": summary,
+        "content": {
+            "application/schema+json": {"schema": {}},
+            HTML: {"schema": {"type": "string"}},
+        },
+    }
+    return _get(op_id, summary, ["f"], ok, "InvalidParameter", "NotFound")
+
+
+def _collection_paths(cid: str, c: Any) -> dict[str, Any]:
     base = f"/collections/{cid}"
+    title = c.title
+    items = _get(
+        f"getFeatures_{cid}",
+        f"Items of '{title}'",
+        ITEMS_PARAMETERS,
+        _ok("A page of items.", "featureCollectionGeoJSON", GEOJSON),
+        "InvalidParameter",
+        "NotFound",
+        "UpstreamFailed",
+    )
+    items["get"]["parameters"] += _queryable_parameters(c.fields(), c.queryables())
+    items["post"] = {
+        **items["get"],
+        "operationId": f"searchFeatures_{cid}",
+        "summary": f"Items of '{title}' matching a CQL2-JSON filter in the body",
+        "parameters": [
+            p for p in items["get"]["parameters"] if p.get("$ref") != f"{REF}/parameters/filter"
+        ],
+        "requestBody": {"content": {JSON: {"schema": {"type": "object"}}}},
+    }
     return {
+        f"{base}/queryables": _schema_path(f"getQueryables_{cid}", f"Queryables of '{title}'"),
+        f"{base}/sortables": _schema_path(f"getSortables_{cid}", f"Sortables of '{title}'"),
+        f"{base}/schema": _schema_path(f"getSchema_{cid}", f"Schema of '{title}'"),
         base: _get(
             f"describeCollection_{cid}",
             f"Describe '{title}'",
@@ -166,19 +276,11 @@ def _collection_paths(cid: str, title: str) -> dict[str, Any]:
             "InvalidParameter",
             "NotFound",
         ),
-        f"{base}/items": _get(
-            f"getFeatures_{cid}",
-            f"Items of '{title}'",
-            ["limit", "offset", "bbox", "datetime", "f"],
-            _ok("A page of items.", "featureCollectionGeoJSON", GEOJSON),
-            "InvalidParameter",
-            "NotFound",
-            "UpstreamFailed",
-        ),
+        f"{base}/items": items,
         f"{base}/items/{{featureId}}": _get(
             f"getFeature_{cid}",
             f"One item of '{title}'",
-            ["featureId", "f"],
+            ["featureId", "crs", "properties", "skipGeometry", "f"],
             _ok("The item.", "featureGeoJSON", GEOJSON),
             "InvalidParameter",
             "NotFound",
@@ -221,7 +323,7 @@ def document(view: ApiView, root: str, settings: ServerSettings) -> dict[str, An
         },
     }
     for cid, collection in view.collections.items():
-        paths.update(_collection_paths(cid, collection.title))
+        paths.update(_collection_paths(cid, collection))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from starlette.datastructures import QueryParams
 
 from gateway.errors import InvalidParameter, UnknownParameter
-from gateway.query.model import BBox, Interval
+from gateway.query.model import BBox, Interval, SortKey
 
 FORMATS = ("json", "html")
 _INTEGER = re.compile(r"^\+?\d{1,18}$")
@@ -26,12 +26,13 @@ _DATE_ONLY = re.compile(r"^(\d{4}-\d{2}-\d{2})T?$")
 MICROSECOND = timedelta(microseconds=1)
 
 
-def single_values(params: QueryParams, allowed: Iterable[str]) -> dict[str, str]:
-    """The query as name -> value; unknown or repeated parameters are errors."""
-    allowed = set(allowed)
+def single_values(params: QueryParams, allowed: Iterable[str] | None) -> dict[str, str]:
+    """The query as name -> value; unknown (when `allowed` is given) or repeated parameters
+    are errors."""
+    known = None if allowed is None else set(allowed)
     values: dict[str, str] = {}
     for name, value in params.multi_items():
-        if name not in allowed:
+        if known is not None and name not in known:
             raise UnknownParameter(name)
         if name in values:
             raise InvalidParameter(name, "given more than once")
@@ -67,8 +68,9 @@ def parse_offset(value: str | None) -> int:
     return int(value)
 
 
-def parse_bbox(value: str | None) -> BBox | None:
-    """bbox: minx,miny,maxx,maxy (or 6 numbers with heights) in CRS84.
+def parse_bbox(value: str | None, geographic: bool = True) -> BBox | None:
+    """bbox: minx,miny,maxx,maxy (or 6 numbers with heights), in CRS84 unless `bbox-crs`
+    says otherwise (then `geographic` is False and only the order is checked).
 
     minx > maxx is a box crossing the antimeridian, as Part 1 allows.
     """
@@ -88,6 +90,10 @@ def parse_bbox(value: str | None) -> BBox | None:
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     minx, miny, maxx, maxy = numbers
+    if not geographic:
+        if minx > maxx or miny > maxy:
+            raise InvalidParameter("bbox", "the lower corner must come first")
+        return (minx, miny, maxx, maxy)
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
         raise InvalidParameter("bbox", "longitudes must lie within -180..180 (CRS84)")
     if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
@@ -166,3 +172,47 @@ def parse_datetime(value: str | None) -> Interval | None:
     if start is not None and end is not None and start > end:
         raise InvalidParameter("datetime", "the interval ends before it starts")
     return Interval(start, end)
+
+
+def parse_sortby(value: str | None, sortables: Iterable[str]) -> tuple[SortKey, ...]:
+    """sortby: `+a,-b,c` (a leading `+` may arrive as a space when not percent-encoded)."""
+    if value is None:
+        return ()
+    allowed, keys, seen = set(sortables), [], set()
+    for raw in value.split(","):
+        term = raw.strip() if not raw.startswith(" ") else "+" + raw.strip()
+        ascending = not term.startswith("-")
+        name = term.lstrip("+-").strip()
+        if not name:
+            raise InvalidParameter("sortby", f"empty sort key in '{value}'")
+        if name not in allowed:
+            raise InvalidParameter(
+                "sortby", f"'{name}' is not sortable (sortables: {', '.join(sorted(allowed))})"
+            )
+        if name in seen:
+            raise InvalidParameter("sortby", f"'{name}' is given twice")
+        seen.add(name)
+        keys.append((name, ascending))
+    return tuple(keys)
+
+
+def parse_properties(value: str | None, names: Iterable[str]) -> list[str] | None:
+    """properties: the comma-separated properties to return (Part 6 property selection)."""
+    if value is None:
+        return None
+    allowed = set(names)
+    chosen = [p.strip() for p in value.split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in allowed]
+    if unknown:
+        raise InvalidParameter("properties", f"unknown properties: {', '.join(unknown)}")
+    return chosen
+
+
+def parse_bool(value: str | None, parameter: str) -> bool:
+    if value is None:
+        return False
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise InvalidParameter(parameter, f"'{value}' is not true or false")

@@ -13,22 +13,13 @@ from starlette.routing import Route
 
 from gateway.config import ServerSettings
 from gateway.errors import NotFound
-from gateway.features import documents, openapi
+from gateway.features import documents, openapi, schemas
 from gateway.features.encoders import html_response, json_response, negotiate
+from gateway.features.items import item_presentation, items_request
 from gateway.features.links import GEOJSON, OPENAPI, base_url
-from gateway.features.params import (
-    parse_bbox,
-    parse_datetime,
-    parse_format,
-    parse_limit,
-    parse_offset,
-    single_values,
-)
+from gateway.features.params import parse_format, single_values
 from gateway.features.views import ApiView, Collection
-from gateway.query.model import Query
-
-ITEMS_PARAMS = ("f", "limit", "offset", "bbox", "datetime")
-CONTENT_CRS = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+from gateway.query.filtering import read_filter_body
 
 
 @dataclass
@@ -110,17 +101,14 @@ class Features:
     async def items(self, request: Request) -> Response:
         view, root = self.view(request)
         c = self.collection(view, request)
-        fmt, values = self.fmt(request, ITEMS_PARAMS)
-        limit = parse_limit(
-            values.get("limit"), self.settings.default_limit, self.settings.max_limit
-        )
-        offset = parse_offset(values.get("offset"))
-        query = Query(
-            limit, offset, parse_bbox(values.get("bbox")), parse_datetime(values.get("datetime"))
-        )
+        values = single_values(request.query_params, None)
+        fmt = negotiate(request, parse_format(values.get("f")))
+        body = await read_filter_body(request) if request.method == "POST" else None
+        query, presentation = items_request(values, c, self.settings, body)
         page = await c.items(query)
-        doc = documents.items(c, root, fmt, values, page, offset, limit)
-        headers = {"Content-Crs": CONTENT_CRS}
+        page.features = presentation.apply(page.features)
+        doc = documents.items(c, root, fmt, values, page, query.offset, query.limit)
+        headers = {"Content-Crs": f"<{presentation.crs}>"}
         if page.failed_sources:
             names = ", ".join(f["source"] for f in page.failed_sources)
             headers["Warning"] = f'199 twinbridge "partial result: failed sources {names}"'
@@ -133,22 +121,35 @@ class Features:
             return response
         return json_response(doc, GEOJSON, **headers)
 
-    async def item(self, request: Request) -> Response:
+    async def schema_doc(self, request: Request) -> Response:
         view, root = self.view(request)
         c = self.collection(view, request)
         fmt, _ = self.fmt(request)
+        kind = request.url.path.rsplit("/", 1)[-1]
+        url = f"{root}/collections/{c.id}/{kind}"
+        doc = getattr(schemas, kind)(c, url)
+        if fmt == "html":
+            crumbs = self._collection_crumbs(view, root, c) + [(kind.title(), url)]
+            return html_response("queryables", doc, doc["title"], crumbs)
+        return json_response(doc, schemas.SCHEMA_JSON)
+
+    async def item(self, request: Request) -> Response:
+        view, root = self.view(request)
+        c = self.collection(view, request)
         fid = request.path_params["fid"]
+        fmt, values = self.fmt(request, ("f", "crs", "properties", "skipGeometry"))
+        presentation = item_presentation(values, c)
         feature = await c.item(fid)
         if feature is None:
             raise NotFound(f"no item '{fid}' in collection '{c.id}'")
-        doc = documents.item(c, root, fmt, feature)
+        doc = documents.item(c, root, fmt, presentation.apply([feature])[0])
         crumbs = self._collection_crumbs(view, root, c) + [
             ("Items", f"{root}/collections/{c.id}/items"),
             (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
         ]
         if fmt == "html":
             return html_response("item", doc, f"{c.title}: {fid}", crumbs)
-        return json_response(doc, GEOJSON, **{"Content-Crs": CONTENT_CRS})
+        return json_response(doc, GEOJSON, **{"Content-Crs": f"<{presentation.crs}>"})
 
     async def api(self, request: Request) -> Response:
         view, root = self.view(request)
@@ -176,11 +177,21 @@ class Features:
             ("/collections", self.collections),
             ("/collections/{cid}", self.collection_page),
             ("/collections/{cid}/items", self.items),
+            ("/collections/{cid}/queryables", self.schema_doc),
+            ("/collections/{cid}/sortables", self.schema_doc),
+            ("/collections/{cid}/schema", self.schema_doc),
             ("/collections/{cid}/items/{fid:path}", self.item),
             ("/api", self.api),
             ("/api.html", self.api_html),
         ]
-        routes = [Route(path, handler, methods=["GET", "HEAD"]) for path, handler in pages]
+        routes = [
+            Route(
+                path,
+                handler,
+                methods=["GET", "HEAD", "POST"] if handler == self.items else ["GET", "HEAD"],
+            )
+            for path, handler in pages
+        ]
         routes.append(Route("/{tenant}", self.tenant_slash, methods=["GET", "HEAD"]))
         routes += [
             Route(f"/{{tenant}}{path}", handler, methods=["GET", "HEAD"]) for path, handler in pages

@@ -7,7 +7,7 @@ tested against.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,8 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import box
 
-from gateway.query.model import BBox, Interval, Page, Query
+from gateway.query.model import BBox, Page, Query, SortKey
+from gateway.query.sorting import sort_features
 from gateway.query.temporal import value_span
 
 Feature = dict[str, Any]
@@ -48,6 +49,7 @@ class MemoryIndex:
         self._tree = STRtree([geometries[i] for i in self._with_geometry])
         self._spans = [self._span(f) for f in features]
         self._by_id = {str(f["id"]): f for f in features}
+        self._orders: dict[tuple[SortKey, ...], list[int]] = {}
         valid = [g for g in geometries if g is not None]
         self.bbox: BBox | None = (
             tuple(shapely.total_bounds(valid).tolist()) if valid else None  # type: ignore[assignment]
@@ -65,23 +67,40 @@ class MemoryIndex:
     def get(self, feature_id: str) -> Feature | None:
         return self._by_id.get(feature_id)
 
-    def select(self, bbox: BBox | None, interval: Interval | None) -> Sequence[int]:
-        """Indices of the matching features, in source order."""
+    def select(self, query: Query) -> Sequence[int]:
+        """Indices of the matching features: source order, or `sortby` order."""
         selected: Sequence[int] = range(len(self.features))
-        if bbox is not None:
+        if query.bbox is not None:
             hits: set[int] = set()
-            for b in bbox_boxes(bbox):
+            for b in bbox_boxes(query.bbox):
                 hits.update(self._tree.query(b, predicate="intersects").tolist())
             selected = sorted(self._with_geometry[h] for h in hits)
-        if interval is not None:
-            spans = self._spans
+        if query.datetime is not None:
+            spans, interval = self._spans, query.datetime
             selected = [
                 i for i in selected if spans[i] is not None and interval.intersects(*spans[i])
             ]
+        if query.filter is not None:
+            predicate = compile_predicate(query.filter)
+            selected = [i for i in selected if predicate(self.features[i])]
+        if query.sortby:
+            keep = set(selected)
+            selected = [i for i in self._order(query.sortby) if i in keep]
         return selected
 
+    def _order(self, keys: tuple[SortKey, ...]) -> list[int]:
+        """The whole dataset in `keys` order, computed once per key set."""
+        order = self._orders.get(keys)
+        if order is None:
+            positions = {id(f): i for i, f in enumerate(self.features)}
+            order = [positions[id(f)] for f in sort_features(self.features, keys)]
+            if len(self._orders) > 32:
+                self._orders.clear()
+            self._orders[keys] = order
+        return order
+
     def page(self, query: Query) -> Page:
-        selected = self.select(query.bbox, query.datetime)
+        selected = self.select(query)
         end = query.offset + query.limit
         chunk = selected[query.offset : end]
         return Page(
@@ -91,15 +110,29 @@ class MemoryIndex:
         )
 
 
-def matches(feature: Feature, query: Query, temporal_property: str | None) -> bool:
-    """The reference evaluation of one mapped feature against a query's filters."""
-    if query.bbox is not None:
-        geometry = geometry_of(feature)
-        if geometry is None or not any(geometry.intersects(b) for b in bbox_boxes(query.bbox)):
-            return False
-    if query.datetime is not None:
-        value = feature["properties"].get(temporal_property) if temporal_property else None
-        span = value_span(value)
-        if span is None or not query.datetime.intersects(*span):
-            return False
-    return True
+def compile_predicate(expr: object) -> Callable[[Feature], bool]:
+    from gateway.query.evaluate import compile_predicate as compile_expr
+
+    return compile_expr(expr)
+
+
+def predicate(query: Query, temporal_property: str | None) -> Callable[[Feature], bool]:
+    """The reference evaluation of a query's filters (bbox, datetime, filter) on one mapped
+    feature, compiled once per query."""
+    boxes = bbox_boxes(query.bbox) if query.bbox is not None else None
+    interval = query.datetime
+    expr = compile_predicate(query.filter) if query.filter is not None else None
+
+    def test(feature: Feature) -> bool:
+        if boxes is not None:
+            geometry = geometry_of(feature)
+            if geometry is None or not any(geometry.intersects(b) for b in boxes):
+                return False
+        if interval is not None:
+            value = feature["properties"].get(temporal_property) if temporal_property else None
+            span = value_span(value)
+            if span is None or not interval.intersects(*span):
+                return False
+        return expr is None or expr(feature)
+
+    return test

@@ -25,12 +25,19 @@ class Interval:
         return start >= self.start if start == end else end > self.start
 
 
+SortKey = tuple[str, bool]  # (property, ascending)
+
+
 @dataclass(frozen=True)
 class Query:
+    """Property names are the collection's (profile names when it has a profile)."""
+
     limit: int
     offset: int = 0
     bbox: BBox | None = None  # CRS84; minx > maxx crosses the antimeridian
     datetime: Interval | None = None
+    filter: Any = None  # connectors.filters.Expr
+    sortby: tuple[SortKey, ...] = ()
 
 
 @dataclass

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import require_command
+from tests.conftest import free_port, require_command
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +80,71 @@ def test_ogrinfo_spatial_filter_is_sent_as_bbox(live_demo: str):
         f"{live_demo}/hamburg/collections/strassenbaeume/items?bbox=9.9,53.5,10.0,53.6&limit=1"
     ).json()["numberMatched"]
     assert count == expected > 0
+
+
+@pytest.fixture(scope="module")
+def logged_gateway(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A gateway whose access log (one line per request, with its query) goes to a file."""
+    log = tmp_path_factory.mktemp("gdal-log") / "access.log"
+    port = free_port()
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "info",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TWINBRIDGE_DEMO_DIR": str(demo_dir)},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url, log
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_where_and_spat_are_pushed_to_the_gateway(logged_gateway):
+    require_command("ogrinfo")
+    url, log = logged_gateway
+    where = "genus = 'Tilia' AND planting_year > 1980"
+    out = run(
+        "ogrinfo",
+        "-ro",
+        "-al",
+        "-q",
+        "-where",
+        where,
+        "-spat",
+        "9.9",
+        "53.5",
+        "10.1",
+        "53.6",
+        f"OAPIF:{url}/hamburg/",
+        "strassenbaeume",
+    )
+    expected = httpx.get(
+        f"{url}/hamburg/collections/strassenbaeume/items",
+        params={"filter": where, "bbox": "9.9,53.5,10.1,53.6", "limit": 10000},
+    ).json()
+    assert (
+        len([line for line in out.splitlines() if line.startswith("OGRFeature")])
+        == (expected["numberMatched"])
+        > 0
+    )
+    requests = [line for line in log.read_text().splitlines() if "/items" in line]
+    pushed = [line for line in requests if "filter=" in line and "bbox=" in line]
+    assert pushed, "GDAL filtered client-side: no items request carried filter and bbox"

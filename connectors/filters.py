@@ -1,0 +1,349 @@
+"""The filter AST: what a CQL2 filter becomes, and what a connector receives.
+
+CQL2 arrives as text or JSON and leaves as SQL, FES XML, an NGSI `q` or an in-process
+predicate, so the gateway works on one small tree of its own: `Property`, `Literal`, `Call`.
+The planner hands a connector this tree in the connector's *source* field names (inside
+`SourceQuery.filter`), using only operators its capabilities name.
+
+Conventions (the parser in gateway/query/cql2.py guarantees them):
+- `Call.op` is the CQL2-JSON operator name (`and`, `=`, `like`, `s_intersects`, `t_metBy`…),
+  plus two structural ones: `interval` (an INTERVAL with a non-literal end) and `array`
+  (an array with non-literal items).
+- `Property(GEOMETRY)` is the primary geometry, whatever the source column is called.
+- Literal values: None (null; only from folded arithmetic such as `1/0`), bool, int, float,
+  str, `date`, timezone-aware `datetime` (UTC), a shapely geometry (CRS84, 2D, valid,
+  not empty), `TimeInterval` (None = open end `..`), or a tuple (an array).
+- `in` is flat: `Call("in", (needle, item1, item2, …))`.
+- In `Call("interval", (start, end))` an open end is `Literal(None)`.
+- Arithmetic is binary; `s_dwithin` is `(geom, geom, Literal(metres))`.
+- Temporal operands are spans: a date covers its whole day (see `start_of`, `end_of`), and
+  every temporal operator is the endpoint formula in `TEMPORAL_RELATIONS`, which the
+  in-process evaluator and the SQL compiler both read, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import shapely
+
+GEOMETRY = "geometry"
+
+LOGICAL = frozenset({"and", "or", "not"})
+COMPARISON = frozenset({"=", "<>", "<", "<=", ">", ">="})
+ADVANCED = frozenset({"like", "between", "in", "isNull"})
+INSENSITIVE = frozenset({"casei", "accenti"})
+SPATIAL = frozenset(
+    {
+        "s_intersects",
+        "s_equals",
+        "s_disjoint",
+        "s_touches",
+        "s_within",
+        "s_overlaps",
+        "s_crosses",
+        "s_contains",
+        "s_dwithin",
+    }
+)
+ARRAY = frozenset({"a_equals", "a_contains", "a_containedBy", "a_overlaps"})
+ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "div", "^"})
+STRUCTURAL = frozenset({"interval", "array"})
+
+# Each temporal operator as CQL2 defines it on the endpoints of two closed spans
+# [s1, e1] and [s2, e2]: (any_of, terms); a term is (left, comparison, right).
+TEMPORAL_RELATIONS: dict[str, tuple[bool, tuple[tuple[str, str, str], ...]]] = {
+    "t_after": (False, (("s1", ">", "e2"),)),
+    "t_before": (False, (("e1", "<", "s2"),)),
+    "t_contains": (False, (("s1", "<", "s2"), ("e1", ">", "e2"))),
+    "t_disjoint": (True, (("s1", ">", "e2"), ("e1", "<", "s2"))),
+    "t_during": (False, (("s1", ">", "s2"), ("e1", "<", "e2"))),
+    "t_equals": (False, (("s1", "=", "s2"), ("e1", "=", "e2"))),
+    "t_finishedBy": (False, (("s1", "<", "s2"), ("e1", "=", "e2"))),
+    "t_finishes": (False, (("s1", ">", "s2"), ("e1", "=", "e2"))),
+    "t_intersects": (False, (("s1", "<=", "e2"), ("e1", ">=", "s2"))),
+    "t_meets": (False, (("e1", "=", "s2"),)),
+    "t_metBy": (False, (("s1", "=", "e2"),)),
+    "t_overlappedBy": (False, (("s1", ">", "s2"), ("s1", "<", "e2"), ("e1", ">", "e2"))),
+    "t_overlaps": (False, (("s1", "<", "s2"), ("e1", ">", "s2"), ("e1", "<", "e2"))),
+    "t_startedBy": (False, (("s1", "=", "s2"), ("e1", ">", "e2"))),
+    "t_starts": (False, (("s1", "=", "s2"), ("e1", "<", "e2"))),
+}
+TEMPORAL = frozenset(TEMPORAL_RELATIONS)
+
+PREDICATES = LOGICAL | COMPARISON | ADVANCED | SPATIAL | TEMPORAL | ARRAY
+OPS = PREDICATES | INSENSITIVE | ARITHMETIC | STRUCTURAL
+
+COMPARABLE = frozenset({"number", "string", "boolean", "date", "datetime"})
+# The kinds of argument each operator takes (comparisons: any COMPARABLE, all alike).
+ARGUMENT_KINDS: dict[str, frozenset[str]] = {"isNull": COMPARABLE | {"predicate", "geometry"}}
+ARGUMENT_KINDS |= {op: frozenset({"predicate"}) for op in LOGICAL}
+ARGUMENT_KINDS |= {op: frozenset({"geometry"}) for op in SPATIAL}
+ARGUMENT_KINDS |= {"s_dwithin": frozenset({"geometry", "number"}), "array": COMPARABLE | {"array"}}
+ARGUMENT_KINDS |= {op: frozenset({"date", "datetime", "interval"}) for op in TEMPORAL}
+ARGUMENT_KINDS |= {op: frozenset({"string"}) for op in ("like", *INSENSITIVE)}
+ARGUMENT_KINDS |= {op: frozenset({"array"}) for op in ARRAY}
+ARGUMENT_KINDS |= {op: frozenset({"number"}) for op in ARITHMETIC}
+_ALIKE = COMPARISON | {"between", "in"}
+_RESULT_KINDS = {"casei": "string", "accenti": "string", "interval": "interval", "array": "array"}
+
+# The ends of time as spans see them: an open end, and the end of the last representable day.
+MIN_TIME = datetime.min.replace(tzinfo=UTC)
+MAX_TIME = datetime.max.replace(tzinfo=UTC)
+_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
+
+
+class Unsupported(Exception):  # noqa: N818 - the name says what it means to the planner
+    """A target (SQL dialect, FES, NGSI…) cannot express this part exactly like the gateway."""
+
+    def __init__(self, op: str, detail: str = "") -> None:
+        super().__init__(f"{op}: {detail}" if detail else op)
+        self.op = op
+
+
+@dataclass(frozen=True, slots=True)
+class TimeInterval:
+    """An INTERVAL literal; None is an open end (`..`)."""
+
+    start: date | datetime | None
+    end: date | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    op: str
+    args: tuple[Expr, ...] = ()
+
+
+Expr = Property | Literal | Call
+
+_VALUE_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "boolean"),
+    ((int, float), "number"),
+    (str, "string"),
+    (datetime, "datetime"),
+    (date, "date"),
+    (TimeInterval, "interval"),
+    ((tuple, list), "array"),
+)
+
+
+def start_of(value: date | datetime) -> datetime:
+    """The first instant a temporal value covers: a date starts at midnight UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def end_of(value: date | datetime) -> datetime:
+    """The last instant a temporal value covers: a date ends one microsecond before the
+    next midnight, so spans stay closed intervals and one formula serves dates and instants."""
+    if isinstance(value, datetime):
+        return start_of(value)
+    try:
+        return start_of(value) + _DAY - _TICK
+    except OverflowError:
+        return MAX_TIME
+
+
+def value_kind(value: Any) -> str | None:
+    """The CQL2 type of a literal or property value: boolean, number, string, datetime, date,
+    interval, array or geometry (None for null and anything else)."""
+    for types, kind in _VALUE_KINDS:
+        if isinstance(value, types):
+            return kind
+    return "geometry" if isinstance(value, shapely.Geometry) else None
+
+
+def kind(expr: Expr, kinds: Mapping[str, str | None]) -> str | None:
+    """The CQL2 type of an expression (`predicate` for conditions); properties are typed by
+    `kinds` (None: unknown), the primary geometry is a geometry."""
+    if isinstance(expr, Property):
+        return "geometry" if expr.name == GEOMETRY else kinds.get(expr.name)
+    if isinstance(expr, Literal):
+        return value_kind(expr.value)
+    return "predicate" if expr.op in PREDICATES else _RESULT_KINDS.get(expr.op, "number")
+
+
+def kind_error(call: Call, kinds: Mapping[str, str | None]) -> str | None:
+    """Why `call`'s arguments do not suit its operator, or None (unknown kinds pass)."""
+    found = [kind(a, kinds) for a in call.args]
+    allowed = ARGUMENT_KINDS.get(call.op, COMPARABLE)
+    for arg, k in zip(call.args, found, strict=True):
+        if k is None or k in allowed or (call.op in LOGICAL and isinstance(arg, Literal)):
+            continue
+        what = f"the {k} property '{arg.name}'" if isinstance(arg, Property) else f"a {k}"
+        return f"'{call.op}' cannot take {what}"
+    alike = {k for k in found if k is not None}
+    if call.op in _ALIKE and len(alike) > 1:
+        return f"'{call.op}' compares {' with '.join(sorted(alike))}: types must match"
+    return None
+
+
+def like_tokens(pattern: str) -> list[tuple[str, str]]:
+    """A CQL2 LIKE pattern as ("any", "%") / ("one", "_") / ("char", c) tokens.
+
+    `\\` escapes the next character; a trailing lone backslash stands for itself. Every
+    target renders these tokens, so they all read a pattern the same way.
+    """
+    tokens: list[tuple[str, str]] = []
+    escaped = False
+    for c in pattern:
+        if escaped:
+            tokens.append(("char", c))
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == "%":
+            tokens.append(("any", c))
+        elif c == "_":
+            tokens.append(("one", c))
+        else:
+            tokens.append(("char", c))
+    if escaped:
+        tokens.append(("char", "\\"))
+    return tokens
+
+
+@lru_cache(maxsize=512)
+def _like_pieces(pattern: str) -> list[tuple[re.Pattern[str], int]]:
+    """The pattern cut at each `%`: fixed-length pieces (characters and `_`) as regexes."""
+    pieces: list[list[str]] = [[]]
+    for kind, c in like_tokens(pattern):
+        if kind == "any":
+            pieces.append([])
+        else:
+            pieces[-1].append("." if kind == "one" else re.escape(c))
+    return [(re.compile("".join(piece), re.DOTALL), len(piece)) for piece in pieces]
+
+
+def like_match(value: str, pattern: str) -> bool:
+    """CQL2 LIKE in O(len(value) * len(pattern)): the first piece anchors at the start, the
+    last at the end, the ones between are found leftmost-first (always right for `%`).
+    A regex with one `.*` per `%` would backtrack exponentially on patterns clients send."""
+    (first, _), *rest = _like_pieces(pattern)
+    if not rest:
+        return first.fullmatch(value) is not None
+    *middle, (last, length) = rest
+    found = first.match(value)
+    if found is None:
+        return False
+    position = found.end()
+    for piece, _ in middle:
+        found = piece.search(value, position)
+        if found is None:
+            return False
+        position = found.end()
+    tail = len(value) - length
+    return tail >= position and last.fullmatch(value, tail) is not None
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node, depth first (iterative: trees from clients may be deep)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Call):
+            stack.extend(reversed(node.args))
+
+
+def properties(expr: Expr) -> set[str]:
+    return {node.name for node in walk(expr) if isinstance(node, Property)}
+
+
+def ops(expr: Expr) -> set[str]:
+    """The operator names a target must support to run `expr` (structural ones included)."""
+    return {node.op for node in walk(expr) if isinstance(node, Call)}
+
+
+def size(expr: Expr) -> int:
+    return sum(1 for _ in walk(expr))
+
+
+def depth(expr: Expr) -> int:
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, Call):
+            stack.extend((arg, level + 1) for arg in node.args)
+    return deepest
+
+
+def map_properties(expr: Expr, fn: Callable[[str], str | Expr]) -> Expr:
+    """`expr` with every property replaced by `fn(name)` (a new name, or any expression)."""
+    if isinstance(expr, Property):
+        found = fn(expr.name)
+        return Property(found) if isinstance(found, str) else found
+    if isinstance(expr, Call):
+        return Call(expr.op, tuple(map_properties(a, fn) for a in expr.args))
+    return expr
+
+
+def conjuncts(expr: Expr) -> list[Expr]:
+    """The terms of a top-level AND (nested ANDs flattened); `[expr]` otherwise."""
+    if isinstance(expr, Call) and expr.op == "and":
+        return [term for arg in expr.args for term in conjuncts(arg)]
+    return [expr]
+
+
+def conjoin(terms: Iterable[Expr]) -> Expr | None:
+    """The AND of `terms`: None for none, the term itself for one."""
+    found = list(terms)
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else Call("and", tuple(found))
+
+
+__all__ = [
+    "ARITHMETIC",
+    "ARRAY",
+    "COMPARISON",
+    "ARGUMENT_KINDS",
+    "COMPARABLE",
+    "GEOMETRY",
+    "OPS",
+    "PREDICATES",
+    "SPATIAL",
+    "TEMPORAL",
+    "TEMPORAL_RELATIONS",
+    "Call",
+    "Expr",
+    "Literal",
+    "Property",
+    "TimeInterval",
+    "Unsupported",
+    "conjoin",
+    "conjuncts",
+    "depth",
+    "end_of",
+    "kind",
+    "kind_error",
+    "like_match",
+    "like_tokens",
+    "map_properties",
+    "ops",
+    "properties",
+    "size",
+    "start_of",
+    "value_kind",
+    "walk",
+]

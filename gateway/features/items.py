@@ -1,0 +1,109 @@
+"""The items request: every query parameter of `/collections/{id}/items` parsed into a
+neutral Query (what to select) and a Presentation (how to encode what was selected)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import CRS84
+from connectors.filters import GEOMETRY, Call, Literal, Property
+from gateway.config import ServerSettings
+from gateway.errors import UnknownParameter
+from gateway.features import crs as crs_part
+from gateway.features.params import (
+    parse_bbox,
+    parse_bool,
+    parse_datetime,
+    parse_limit,
+    parse_offset,
+    parse_properties,
+    parse_sortby,
+)
+from gateway.features.views import Collection
+from gateway.query.filtering import FILTER_PARAMS, parse_filters
+from gateway.query.model import Query
+
+ITEMS_PARAMS = (
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
+    *FILTER_PARAMS,
+)
+
+
+@dataclass(frozen=True)
+class Presentation:
+    crs: str = CRS84
+    properties: list[str] | None = None
+    skip_geometry: bool = False
+
+    def apply(self, features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.properties is not None:
+            keep = self.properties
+            features = [
+                {**f, "properties": {k: f["properties"].get(k) for k in keep}} for f in features
+            ]
+        if self.skip_geometry:
+            return [{**f, "geometry": None} for f in features]
+        return crs_part.features_to_crs(features, self.crs)
+
+
+def split_values(values: dict[str, str], c: Collection) -> tuple[dict[str, str], dict[str, str]]:
+    """Standard parameters, and queryables given as parameters (`?genus=Tilia`)."""
+    standard, by_queryable = {}, {}
+    queryables = set(c.queryables())
+    for name, value in values.items():
+        if name in ITEMS_PARAMS:
+            standard[name] = value
+        elif name in queryables:
+            by_queryable[name] = value
+        else:
+            raise UnknownParameter(name)
+    return standard, by_queryable
+
+
+def items_request(
+    values: dict[str, str], c: Collection, settings: ServerSettings, body: Any = None
+) -> tuple[Query, Presentation]:
+    standard, by_queryable = split_values(values, c)
+    offered = crs_part.collection_crs(c.storage_crs)
+    bbox_crs = crs_part.parse_crs(standard.get("bbox-crs"), offered, "bbox-crs")
+    bbox = parse_bbox(standard.get("bbox"), geographic=bbox_crs == CRS84)
+    fields = c.fields()
+    filter_ = parse_filters(standard, by_queryable, {n: fields[n] for n in c.queryables()}, body)
+    if bbox is not None and bbox_crs != CRS84:
+        # The CRS84 envelope selects candidates; the exact area is a filter term.
+        area = crs_part.bbox_area_crs84(bbox, bbox_crs)
+        exact = Call("s_intersects", (Property(GEOMETRY), Literal(area)))
+        filter_ = exact if filter_ is None else Call("and", (exact, filter_))
+        bbox = crs_part.bbox_to_crs84(bbox, bbox_crs)
+    query = Query(
+        limit=parse_limit(standard.get("limit"), settings.default_limit, settings.max_limit),
+        offset=parse_offset(standard.get("offset")),
+        bbox=bbox,
+        datetime=parse_datetime(standard.get("datetime")),
+        filter=filter_,
+        sortby=parse_sortby(standard.get("sortby"), c.sortables()),
+    )
+    presentation = Presentation(
+        crs=crs_part.parse_crs(standard.get("crs"), offered),
+        properties=parse_properties(standard.get("properties"), fields),
+        skip_geometry=parse_bool(standard.get("skipGeometry"), "skipGeometry"),
+    )
+    return query, presentation
+
+
+def item_presentation(values: dict[str, str], c: Collection) -> Presentation:
+    return Presentation(
+        crs=crs_part.parse_crs(values.get("crs"), crs_part.collection_crs(c.storage_crs)),
+        properties=parse_properties(values.get("properties"), c.fields()),
+        skip_geometry=parse_bool(values.get("skipGeometry"), "skipGeometry"),
+    )

@@ -1,0 +1,59 @@
+"""JSON Schema documents of a collection (OGC API – Features Part 3 queryables, Part 8
+sortables, Part 5 schema), all flat in the Part 5 style: one entry per property, the
+geometry as a property with `x-ogc-role: primary-geometry`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.features.views import Collection
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_JSON = "application/schema+json"
+GEOMETRY = "geometry"
+
+
+def _geometry(c: Collection) -> dict[str, Any]:
+    kind = getattr(c, "geometry_type", None)
+    fmt = f"geometry-{kind.lower()}" if kind else "geometry-any"
+    return {"title": "Geometry", "format": fmt, "x-ogc-role": "primary-geometry"}
+
+
+def _document(c: Collection, url: str, title: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "$schema": DIALECT,
+        "$id": url,
+        "type": "object",
+        "title": f"{c.title}: {title}",
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def _plain(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without validation noise a client does not need to query."""
+    return {k: v for k, v in schema.items() if k not in ("minLength", "x-ogc-propertySeq")}
+
+
+def queryables(c: Collection, url: str) -> dict[str, Any]:
+    fields = c.fields()
+    names = c.queryables()
+    props = {GEOMETRY: _geometry(c), **{n: _plain(fields[n]) for n in names if n in fields}}
+    return _document(c, url, "queryables", props)
+
+
+def sortables(c: Collection, url: str) -> dict[str, Any]:
+    fields = c.fields()
+    props = {n: _plain(fields[n]) for n in c.sortables() if n in fields}
+    return _document(c, url, "sortables", props)
+
+
+def schema(c: Collection, url: str) -> dict[str, Any]:
+    props = {
+        "id": {"title": "Feature id", "x-ogc-role": "id"},
+        GEOMETRY: _geometry(c),
+        **c.fields(),
+    }
+    doc = _document(c, url, "schema", props)
+    doc.pop("additionalProperties")
+    return doc

@@ -1,0 +1,79 @@
+"""The facade side of filtering: the `filter`, `filter-lang` and `filter-crs` parameters, a
+CQL2-JSON body of `POST .../items`, and queryables given as parameters, combined into one
+filter expression in the collection's property names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from connectors.filters import Call, Expr, Literal, Property
+from gateway.errors import InvalidParameter
+from gateway.query import cql2
+
+FILTER_PARAMS = ("filter", "filter-lang", "filter-crs")
+LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
+MAX_BODY = 1_000_000
+
+
+async def read_filter_body(request: Request) -> Any:
+    """The CQL2-JSON filter OWSLib posts to `.../items` (Content-Type application/json)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "application/query-cql-json", ""):
+        raise InvalidParameter("body", f"expected a CQL2-JSON body, not '{media}'")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidParameter("body", f"larger than {MAX_BODY} bytes")
+    if not body.strip():
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise InvalidParameter("body", f"not JSON: {e}") from None
+    # OWSLib sends the expression itself; some clients wrap it as {"filter": ...}.
+    if isinstance(data, dict) and "filter" in data and "op" not in data:
+        data = data["filter"]
+    return data
+
+
+def _typed(value: str, schema: dict[str, Any], name: str) -> Any:
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    try:
+        if "integer" in types:
+            return int(value)
+        if "number" in types:
+            return float(value)
+    except ValueError:
+        raise InvalidParameter(name, f"'{value}' is not a number") from None
+    if "boolean" in types and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def parse_filters(
+    standard: dict[str, str],
+    by_queryable: dict[str, str],
+    queryables: dict[str, dict[str, Any]],
+    body: Any = None,
+) -> Expr | None:
+    lang = standard.get("filter-lang")
+    if lang is not None and lang not in LANGUAGES:
+        raise InvalidParameter("filter-lang", f"'{lang}' is not one of {', '.join(LANGUAGES)}")
+    text = standard.get("filter")
+    if text is not None and body is not None:
+        raise InvalidParameter("filter", "given both as a parameter and as a request body")
+    terms: list[Expr] = []
+    if body is not None:
+        terms.append(cql2.parse(body, "cql2-json", queryables, standard.get("filter-crs")))
+    elif text is not None:
+        terms.append(cql2.parse(text, lang or "cql2-text", queryables, standard.get("filter-crs")))
+    elif "filter-crs" in standard or lang is not None:
+        raise InvalidParameter("filter", "filter-lang/filter-crs need a filter")
+    for name, value in by_queryable.items():
+        terms.append(Call("=", (Property(name), Literal(_typed(value, queryables[name], name)))))
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else Call("and", tuple(terms))

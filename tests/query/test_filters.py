@@ -1,0 +1,77 @@
+from datetime import UTC, date, datetime
+
+from connectors.filters import (
+    MAX_TIME,
+    OPS,
+    TEMPORAL_RELATIONS,
+    Call,
+    Literal,
+    Property,
+    conjoin,
+    conjuncts,
+    depth,
+    end_of,
+    like_tokens,
+    map_properties,
+    ops,
+    properties,
+    size,
+    start_of,
+)
+
+EXPR = Call(
+    "and",
+    (
+        Call(">", (Property("a"), Literal(1))),
+        Call(
+            "or", (Call("isNull", (Property("b"),)), Call("like", (Property("a"), Literal("x%"))))
+        ),
+    ),
+)
+
+
+def test_helpers_report_properties_operators_size_and_depth():
+    assert properties(EXPR) == {"a", "b"}
+    assert ops(EXPR) == {"and", ">", "or", "isNull", "like"}
+    assert size(EXPR) == 10
+    assert depth(EXPR) == 4
+
+
+def test_map_properties_renames_or_substitutes():
+    renamed = map_properties(EXPR, lambda n: n.upper())
+    assert properties(renamed) == {"A", "B"}
+    assert map_properties(Property("a"), lambda n: Literal(5)) == Literal(5)
+
+
+def test_conjuncts_flatten_nested_ands_and_conjoin_rebuilds():
+    a, b, c = (Call("=", (Property(n), Literal(1))) for n in "abc")
+    assert conjuncts(Call("and", (a, Call("and", (b, c))))) == [a, b, c]
+    assert conjuncts(a) == [a]
+    assert conjoin([]) is None and conjoin([a]) == a
+    assert conjoin([a, b]) == Call("and", (a, b))
+
+
+def test_like_tokens_read_escapes_and_a_trailing_backslash_literally():
+    assert like_tokens("a%_\\%\\_\\\\x\\") == [
+        ("char", "a"),
+        ("any", "%"),
+        ("one", "_"),
+        ("char", "%"),
+        ("char", "_"),
+        ("char", "\\"),
+        ("char", "x"),
+        ("char", "\\"),
+    ]
+
+
+def test_a_date_spans_its_whole_day_and_the_last_day_ends_at_max_time():
+    assert start_of(date(2024, 5, 1)) == datetime(2024, 5, 1, tzinfo=UTC)
+    assert end_of(date(2024, 5, 1)) == datetime(2024, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)
+    assert end_of(date(9999, 12, 31)) == MAX_TIME
+    moment = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert start_of(moment) == end_of(moment) == moment
+
+
+def test_every_temporal_operator_has_a_formula_and_is_an_operator():
+    assert len(TEMPORAL_RELATIONS) == 15
+    assert set(TEMPORAL_RELATIONS) <= OPS

@@ -1,0 +1,61 @@
+"""The planner pushes what the source can run and keeps the rest, on München's mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors.geopackage import GeoPackageConnector
+from gateway.config import Mapping
+from gateway.mapping import Mapper
+from gateway.query.cql2 import parse
+from gateway.query.model import Query
+from gateway.query.planner import plan
+
+DEMO_YAML = Path(__file__).resolve().parent.parent / "gateway" / "demo" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def muenchen(demo_dir: Path):
+    config = yaml.safe_load(DEMO_YAML.read_text())["tenants"]["muenchen"]["collections"]["baeume"]
+    connector = GeoPackageConnector(
+        GeoPackageConnector.Config(
+            path=str(demo_dir / "muenchen.gpkg"), table="baeume", in_memory=False
+        ),
+        base_dir=demo_dir,
+        name="muenchen/baeume",
+    )
+    description = asyncio.run(connector.describe())
+    fields = {f.name: f.type for f in description.fields}
+    return connector, Mapper(Mapping.model_validate(config["mapping"])), fields
+
+
+@pytest.mark.parametrize(
+    ("text", "pushed", "residual"),
+    [
+        ("planting_year > 1990", True, False),  # a rename
+        ("genus = 'Tilia'", True, False),  # a code list, inverted to its code
+        ("street = 'Leopoldstraße 12'", False, True),  # a template cannot be inverted
+        ("planting_year > 1990 AND street IS NULL", True, True),  # split per conjunct
+        ("CASEI(species_german) = 'winter-linde'", False, True),  # not exact in SQL
+    ],
+)
+def test_filters_are_split_between_source_and_gateway(muenchen, text, pushed, residual):
+    connector, mapper, fields = muenchen
+    query = Query(limit=10, filter=parse(text, "cql2-text"))
+    p = plan(connector.capabilities(), mapper, query, fields)
+    assert (p.pushed.filter is not None) == pushed
+    assert (p.residual.filter is not None) == residual
+
+
+def test_sort_is_pushed_only_for_plain_renames(muenchen):
+    connector, mapper, fields = muenchen
+    by_year = plan(
+        connector.capabilities(), mapper, Query(10, sortby=(("planting_year", False),)), fields
+    )
+    assert by_year.pushed.sortby == (("pflanzjahr", False),) and by_year.sorted_by_source
+    by_genus = plan(connector.capabilities(), mapper, Query(10, sortby=(("genus", True),)), fields)
+    assert by_genus.pushed.sortby == () and not by_genus.sorted_by_source
