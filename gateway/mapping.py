@@ -169,6 +169,12 @@ def _round_unit(value: float) -> float:
     return round(value, 6)
 
 
+def _is_rename(rule: MappingRule) -> bool:
+    return rule.from_ is not None and not (
+        rule.type or rule.codes is not None or rule.factor is not None or rule.offset is not None
+    )
+
+
 class Mapper:
     """A compiled mapping: `mapper(record) -> feature`."""
 
@@ -179,6 +185,9 @@ class Mapper:
         order = property_order or list(rules)
         ordered = [n for n in order if n in rules] + [n for n in rules if n not in order]
         self.getters: list[tuple[str, Getter]] = [(n, compile_rule(rules[n])) for n in ordered]
+        # Plain renames are most of a typical mapping: one dict lookup each, no closure call.
+        self.renames = all(_is_rename(rules[n]) for n in ordered)
+        self.pairs = [(n, rules[n].from_) for n in ordered]
         self.sources: dict[str, MappingRule] = rules
 
     def __call__(self, record: Record) -> Feature:

@@ -12,6 +12,9 @@ Tables:
 - `welt`: points in EPSG:4326 on both sides of the antimeridian;
 - `trees`: 2,000 trees from scripts/load_postgis_trees.py (profile column names, 25832);
 - `baeume_langsam`: a view over `baeume` that sleeps 0.2 s per row (statement timeouts).
+
+Import the fixtures into a test module: `postgis` (the database), `baeume` and `trees` (open
+connectors with exact counts); `make`, `run` and `ids` are the helpers around them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import contextlib
 import importlib.util
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +34,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+from connectors.base import Record, SourceQuery
+from connectors.postgis import PostGISConnector
 from tests.conftest import missing_service
 
 ADMIN_DSN = os.environ.get("TWINBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -177,9 +182,52 @@ async def _drop_quietly(name: str) -> None:
         await _drop(name)
 
 
+def make(db: PostGIS, table: str, **options: Any) -> PostGISConnector:
+    """A connector for a table of the test database (opened by the caller)."""
+    config = PostGISConnector.Config.model_validate(db.options(table, **options))
+    return PostGISConnector(config, base_dir=Path("."), name=f"test/{table}")
+
+
+@pytest.fixture(name="baeume")
+async def baeume_connector(postgis: PostGIS) -> AsyncIterator[PostGISConnector]:
+    connector = make(postgis, "baeume", count="exact")
+    await connector.open()
+    yield connector
+    await connector.close()
+
+
+@pytest.fixture(name="trees")
+async def trees_connector(postgis: PostGIS) -> AsyncIterator[PostGISConnector]:
+    connector = make(postgis, "trees", count="exact", pool_max_size=2)
+    await connector.open()
+    yield connector
+    await connector.close()
+
+
+async def run(connector: PostGISConnector, q: SourceQuery) -> tuple[list[Record], int | None]:
+    """A query's records (all of them) and its number_matched."""
+    result = await connector.query(q)
+    return [r async for r in result.records], result.number_matched
+
+
+def ids(records: list[Record]) -> list[Any]:
+    return [r["id"] for r in records]
+
+
 def _server(dsn: str) -> str:
     parts = urlsplit(dsn)
     return f"{parts.hostname}:{parts.port or 5432}"
 
 
-__all__ = ["BAEUME", "TREE_COUNT", "PostGIS", "loader", "postgis_fixture"]
+__all__ = [
+    "BAEUME",
+    "TREE_COUNT",
+    "PostGIS",
+    "baeume_connector",
+    "ids",
+    "loader",
+    "make",
+    "postgis_fixture",
+    "run",
+    "trees_connector",
+]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -87,10 +87,12 @@ class PostGISConnector(FeatureConnector):
         )
         server_settings: dict[str, str] = Field(
             default_factory=dict,
-            description="PostgreSQL settings for the connector's sessions. By default JIT "
-            "and parallel workers are off: a gateway runs many small page queries, whose "
-            "latency they raise (measured here: 16 ms of worker start-up for a 0.5 ms "
-            "query). DateStyle, TimeZone and statement_timeout are always the connector's.",
+            description="PostgreSQL settings for the connector's sessions. Defaults: "
+            "jit off and max_parallel_workers_per_gather 0 (a gateway runs many small page "
+            "queries; measured here: 16 ms of worker start-up for a 0.5 ms query), and "
+            "plan_cache_mode force_custom_plan (a bbox or filter is planned with its values: "
+            "the generic plan of a bbox page took 23 ms instead of 0.9 ms). DateStyle, "
+            "TimeZone and statement_timeout are always the connector's.",
         )
         count: Literal["exact", "estimate", "none"] = Field(
             "estimate",
@@ -130,6 +132,16 @@ class PostGISConnector(FeatureConnector):
 
     # --- contract ---------------------------------------------------------------------
 
+    def _filter_test(self) -> Callable[[Any], bool] | None:
+        """The exact test the SQL compiler applies, so a part it would refuse stays with
+        the gateway instead of failing the request; None until the table is known."""
+        if self._table is None:
+            return None
+        from connectors import sqlfilter
+
+        types = {c.name: c.type for c in self._table.columns if c.type is not None}
+        return sqlfilter.pushable("postgis", types=types, srid=self._table.srid)
+
     def capabilities(self) -> Capabilities:
         if self._capabilities is None:
             self._capabilities = self._declare()
@@ -141,6 +153,7 @@ class PostGISConnector(FeatureConnector):
             paging=True,
             count=self.config.count != "none",
             filter_ops=filter_ops(),
+            filter_test=self._filter_test(),
             sort=True,
             keyset=True,
         )
@@ -229,6 +242,7 @@ class PostGISConnector(FeatureConnector):
             "application_name": "twinbridge",
             "jit": "off",
             "max_parallel_workers_per_gather": "0",
+            "plan_cache_mode": "force_custom_plan",
             **c.server_settings,
             "statement_timeout": str(round(c.statement_timeout * 1000)),
             "DateStyle": "ISO, YMD",

@@ -1,0 +1,347 @@
+"""Benchmark: 100,000 street trees in PostGIS through TwinBridge, pygeoapi, tipg and a bare
+reference endpoint, side by side, one worker process each.
+
+    .venv/bin/python bench/features_postgis.py [--duration 8] [--connections 8] [--rounds 1]
+                                               [--count 100000]
+
+Loads the trees with scripts/load_postgis_trees.py into the database `twinbridge_bench`
+(only when the table is missing or holds another number of rows), starts the four servers
+on free ports, checks that each answers every request with 200 and the expected number of
+features, then measures requests/s with `wrk -t1 -cC -dDs`, one server after the other for
+each request (`--rounds N`: N turns in rotating order, the median kept). The table is
+printed and written to bench/results/features_postgis.json.
+
+Requests (limit=100 each; the CQL2 filter is `planting_year > 2000 AND district = 'Altona'`,
+sent as cql-text to pygeoapi 0.21, which refuses cql2-text, and as two plain parameters to
+the bare endpoint). What each server does besides: TwinBridge maps every feature onto the
+street-trees profile and counts only when cheap (numberMatched up to the connector's
+count_limit, else omitted); pygeoapi and tipg count every match on every request; the
+bare endpoint never counts. A starred figure had socket errors (usually wrk's 2 s timeout
+on a slow server); FAILED means non-2xx answers or a failed check. The machine is shared
+with wrk and PostgreSQL, so compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+import yaml
+from features_files import BIN, Process, free_port, pygeoapi_config, start, stop, wait_until_up
+from features_files import wrk as run_wrk
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "features_postgis.json"
+SERVERS = ("TwinBridge", "pygeoapi", "tipg", "bare")
+PEERS = ("pygeoapi", "tipg", "bare")
+ITEMS = {
+    "TwinBridge": "/bench/collections/trees/items",
+    "pygeoapi": "/collections/trees/items",
+    "tipg": "/collections/public.trees/items",
+    "bare": "/collections/trees/items",
+}
+BBOX = (9.95, 53.55, 10.0, 53.6)  # central Hamburg, ~0.05°: thousands of trees
+FILTER_YEAR, FILTER_DISTRICT = 2000, "Altona"
+ITEM_ID = 54321
+console = Console(width=max(Console().width, 120))
+
+
+@dataclass
+class Request:
+    label: str
+    expected: int  # features in the answer
+    queries: dict[str, str]  # server -> path and query after the server's base URL
+
+
+@dataclass
+class Row:
+    request: str
+    rps: dict[str, float] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # server -> why not measured/2xx
+    ratios: dict[str, float | None] = field(default_factory=dict)  # "TwinBridge/<peer>"
+
+
+# --- data and servers --------------------------------------------------------------------
+
+
+async def ensure_trees(dsn: str, database: str, count: int) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import load_postgis_trees as loader
+
+    await loader.ensure_database(dsn, database)
+    conn = await asyncpg.connect(loader.with_database(dsn, database))
+    try:
+        exists = await conn.fetchval("SELECT to_regclass('public.trees') IS NOT NULL")
+        rows = await conn.fetchval("SELECT count(*) FROM trees") if exists else None
+        if rows != count:
+            console.print(f"loading {count:,} trees into {database} …")
+            await loader.load_table(conn, loader.tree_rows(count), table="trees", srid=4326)
+    finally:
+        await conn.close()
+
+
+def twinbridge_config(args: argparse.Namespace) -> dict[str, Any]:
+    properties = [
+        "species_scientific", "species_german", "genus", "planting_year", "height_m",
+        "crown_diameter_m", "trunk_circumference_cm", "district", "street", "last_update",
+    ]  # fmt: skip
+    source = {
+        "connector": "postgis",
+        **{"host": args.host, "port": args.port, "user": args.user, "database": args.database},
+        "table": "trees",
+    }
+    collection = {
+        "profile": "street-trees",
+        "source": source,
+        "mapping": {"id": "fid", "properties": {p: p for p in properties}},
+    }
+    return {
+        "server": {"default_limit": 10, "max_limit": 10000},
+        "tenants": {"bench": {"collections": {"trees": collection}}},
+    }
+
+
+def start_servers(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> dict[str, str]:
+    dsn = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
+    bases, logs = {}, {}
+    for server in SERVERS:
+        port, logs[server] = free_port(), tmp / f"{server}.log"
+        bases[server] = f"http://127.0.0.1:{port}"
+        env = dict(os.environ)
+        if server == "TwinBridge":
+            config = tmp / "twinbridge.yaml"
+            config.write_text(yaml.safe_dump(twinbridge_config(args), sort_keys=False))
+            cmd = [str(BIN / "twinbridge"), "serve", "--config", str(config)]
+            cmd += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
+        elif server == "pygeoapi":
+            cmd = pygeoapi_command(args, tmp, port, env)
+        else:
+            app = "tipg.main:app" if server == "tipg" else "bare_reference:app"
+            env.update(DATABASE_URL=dsn, BARE_DSN=dsn)
+            cmd = [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "1"]
+            cmd += ["--log-level", "warning", "--no-access-log", "--app-dir", str(ROOT / "bench")]
+        procs.append(start(cmd, logs[server], env))
+        wait_until_up(f"{bases[server]}{ITEMS[server]}?limit=1", procs[-1], logs[server])
+    return bases
+
+
+def pygeoapi_command(
+    args: argparse.Namespace, tmp: Path, port: int, env: dict[str, str]
+) -> list[str]:
+    config, openapi = tmp / "pygeoapi.yml", tmp / "pygeoapi-openapi.yml"
+    doc = pygeoapi_config(port, tmp / "unused.geojson", [9.8, 53.4, 10.3, 53.7])
+    doc["resources"]["trees"]["providers"] = [
+        {
+            "type": "feature",
+            "name": "PostgreSQL",
+            "data": {
+                **{"host": args.host, "port": args.port, "dbname": args.database},
+                **{"user": args.user, "password": "", "search_path": ["public"]},
+            },
+            "id_field": "fid",
+            "table": "trees",
+            "geom_field": "geom",
+        }
+    ]
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    env.update(PYGEOAPI_CONFIG=str(config), PYGEOAPI_OPENAPI=str(openapi))
+    generate = [str(BIN / "pygeoapi"), "openapi", "generate", str(config), "--output-file"]
+    done = subprocess.run([*generate, str(openapi)], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"pygeoapi openapi generate failed:\n{done.stdout}{done.stderr}")
+    return [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "pygeoapi.flask_app:APP"]
+
+
+# --- requests and checks ---------------------------------------------------------------
+
+
+def requests_for(expected_bbox: int, expected_filter: int) -> list[Request]:
+    bbox = ",".join(str(v) for v in BBOX)
+    cql = quote(f"planting_year > {FILTER_YEAR} AND district = '{FILTER_DISTRICT}'")
+    same = dict.fromkeys(SERVERS, "")
+
+    def each(query: str, **special: str) -> dict[str, str]:
+        return {s: special.get(s, query) for s in same}
+
+    return [
+        Request("limit=100", 100, each("?limit=100")),
+        Request("bbox, limit=100", expected_bbox, each(f"?limit=100&bbox={bbox}")),
+        Request("offset=90000", 100, each("?limit=100&offset=90000")),
+        Request(
+            "CQL2, limit=100",
+            expected_filter,
+            each(
+                f"?limit=100&filter-lang=cql2-text&filter={cql}",
+                pygeoapi=f"?limit=100&filter-lang=cql-text&filter={cql}",
+                bare=f"?limit=100&planting_year_gt={FILTER_YEAR}&district={FILTER_DISTRICT}",
+            ),
+        ),
+        Request("item by id", 1, each(f"/{ITEM_ID}")),
+    ]
+
+
+async def expected_counts(args: argparse.Namespace) -> tuple[int, int]:
+    conn = await asyncpg.connect(host=args.host, port=args.port, user=args.user,
+                                 database=args.database)  # fmt: skip
+    try:
+        box = "geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)"
+        in_box = await conn.fetchval(f"SELECT count(*) FROM trees WHERE {box}", *BBOX)
+        sql = "SELECT count(*) FROM trees WHERE planting_year > $1 AND district = $2"
+        filtered = await conn.fetchval(sql, FILTER_YEAR, FILTER_DISTRICT)
+    finally:
+        await conn.close()
+    return min(100, in_box), min(100, filtered)
+
+
+def check(url: str, expected: int) -> tuple[list[Any], str]:
+    """Feature ids of a 200 answer with `expected` features; else a problem description."""
+    try:
+        response = httpx.get(url, timeout=60, headers={"Accept": "application/geo+json"})
+    except httpx.HTTPError as e:
+        return [], f"{type(e).__name__}: {e}"
+    if response.status_code != 200:
+        return [], f"HTTP {response.status_code}: {response.text[:160]}"
+    doc = response.json()
+    features = [doc] if doc.get("type") == "Feature" else doc.get("features", [])
+    if len(features) != expected:
+        return [], f"{len(features)} features, expected {expected}"
+    return [str(f.get("id")) for f in features], ""
+
+
+# --- measuring and reporting ---------------------------------------------------------------
+
+
+def measure(requests: list[Request], bases: dict[str, str], args: argparse.Namespace) -> list[Row]:
+    """Check each server, then run wrk on each in turn, `rounds` times in rotating order;
+    the median of the rounds is kept, so a burst of load elsewhere hits one round."""
+    rows = []
+    for r in requests:
+        row, urls, reference = Row(r.label), {}, None
+        for server in SERVERS:
+            url = f"{bases[server]}{ITEMS[server]}{r.queries[server]}"
+            ids, problem = check(url, r.expected)
+            if problem:
+                row.problems[server] = problem
+                continue
+            if reference is None:
+                reference = ids
+            elif sorted(ids) != sorted(reference):
+                console.print(f"[yellow]{r.label}: {server} returns other features[/yellow]")
+            urls[server] = url
+            run_wrk(url, 1, args.connections)  # warm-up
+        runs: dict[str, list[float]] = {server: [] for server in urls}
+        names = list(urls)
+        for round_ in range(args.rounds):
+            k = round_ % len(names) if names else 0
+            order = names[k:] + names[:k]
+            for server in order:
+                rps, problems = run_wrk(urls[server], args.duration, args.connections)
+                runs[server].append(rps)
+                if problems:
+                    row.problems[server] = problems
+        row.rps = {server: statistics.median(values) for server, values in runs.items()}
+        tb = None if failed(row, "TwinBridge") else row.rps.get("TwinBridge")
+        for peer in PEERS:
+            theirs = None if failed(row, peer) else row.rps.get(peer)
+            row.ratios[f"TwinBridge/{peer}"] = tb / theirs if tb and theirs else None
+        rows.append(row)
+    return rows
+
+
+def failed(row: Row, server: str) -> bool:
+    """Not measured, or answered with errors (socket timeouts alone are only starred)."""
+    return server not in row.rps or "non-2xx" in row.problems.get(server, "")
+
+
+def report(rows: list[Row], args: argparse.Namespace) -> None:
+    table = Table(
+        title=f"{args.count:,} street trees in PostGIS, one worker process each, "
+        f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.rounds} (requests/s)"
+    )
+    table.add_column("request")
+    for server in SERVERS:
+        table.add_column(server, justify="right")
+    for peer in PEERS:
+        table.add_column(f"TB/{peer}", justify="right")
+    for row in rows:
+        cells = [
+            "[red]FAILED[/red]"
+            if failed(row, s)
+            else f"{row.rps[s]:,.0f}" + "*" * (s in row.problems)
+            for s in SERVERS
+        ]
+        ratios = [
+            "–" if (v := row.ratios[f"TwinBridge/{p}"]) is None else f"{v:.2f}×" for p in PEERS
+        ]
+        table.add_row(row.request, *cells, *ratios)
+    console.print(table)
+    for row in rows:
+        for server, problem in row.problems.items():
+            console.print(f"[yellow]* {row.request} – {server}: {problem}[/yellow]", soft_wrap=True)
+    packages = ("twinbridge", "pygeoapi", "tipg", "asyncpg", "uvicorn", "fastapi", "gunicorn")
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trees": args.count,
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "versions": {p: version(p) for p in packages},
+        "rows": [asdict(r) for r in rows],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    console.print(f"written to {RESULTS}")
+
+
+def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
+    dsn = f"postgresql://{args.user}@{args.host}:{args.port}/postgres"
+    asyncio.run(ensure_trees(dsn, args.database, args.count))
+    bases = start_servers(args, tmp, procs)
+    requests = requests_for(*asyncio.run(expected_counts(args)))
+    report(measure(requests, bases, args), args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=1, help="wrk runs per server (median)")
+    parser.add_argument("--count", type=int, default=100_000, help="trees in the table")
+    parser.add_argument("--database", default="twinbridge_bench")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument("--user", default="postgres")
+    args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    procs: list[Process] = []
+    with tempfile.TemporaryDirectory(prefix="twinbridge-bench-pg-") as tmp:
+        try:
+            run(args, Path(tmp), procs)
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            sys.exit(130)
+        finally:
+            for proc in procs:
+                stop(proc)
+
+
+if __name__ == "__main__":
+    main()
