@@ -22,6 +22,7 @@ from gateway.errors import GatewayError
 from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.routes import Features
 from gateway.features.views import build_views
+from gateway.sensorthings.facade import StaFacade
 
 log = logging.getLogger("twinbridge.access")
 errors_log = logging.getLogger("twinbridge.errors")
@@ -97,10 +98,14 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     root, tenants = build_views(catalog)
     features = Features(loaded.config.server, root, tenants)
 
+    sensorthings = StaFacade(loaded)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catalog.open()
+        await sensorthings.open()
         yield
+        await sensorthings.close()
         await catalog.close()
 
     app = FastAPI(
@@ -122,6 +127,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         [
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/ready", ready, methods=["GET", "HEAD"]),
+            *sensorthings.routes(),  # before the features' /{tenant}/... patterns
             *features.routes(),
         ]
     )

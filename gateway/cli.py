@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Work with configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+from conformance.cli import app as conformance_app  # noqa: E402  (the conformance suite's CLI)
+
+app.add_typer(conformance_app, name="conformance")
 console = Console(stderr=True)
 
 
@@ -100,6 +103,42 @@ def reference(
         print(build(), end="")
     else:
         readme.write_text(update_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+sta_app = typer.Typer(help="Work with the embedded SensorThings stores.", no_args_is_help=True)
+app.add_typer(sta_app, name="sta")
+
+
+@sta_app.command("import")
+def sta_import(
+    folder: Annotated[
+        Path, typer.Argument(help="Digest folder: nodes.csv, sensors.csv, data.csv.gz.")
+    ],
+    tenant: Annotated[str, typer.Option(help="The tenant whose store receives the data.")],
+    format: Annotated[
+        str, typer.Option("--format", help="Input format (aot: Array of Things).")
+    ] = "aot",
+    config: Annotated[
+        Path | None, typer.Option(help="YAML configuration; default: the demo.")
+    ] = None,
+) -> None:
+    """Import sensor data into a tenant's embedded SensorThings store (incremental)."""
+    from gateway.sensorthings.cli import import_aot
+    from gateway.server import configured
+
+    if format != "aot":
+        console.print(f"[red]unknown format '{format}' (supported: aot)[/red]")
+        raise typer.Exit(2)
+    try:
+        loaded = load_config(config) if config is not None else configured()
+        result = import_aot(loaded, tenant, folder)
+    except (ConfigError, OSError, ValueError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{tenant}: {result.things} Things, {result.datastreams} Datastreams, "
+        f"{result.observations} Observations imported; {result.skipped} rows skipped"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m gateway.cli`

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import ConfigError
+from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 COLLECTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
@@ -50,6 +51,10 @@ class ServerSettings(Strict):
     max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
     federation: FederationSettings = Field(
         default_factory=FederationSettings, description="How federated collections behave."
+    )
+    sensorthings: StaServerSettings = Field(
+        default_factory=StaServerSettings,
+        description="SensorThings API settings shared by all tenants (paging, MQTT broker).",
     )
 
     @model_validator(mode="after")
@@ -142,6 +147,9 @@ class TenantConfig(Strict):
     description: str | None = Field(None, description="Shown on the tenant's landing page.")
     collections: dict[str, CollectionConfig] = Field(
         default_factory=dict, description="Collection id -> collection."
+    )
+    sensorthings: TenantSensorThings | None = Field(
+        None, description="This tenant's SensorThings API at /{tenant}/sta/v1.1/; unset: none."
     )
 
     @field_validator("collections")

@@ -37,6 +37,7 @@ from gateway.demo.places import (
     MUENCHEN_BOX,
     hamburg_bezirk,
 )
+from gateway.demo.sensors import ensure_sensor_demo
 from gateway.demo.species import MUENCHEN_GENUS_CODES
 from gateway.demo.trees import Gaps, Tree, lay_out_streets, plant
 
@@ -244,7 +245,7 @@ def ensure_demo_data(target: Path | None = None) -> Path:
     """
     folder = Path(target) if target is not None else default_demo_dir()
     if _is_complete(folder):
-        return folder
+        return ensure_sensor_demo(folder, DEFAULT_SEED)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".generating-", dir=folder))
     try:
@@ -253,7 +254,7 @@ def ensure_demo_data(target: Path | None = None) -> Path:
             os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return ensure_sensor_demo(folder, DEFAULT_SEED)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -142,7 +142,10 @@ def test_ogrinfo_reads_the_geopackage(demo: Path) -> None:
 def test_ensure_demo_data_generates_once(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "cache"
     assert ensure_demo_data(target) == target
-    assert sorted(p.name for p in target.iterdir()) == sorted([*FILES.values(), "manifest.json"])
+    expected = [*FILES.values(), "manifest.json", "sensorthings"]
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == sorted(
+        expected
+    )
     stamp = (target / FILES["muenchen"]).stat().st_mtime_ns
     monkeypatch.setenv("TWINBRIDGE_DEMO_DIR", str(target))
     assert ensure_demo_data() == target

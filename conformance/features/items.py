@@ -1,0 +1,338 @@
+"""Part 1 Core: the items resource and its response (A.2.7 Features; ETS Features,
+FeaturesLimit, FeaturesBBox). OGC's ETS repeats the response tests on every items response
+it fetched; so do these checks, over the "sample pages": the first page, one page per
+`limit` value the ETS uses and one per bounding box it uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from conformance.context import Problems, Test, expect, expect_status
+from conformance.features import api
+from conformance.features import links as L
+from conformance.features import openapi as oas
+from conformance.features.collections import other_types
+from conformance.features.names import GEOJSON, core
+from conformance.geo import outside_crs84
+from conformance.http import Fetched
+from conformance.model import Blocked, CheckSkipped
+from conformance.registry import FEATURES, check
+from conformance.timeutil import parse_rfc3339
+
+FC_OP = core("fc-op", "The server SHALL support GET at /collections/{collectionId}/items")
+FC_RESPONSE = core(
+    "fc-response",
+    "The items response SHALL answer 200 and include only the features selected",
+)
+FC_LINKS = core(
+    "fc-links",
+    "An items response SHALL link to itself (self) and to its other representations (alternate)",
+)
+FC_REL_TYPE = core("fc-rel-type", "All links of an items response SHALL include rel and type")
+FC_TIMESTAMP = core(
+    "fc-timeStamp", "A timeStamp, if present, SHALL be the time the response was generated"
+)
+FC_NUMBER_MATCHED = core(
+    "fc-numberMatched",
+    "numberMatched, if present, SHALL be the number of features matching the selection",
+)
+FC_NUMBER_RETURNED = core(
+    "fc-numberReturned", "numberReturned, if present, SHALL be the number of features returned"
+)
+CRS84_REQ = core(
+    "crs84", "Unless another CRS is requested, geometries SHALL be in CRS84 (CRS84h with height)"
+)
+CITE_BOXES = [
+    [-1.5, 50.0, 1.5, 53.0],  # the prime meridian
+    [-80.0, -5.0, -70.0, 5.0],  # the equator
+    [177.0, 65.0, -177.0, 70.0],  # the antimeridian
+    [-180.0, 85.0, 180.0, 90.0],  # the north pole
+    [-180.0, -90.0, 180.0, -85.0],  # the south pole
+]
+PAGING_LIMIT = 3  # next-link hops after the first, as in OGC's ETS (0..3 = 4 pages)
+NUMBER_MATCHED_LIMIT = 10_000
+
+
+def number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def bbox_param(bbox: list[float]) -> str:
+    return ",".join(number(v) for v in bbox)
+
+
+async def limit_values(t: Test) -> tuple[list[int], int | None]:
+    """The limits OGC's ETS requests: minimum, maximum and the middle (at most 100)."""
+    try:
+        doc, params = await api.items_parameters(t, t.collection)
+    except Blocked:
+        return [], None
+    schema = oas.parameter_schema(doc, params.get("limit", {}))
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    if not isinstance(minimum, int | float):
+        return [], None
+    low = max(int(minimum), 1)
+    high = int(maximum) if isinstance(maximum, int | float) else None
+    values = [low, min(low + ((high or 200) - low) // 2, 100)]
+    if high is not None:
+        values.append(high)
+    return sorted(set(values)), high
+
+
+async def extent_bbox(t: Test) -> list[float] | None:
+    entry = await api.collection_entry(t, t.collection)
+    try:
+        box = entry["extent"]["spatial"]["bbox"][0]
+    except (KeyError, IndexError, TypeError):
+        return None
+    ok = isinstance(box, list) and len(box) in (4, 6)
+    return [float(v) for v in box] if ok and all(isinstance(v, int | float) for v in box) else None
+
+
+async def cite_bboxes(t: Test) -> list[list[float]]:
+    extent = await extent_bbox(t)
+    return ([extent] if extent else []) + CITE_BOXES
+
+
+async def sample_pages(t: Test) -> list[Fetched]:
+    """The items responses the response checks look at (each fetched once per run)."""
+    url = api.items_url(t, t.collection)
+    variants: list[dict[str, str] | None] = [None]
+    limits, _ = await limit_values(t)
+    variants += [{"limit": str(n)} for n in limits]
+    variants += [{"bbox": bbox_param(b)} for b in await cite_bboxes(t)]
+    return list(
+        await asyncio.gather(
+            *(t.http.get(url, params=p, accept=GEOJSON, cache=True) for p in variants)
+        )
+    )
+
+
+async def ok_pages(t: Test) -> list[tuple[Fetched, dict[str, Any]]]:
+    """The sample pages that answered 200 with a JSON object."""
+    found = []
+    for page in await sample_pages(t):
+        if page.status == 200:
+            doc = page.json()
+            if isinstance(doc, dict):
+                found.append((page, doc))
+    if not found:
+        raise Blocked("not tested: no items request answered 200 (see /req/core/fc-op)")
+    return found
+
+
+@check(
+    FC_OP,
+    "core/fc-op",
+    "GET /collections/{id}/items answers 200",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_op(t: Test) -> str:
+    expect_status(await api.first_page_fetch(t, t.collection), 200)
+    return "200 OK"
+
+
+@check(
+    FC_RESPONSE,
+    "core/fc-response",
+    "items responses are FeatureCollections with features",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_response(t: Test) -> str:
+    found = Problems()
+    pages = await ok_pages(t)
+    for page, doc in pages:
+        found.check(
+            doc.get("type") == "FeatureCollection", f"{page.url}: type is {doc.get('type')!r}"
+        )
+        found.check(isinstance(doc.get("features"), list), f"{page.url}: no features array")
+    found.raise_if_any()
+    return f"{len(pages)} responses are FeatureCollections"
+
+
+@check(
+    CRS84_REQ,
+    "core/crs84",
+    "item geometries lie within CRS84 bounds",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_in_crs84(t: Test) -> str:
+    found = Problems()
+    checked = 0
+    for page, doc in await ok_pages(t):
+        for f in api.features_of(doc)[:100]:
+            checked += 1
+            bad = outside_crs84(f.get("geometry"))
+            found.check(bad is None, f"{page.url}: feature {f.get('id')!r} has position {bad}")
+    found.raise_if_any("not CRS84")
+    return f"{checked} geometries within lon -180..180, lat -90..90"
+
+
+@check(
+    FC_LINKS,
+    "core/fc-links",
+    "self and alternate links on items responses",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_links(t: Test) -> str:
+    from conformance.features.collections import self_and_alternates
+
+    found = Problems()
+    others = await other_types(t, True)
+    for page, doc in await ok_pages(t):
+        scratch = Problems()
+        self_and_alternates(doc, GEOJSON, others, page.url, scratch)
+        for item in scratch.items:
+            if "without rel or type" not in item:  # that is fc-rel-type
+                found.add(item)
+    found.raise_if_any()
+    return "self and alternate links on every response"
+
+
+@check(
+    FC_REL_TYPE,
+    "core/fc-rel-type",
+    "every link has rel and type",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_rel_type(t: Test) -> str:
+    found = Problems()
+    for page, doc in await ok_pages(t):
+        for bad in L.missing_rel_or_type(L.links_of(doc)):
+            found.add(f"{page.url}: {bad}")
+    found.raise_if_any("links without rel or type")
+    return "all links typed"
+
+
+@check(
+    FC_TIMESTAMP,
+    "core/fc-timeStamp",
+    "timeStamp is an RFC 3339 date-time (ETS check)",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_timestamp(t: Test) -> str:
+    pages = await ok_pages(t)
+    stamped = [(p, d["timeStamp"]) for p, d in pages if "timeStamp" in d]
+    if not stamped:
+        raise CheckSkipped("the responses carry no timeStamp (allowed)")
+    found = Problems()
+    for page, value in stamped:
+        found.check(parse_rfc3339(value), f"{page.url}: timeStamp {value!r} is not RFC 3339")
+    found.raise_if_any()
+    return f"{len(stamped)} valid timeStamps"
+
+
+@check(
+    FC_NUMBER_RETURNED,
+    "core/fc-numberReturned",
+    "numberReturned equals the features in the response",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_number_returned(t: Test) -> str:
+    pages = await ok_pages(t)
+    counted = [(p, d) for p, d in pages if "numberReturned" in d]
+    if not counted:
+        raise CheckSkipped("the responses carry no numberReturned (allowed)")
+    found = Problems()
+    for page, doc in counted:
+        n = len(doc.get("features") or [])
+        found.check(
+            doc["numberReturned"] == n,
+            f"{page.url}: numberReturned is {doc['numberReturned']!r}, features has {n}",
+        )
+    found.raise_if_any()
+    return f"numberReturned right on {len(counted)} responses"
+
+
+def _ids(features: list[dict[str, Any]]) -> set[str]:
+    return {str(f.get("id", i)) if "id" in f else f"#{id(f)}" for i, f in enumerate(features)}
+
+
+@check(
+    FC_NUMBER_MATCHED,
+    "core/fc-numberMatched",
+    "numberMatched equals the features reachable in up to 4 pages (ETS method)",
+    suite=FEATURES,
+    per_collection=True,
+)
+async def items_number_matched(t: Test) -> str:
+    first = await api.first_page(t, t.collection)
+    matched = first.get("numberMatched")
+    if matched is None:
+        raise CheckSkipped("the first page carries no numberMatched (allowed)")
+    expect(isinstance(matched, int) and matched >= 0, f"numberMatched is {matched!r}")
+    if matched > NUMBER_MATCHED_LIMIT:
+        raise CheckSkipped(f"numberMatched {matched} is above the ETS limit {NUMBER_MATCHED_LIMIT}")
+    _, maximum = await limit_values(t)
+    batch = api.features_of(first)
+    seen = _ids(batch)  # distinct ids: overlapping pages are fc-next-2's finding, not this one's
+    total, page_size = len(seen), await api.limit_default(t, t.collection) or len(batch)
+    doc, url = first, (await api.first_page_fetch(t, t.collection)).url
+    for _ in range(PAGING_LIMIT + 1):
+        nxt = api.next_link(doc, url)
+        if nxt is None:
+            break
+        page = await t.get(nxt, params={"limit": str(maximum)} if maximum else None, accept=GEOJSON)
+        expect_status(page, 200)
+        doc, url = page.json_object(), page.url
+        batch = api.features_of(doc)
+        if not batch:
+            break
+        seen |= _ids(batch)
+        total, page_size = len(seen), maximum or len(batch)
+    if total < matched and api.next_link(doc, url) is None and len(batch) >= page_size:
+        raise CheckSkipped(
+            f"cannot verify: paging stopped on a full page after {total} of {matched} features "
+            "without a next link (reported under /rec/core/fc-next-1)"
+        )
+    if total < matched and api.next_link(doc, url) is not None:
+        raise CheckSkipped(f"cannot verify within {PAGING_LIMIT + 1} pages ({total} of {matched})")
+    expect(total == matched, f"numberMatched is {matched}, the pages hold {total} features")
+    return f"numberMatched {matched} = features returned"
+
+
+@check(
+    FC_TIMESTAMP,
+    "core/fc-timeStamp-window",
+    "timeStamp falls within the time the request was answered",
+    suite=FEATURES,
+    per_collection=True,
+    beyond_cite=True,
+)
+async def items_timestamp_window(t: Test) -> str:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import parsedate_to_datetime
+
+    before = datetime.now(UTC)
+    page = await t.get(api.items_url(t, t.collection), params={"limit": "1"}, accept=GEOJSON)
+    after = datetime.now(UTC)
+    expect_status(page, 200)
+    value = page.json_object().get("timeStamp")
+    if value is None:
+        raise CheckSkipped("the response carries no timeStamp (allowed)")
+    stamp = parse_rfc3339(value)
+    if stamp is None:
+        raise Blocked(f"not tested: timeStamp {value!r} is not RFC 3339 (see fc-timeStamp)")
+    slack, basis = timedelta(seconds=2), "this machine's clock"
+    try:  # compare with the server's own clock where it tells it
+        server = parsedate_to_datetime(page.headers["date"])
+        skew = server - (before + (after - before) / 2)
+        before, after, basis = before + skew, after + skew, "the response's Date header"
+        slack = timedelta(seconds=3)
+    except (KeyError, TypeError, ValueError):
+        slack = timedelta(seconds=60)
+    expect(
+        before - slack <= stamp <= after + slack,
+        f"timeStamp {value} is not the time of the response (by {basis}: "
+        f"{before.isoformat(timespec='seconds')} .. {after.isoformat(timespec='seconds')})",
+    )
+    return f"timeStamp {value} within the response window ({basis})"

@@ -1,0 +1,155 @@
+"""Configuration of the SensorThings facade: a `sensorthings` block per tenant and one for
+the server. `gateway/config.py` only references these models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StoreConfig(_Strict):
+    """The embedded STA store of one tenant."""
+
+    kind: Literal["sqlite", "postgres"] = Field(
+        "sqlite", description="sqlite (a file, created on first start) or postgres."
+    )
+    path: str | None = Field(
+        None,
+        description="SQLite file (relative to the configuration file); required for sqlite.",
+    )
+    dsn: str | None = Field(
+        None,
+        description="PostgreSQL connection string, e.g. postgresql://user@host/db (use ${VAR} "
+        "for a password); required for postgres.",
+    )
+    db_schema: str | None = Field(
+        None,
+        alias="schema",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding this tenant's tables (default: sta_<tenant>).",
+    )
+    readers: int = Field(4, ge=1, le=64, description="Concurrent read connections.")
+
+    @model_validator(mode="after")
+    def _where(self) -> StoreConfig:
+        if self.kind == "sqlite" and not self.path:
+            raise ValueError("a sqlite store needs 'path'")
+        if self.kind == "postgres" and not self.dsn:
+            raise ValueError("a postgres store needs 'dsn'")
+        return self
+
+
+class UpstreamConfig(_Strict):
+    """An upstream SensorThings server (FROST, istSOS, another TwinBridge) proxied live."""
+
+    url: str = Field(
+        description="Service root of the upstream, e.g. https://iot.hamburg.de/v1.1",
+        pattern=r"^https?://",
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds per upstream request.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra headers sent upstream (e.g. Authorization: ${TOKEN}); never logged.",
+    )
+
+
+class AotImport(_Strict):
+    """A periodic import of an Array-of-Things-style digest folder into the store."""
+
+    format: Literal["aot"] = Field("aot", description="Import format.")
+    path: str = Field(
+        description="Folder with nodes.csv, sensors.csv and data.csv.gz (relative to the "
+        "configuration file)."
+    )
+    interval: float = Field(
+        0,
+        ge=0,
+        description="Seconds between imports; 0 imports once at start-up. Rows already "
+        "imported are skipped (per datastream, by phenomenonTime).",
+    )
+
+
+class TenantMqtt(_Strict):
+    topic_prefix: str | None = Field(
+        None,
+        description="Prefix of this tenant's MQTT topics (default '<tenant>/', so topics read "
+        "'<tenant>/v1.1/Datastreams(1)/Observations'); '' gives the bare standard topics.",
+        pattern=r"^([A-Za-z0-9_.-]+/)*$",
+    )
+    publish: bool = Field(True, description="Publish created and updated entities.")
+    create: bool = Field(
+        True,
+        description="Create Observations published to v1.1/Observations and "
+        "v1.1/Datastreams(id)/Observations (see anonymous_writes).",
+    )
+    anonymous_writes: bool = Field(
+        False,
+        description="Accept MQTT creates without the API key (the broker's own ACL is then "
+        "the guard). Otherwise the publisher sends the key as MQTT 5 user property 'api-key'.",
+    )
+
+
+class TenantSensorThings(_Strict):
+    """SensorThings API of one tenant: an embedded store or an upstream server."""
+
+    title: str | None = Field(None, description="Shown in the federated view's source list.")
+    store: StoreConfig | None = Field(None, description="The embedded store (SQLite/PostgreSQL).")
+    upstream: UpstreamConfig | None = Field(None, description="Proxy this STA server instead.")
+    api_key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the API key that create/update/"
+        "delete need (header X-API-Key, Bearer token or Basic password). Unset: read-only.",
+    )
+    mqtt: TenantMqtt = Field(default_factory=TenantMqtt)
+    imports: list[AotImport] = Field(default_factory=list, description="Periodic imports.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TenantSensorThings:
+        if (self.store is None) == (self.upstream is None):
+            raise ValueError("give exactly one of 'store' or 'upstream'")
+        if self.upstream is not None and self.imports:
+            raise ValueError("'imports' need an embedded 'store', not an upstream")
+        return self
+
+
+class MqttBroker(_Strict):
+    host: str = Field("127.0.0.1", description="MQTT broker host.")
+    port: int = Field(1883, ge=1, le=65535, description="MQTT broker port.")
+    username: str | None = Field(None, description="Broker user name.")
+    password: str | None = Field(None, description="Broker password (use ${VAR}).")
+    public_url: str | None = Field(
+        None,
+        description="Endpoint announced in the root document (default mqtt://host:port).",
+    )
+
+
+class StaServerSettings(_Strict):
+    default_top: int = Field(100, ge=1, description="Page size when a client sends no $top.")
+    max_top: int = Field(10000, ge=1, description="Larger $top values are clamped to this.")
+    mqtt: MqttBroker | None = Field(
+        None, description="MQTT broker for notifications and creates; unset: no MQTT."
+    )
+
+    @model_validator(mode="after")
+    def _tops(self) -> StaServerSettings:
+        if self.default_top > self.max_top:
+            raise ValueError("default_top must not exceed max_top")
+        return self
+
+
+# For the configuration reference (gateway/configdoc.py): the STA blocks, in reading order.
+REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("`server.sensorthings`", StaServerSettings),
+    ("`server.sensorthings.mqtt`", MqttBroker),
+    ("`tenants.<tenant>.sensorthings`", TenantSensorThings),
+    ("`tenants.<tenant>.sensorthings.store`", StoreConfig),
+    ("`tenants.<tenant>.sensorthings.upstream`", UpstreamConfig),
+    ("`tenants.<tenant>.sensorthings.mqtt`", TenantMqtt),
+    ("`tenants.<tenant>.sensorthings.imports[]`", AotImport),
+]

@@ -1,0 +1,82 @@
+"""The SensorThings facade as the application sees it: built once from the configuration,
+opened and closed by the app's lifespan, contributing its routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from starlette.routing import Route
+
+from gateway.config import LoadedConfig
+from gateway.sensorthings.routes import SensorThings
+
+log = logging.getLogger("twinbridge.sensorthings")
+
+
+def build_service(tenant: str, loaded: LoadedConfig) -> Any:
+    cfg = loaded.config.tenants[tenant].sensorthings
+    assert cfg is not None
+    settings = loaded.config.server.sensorthings
+    if cfg.upstream is not None:
+        from gateway.sensorthings.proxy import UpstreamService
+
+        return UpstreamService(tenant, cfg, settings)
+    from gateway.sensorthings.service import EmbeddedService
+
+    return EmbeddedService(tenant, cfg, settings, loaded.base_dir)
+
+
+class StaFacade:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        tenants = loaded.config.tenants
+        self.services = {
+            t: build_service(t, loaded) for t, cfg in tenants.items() if cfg.sensorthings
+        }
+        if loaded.config.server.base_url:
+            for service in self.services.values():
+                if hasattr(service, "use_base_url"):
+                    service.use_base_url(loaded.config.server.base_url)
+        federated = None
+        if self.services:
+            from gateway.sensorthings.federated import FederatedService
+
+            server = loaded.config.server
+            federated = FederatedService(
+                self.services, server.sensorthings, server.federation.partial
+            )
+        self.api = SensorThings(loaded.config.server, self.services, federated)
+        self.bridge: Any | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def routes(self) -> list[Route]:
+        return self.api.routes()
+
+    async def open(self) -> None:
+        for tenant, service in self.services.items():
+            await service.open()
+            log.info("tenant %s: SensorThings ready", tenant)
+        broker = self.loaded.config.server.sensorthings.mqtt
+        if broker is not None and self.services:
+            from gateway.sensorthings.mqtt import MqttBridge
+
+            self.bridge = MqttBridge(broker, self.services, self.loaded.config.server.base_url)
+            await self.bridge.start()
+            self.api.mqtt = self.bridge
+        from gateway.sensorthings.aot import schedule_imports
+
+        self._tasks = schedule_imports(self.loaded, self.services)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.bridge is not None:
+            await self.bridge.stop()
+        for service in self.services.values():
+            await service.close()

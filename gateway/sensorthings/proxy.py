@@ -1,0 +1,171 @@
+"""An upstream SensorThings server (FROST-Server, istSOS, another TwinBridge) proxied live.
+
+The request is parsed and validated by our own parser and bound to the entity model (so
+a bad query is our 400, never the upstream's problem), then re-serialised from the tree
+and sent to the configured upstream only: no URL from a request is ever fetched. Answers
+are rewritten: every selfLink, navigationLink and nextLink points back to the gateway
+(nextLinks keep the upstream's continuation parameters, `$skip`, `$skiptoken` or
+`$skipFilter`, which our parser validates again when the client follows them), and ids
+take the view's form (namespaced in the federated view). Links that do not lead to the
+upstream are dropped. Upstream errors become 4xx with the upstream's message, failures
+502/504 naming the source. The proxy is read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import orjson
+
+from gateway.errors import GatewayError, InvalidParameter, NotFound, UpstreamFailed, UpstreamTimeout
+from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
+from gateway.sensorthings.encode import Links
+from gateway.sensorthings.odata import bind, render
+from gateway.sensorthings.odata.options import QueryOptions, parse_options
+from gateway.sensorthings.paths import ResourcePath, parse_path
+from gateway.sensorthings.store.read import RawValue, query_string
+
+log = logging.getLogger("twinbridge.sensorthings.proxy")
+CONTINUATION = ("$skip", "$skiptoken", "$skipFilter", "$top")
+
+
+class UpstreamService:
+    writable = False
+    multi_datastream = True
+    api_key_env = None
+
+    def __init__(self, tenant: str, cfg: TenantSensorThings, settings: StaServerSettings) -> None:
+        assert cfg.upstream is not None
+        self.tenant = tenant
+        self.cfg = cfg
+        self.settings = settings
+        self.upstream = cfg.upstream.url.rstrip("/")
+        self.source = f"{tenant}/sta"
+        self.client: httpx.AsyncClient | None = None
+
+    @property
+    def title(self) -> str:
+        return self.cfg.title or self.tenant
+
+    async def open(self) -> None:
+        up = self.cfg.upstream
+        assert up is not None
+        self.client = httpx.AsyncClient(
+            timeout=up.timeout,
+            headers={"Accept": "application/json", **up.headers},
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    def top(self, options: QueryOptions) -> int:
+        return min(
+            self.settings.default_top if options.top is None else options.top, self.settings.max_top
+        )
+
+    def upstream_url(self, path: ResourcePath, options: QueryOptions) -> str:
+        url = f"{self.upstream}/{path.text()}"
+        if path.is_collection:
+            params = render.options(options, top=self.top(options))
+        else:
+            params = {
+                k: v for k, v in render.options(options).items() if k in ("$select", "$expand")
+            }
+        return f"{url}?{query_string(params)}" if params else url
+
+    async def get(self, path: ResourcePath, options: QueryOptions, links: Links) -> Any:
+        if path.segments and path.member is None:
+            bind.check(path.type, options)
+        response = await self._fetch(self.upstream_url(path, options))
+        if path.value:
+            return RawValue(response.text if response.status_code != 204 else None)
+        try:
+            doc = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise UpstreamFailed(
+                self.source, "the upstream answered with something that is not JSON"
+            ) from None
+        return self.relink(doc, links)
+
+    async def _fetch(self, url: str, retry: bool = True) -> httpx.Response:
+        assert self.client is not None, "proxy is not open"
+        try:
+            response = await self.client.get(url)
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(self.source, "the upstream did not answer in time") from None
+        except httpx.TransportError as e:
+            if retry:
+                return await self._fetch(url, retry=False)
+            raise UpstreamFailed(
+                self.source, f"cannot reach the upstream ({type(e).__name__})"
+            ) from None
+        if response.status_code >= 500:
+            raise UpstreamFailed(self.source, f"the upstream answered {response.status_code}")
+        if response.status_code == 404:
+            raise NotFound(_message(response) or "not found upstream")
+        if response.status_code >= 400:
+            raise UpstreamRefused(response.status_code, _message(response) or "refused upstream")
+        return response
+
+    # -- rewriting --------------------------------------------------------------------
+    def relink(self, node: Any, links: Links) -> Any:
+        if isinstance(node, list):
+            return [self.relink(v, links) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "@iot.id" and isinstance(value, int | str):
+                out[key] = links.key(value)
+            elif key.endswith(("@iot.selfLink", "@iot.navigationLink", "@iot.nextLink")):
+                rewritten = self.link(value, links) if isinstance(value, str) else None
+                if rewritten is not None:
+                    out[key] = rewritten
+            elif key == "value" or key[:1].isupper():  # pages and expanded entities
+                out[key] = self.relink(value, links)
+            else:  # properties are data: JSON members named like links stay as they are
+                out[key] = value
+        return out
+
+    def link(self, url: str, links: Links) -> str | None:
+        """An upstream URL as the gateway's URL; None when it does not lead upstream."""
+        if not url.startswith(self.upstream + "/") and url != self.upstream:
+            return None
+        parts = urlsplit(url[len(self.upstream) :])
+        try:
+            path = parse_path(parts.path.lstrip("/"))
+        except GatewayError:
+            return None
+        target = links.path(path)
+        if not parts.query:
+            return target
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        try:
+            parse_options(pairs)  # only what our parser accepts goes into our links
+        except GatewayError:
+            pairs = [(k, v) for k, v in pairs if k in CONTINUATION]
+        return f"{target}?{query_string(dict(pairs))}" if pairs else target
+
+
+class UpstreamRefused(InvalidParameter):
+    """The upstream refused a request we considered valid (e.g. a function it lacks)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__("upstream", message)
+        self.status = status if status in (400, 401, 403, 405, 409, 501) else 400
+
+
+def _message(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("description")
+        return str(message)[:500] if message else None
+    return None

@@ -1,0 +1,192 @@
+"""SensorThings routes: thin. Parse the path and the options, check the API key for writes,
+call the tenant's (or the federated) service, encode the answer.
+
+Every error on these paths, including unknown paths and methods, is answered here in the
+STA error shape `{"type": "error", "code": …, "message": …}`; the OGC-shaped handlers of
+`gateway.app` never see them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.config import ServerSettings
+from gateway.errors import GatewayError, NotFound
+from gateway.features.links import base_url
+from gateway.sensorthings.auth import require_key
+from gateway.sensorthings.encode import Links
+from gateway.sensorthings.errors import Forbidden, InvalidBody, MethodNotAllowed, error_body
+from gateway.sensorthings.odata.options import QueryOptions, parse_options
+from gateway.sensorthings.paths import ResourcePath, parse_path
+from gateway.sensorthings.root import conformance, root_document
+from gateway.sensorthings.service import parse_body
+from gateway.sensorthings.store.read import RawValue
+
+log = logging.getLogger("twinbridge.sensorthings")
+VERSION = "v1.1"
+JSON = "application/json"
+JSON_PATCH = "application/json-patch+json"
+MAX_BODY = 256 * 1024 * 1024
+METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
+
+
+class Service(Protocol):
+    """What the routes need from a SensorThings service: the embedded store
+    (`service.EmbeddedService`), an upstream (`proxy.UpstreamService`) and the federated
+    view (`federated.FederatedService`) all offer it; the read-only ones refuse writes by
+    `writable = False` before any write method is called."""
+
+    writable: bool
+    multi_datastream: bool
+    api_key_env: str | None
+
+    async def get(self, path: ResourcePath, options: QueryOptions, links: Links) -> Any: ...
+
+    async def create(self, path: ResourcePath, body: Any, links: Links) -> Any: ...
+
+    async def update(
+        self, path: ResourcePath, body: Any, links: Links, replace_all: bool
+    ) -> Any: ...
+
+    async def delete(self, path: ResourcePath) -> None: ...
+
+    async def create_observations(self, body: Any, links: Links) -> list[str]: ...
+
+
+def sta_json(doc: Any, status: int = 200, **headers: str) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, media_type=JSON, headers=headers)
+
+
+def sta_error(status: int, message: str) -> Response:
+    return sta_json(error_body(status, message), status)
+
+
+class SensorThings:
+    def __init__(
+        self, server: ServerSettings, services: dict[str, Service], federated: Service | None = None
+    ) -> None:
+        self.server = server
+        self.settings = server.sensorthings
+        self.services = services
+        self.federated = federated
+        self.mqtt: Any | None = None  # the bridge, when a broker is configured
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/sta/{version}", self.federated_root, methods=METHODS),
+            Route("/sta/{version}/{path:path}", self.federated_root, methods=METHODS),
+            Route("/{tenant}/sta/{version}", self.tenant_root, methods=METHODS),
+            Route("/{tenant}/sta/{version}/{path:path}", self.tenant_root, methods=METHODS),
+        ]
+
+    async def tenant_root(self, request: Request) -> Response:
+        return await self._guarded(request, self._tenant)
+
+    async def federated_root(self, request: Request) -> Response:
+        return await self._guarded(request, self._federated)
+
+    async def _guarded(self, request: Request, handler: Any) -> Response:
+        try:
+            version = request.path_params["version"]
+            if version != VERSION:
+                raise NotFound(f"unknown SensorThings version '{version}' (this is {VERSION})")
+            return await handler(request)
+        except GatewayError as e:
+            if e.status >= 500:
+                log.warning("%s %s: %s", e.status, request.url.path, e.description)
+            return sta_error(e.status, e.description)
+        except Exception:
+            log.exception("unexpected error on %s", request.url.path)
+            return sta_error(500, "an unexpected error occurred")
+
+    async def _tenant(self, request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        service = self.services.get(tenant)
+        if service is None:
+            raise NotFound(f"no SensorThings service for tenant '{tenant}'")
+        links = Links(f"{base_url(request, self.server.base_url)}/{tenant}/sta/{VERSION}")
+        return await self.dispatch(request, service, links, self._root_doc(service, links, tenant))
+
+    async def _federated(self, request: Request) -> Response:
+        if self.federated is None:
+            raise NotFound("no tenant offers SensorThings")
+        links = Links(f"{base_url(request, self.server.base_url)}/sta/{VERSION}")
+        return await self.dispatch(
+            request, self.federated, links, self._root_doc(self.federated, links, None)
+        )
+
+    def _root_doc(self, service: Service, links: Links, tenant: str | None) -> dict[str, Any]:
+        mqtt = (
+            self.mqtt.endpoint_for(tenant) if self.mqtt is not None and tenant is not None else None
+        )
+        classes = conformance(
+            service.writable,
+            service.multi_datastream,
+            mqtt is not None and mqtt[2],
+            mqtt is not None and mqtt[1],
+        )
+        return root_document(
+            links.root, classes, mqtt[0] if mqtt else None, mqtt[3] if mqtt else None
+        )
+
+    async def dispatch(
+        self, request: Request, service: Service, links: Links, root_doc: dict[str, Any]
+    ) -> Response:
+        path = parse_path(request.path_params.get("path", ""))
+        method = request.method
+        if method in ("GET", "HEAD"):
+            if path.is_root:
+                return sta_json(root_doc)
+            if path.action is not None:
+                raise MethodNotAllowed(f"{path.action} only accepts POST")
+            options = parse_options(request.query_params.multi_items())
+            return self._answer(await service.get(path, options, links))
+        if not service.writable:
+            raise Forbidden("this SensorThings service is read-only")
+        require_key(request.headers, service.api_key_env)
+        if method == "DELETE":
+            await service.delete(path)
+            return Response(status_code=200)
+        body = await self._body(request)
+        if method == "POST":
+            return await self._post(service, path, body, links)
+        if path.is_root or path.action is not None:
+            raise MethodNotAllowed(f"{method} needs an entity")
+        is_patch = request.headers.get("content-type", "").startswith(JSON_PATCH)
+        if is_patch != isinstance(body, list):
+            raise InvalidBody(
+                "JSON Patch needs a JSON array with Content-Type application/json-patch+json"
+            )
+        doc = await service.update(path, body, links, replace_all=method == "PUT")
+        return sta_json(doc)
+
+    async def _post(
+        self, service: Service, path: ResourcePath, body: Any, links: Links
+    ) -> Response:
+        if path.action == "CreateObservations":
+            return sta_json(await service.create_observations(body, links), 201)
+        if path.is_root:
+            raise MethodNotAllowed("POST needs a collection, e.g. /Things")
+        created = await service.create(path, body, links)
+        return sta_json(created.doc, 201, Location=links.entity(created.etype, created.id))
+
+    @staticmethod
+    async def _body(request: Request) -> Any:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY:
+            raise InvalidBody(f"the body is larger than {MAX_BODY // (1024 * 1024)} MB")
+        return parse_body(await request.body())
+
+    @staticmethod
+    def _answer(result: Any) -> Response:
+        if isinstance(result, RawValue):
+            if result.text is None:
+                return Response(status_code=204)
+            return Response(result.text, media_type="text/plain; charset=utf-8")
+        return sta_json(result)

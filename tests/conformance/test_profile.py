@@ -1,0 +1,109 @@
+"""The profile suite (--profile street-trees --collection ID) on the demo, and shown able
+to fail: an item the schema rejects, a value outside a code list, a queryable not
+published, a sortby the server ignores."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import profiles
+from conformance.model import Status
+from tests.conformance import breakers as B
+from tests.conformance.conftest import LoopThread, explain, flagged, run_suite
+
+ITEMS = r"/collections/street-trees/items$"
+
+
+def run_profile(lt: LoopThread, app: Any, profile: str = "street-trees", **options: Any):
+    return run_suite(
+        lt, app, suites=("profile",), profile=profile, collection="street-trees", **options
+    )
+
+
+@pytest.mark.parametrize(
+    ("root", "collection"),
+    [("", "street-trees"), ("/hamburg", "strassenbaeume"), ("/muenchen", "baeume")],
+)
+def test_demo_collections_conform_to_street_trees(
+    loop_thread: LoopThread, demo_app: Any, root: str, collection: str
+):
+    report = run_suite(
+        loop_thread,
+        demo_app,
+        f"http://testserver{root}/",
+        suites=("profile",),
+        profile="street-trees",
+        collection=collection,
+    )
+    assert flagged(report) == set(), explain(report)
+    schema = next(r for r in report.results if r.check == "profile/schema")
+    assert schema.status is Status.PASS
+    assert schema.requirement.id == "profile:street-trees@1.0.0/schema"
+
+
+def test_sample_limits_the_items_validated(loop_thread: LoopThread, demo_app: Any):
+    report = run_profile(loop_thread, demo_app, sample=25)
+    schema = next(r for r in report.results if r.check == "profile/schema")
+    assert schema.message.startswith("25 items valid")
+
+
+def _negative_height(doc: Any, scope: B.Scope) -> Any:
+    """One tree with a negative height, wherever it is listed (sorting and filtering leave
+    the response alone, as a server holding this value would place it consistently)."""
+    if {"sortby", "filter"} & set(B.params_of(scope)):
+        return doc
+    for f in doc.get("features", []):
+        if f["id"] == "hamburg.strassenbaeume.100004":
+            f["properties"]["height_m"] = -3.5
+    return doc
+
+
+def test_an_invalid_item_fails_the_schema_rule(loop_thread: LoopThread, demo_app: Any):
+    report = run_profile(loop_thread, B.rewrite_json(demo_app, B.on_path(ITEMS), _negative_height))
+    assert flagged(report) == {"profile/schema"}, explain(report)
+    failed = next(r for r in report.results if r.check == "profile/schema")
+    assert "height_m" in failed.message and "-3.5" in failed.message
+
+
+def test_a_value_outside_the_code_list_fails_that_rule(
+    loop_thread: LoopThread, demo_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A profile whose genus code list lacks Tilia (its schema still allows it)."""
+    folder = tmp_path / "street-trees-strict"
+    shutil.copytree(profiles.get("street-trees").path, folder)
+    meta = yaml.safe_load((folder / "profile.yaml").read_text(encoding="utf-8"))
+    meta["id"] = "street-trees-strict"
+    del meta["code_lists"]["genus"]["Tilia"]
+    (folder / "profile.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    monkeypatch.setenv(profiles.PATH_ENV, str(tmp_path))
+    report = run_profile(loop_thread, demo_app, profile="street-trees-strict")
+    assert flagged(report) == {"profile/code-lists"}, explain(report)
+
+
+def _hide_queryable(body: bytes) -> bytes:
+    return body.replace(b'"genus"', b'"genus_hidden"', 1)
+
+
+def test_a_missing_queryable_fails_the_queryables_rule(loop_thread: LoopThread, demo_app: Any):
+    declared = {r.check: r for r in run_profile(loop_thread, demo_app).results}
+    if declared["profile/queryables"].status is Status.SKIP:
+        pytest.skip("the gateway does not declare queryables yet")
+    app = B.rewrite_body(demo_app, B.on_path(r"/queryables$"), _hide_queryable)
+    report = run_profile(loop_thread, app)
+    assert flagged(report) == {"profile/queryables"}, explain(report)
+
+
+def test_an_ignored_sortby_fails_the_sortables_rule(loop_thread: LoopThread, demo_app: Any):
+    declared = {r.check: r for r in run_profile(loop_thread, demo_app).results}
+    if declared["profile/sortables"].status is Status.SKIP:
+        pytest.skip("the gateway does not declare sorting yet")
+    app = B.rewrite_query(
+        demo_app, B.on_path(ITEMS), lambda p: {k: v for k, v in p.items() if k != "sortby"}
+    )
+    report = run_profile(loop_thread, app)
+    assert flagged(report) == {"profile/sortables"}, explain(report)
