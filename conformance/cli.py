@@ -163,3 +163,24 @@ def compare_command(
         docs = [first.to_dict(), second.to_dict()]
         json_path.write_text(json.dumps(docs, indent=2, ensure_ascii=False), encoding="utf-8")
     raise typer.Exit(0 if first.ok and second.ok else 1)
+
+
+@app.command("checks")
+def checks_command(
+    suite: Annotated[Suite, typer.Option(help="Which suite to list.")] = Suite.all,
+) -> None:
+    """List the checks: id, requirement, requirements class, and whether beyond OGC's CITE."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from conformance.registry import load_all
+
+    suites = ["features", "sensorthings", "profile"] if suite is Suite.all else [suite.value]
+    table = Table(show_lines=False)
+    for column in ("check", "requirement", "class", "beyond CITE"):
+        table.add_column(column)
+    for c in load_all().for_suites(suites):
+        table.add_row(
+            c.id, c.requirement.id, c.requirement.cls.name, "yes" if c.beyond_cite else ""
+        )
+    Console().print(table)

@@ -131,11 +131,7 @@ class Session:
             self.requests += 1
             try:
                 async with asyncio.timeout(self.timeout):
-                    response = await self.client.send(request, stream=True)
-                    try:
-                        body = await self._read(response, shown)
-                    finally:
-                        await response.aclose()
+                    response, body = await self._send(request, shown)
             except TimeoutError:
                 raise RequestError(
                     f"{method} {shown}: no complete answer within {self.timeout:g} s"
@@ -163,6 +159,21 @@ class Session:
             http_version=response.http_version,
             evidence=evidence,
         )
+
+    async def _send(self, request: httpx.Request, shown: str) -> tuple[httpx.Response, bytes]:
+        """Send and read the body. A kept-alive connection the server closed just as the
+        request went out is retried once for GET and HEAD (RFC 9110 9.2.2: idempotent)."""
+        for attempt in (1, 2):
+            try:
+                response = await self.client.send(request, stream=True)
+                try:
+                    return response, await self._read(response, shown)
+                finally:
+                    await response.aclose()
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                if attempt == 2 or request.method not in ("GET", "HEAD"):
+                    raise
+        raise AssertionError("unreachable")
 
     async def _read(self, response: httpx.Response, shown: str) -> bytes:
         chunks: list[bytes] = []

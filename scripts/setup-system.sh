@@ -3,7 +3,7 @@
 # the machine's PostgreSQL runs. Idempotent: a second run changes nothing and is quick.
 set -euo pipefail
 
-packages=(gdal-bin postgresql-15-postgis-3 cgi-mapserver mapserver-bin lighttpd wrk)
+packages=(gdal-bin postgresql-15-postgis-3 cgi-mapserver mapserver-bin lighttpd wrk mosquitto)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +18,9 @@ fi
 # PostgreSQL is started by the machine; start it if it stopped.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+fi
+
+# Mosquitto is started by the machine too (MQTT tests); start it if it stopped.
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf || true
 fi

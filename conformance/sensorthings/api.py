@@ -113,10 +113,44 @@ async def read_all(probe: Probe, url: str, params: dict[str, str] | None, cap: i
 
 
 async def all_entities(t: Test, set_name: str, params: dict[str, str] | None = None) -> Listing:
-    key = ("sta-all", set_name, tuple(sorted((params or {}).items())))
-    url = set_url(t, set_name)
+    return await listing(t, set_url(t, set_name), params)
+
+
+async def listing(t: Test, url: str, params: dict[str, str] | None = None) -> Listing:
+    """Every entity behind a collection URL (read once per run)."""
+    key = ("sta-all", url, tuple(sorted((params or {}).items())))
     cap = t.ctx.options.max_items
     return await t.http.memo(key, lambda p: read_all(p, url, params, cap))
+
+
+def complete(got: Listing, what: str, cap: int) -> list[dict[str, Any]]:
+    if not got.complete:
+        raise Blocked(f"not tested: {what} holds more than {cap} entities (--max-items)")
+    return got.entities
+
+
+async def observations_scope(t: Test, limit: int = 5000) -> str:
+    """Where filters on Observations are checked: all Observations when there are at most
+    `limit` with numeric results, else the Observations of the first Datastream that has
+    at most that many, numeric ones."""
+    measurement = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+    params = {"$filter": f"observationType eq '{measurement}'", "$top": "50"}
+    got = await t.http.get(set_url(t, "Datastreams"), params=params, accept=JSON, cache=True)
+    streams = value_of(got) if got.status == 200 else []
+    streams += (await first_page(t, "Datastreams"))[:50]
+    candidates = [set_url(t, "Observations")] + [
+        f"{entity_url(t, 'Datastreams', s['@iot.id'])}/Observations" for s in streams
+    ]
+    for url in candidates:
+        got = await t.http.get(url, params={"$top": "1", "$count": "true"}, accept=JSON, cache=True)
+        doc = got.json_object() if got.status == 200 else {}
+        count, first = doc.get("@iot.count"), (doc.get("value") or [{}])[0]
+        numeric = isinstance(first.get("result"), int | float) and not isinstance(
+            first.get("result"), bool
+        )
+        if isinstance(count, int) and 0 < count <= limit and numeric:
+            return url
+    raise Blocked(f"not tested: no Datastream with at most {limit} numeric Observations")
 
 
 async def first_page(t: Test, set_name: str) -> list[dict[str, Any]]:

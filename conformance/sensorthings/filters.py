@@ -32,22 +32,25 @@ def _numeric_results(entities: list[dict[str, Any]]) -> list[float]:
 
 
 async def _compare(
-    t: Test, set_name: str, expression: str, predicate: Callable[[dict], bool], found: Problems
+    t: Test, url: str, expression: str, predicate: Callable[[dict], bool], found: Problems
 ) -> None:
-    everything = await api.all_entities(t, set_name)
-    expected = {repr(e.get("@iot.id")) for e in everything.entities if predicate(e)}
-    got = await api.all_entities(t, set_name, {"$filter": expression})
-    returned = {repr(e.get("@iot.id")) for e in got.entities}
+    cap = t.ctx.options.max_items
+    everything = api.complete(await api.listing(t, url), url, cap)
+    expected = {repr(e.get("@iot.id")) for e in everything if predicate(e)}
+    got = api.complete(await api.listing(t, url, {"$filter": expression}), url, cap)
+    returned = {repr(e.get("@iot.id")) for e in got}
+    name = url.rsplit("/", 1)[-1]
     found.check(
         returned == expected,
-        f"{set_name}?$filter={expression}: {len(returned)} entities, expected {len(expected)} "
+        f"{name}?$filter={expression}: {len(returned)} entities, expected {len(expected)} "
         f"(missing {sorted(expected - returned)[:3]}, "
         f"unexpected {sorted(returned - expected)[:3]})",
     )
 
 
-async def _observation_cases(t: Test) -> list[tuple[str, Callable[[dict], bool]]]:
-    values = _numeric_results((await api.all_entities(t, "Observations")).entities)
+async def _observation_cases(t: Test, url: str) -> list[tuple[str, Callable[[dict], bool]]]:
+    everything = api.complete(await api.listing(t, url), url, t.ctx.options.max_items)
+    values = _numeric_results(everything)
     if not values:
         return []
     m = values[len(values) // 2]
@@ -83,12 +86,13 @@ async def _observation_cases(t: Test) -> list[tuple[str, Callable[[dict], bool]]
     needs=needs("built-in-filter-operations"),
 )
 async def filter_operations(t: Test) -> str:
-    cases = await _observation_cases(t)
+    url = await api.observations_scope(t)
+    cases = await _observation_cases(t, url)
     if not cases:
         raise CheckSkipped("no Observations with numeric results")
     found = Problems()
     for expression, predicate in cases:
-        await _compare(t, "Observations", expression, predicate, found)
+        await _compare(t, url, expression, predicate, found)
     found.raise_if_any()
     return f"{len(cases)} filters on Observations/result select exactly"
 
@@ -101,18 +105,20 @@ async def filter_operations(t: Test) -> str:
     needs=needs("filter"),
 )
 async def filter_text(t: Test) -> str:
-    things = (await api.all_entities(t, "Things")).entities
+    cap = t.ctx.options.max_items
+    things = api.complete(await api.all_entities(t, "Things"), "Things", cap)
     names = [e.get("name") for e in things if isinstance(e.get("name"), str)]
     if not names:
         raise CheckSkipped("no Things with a name")
     name = names[0]
     found = Problems()
+    things_url = api.set_url(t, "Things")
     await _compare(
-        t, "Things", f"name eq {api.literal(name)}", lambda e: e.get("name") == name, found
+        t, things_url, f"name eq {api.literal(name)}", lambda e: e.get("name") == name, found
     )
     await _compare(
         t,
-        "Things",
+        things_url,
         f"name ne {api.literal(name)}",
         lambda e: e.get("name") is not None and e.get("name") != name,
         found,
@@ -129,7 +135,8 @@ async def filter_text(t: Test) -> str:
     needs=needs("built-in-query-functions"),
 )
 async def functions(t: Test) -> str:
-    things = (await api.all_entities(t, "Things")).entities
+    cap = t.ctx.options.max_items
+    things = api.complete(await api.all_entities(t, "Things"), "Things", cap)
     names = [
         e.get("name") for e in things if isinstance(e.get("name"), str) and len(e.get("name")) >= 3
     ]
@@ -141,23 +148,25 @@ async def functions(t: Test) -> str:
     def n(e: dict) -> Any:
         return e.get("name") if isinstance(e.get("name"), str) else None
 
+    things_url = api.set_url(t, "Things")
+
     await _compare(
         t,
-        "Things",
+        things_url,
         f"startswith(name,{api.literal(name[:2])})",
         lambda e: n(e) is not None and n(e).startswith(name[:2]),
         found,
     )
     await _compare(
         t,
-        "Things",
+        things_url,
         f"tolower(name) eq {api.literal(name.lower())}",
         lambda e: n(e) is not None and n(e).lower() == name.lower(),
         found,
     )
     await _compare(
         t,
-        "Things",
+        things_url,
         f"length(name) gt {len(name) - 1}",
         lambda e: n(e) is not None and len(n(e)) > len(name) - 1,
         found,
@@ -174,7 +183,8 @@ async def functions(t: Test) -> str:
     needs=needs("order"),
 )
 async def query_order(t: Test) -> str:
-    everything = (await api.all_entities(t, "Observations")).entities
+    url = await api.observations_scope(t)
+    everything = api.complete(await api.listing(t, url), url, t.ctx.options.max_items)
     values = _numeric_results(everything)
     if len(values) < 3:
         raise CheckSkipped("too few Observations with numeric results")
@@ -190,9 +200,7 @@ async def query_order(t: Test) -> str:
         "$orderby": "phenomenonTime asc",
         "$filter": f"result ge {m}",
     }
-    doc = (
-        await t.get(api.set_url(t, "Observations"), params=params, accept=api.JSON)
-    ).json_object()
+    doc = (await t.get(url, params=params, accept=api.JSON)).json_object()
     found = Problems()
     found.check(
         doc.get("@iot.count") == len(matching),

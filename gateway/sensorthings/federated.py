@@ -331,14 +331,22 @@ class FederatedService:
         more = len(rows) > window or any(d and d.get("@iot.nextLink") for d in docs)
         counts = [int(d["@iot.count"]) for d in docs if d] if options.count else None
         doc = self._page(path, replace(options, skiptoken=None), links, page, counts, None, top)
-        if more and top > 0:
-            params = render.options(replace(options, skip=window, skiptoken=None), top=top)
+        reachable = min(top, self.settings.max_top - window)
+        if more and reachable > 0:
+            # The merge window is capped; the last reachable page is shortened to fit it.
+            params = render.options(replace(options, skip=window, skiptoken=None), top=reachable)
             head = {k: v for k, v in doc.items() if k != "value"}
             doc = {
                 **head,
                 "@iot.nextLink": f"{links.path(path)}?{query_string(params)}",
                 "value": page,
             }
+        elif more and top > 0:
+            # No link that would fail: say plainly where the merged order stops.
+            doc["@twinbridge.truncated"] = (
+                f"with $orderby the federated view reaches the first {self.settings.max_top} "
+                "entities; order within a tenant (/{tenant}/sta/v1.1/) to page further"
+            )
         return doc
 
 

@@ -63,6 +63,16 @@ def fake_features_app() -> Any:
     return make_app()
 
 
+PART1 = ["core/", "geojson/", "html/", "oas30/"]
+
+
+@pytest.fixture(scope="session")
+def baseline(loop_thread: LoopThread, demo_app: Any) -> set[str]:
+    """Part 1 checks the unbroken demo already fails (gateway bugs, reported by the demo
+    tests), left out when a broken variant is compared."""
+    return flagged(run_suite(loop_thread, demo_app, checks=PART1))
+
+
 def run_suite(
     lt: LoopThread,
     app: Any,

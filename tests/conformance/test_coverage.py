@@ -4,7 +4,12 @@ tests (the issue: "each check is shown able to fail")."""
 from __future__ import annotations
 
 from conformance.registry import load_all
-from tests.conformance import test_broken_crs_filter, test_broken_features, test_sensorthings
+from tests.conformance import (
+    test_broken_crs_filter,
+    test_broken_features,
+    test_broken_resources,
+    test_sensorthings,
+)
 
 # Shown failing by tests that are not a table of cases.
 ELSEWHERE = {
@@ -19,7 +24,13 @@ ELSEWHERE = {
 
 def test_every_check_has_a_broken_server_that_it_flags():
     shown = set(ELSEWHERE)
-    for module in (test_broken_features, test_broken_crs_filter, test_sensorthings):
+    modules = (
+        test_broken_features,
+        test_broken_resources,
+        test_broken_crs_filter,
+        test_sensorthings,
+    )
+    for module in modules:
         for case in module.CASES:
             shown |= case[2]
     shown |= {case[2] for case in test_sensorthings.TYPE_CASES}

@@ -373,3 +373,13 @@ def test_mqtt_checks_against_a_real_broker(loop_thread: LoopThread, mosquitto: i
         )
     finally:
         loop_thread.run(lifespan.__aexit__(None, None, None))
+
+
+@pytest.mark.parametrize("root", ["/sta/v1.1", "/hamburg/sta/v1.1"])
+def test_demo_sensorthings_passes_every_check_it_runs(
+    loop_thread: LoopThread, demo_app: Any, root: str
+):
+    """The gateway's own SensorThings facade (read only: the demo declares no writes)."""
+    report = run_suite(loop_thread, demo_app, f"http://testserver{root}", suites=("sensorthings",))
+    assert flagged(report) == set(), explain(report)
+    assert report.summary()["pass"] > 90
