@@ -44,6 +44,33 @@ class NotAcceptable(GatewayError):
     code = "NotAcceptable"
 
 
+class Unauthorized(GatewayError):
+    status = 401
+    code = "Unauthorized"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    code = "Forbidden"
+
+
+class MethodNotAllowed(GatewayError):
+    status = 405
+    code = "MethodNotAllowed"
+
+
+class Conflict(GatewayError):
+    status = 409
+    code = "Conflict"
+
+
+class NotImplementedYet(GatewayError):
+    """A valid request this source cannot answer (e.g. a function an upstream lacks)."""
+
+    status = 501
+    code = "NotImplemented"
+
+
 class UpstreamFailed(GatewayError):
     """A source answered with an error or garbage: the gateway is fine, the backend is not."""
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import GatewayError, InvalidParameter
+from gateway.errors import (  # noqa: F401 - re-exported for the STA modules
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    MethodNotAllowed,
+    NotImplementedYet,
+    Unauthorized,
+)
 
 
 class InvalidBody(InvalidParameter):
@@ -19,33 +26,6 @@ class InvalidBody(InvalidParameter):
 
     def __init__(self, description: str) -> None:
         super().__init__("body", description)
-
-
-class Unauthorized(GatewayError):
-    status = 401
-    code = "Unauthorized"
-
-
-class Forbidden(GatewayError):
-    status = 403
-    code = "Forbidden"
-
-
-class MethodNotAllowed(GatewayError):
-    status = 405
-    code = "MethodNotAllowed"
-
-
-class Conflict(GatewayError):
-    status = 409
-    code = "Conflict"
-
-
-class NotImplementedYet(GatewayError):
-    """A valid request this source cannot answer (e.g. a function an upstream lacks)."""
-
-    status = 501
-    code = "NotImplemented"
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
