@@ -85,7 +85,8 @@ class SourceQuery:
     want_count: bool = False
     filter: Any = None  # connectors.filters.Expr, only ops from capabilities().filter_ops
     sortby: tuple[tuple[str, bool], ...] = ()  # (field, ascending)
-    after: tuple[Any, ...] | None = None  # keyset: the sort key values of the last row seen
+    # keyset (offset 0): rows strictly after the one whose sortby values, then id, these are
+    after: tuple[Any, ...] | None = None
 
 
 @dataclass

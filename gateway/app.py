@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
 from gateway.errors import GatewayError
+from gateway.features.cursor import Cursors, derived_key
 from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.routes import Features
 from gateway.features.views import build_views
@@ -93,10 +94,17 @@ class RequestLog:
                 )
 
 
+def _cursor_key(loaded: LoadedConfig) -> bytes:
+    secret = loaded.config.server.cursor_secret
+    if secret is not None:
+        return secret.get_secret_value().encode()
+    return derived_key(loaded.config.model_dump_json())
+
+
 def create_app(loaded: LoadedConfig) -> FastAPI:
     catalog = Catalog(loaded)
     root, tenants = build_views(catalog)
-    features = Features(loaded.config.server, root, tenants)
+    features = Features(loaded.config.server, root, tenants, Cursors(_cursor_key(loaded)))
 
     sensorthings = StaFacade(loaded)
 

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.errors import ConfigError
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
@@ -49,6 +57,12 @@ class ServerSettings(Strict):
     )
     default_limit: int = Field(10, ge=1, description="Page size when a client sends no limit.")
     max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
+    cursor_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the paging cursors of next links (use ${VAR}). Default: "
+        "derived from this configuration, so every worker that loads it accepts the cursors "
+        "of the others; set it when workers run with different files.",
+    )
     federation: FederationSettings = Field(
         default_factory=FederationSettings, description="How federated collections behave."
     )

@@ -146,7 +146,8 @@ def ordering(table: Table, q: SourceQuery, params: Params) -> tuple[str, list[st
         return order, []
     if q.offset:
         raise ValueError("a keyset position ('after') cannot be combined with an offset")
-    return order, [where_after(keys, tuple(after), params)]
+    # `after` holds the sort key values then the id; a sort that reaches the id stops there.
+    return order, [where_after(keys, tuple(after)[: len(keys)], params)]
 
 
 def records(table: Table, rows: list[asyncpg.Record]) -> list[Record]:

@@ -93,17 +93,26 @@ def collections(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
 
 
 def items(
-    c: Collection, root: str, fmt: str, params: dict[str, str], page: Page, offset: int, limit: int
+    c: Collection,
+    root: str,
+    fmt: str,
+    params: dict[str, str],
+    page: Page,
+    offset: int,
+    limit: int,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
+    """`cursor`: where the next page starts, when the collection pages without offsets."""
     url = f"{root}/collections/{c.id}/items"
-    kept = {k: v for k, v in params.items() if k not in ("f", "offset")}
+    kept = {k: v for k, v in params.items() if k not in ("f", "offset", "cursor")}
     json_type = GEOJSON
     links = format_links(
         url, {**kept, **({"offset": str(offset)} if offset else {})}, fmt, json_type
     )
     page_type, page_f = (HTML, "html") if fmt == "html" else (json_type, "json")
     if page.has_next:
-        after = {**kept, "offset": str(offset + limit), "f": page_f}
+        start = {"cursor": cursor} if cursor else {"offset": str(offset + limit)}
+        after = {**kept, **start, "f": page_f}
         links.append(link(with_query(url, after), "next", page_type, "Next page"))
     if offset > 0:
         before = {**kept, "f": page_f}

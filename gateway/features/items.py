@@ -9,7 +9,7 @@ from typing import Any
 from connectors.base import CRS84
 from connectors.filters import GEOMETRY, Call, Literal, Property
 from gateway.config import ServerSettings
-from gateway.errors import UnknownParameter
+from gateway.errors import InvalidParameter, UnknownParameter
 from gateway.features import crs as crs_part
 from gateway.features.params import (
     parse_bbox,
@@ -28,6 +28,7 @@ ITEMS_PARAMS = (
     "f",
     "limit",
     "offset",
+    "cursor",
     "bbox",
     "bbox-crs",
     "datetime",
@@ -85,6 +86,8 @@ def items_request(
         exact = Call("s_intersects", (Property(GEOMETRY), Literal(area)))
         filter_ = exact if filter_ is None else Call("and", (exact, filter_))
         bbox = crs_part.bbox_to_crs84(bbox, bbox_crs)
+    if "cursor" in standard and "offset" in standard:
+        raise InvalidParameter("cursor", "give offset or cursor, not both")
     query = Query(
         limit=parse_limit(standard.get("limit"), settings.default_limit, settings.max_limit),
         offset=parse_offset(standard.get("offset")),

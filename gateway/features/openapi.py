@@ -46,6 +46,11 @@ def _parameters(settings: ServerSettings) -> dict[str, Any]:
             {"type": "integer", "minimum": 0, "default": 0},
             "The number of matching items to skip (use the `next`/`prev` links).",
         ),
+        "cursor": _query_param(
+            "cursor",
+            {"type": "string"},
+            "Where the page starts, as a `next` link gives it (opaque; instead of offset).",
+        ),
         "bbox": _query_param(
             "bbox",
             {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
@@ -196,6 +201,7 @@ def _ok(description: str, schema: str, json_type: str = JSON) -> dict[str, Any]:
 ITEMS_PARAMETERS = [
     "limit",
     "offset",
+    "cursor",
     "bbox",
     "bbox-crs",
     "datetime",

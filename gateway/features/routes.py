@@ -14,6 +14,8 @@ from starlette.routing import Route
 from gateway.config import ServerSettings
 from gateway.errors import NotFound
 from gateway.features import documents, openapi, schemas
+from gateway.features.cursor import PARAM as CURSOR
+from gateway.features.cursor import Cursors
 from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.items import item_presentation, items_request
 from gateway.features.links import GEOJSON, OPENAPI, base_url
@@ -27,6 +29,7 @@ class Features:
     settings: ServerSettings
     root: ApiView
     tenants: dict[str, ApiView]
+    cursors: Cursors
 
     def view(self, request: Request) -> tuple[ApiView, str]:
         """The view a request addresses, and that view's absolute root URL."""
@@ -105,9 +108,15 @@ class Features:
         fmt = negotiate(request, parse_format(values.get("f")))
         body = await read_filter_body(request) if request.method == "POST" else None
         query, presentation = items_request(values, c, self.settings, body)
+        scope = f"{view.path}/collections/{c.id}"
+        if CURSOR in values:
+            query = self.cursors.apply(scope, query, values[CURSOR])
         page = await c.items(query)
         page.features = presentation.apply(page.features)
-        doc = documents.items(c, root, fmt, values, page, query.offset, query.limit)
+        cursor = None
+        if page.has_next and page.resume is not None:
+            cursor = self.cursors.issue(scope, query, query.offset + query.limit, page.resume)
+        doc = documents.items(c, root, fmt, values, page, query.offset, query.limit, cursor)
         headers = {"Content-Crs": f"<{presentation.crs}>"}
         if page.failed_sources:
             names = ", ".join(f["source"] for f in page.failed_sources)

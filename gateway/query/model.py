@@ -38,6 +38,9 @@ class Query:
     datetime: Interval | None = None
     filter: Any = None  # connectors.filters.Expr
     sortby: tuple[SortKey, ...] = ()
+    # Where the previous page ended, as the collection said in Page.resume (from a cursor);
+    # None: start at `offset`. A collection that cannot resume pages by `offset` alone.
+    resume: Any = None
 
 
 @dataclass
@@ -48,3 +51,5 @@ class Page:
     number_matched: int | None
     has_next: bool
     failed_sources: list[dict[str, str]] | None = None
+    # How to continue after this page without an offset (JSON-able; None: by offset only).
+    resume: Any = None

@@ -13,8 +13,9 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from connectors.base import Capabilities, FeatureConnector, SourceQuery
+from connectors.base import Capabilities, FeatureConnector, Record, SourceQuery
 from gateway.config import MappingRule
+from gateway.errors import InvalidParameter
 from gateway.mapping import Feature, Mapper
 from gateway.query import inverse
 from gateway.query.memory import predicate
@@ -109,35 +110,76 @@ async def run(
 ) -> Page:
     caps = connector.capabilities()
     p = plan(caps, mapper, query, fields)
-    if p.exact and caps.paging:
-        # Everything pushed down: one source page, one record more to learn if there is a next.
-        result = await connector.query(
-            replace(p.pushed, limit=query.limit + 1, offset=query.offset, want_count=caps.count)
-        )
-        features = [mapper(r) async for r in result.records]
-        return Page(
-            features=features[: query.limit],
-            number_matched=result.number_matched,
-            has_next=len(features) > query.limit,
-        )
     if query.sortby and not p.sorted_by_source:
         log.info(
             "sorting %s in the gateway: the source cannot sort by %s", connector.name, query.sortby
         )
         return await _sort_all(connector, mapper, query, p, temporal_property)
-    return await _scan(connector, mapper, query, p, temporal_property)
+    keyset = caps.keyset and caps.paging
+    after = _after(query.resume, p.pushed) if keyset else None
+    if not (p.exact and caps.paging):
+        return await _scan(connector, mapper, query, p, temporal_property, after, keyset)
+    # Everything pushed down: one source page, one record more to learn if there is a next.
+    result = await connector.query(
+        replace(
+            p.pushed,
+            limit=query.limit + 1,
+            offset=0 if after is not None else query.offset,
+            after=after,
+            want_count=caps.count,
+        )
+    )
+    records = [r async for r in result.records]
+    has_next = len(records) > query.limit
+    return Page(
+        features=[mapper(r) for r in records[: query.limit]],
+        number_matched=result.number_matched,
+        has_next=has_next,
+        resume=_resume(records[query.limit - 1], p.pushed) if keyset and has_next else None,
+    )
+
+
+def _position(record: Record, pushed: SourceQuery) -> list[Any]:
+    """A record's keyset position as `SourceQuery.after` takes it: its sort key values in
+    source names, then its id."""
+    properties = record["properties"]
+    return [*(properties.get(name) for name, _ in pushed.sortby), record["id"]]
+
+
+def _resume(record: Record, pushed: SourceQuery) -> dict[str, Any]:
+    return {"after": _position(record, pushed)}
+
+
+def _after(resume: Any, pushed: SourceQuery) -> tuple[Any, ...] | None:
+    """The keyset position a cursor carries, checked against this plan's sort keys."""
+    if resume is None:
+        return None
+    values = resume.get("after") if isinstance(resume, dict) else None
+    scalar = (str, int, float, bool, type(None))
+    if (
+        not isinstance(values, list)
+        or len(values) != len(pushed.sortby) + 1
+        or not all(isinstance(v, scalar) for v in values)
+    ):
+        raise InvalidParameter("cursor", "no longer valid for this collection: start again")
+    return tuple(values)
 
 
 async def _matches(
-    connector: FeatureConnector, mapper: Mapper, p: Plan, temporal_property: str | None
+    connector: FeatureConnector,
+    mapper: Mapper,
+    pushed: SourceQuery,
+    residual: Query,
+    temporal_property: str | None,
 ) -> Any:
-    result = await connector.query(p.pushed)
-    test = predicate(p.residual, temporal_property)
+    """(record, feature) for every match, in source order."""
+    result = await connector.query(pushed)
+    test = predicate(residual, temporal_property)
     try:
         async for record in result.records:
             feature = mapper(record)
             if test(feature):
-                yield feature
+                yield record, feature
     finally:
         aclose = getattr(result.records, "aclose", None)
         if aclose is not None:
@@ -150,22 +192,29 @@ async def _scan(
     query: Query,
     p: Plan,
     temporal_property: str | None,
+    after: tuple[Any, ...] | None,
+    keyset: bool,
 ) -> Page:
-    """Stream the matches in source order, skip `offset`, keep `limit` + 1."""
-    matched, features, exhausted = 0, [], True
-    stream = _matches(connector, mapper, p, temporal_property)
-    async for feature in stream:
+    """Stream the matches in source order from the page's start (after the cursor's
+    position, or by skipping `offset` matches) and keep `limit` + 1."""
+    skip = 0 if after is not None else query.offset
+    matched, kept, exhausted = 0, [], True
+    pushed = replace(p.pushed, after=after)
+    stream = _matches(connector, mapper, pushed, p.residual, temporal_property)
+    async for match in stream:
         matched += 1
-        if matched > query.offset:
-            features.append(feature)
-            if len(features) > query.limit:
+        if matched > skip:
+            kept.append(match)
+            if len(kept) > query.limit:
                 exhausted = False
                 break
     await stream.aclose()
+    last = kept[query.limit - 1][0] if keyset and not exhausted else None
     return Page(
-        features=features[: query.limit],
-        number_matched=matched if exhausted else None,
+        features=[feature for _, feature in kept[: query.limit]],
+        number_matched=matched if exhausted and after is None else None,
         has_next=not exhausted,
+        resume=None if last is None else _resume(last, p.pushed),
     )
 
 
@@ -176,7 +225,8 @@ async def _sort_all(
     p: Plan,
     temporal_property: str | None,
 ) -> Page:
-    everything: list[Feature] = [f async for f in _matches(connector, mapper, p, temporal_property)]
+    matches = _matches(connector, mapper, p.pushed, p.residual, temporal_property)
+    everything: list[Feature] = [feature async for _, feature in matches]
     ordered = sort_features(everything, query.sortby)
     end = query.offset + query.limit
     return Page(
@@ -199,6 +249,6 @@ async def count(
         if result.number_matched is not None:
             return result.number_matched
     total = 0
-    async for _ in _matches(connector, mapper, p, temporal_property):
+    async for _ in _matches(connector, mapper, p.pushed, p.residual, temporal_property):
         total += 1
     return total
