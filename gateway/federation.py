@@ -1,9 +1,12 @@
 """Federated collections: one profile, the union of every tenant's collection with it.
 
-Paging is a global offset over the members in a fixed order (configuration order). Each
-member's exact count for the query places the window, so `next` links walk every feature
-exactly once for any page size. A member that fails is left out and named in the answer
-(`partial: flag`), or fails the request (`partial: fail`).
+Unsorted, the members follow each other in configuration order; each member's exact count
+for the query places the window, so `next` links walk every feature exactly once for any
+page size. Sorted, the members' sorted pages are merged. Next links carry a cursor with
+each member's position (its offset, and its keyset position where it pages by keyset), so
+a member continues where it stopped instead of skipping everything before. A member that
+fails is left out and named in the answer (`partial: flag`), or fails the request
+(`partial: fail`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from connectors.base import CRS84
 from gateway.catalog import CollectionSource, Extent
-from gateway.errors import UpstreamFailed
+from gateway.errors import InvalidParameter, UpstreamFailed
 from gateway.mapping import Feature
 from gateway.query.model import Page, Query
 from gateway.query.sorting import merge_sorted
@@ -24,6 +27,20 @@ SEPARATOR = "."
 
 def federated_id(source: CollectionSource, local_id: Any) -> str:
     return f"{source.tenant}{SEPARATOR}{source.id}{SEPARATOR}{local_id}"
+
+
+def _stale() -> InvalidParameter:
+    return InvalidParameter("cursor", "no longer valid for this collection: start again")
+
+
+def _advance(state: tuple[int, Any], page: Any, consumed: int) -> list[Any]:
+    """A member's position after `consumed` of its page's features went out: by offset,
+    and by keyset where the member pages so. A failed member stays where it was."""
+    skip, after = state
+    if not isinstance(page, Page) or consumed == 0:
+        return [skip, after]
+    positions = page.positions
+    return [skip + consumed, positions[consumed - 1] if positions else None]
 
 
 def decorate(source: CollectionSource, feature: Feature) -> Feature:
@@ -65,34 +82,116 @@ class FederatedCollection:
         if query.sortby:
             return await self._sorted_items(query)
         counts, failed = await self._each([m.count(query) for m in self.members])
-        windows: list[tuple[CollectionSource, Query]] = []
-        skip, wanted = query.offset, query.limit
-        for member, count in zip(self.members, counts, strict=True):
-            if isinstance(count, BaseException) or wanted <= 0:
-                continue
-            if skip >= count:
-                skip -= count
-                continue
-            take = min(wanted, count - skip)
-            windows.append((member, replace(query, limit=take, offset=skip)))
-            skip, wanted = 0, wanted - take
-        pages, page_failed = await self._each([m.items(q) for m, q in windows])
+        known = [0 if isinstance(c, BaseException) else c for c in counts]
+        member, skip, after = self._start(query, known)
+        windows: list[tuple[int, Query]] = []
+        wanted = query.limit
+        for index in range(member, len(self.members)):
+            if wanted <= 0:
+                break
+            take = min(wanted, known[index] - skip)
+            if take > 0:
+                windows.append((index, replace(query, limit=take, offset=skip, resume=after)))
+                wanted -= take
+            skip, after = 0, None
+        calls = [self.members[i].items(q) for i, q in windows]
+        pages, page_failed = await self._each(calls)
         failed += page_failed
         features = [
-            decorate(member, f)
-            for (member, _), page in zip(windows, pages, strict=True)
+            decorate(self.members[i], f)
+            for (i, _), page in zip(windows, pages, strict=True)
             if isinstance(page, Page)
             for f in page.features
         ]
-        total = sum(c for c in counts if not isinstance(c, BaseException))
+        total = sum(known)
+        has_next = query.offset + query.limit < total
+        resume = None  # the global offset says the same, unless the member pages by keyset
+        if has_next and windows and isinstance(pages[-1], Page) and pages[-1].resume is not None:
+            last, window = windows[-1]
+            end = window.offset + len(pages[-1].features)
+            resume = {"member": last, "offset": end, "after": pages[-1].resume}
         return Page(
             features=features,
             number_matched=None if failed else total,
-            has_next=query.offset + query.limit < total,
+            has_next=has_next,
             failed_sources=failed or None,
+            resume=resume,
         )
 
+    def _start(self, query: Query, counts: list[int]) -> tuple[int, int, Any]:
+        """(member, its offset, its resume state) where the page starts: from the cursor,
+        else the global offset placed by the members' counts."""
+        if query.resume is not None:
+            state = query.resume
+            try:
+                member, skip, after = state["member"], state["offset"], state["after"]
+            except (TypeError, KeyError):
+                raise _stale() from None
+            if not (isinstance(member, int) and isinstance(skip, int) and skip >= 0):
+                raise _stale()
+            return member, skip, after
+        skip = query.offset
+        for member, count in enumerate(counts):
+            if skip < count:
+                return member, skip, None
+            skip -= count
+        return len(counts), 0, None
+
     async def _sorted_items(self, query: Query) -> Page:
+        """A k-way merge of the members' sorted pages. Each member continues from its own
+        position (from the cursor), so a deep page costs what the first one costs; a plain
+        offset makes each member sort its first offset+limit matches instead."""
+        if query.resume is None and query.offset > 0:
+            return await self._sorted_by_offset(query)
+        states = self._states(query.resume)
+        calls = [
+            m.items(replace(query, offset=skip, resume=after))
+            for m, (skip, after) in zip(self.members, states, strict=True)
+        ]
+        pages, failed = await self._each(calls)
+        member_of: dict[int, int] = {}
+        runs = []
+        for index, page in enumerate(pages):
+            if isinstance(page, Page):
+                run = [decorate(self.members[index], f) for f in page.features]
+                member_of.update((id(f), index) for f in run)
+                runs.append(run)
+        merged = merge_sorted(runs, query.sortby)
+        taken = merged[: query.limit]
+        consumed = [0] * len(self.members)
+        for feature in taken:
+            consumed[member_of[id(feature)]] += 1
+        resume = {
+            "members": [_advance(s, p, n) for s, p, n in zip(states, pages, consumed, strict=True)]
+        }
+        counts = [p.number_matched for p in pages if isinstance(p, Page)]
+        total = None if failed or None in counts else sum(c for c in counts if c is not None)
+        has_next = len(merged) > query.limit or any(
+            p.has_next for p in pages if isinstance(p, Page)
+        )
+        return Page(
+            features=taken,
+            number_matched=total,
+            has_next=has_next,
+            failed_sources=failed or None,
+            resume=resume if has_next else None,
+        )
+
+    def _states(self, resume: Any) -> list[tuple[int, Any]]:
+        """Each member's (offset, resume state): from the cursor, or the start."""
+        if resume is None:
+            return [(0, None)] * len(self.members)
+        states = resume.get("members") if isinstance(resume, dict) else None
+        if not isinstance(states, list) or len(states) != len(self.members):
+            raise _stale()
+        out = []
+        for state in states:
+            if not (isinstance(state, list) and len(state) == 2 and isinstance(state[0], int)):
+                raise _stale()
+            out.append((state[0], state[1]))
+        return out
+
+    async def _sorted_by_offset(self, query: Query) -> Page:
         """Each member sorts its first offset+limit matches; a k-way merge places them."""
         window = replace(query, offset=0, limit=query.offset + query.limit)
         pages, failed = await self._each([m.items(window) for m in self.members])

@@ -51,5 +51,7 @@ class Page:
     number_matched: int | None
     has_next: bool
     failed_sources: list[dict[str, str]] | None = None
-    # How to continue after this page without an offset (JSON-able; None: by offset only).
+    # How to continue after this page without an offset (JSON-able; None: by offset only),
+    # and after each of its features (a federation merge consumes part of a member's page).
     resume: Any = None
+    positions: list[Any] | None = None

@@ -130,12 +130,26 @@ async def run(
         )
     )
     records = [r async for r in result.records]
-    has_next = len(records) > query.limit
+    return _page(
+        records[: query.limit], mapper, p, result.number_matched, len(records) > query.limit, keyset
+    )
+
+
+def _page(
+    records: list[Record],
+    mapper: Mapper,
+    p: Plan,
+    number_matched: int | None,
+    has_next: bool,
+    keyset: bool,
+) -> Page:
+    positions = [_resume(r, p.pushed) for r in records] if keyset else None
     return Page(
-        features=[mapper(r) for r in records[: query.limit]],
-        number_matched=result.number_matched,
+        features=[mapper(r) for r in records],
+        number_matched=number_matched,
         has_next=has_next,
-        resume=_resume(records[query.limit - 1], p.pushed) if keyset and has_next else None,
+        resume=positions[-1] if positions and has_next else None,
+        positions=positions,
     )
 
 
@@ -209,12 +223,14 @@ async def _scan(
                 exhausted = False
                 break
     await stream.aclose()
-    last = kept[query.limit - 1][0] if keyset and not exhausted else None
+    kept = kept[: query.limit]
+    positions = [_resume(record, p.pushed) for record, _ in kept] if keyset else None
     return Page(
-        features=[feature for _, feature in kept[: query.limit]],
+        features=[feature for _, feature in kept],
         number_matched=matched if exhausted and after is None else None,
         has_next=not exhausted,
-        resume=None if last is None else _resume(last, p.pushed),
+        resume=positions[-1] if positions and not exhausted else None,
+        positions=positions,
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -15,7 +16,9 @@ import profiles
 from connectors.base import SourceQuery
 from connectors.postgis import PostGISConnector
 from gateway.app import create_app
+from gateway.catalog import CollectionSource
 from gateway.config import parse_config
+from gateway.query.model import Query
 from tests.postgis_fixtures import TREE_COUNT, PostGIS, postgis_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.integration]
@@ -128,3 +131,83 @@ def test_a_cursor_only_works_with_its_own_query(postgis) -> None:
             assert response.status_code == 400, query
             assert response.json()["code"] == "InvalidParameterValue"
             assert "cursor" in response.json()["description"]
+
+
+# --- federated: a PostGIS member and a file member --------------------------------------------
+
+FED = "/collections/street-trees/items"
+
+
+def federation(db: PostGIS, tmp_path: Path) -> TestClient:
+    names = [n for n in profiles.get("street-trees").properties() if n != "tenant"]
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "geometry": {"type": "Point", "coordinates": [9.95 + i / 10000, 53.55]},
+            "properties": {
+                "species_scientific": "Tilia cordata",
+                "genus": "Tilia",
+                "district": "Altona",
+                "planting_year": None if i % 9 == 0 else 1950 + (i * 37) % 70,
+                "height_m": round(3 + (i * 13) % 250 / 10, 1),
+            },
+        }
+        for i in range(1, 301)
+    ]
+    (tmp_path / "file.geojson").write_text(
+        orjson.dumps({"type": "FeatureCollection", "features": features}).decode()
+    )
+    database = {"connector": "postgis", **db.options("trees", count="exact")}
+    file = {"connector": "geojson", "path": "file.geojson"}
+    tenants = {
+        tenant: {
+            "collections": {
+                "trees": {
+                    "profile": "street-trees",
+                    "source": source,
+                    "mapping": {"id": "fid", "properties": {n: n for n in names}}
+                    if tenant == "db"
+                    else {"properties": {n: n for n in names if n in features[0]["properties"]}},
+                }
+            }
+        }
+        for tenant, source in (("db", database), ("file", file))
+    }
+    config = parse_config({"tenants": tenants}, "test.yaml", tmp_path)
+    return TestClient(create_app(config))
+
+
+@pytest.mark.parametrize("query", ["", "sortby=-planting_year,height_m", "sortby=height_m"])
+def test_federated_next_links_walk_both_members_once(postgis, tmp_path, query: str) -> None:
+    with federation(postgis, tmp_path) as client:
+        seen, followed = walk(client, f"{FED}?{query}&limit=150")
+        assert len(seen) == TREE_COUNT + 300 == len(set(seen))
+        assert all("cursor" in u for u in followed[:5])
+        by_offset: list[Any] = []
+        while len(by_offset) < len(seen):
+            url = f"{FED}?{query}&limit=1000&offset={len(by_offset)}"
+            by_offset += [f["id"] for f in client.get(url).json()["features"]]
+        assert seen == by_offset
+
+
+def test_a_deep_federated_sorted_page_asks_each_member_for_one_page(
+    postgis, tmp_path, monkeypatch
+) -> None:
+    asked: list[Query] = []
+    original = CollectionSource.items
+
+    async def spy(self: CollectionSource, query: Query) -> Any:
+        asked.append(query)
+        return await original(self, query)
+
+    monkeypatch.setattr(CollectionSource, "items", spy)
+    with federation(postgis, tmp_path) as client:
+        url = f"{FED}?sortby=-height_m&limit=100"
+        for _ in range(15):
+            url = next_link(client.get(url).json())
+        asked.clear()
+        doc = client.get(url).json()
+    assert doc["numberReturned"] == 100 and doc["numberMatched"] == TREE_COUNT + 300
+    assert len(asked) == 2 and all(q.limit == 100 for q in asked)
+    assert any(q.resume is not None for q in asked)  # the PostGIS member resumes by keyset
