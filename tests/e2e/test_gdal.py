@@ -7,12 +7,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+import profiles
 from tests.conftest import free_port, require_command
+from tests.postgis_fixtures import TREE_COUNT, PostGIS, postgis_fixture  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -82,26 +87,17 @@ def test_ogrinfo_spatial_filter_is_sent_as_bbox(live_demo: str):
     assert count == expected > 0
 
 
-@pytest.fixture(scope="module")
-def logged_gateway(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A gateway whose access log (one line per request, with its query) goes to a file."""
-    log = tmp_path_factory.mktemp("gdal-log") / "access.log"
+@contextmanager
+def serving_with_log(log: Path, env: dict[str, str], *args: str) -> Iterator[str]:
+    """A gateway whose access log (one line per request, with its query) goes to `log`."""
     port = free_port()
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "info",
-            ],
+            [*command, "--log-level", "info", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "TWINBRIDGE_DEMO_DIR": str(demo_dir)},
+            env={**os.environ, **env},
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -111,10 +107,17 @@ def logged_gateway(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            yield url, log
+            yield url
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def logged_gateway(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("gdal-log") / "access.log"
+    with serving_with_log(log, {"TWINBRIDGE_DEMO_DIR": str(demo_dir)}) as url:
+        yield url, log
 
 
 def test_where_and_spat_are_pushed_to_the_gateway(logged_gateway):
@@ -148,3 +151,26 @@ def test_where_and_spat_are_pushed_to_the_gateway(logged_gateway):
     requests = [line for line in log.read_text().splitlines() if "/items" in line]
     pushed = [line for line in requests if "filter=" in line and "bbox=" in line]
     assert pushed, "GDAL filtered client-side: no items request carried filter and bbox"
+
+
+def test_ogr2ogr_pages_a_postgis_collection_by_cursor(postgis: PostGIS, tmp_path: Path):
+    """GDAL follows next links as given: over PostGIS they carry keyset cursors."""
+    require_command("ogr2ogr")
+    names = [n for n in profiles.get("street-trees").properties() if n != "tenant"]
+    collection = {
+        "profile": "street-trees",
+        "source": {"connector": "postgis", **postgis.options("trees")},
+        "mapping": {"id": "fid", "properties": {n: n for n in names}},
+    }
+    config = tmp_path / "gateway.yaml"
+    config.write_text(yaml.safe_dump({"tenants": {"db": {"collections": {"trees": collection}}}}))
+    log, target = tmp_path / "access.log", tmp_path / "copy.gpkg"
+    with serving_with_log(log, {}, "--config", str(config)) as url:
+        source = f"OAPIF:{url}/db/"
+        run("ogr2ogr", "-oo", "PAGE_SIZE=300", "-f", "GPKG", str(target), source, "trees")
+    with sqlite3.connect(target) as db:
+        ids = sorted(int(row[0]) for row in db.execute('SELECT fid FROM "trees"'))
+    assert ids == list(range(1, TREE_COUNT + 1))
+    pages = [line for line in log.read_text().splitlines() if "/db/collections/trees/items" in line]
+    assert len([line for line in pages if "cursor=" in line]) >= TREE_COUNT // 300 - 1
+    assert not any("offset=" in line for line in pages)
