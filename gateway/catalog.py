@@ -153,6 +153,15 @@ class CollectionSource:
             )
         )
 
+    async def cheap_count(self, query: Query) -> int | None:
+        """The exact count when it costs little (always for in-memory sources), else None."""
+        await self._ready()
+        if self.in_memory:
+            return await self.count(query)
+        return await self._guard(
+            planner.cheap_count(self.connector, self.mapper, query, self._source_fields())
+        )
+
     def _source_fields(self) -> dict[str, str]:
         described = self.description_.fields if self.description_ else ()
         return {f.name: f.type for f in described}

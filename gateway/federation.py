@@ -1,7 +1,7 @@
 """Federated collections: one profile, the union of every tenant's collection with it.
 
-Unsorted, the members follow each other in configuration order; each member's exact count
-for the query places the window, so `next` links walk every feature exactly once for any
+Unsorted, the members follow each other in configuration order; a plain offset is placed
+over the members' exact counts, so `next` links walk every feature exactly once for any
 page size. Sorted, the members' sorted pages are merged. Next links carry a cursor with
 each member's position (its offset, and its keyset position where it pages by keyset), so
 a member continues where it stopped instead of skipping everything before. A member that
@@ -78,49 +78,69 @@ class FederatedCollection:
                 raise outcome
         return list(outcomes), failed
 
+    async def _one(self, member: CollectionSource, call: Any, failed: list[dict[str, str]]) -> Any:
+        """One member call; a failure is listed (or raised, when strict) and gives None."""
+        try:
+            return await call
+        except UpstreamFailed as e:
+            if self.mode == "fail":
+                raise
+            failed.append({"source": e.source, "error": e.description})
+            return None
+
     async def items(self, query: Query) -> Page:
+        """Unsorted: the members one after the other. A page usually asks one member; the
+        members' counts are only asked where they are cheap (numberMatched), and exactly
+        only to place a plain offset."""
         if query.sortby:
             return await self._sorted_items(query)
-        counts, failed = await self._each([m.count(query) for m in self.members])
-        known = [0 if isinstance(c, BaseException) else c for c in counts]
-        member, skip, after = self._start(query, known)
-        windows: list[tuple[int, Query]] = []
-        wanted = query.limit
-        for index in range(member, len(self.members)):
-            if wanted <= 0:
-                break
-            take = min(wanted, known[index] - skip)
-            if take > 0:
-                windows.append((index, replace(query, limit=take, offset=skip, resume=after)))
-                wanted -= take
-            skip, after = 0, None
-        calls = [self.members[i].items(q) for i, q in windows]
-        pages, page_failed = await self._each(calls)
-        failed += page_failed
-        features = [
-            decorate(self.members[i], f)
-            for (i, _), page in zip(windows, pages, strict=True)
-            if isinstance(page, Page)
-            for f in page.features
-        ]
-        total = sum(known)
-        has_next = query.offset + query.limit < total
-        resume = None  # the global offset says the same, unless the member pages by keyset
-        if has_next and windows and isinstance(pages[-1], Page) and pages[-1].resume is not None:
-            last, window = windows[-1]
-            end = window.offset + len(pages[-1].features)
-            resume = {"member": last, "offset": end, "after": pages[-1].resume}
+        counted, failed = await self._each([m.cheap_count(query) for m in self.members])
+        counts: list[int | None] = [None if isinstance(c, BaseException) else c for c in counted]
+        usable = [not isinstance(c, BaseException) for c in counted]
+        index, skip, after = await self._start(query, counts, usable, failed)
+        features: list[Feature] = []
+        wanted, more = query.limit, False
+        while index < len(self.members) and wanted > 0:
+            member = self.members[index]
+            if usable[index] and counts[index] != 0:
+                window = replace(query, limit=wanted, offset=skip, resume=after)
+                page = await self._one(member, member.items(window), failed)
+                if page is not None:
+                    features += [decorate(member, f) for f in page.features]
+                    wanted -= len(page.features)
+                    if page.has_next:
+                        skip, after, more = skip + len(page.features), page.resume, True
+                        break
+            index, skip, after = index + 1, 0, None
+        later = range(index + 1 if more else index, len(self.members))
+        more = more or any(usable[j] and counts[j] != 0 for j in later)
+        exact = not failed and all(
+            c is not None for c, ok in zip(counts, usable, strict=True) if ok
+        )
+        total = sum(c or 0 for c in counts) if exact else None
+        if total is not None:
+            more = query.offset + len(features) < total
+        # By the global offset when it says the same (counts known, no keyset position).
+        resume = {"member": index, "offset": skip, "after": after}
+        needs_cursor = after is not None or total is None
         return Page(
             features=features,
-            number_matched=None if failed else total,
-            has_next=has_next,
+            number_matched=total,
+            has_next=more,
             failed_sources=failed or None,
-            resume=resume,
+            resume=resume if more and needs_cursor else None,
         )
 
-    def _start(self, query: Query, counts: list[int]) -> tuple[int, int, Any]:
+    async def _start(
+        self,
+        query: Query,
+        counts: list[int | None],
+        usable: list[bool],
+        failed: list[dict[str, str]],
+    ) -> tuple[int, int, Any]:
         """(member, its offset, its resume state) where the page starts: from the cursor,
-        else the global offset placed by the members' counts."""
+        else the global offset placed over the members' counts (counted exactly here where
+        no cheap count was had)."""
         if query.resume is not None:
             state = query.resume
             try:
@@ -131,11 +151,22 @@ class FederatedCollection:
                 raise _stale()
             return member, skip, after
         skip = query.offset
-        for member, count in enumerate(counts):
+        for index, member in enumerate(self.members):
+            if not usable[index]:
+                continue
+            if skip == 0:
+                return index, 0, None
+            count = counts[index]
+            if count is None:
+                count = await self._one(member, member.count(query), failed)
+                if count is None:
+                    usable[index] = False
+                    continue
+                counts[index] = count
             if skip < count:
-                return member, skip, None
+                return index, skip, None
             skip -= count
-        return len(counts), 0, None
+        return len(self.members), 0, None
 
     async def _sorted_items(self, query: Query) -> Page:
         """A k-way merge of the members' sorted pages. Each member continues from its own

@@ -268,3 +268,18 @@ async def count(
     async for _ in _matches(connector, mapper, p.pushed, p.residual, temporal_property):
         total += 1
     return total
+
+
+async def cheap_count(
+    connector: FeatureConnector, mapper: Mapper, query: Query, fields: dict[str, str]
+) -> int | None:
+    """The number of matches when the source says it is cheap (as it counts for
+    numberMatched: one row and the count, if the connector finds counting cheap), else None."""
+    caps = connector.capabilities()
+    p = plan(caps, mapper, replace(query, sortby=()), fields)
+    if not (caps.count and caps.paging and p.exact):
+        return None
+    result = await connector.query(replace(p.pushed, limit=1, want_count=True))
+    async for _ in result.records:
+        pass
+    return result.number_matched

@@ -138,7 +138,7 @@ def test_a_cursor_only_works_with_its_own_query(postgis) -> None:
 FED = "/collections/street-trees/items"
 
 
-def federation(db: PostGIS, tmp_path: Path) -> TestClient:
+def federation(db: PostGIS, tmp_path: Path, **counting: Any) -> TestClient:
     names = [n for n in profiles.get("street-trees").properties() if n != "tenant"]
     features = [
         {
@@ -158,7 +158,7 @@ def federation(db: PostGIS, tmp_path: Path) -> TestClient:
     (tmp_path / "file.geojson").write_text(
         orjson.dumps({"type": "FeatureCollection", "features": features}).decode()
     )
-    database = {"connector": "postgis", **db.options("trees", count="exact")}
+    database = {"connector": "postgis", **db.options("trees", **({"count": "exact"} | counting))}
     file = {"connector": "geojson", "path": "file.geojson"}
     tenants = {
         tenant: {
@@ -211,3 +211,25 @@ def test_a_deep_federated_sorted_page_asks_each_member_for_one_page(
     assert doc["numberReturned"] == 100 and doc["numberMatched"] == TREE_COUNT + 300
     assert len(asked) == 2 and all(q.limit == 100 for q in asked)
     assert any(q.resume is not None for q in asked)  # the PostGIS member resumes by keyset
+
+
+def test_a_member_too_big_to_count_is_paged_without_counting_it(postgis, tmp_path, monkeypatch):
+    asked: list[SourceQuery] = []
+    original = PostGISConnector.query
+
+    async def spy(self: PostGISConnector, q: SourceQuery) -> Any:
+        asked.append(q)
+        return await original(self, q)
+
+    monkeypatch.setattr(PostGISConnector, "query", spy)
+    with federation(postgis, tmp_path, count="estimate", count_limit=100) as client:
+        first = client.get(f"{FED}?limit=500").json()
+        assert "numberMatched" not in first  # the database member is too big to count cheaply
+        seen, _ = walk(client, f"{FED}?limit=500")
+        assert len(seen) == len(set(seen)) == TREE_COUNT + 300
+        assert not any(q.limit == 0 for q in asked)  # never a full count(*)
+        # A plain offset past the database member has to count it, exactly, once.
+        asked.clear()
+        doc = client.get(f"{FED}?limit=10&offset={TREE_COUNT + 5}").json()
+        assert [f["id"] for f in doc["features"]] == [f"file.trees.{i}" for i in range(6, 16)]
+        assert [q.limit for q in asked].count(0) == 1
