@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import metrics
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
 from gateway.errors import GatewayError
@@ -81,6 +82,9 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            route = scope.get(metrics.ROUTE_KEY, "unmatched")
+            metrics.observe_request(route, scope["method"], status, seconds)
             if log.isEnabledFor(logging.INFO):
                 query = scope.get("query_string", b"").decode("latin-1")
                 log.info(
@@ -90,7 +94,7 @@ class RequestLog:
                     scope["path"],
                     query or "-",
                     status,
-                    (time.perf_counter() - started) * 1000,
+                    seconds * 1000,
                 )
 
 
@@ -132,12 +136,15 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         return json_response(doc, status=503 if failed else 200)
 
     app.router.routes.extend(
-        [
-            Route("/health", health, methods=["GET", "HEAD"]),
-            Route("/ready", ready, methods=["GET", "HEAD"]),
-            *sensorthings.routes(),  # before the features' /{tenant}/... patterns
-            *features.routes(),
-        ]
+        metrics.label_routes(
+            [
+                Route("/health", health, methods=["GET", "HEAD"]),
+                Route("/ready", ready, methods=["GET", "HEAD"]),
+                Route("/metrics", metrics.endpoint, methods=["GET"]),
+                *sensorthings.routes(),  # before the features' /{tenant}/... patterns
+                *features.routes(),
+            ]
+        )
     )
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(HTTPException, on_http_error)

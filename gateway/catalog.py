@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 import profiles
 from connectors.base import CRS84, Description, FeatureConnector
+from gateway import metrics
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
 from gateway.errors import UpstreamFailed, UpstreamTimeout
 from gateway.mapping import Feature, Mapper
@@ -122,15 +123,21 @@ class CollectionSource:
         return self._memory
 
     async def _guard(self, work: Any) -> Any:
+        started, outcome = time.perf_counter(), "failed"
         try:
             async with asyncio.timeout(self.timeout):
-                return await work
+                result = await work
+            outcome = "ok"
+            return result
         except TimeoutError as e:
+            outcome = "timeout"
             raise UpstreamTimeout(self.name, f"no answer within {self.timeout:g} s") from e
         except (UpstreamFailed, asyncio.CancelledError):
             raise
         except Exception as e:  # noqa: BLE001 - any backend failure becomes a 502 naming it
             raise UpstreamFailed(self.name, f"{type(e).__name__}: {e}") from e
+        finally:
+            metrics.observe_source(self.name, outcome, time.perf_counter() - started)
 
     async def items(self, query: Query) -> Page:
         await self._ready()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.config import ConfigError, load_config
+from gateway.metrics import MULTIPROCESS_ENV
 from gateway.server import CONFIG_ENV
 
 app = typer.Typer(
@@ -51,15 +53,18 @@ def serve(
     else:
         os.environ.pop(CONFIG_ENV, None)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(
-        "gateway.server:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="twinbridge-metrics-") as shared:
+        if workers > 1:  # /metrics sums every worker's values (see gateway/metrics.py)
+            os.environ.setdefault(MULTIPROCESS_ENV, shared)
+        uvicorn.run(
+            "gateway.server:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+        )
 
 
 @config_app.command("check")

@@ -1,0 +1,95 @@
+"""Prometheus metrics at `/metrics`: requests by route and status with their duration, and
+every backend call by source and outcome.
+
+Requests are labelled by route template (`/{tenant}/collections/{collection_id}/items`), never
+by path, so a crawler cannot grow the number of series. With several workers each process
+writes its values to PROMETHEUS_MULTIPROC_DIR (`twinbridge serve --workers N` sets one up)
+and `/metrics` sums them, whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+REQUESTS = Counter(
+    "twinbridge_requests_total", "HTTP requests answered.", ["route", "method", "status"]
+)
+REQUEST_SECONDS = Histogram(
+    "twinbridge_request_duration_seconds", "Time to answer a request.", ["route"], buckets=_BUCKETS
+)
+SOURCE_CALLS = Counter(
+    "twinbridge_source_calls_total",
+    "Calls to a backend source by outcome (ok, failed, timeout).",
+    ["source", "outcome"],
+)
+SOURCE_SECONDS = Histogram(
+    "twinbridge_source_call_duration_seconds",
+    "Time a backend source took to answer.",
+    ["source"],
+    buckets=_BUCKETS,
+)
+
+
+ROUTE_KEY = "twinbridge.route"
+
+
+def label_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """Let each route write its template into the request scope for observe_request (the
+    router of this FastAPI version does not leave the matched route there)."""
+    for route in routes:
+        if isinstance(route, Route):
+            route.app = _labelled(route.app, route.path)
+    return routes
+
+
+def _labelled(app: ASGIApp, path: str) -> ASGIApp:
+    async def labelled(scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ROUTE_KEY] = path
+        await app(scope, receive, send)
+
+    return labelled
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(route, method, str(status)).inc()
+    REQUEST_SECONDS.labels(route).observe(seconds)
+
+
+def observe_source(source: str, outcome: str, seconds: float) -> None:
+    SOURCE_CALLS.labels(source, outcome).inc()
+    SOURCE_SECONDS.labels(source).observe(seconds)
+
+
+async def endpoint(request: Request) -> Response:
+    registry = REGISTRY
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+__all__ = [
+    "MULTIPROCESS_ENV",
+    "ROUTE_KEY",
+    "endpoint",
+    "label_routes",
+    "observe_request",
+    "observe_source",
+]
