@@ -133,6 +133,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
             {"source": s.name, "error": s.open_error} for s in catalog.sources() if s.open_error
         ]
         doc: dict[str, Any] = {"status": "degraded" if failed else "ready", "failed": failed}
+        doc["open_circuits"] = [s.name for s in catalog.sources() if s.breaker.open]
         return json_response(doc, status=503 if failed else 200)
 
     app.router.routes.extend(

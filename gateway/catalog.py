@@ -18,8 +18,9 @@ from pydantic import ValidationError
 import profiles
 from connectors.base import CRS84, Description, FeatureConnector
 from gateway import metrics
+from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
-from gateway.errors import UpstreamFailed, UpstreamTimeout
+from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
 from gateway.mapping import Feature, Mapper
 from gateway.query import planner
 from gateway.query.memory import MemoryIndex
@@ -50,7 +51,9 @@ class CollectionSource:
         self.temporal_property = cfg.temporal_property or (
             self.profile.temporal_property if self.profile else None
         )
-        self.timeout = loaded.config.server.federation.timeout
+        federation = loaded.config.server.federation
+        self.timeout = federation.timeout
+        self.breaker = Breaker(federation.breaker_failures, federation.breaker_cooldown)
         order = list(self.profile.properties()) if self.profile else None
         self.mapper = Mapper(cfg.mapping, order)
         self.connector = _build_connector(cfg, loaded, self.name)
@@ -123,6 +126,16 @@ class CollectionSource:
         return self._memory
 
     async def _guard(self, work: Any) -> Any:
+        """Run a call to the backend: with the timeout, behind the breaker, measured; any
+        failure becomes a 502/504 naming the source. Client errors pass unchanged."""
+        if not self.breaker.allow():
+            if asyncio.iscoroutine(work):
+                work.close()
+            metrics.observe_source(self.name, "rejected", 0.0)
+            wait = self.breaker.retry_in()
+            raise UpstreamFailed(
+                self.name, f"failed repeatedly; not asked again for {wait:.0f} s (circuit open)"
+            )
         started, outcome = time.perf_counter(), "failed"
         try:
             async with asyncio.timeout(self.timeout):
@@ -132,11 +145,23 @@ class CollectionSource:
         except TimeoutError as e:
             outcome = "timeout"
             raise UpstreamTimeout(self.name, f"no answer within {self.timeout:g} s") from e
-        except (UpstreamFailed, asyncio.CancelledError):
+        except UpstreamFailed:
+            raise
+        except GatewayError:
+            outcome = "ok"  # a client error: the source did nothing wrong
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
             raise
         except Exception as e:  # noqa: BLE001 - any backend failure becomes a 502 naming it
             raise UpstreamFailed(self.name, f"{type(e).__name__}: {e}") from e
         finally:
+            if outcome == "ok":
+                self.breaker.succeeded()
+            elif outcome == "cancelled":
+                self.breaker.abandoned()
+            else:
+                self.breaker.failed()
             metrics.observe_source(self.name, outcome, time.perf_counter() - started)
 
     async def items(self, query: Query) -> Page:

@@ -42,6 +42,16 @@ class FederationSettings(Strict):
         "failed sources; 'fail' answers 502/504.",
     )
     timeout: float = Field(10.0, gt=0, description="Seconds each member source may take.")
+    breaker_failures: int = Field(
+        5,
+        ge=0,
+        description="Consecutive failures (errors or timeouts) after which a source is left "
+        "alone for breaker_cooldown seconds: requests to it fail at once (502, or a flagged "
+        "partial result) instead of waiting. 0 turns the breaker off.",
+    )
+    breaker_cooldown: float = Field(
+        30.0, gt=0, description="Seconds an open breaker waits before one trial call."
+    )
 
 
 class ServerSettings(Strict):

@@ -76,7 +76,7 @@ def test_serve_answers_items_as_soon_as_it_is_up(demo_dir: Path):
     proc, url = start_gateway({"TWINBRIDGE_DEMO_DIR": str(demo_dir)})
     try:
         ready = httpx.get(f"{url}/ready").json()
-        assert ready == {"status": "ready", "failed": []}
+        assert ready == {"status": "ready", "failed": [], "open_circuits": []}
         assert httpx.get(f"{url}/collections/street-trees/items?limit=1").status_code == 200
     finally:
         proc.terminate()
