@@ -18,6 +18,7 @@ from connectors.postgis import PostGISConnector
 from gateway.app import create_app
 from gateway.catalog import CollectionSource
 from gateway.config import parse_config
+from gateway.features.cursor import Cursors, derived_key
 from gateway.query.model import Query
 from tests.postgis_fixtures import TREE_COUNT, PostGIS, postgis_fixture  # noqa: F401
 
@@ -233,3 +234,23 @@ def test_a_member_too_big_to_count_is_paged_without_counting_it(postgis, tmp_pat
         doc = client.get(f"{FED}?limit=10&offset={TREE_COUNT + 5}").json()
         assert [f["id"] for f in doc["features"]] == [f"file.trees.{i}" for i in range(6, 16)]
         assert [q.limit for q in asked].count(0) == 1
+
+
+def test_a_signed_cursor_the_collection_no_longer_fits_is_400_not_502(postgis) -> None:
+    # E.g. issued before the configuration changed how the collection sorts: signed by
+    # this server, but its position has the wrong shape for today's plan.
+    names = [n for n in profiles.get("street-trees").properties() if n != "tenant"]
+    collection = {
+        "profile": "street-trees",
+        "source": {"connector": "postgis", **postgis.options("trees")},
+        "mapping": {"id": "fid", "properties": {n: n for n in names}},
+    }
+    loaded = parse_config(
+        {"tenants": {"hamburg": {"collections": {"trees": collection}}}}, "t.yaml", Path(".")
+    )
+    cursors = Cursors(derived_key(loaded.config.model_dump_json()))
+    stale = cursors.issue("/hamburg/collections/trees", Query(limit=10), 10, {"after": [1, 2, 3]})
+    with TestClient(create_app(loaded)) as client:
+        response = client.get(f"{ITEMS}?cursor={stale}")
+    assert response.status_code == 400, response.text
+    assert "cursor" in response.json()["description"]
