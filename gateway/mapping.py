@@ -33,6 +33,8 @@ def _to_integer(value: Any) -> int | None:
 
 
 def _to_number(value: Any) -> float | None:
+    if type(value) is float:  # the common case first: a number column read as a number
+        return value
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float):
@@ -138,6 +140,11 @@ def compile_rule(rule: MappingRule) -> Getter:
         return _template_getter(rule.template)
     source = rule.from_
     assert source is not None
+    return _field_getter(source, _steps(rule))
+
+
+def _steps(rule: MappingRule) -> list[Callable[[Any], Any]]:
+    """What happens to a field's value, in order: code list, cast, unit."""
     steps: list[Callable[[Any], Any]] = []
     if rule.codes is not None:
         codes = {str(k): v for k, v in rule.codes.items()}
@@ -148,8 +155,21 @@ def compile_rule(rule: MappingRule) -> Getter:
         factor, offset = rule.factor or 1.0, rule.offset or 0.0
         rounding = _to_integer if rule.type == "integer" else _round_unit
         steps.append(lambda v: None if v is None else rounding(_to_number(v) * factor + offset))
+    return steps
+
+
+def _field_getter(source: str, steps: list[Callable[[Any], Any]]) -> Getter:
+    """Read `source` and run the steps; null or '' (and any step's null) gives null."""
     if not steps:
         return lambda props: props.get(source)
+    if len(steps) == 1:  # most rules: one cast or one code list; no loop per value
+        (step,) = steps
+
+        def get_one(props: Record) -> Any:
+            value = props.get(source)
+            return None if value is None or value == "" else step(value)
+
+        return get_one
 
     def get(props: Record) -> Any:
         value = props.get(source)
@@ -169,14 +189,21 @@ def _round_unit(value: float) -> float:
     return round(value, 6)
 
 
-def _is_rename(rule: MappingRule) -> bool:
-    return rule.from_ is not None and not (
-        rule.type or rule.codes is not None or rule.factor is not None or rule.offset is not None
-    )
+def _rename_source(rule: MappingRule) -> str | None:
+    """The source field of a plain rename (the value is copied as is), else None."""
+    if rule.type or rule.codes is not None or rule.factor is not None or rule.offset is not None:
+        return None
+    return rule.from_
 
 
 class Mapper:
-    """A compiled mapping: `mapper(record) -> feature`."""
+    """A compiled mapping: `mapper(record) -> feature`.
+
+    Plain renames are most of a typical mapping (every rule of a PostGIS view made for the
+    profile), so they are copied by one dict lookup each; only the other rules (casts,
+    units, code lists, constants, templates) run as closures. Values are filled into a copy
+    of `template`, which holds the profile's property order whichever loop sets them.
+    """
 
     def __init__(self, mapping: Mapping | None, property_order: list[str] | None = None) -> None:
         self.identity = mapping is None
@@ -184,16 +211,30 @@ class Mapper:
         rules = mapping.rules() if mapping else {}
         order = property_order or list(rules)
         ordered = [n for n in order if n in rules] + [n for n in rules if n not in order]
-        self.getters: list[tuple[str, Getter]] = [(n, compile_rule(rules[n])) for n in ordered]
-        # Plain renames are most of a typical mapping: one dict lookup each, no closure call.
-        self.renames = all(_is_rename(rules[n]) for n in ordered)
-        self.pairs = [(n, rules[n].from_) for n in ordered]
         self.sources: dict[str, MappingRule] = rules
+        self.renames: list[tuple[str, str]] = []
+        self.computed: list[tuple[str, Getter]] = []
+        for name in ordered:
+            source = _rename_source(rules[name])
+            if source is not None:
+                self.renames.append((name, source))
+            else:
+                self.computed.append((name, compile_rule(rules[name])))
+        # Renames alone are set in profile order anyway: then an empty dict is the fastest start.
+        self.template: dict[str, Any] = dict.fromkeys(ordered) if self.computed else {}
 
     def __call__(self, record: Record) -> Feature:
         props = record.get("properties") or {}
         fid = props.get(self.id_field) if self.id_field else record.get("id")
-        mapped = dict(props) if self.identity else {name: get(props) for name, get in self.getters}
+        if self.identity:
+            mapped = dict(props)
+        else:
+            mapped = self.template.copy()
+            get = props.get
+            for name, source in self.renames:
+                mapped[name] = get(source)
+            for name, rule in self.computed:
+                mapped[name] = rule(props)
         return {
             "type": "Feature",
             "id": fid,

@@ -1,7 +1,14 @@
 import math
+from pathlib import Path
+from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.catalog import CollectionSource
 from gateway.config import Mapping
-from gateway.mapping import Mapper
+from gateway.mapping import Mapper, compile_rule
+from gateway.server import demo_config
 
 
 def mapper(**properties) -> Mapper:
@@ -77,3 +84,96 @@ def test_without_mapping_source_fields_pass_through():
 def test_property_order_follows_the_profile():
     m = Mapper(Mapping(properties={"b": "x", "a": "y"}), property_order=["a", "b"])
     assert list(m(record(x=1, y=2))["properties"]) == ["a", "b"]
+
+
+# --- the fast path (renames copied, other rules as closures) against the general path ------
+
+
+def general_path(mapping: Mapping, order: list[str], record: dict[str, Any]) -> dict[str, Any]:
+    """Every rule through its compiled closure, in profile order, then the mapping's: the
+    definition the fast path must reproduce exactly."""
+    rules, props = mapping.rules(), record.get("properties") or {}
+    names = [n for n in order if n in rules] + [n for n in rules if n not in order]
+    return {
+        "type": "Feature",
+        "id": props.get(mapping.id) if mapping.id else record.get("id"),
+        "geometry": record.get("geometry"),
+        "properties": {name: compile_rule(rules[name])(props) for name in names},
+    }
+
+
+def assert_identical(mapping: Mapping, order: list[str], record: dict[str, Any]) -> None:
+    # repr tells 1 from 1.0 from True, shows nan and the key order: what the encoder sees.
+    fast = Mapper(mapping, order)(record)
+    assert repr(fast) == repr(general_path(mapping, order, record))
+
+
+def test_fast_path_maps_the_demo_cities_exactly_like_the_general_path(demo_dir: Path):
+    loaded = demo_config()
+    for tenant, tenant_config in loaded.config.tenants.items():
+        for cid, cfg in tenant_config.collections.items():
+            source = CollectionSource(tenant, cid, cfg, loaded)
+            _, records = source.connector.load()
+            assert source.mapper.renames and source.mapper.computed, "a mixed mapping"
+            assert cfg.mapping is not None and source.profile is not None
+            order = list(source.profile.properties())
+            for record in records:
+                assert_identical(cfg.mapping, order, record)
+
+
+def test_fast_path_with_renames_only_keeps_the_profile_order():
+    mapping = Mapping(properties={"b": "x", "a": "y", "c": {"from": "z"}})
+    assert not Mapper(mapping).computed
+    assert_identical(mapping, ["a", "b"], record(x=1, y=None))
+
+
+FIELDS = ("f0", "f1", "f2", "f3")
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**60), 2**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", " ", "12,5", "1.5", "n/a", "ja", "0", "TI", "2023-04-05", "05.04.2023"]),
+    st.sampled_from(["2023-04-05T10:00:00Z", "2023-04-05T10:00:00+02:00", "1e400"]),
+    st.text(max_size=8),
+)
+rule_dicts = st.one_of(
+    st.sampled_from(FIELDS),
+    st.builds(dict, **{"from": st.sampled_from(FIELDS)}),
+    st.builds(
+        dict,
+        **{"from": st.sampled_from(FIELDS)},
+        type=st.sampled_from(["string", "integer", "number", "boolean", "date", "datetime"]),
+    ),
+    st.builds(
+        dict,
+        **{"from": st.sampled_from(FIELDS)},
+        type=st.sampled_from(["date", "datetime"]),
+        format=st.sampled_from(["%d.%m.%Y", "%Y-%m-%d"]),
+    ),
+    st.builds(
+        dict,
+        **{"from": st.sampled_from(FIELDS)},
+        type=st.sampled_from(["number", "integer"]),
+        factor=st.floats(-100, 100, allow_nan=False),
+        offset=st.floats(-100, 100, allow_nan=False),
+    ),
+    st.builds(
+        dict,
+        **{"from": st.sampled_from(FIELDS)},
+        codes=st.dictionaries(st.sampled_from(["TI", "0", "1", "1.5", "ja"]), values, max_size=3),
+    ),
+    st.builds(dict, constant=st.sampled_from(["Leipzig", 7, 1.5, True])),
+    st.builds(dict, template=st.sampled_from(["{f0} {f1}", "{f2}", "Nr. {f3}"])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.dictionaries(st.sampled_from("abcdefgh"), rule_dicts, min_size=1, max_size=8),
+    order=st.permutations(list("abcdefgh")),
+    props=st.dictionaries(st.sampled_from(FIELDS), values),
+)
+def test_fast_path_equals_general_path_for_every_rule_kind(rules, order, props):
+    mapping = Mapping(id="f0", properties=rules)
+    assert_identical(mapping, order[:5], {"id": 1, "geometry": None, "properties": props})
