@@ -24,7 +24,7 @@ Conventions (the parser in gateway/query/cql2.py guarantees them):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -298,6 +298,37 @@ def map_properties(expr: Expr, fn: Callable[[str], str | Expr]) -> Expr:
     return expr
 
 
+def typed_key(expr: Expr) -> Hashable:
+    """A hashable key, equal for identical trees only (for caches keyed by a filter).
+
+    The nodes' own equality is Python's, too loose for that: Literal(1) == Literal(1.0) ==
+    Literal(True), 0.0 == -0.0, and equal instants in other time zones are equal. Here
+    each literal carries its type, a float its exact bits, a datetime its UTC offset, a
+    geometry its WKB. Raises TypeError for a literal of a kind the AST does not define."""
+    if isinstance(expr, Property):
+        return expr.name
+    if isinstance(expr, Literal):
+        return _value_key(expr.value)
+    return (expr.op, *map(typed_key, expr.args))
+
+
+def _value_key(value: Any) -> tuple[Any, ...]:
+    of = type(value)
+    if of is float:
+        return (of, value.hex())
+    if of is datetime:
+        return (of, value, value.utcoffset())
+    if of is tuple:
+        return (of, *map(_value_key, value))
+    if of is TimeInterval:
+        return (of, _value_key(value.start), _value_key(value.end))
+    if isinstance(value, shapely.Geometry):
+        return (of, value.wkb)
+    if value is None or of in (bool, int, str, date):
+        return (of, value)
+    raise TypeError(f"no key for a {of.__name__} literal")
+
+
 def conjuncts(expr: Expr) -> list[Expr]:
     """The terms of a top-level AND (nested ANDs flattened); `[expr]` otherwise."""
     if isinstance(expr, Call) and expr.op == "and":
@@ -344,6 +375,7 @@ __all__ = [
     "properties",
     "size",
     "start_of",
+    "typed_key",
     "value_kind",
     "walk",
 ]

@@ -51,6 +51,13 @@ _SIGN_RUN = re.compile(r"[-+](?:\s*[-+]){3}")
 _NOT = re.compile(r"\bnot\b", re.IGNORECASE)
 _EPSG = re.compile(rf"(?:{re.escape(EPSG_URI)}|EPSG:)(\d{{1,6}})", re.IGNORECASE)
 _CRS84_NAMES = {CRS84, CRS84.replace("http:", "https:"), "OGC:CRS84", "CRS84"}
+_SCHEMA_KINDS = {
+    "integer": "number",
+    "number": "number",
+    "string": "string",
+    "boolean": "boolean",
+    "array": "array",
+}
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,13 @@ def schema_kind(schema: Mapping[str, Any]) -> str | None:
     if schema.get("x-ogc-role") == "primary-geometry" or fmt.startswith("geometry"):
         return "geometry"
     types = schema.get("type")
-    kind = next((t for t in (types if isinstance(types, list) else [types]) if t != "null"), None)
+    if isinstance(types, list):
+        kind = next((t for t in types if t != "null"), None)
+    else:  # the usual case, without a generator: this runs for every queryable per request
+        kind = None if types == "null" else types
     if fmt in ("date", "date-time") and kind in ("string", None):
         return "date" if fmt == "date" else "datetime"
-    kinds = {"integer": "number", "number": "number", "string": "string", "array": "array"}
-    return kinds.get(kind, "boolean" if kind == "boolean" else None)  # type: ignore[arg-type]
+    return _SCHEMA_KINDS.get(kind)  # type: ignore[arg-type]
 
 
 def field_types(queryables: Queryables) -> dict[str, FieldType]:

@@ -4,9 +4,11 @@ filter expression in the collection's property names."""
 
 from __future__ import annotations
 
+from threading import Lock
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from starlette.requests import Request
 
 from connectors.filters import Call, Expr, Literal, Property
@@ -16,6 +18,8 @@ from gateway.query import cql2
 FILTER_PARAMS = ("filter", "filter-lang", "filter-crs")
 LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
 MAX_BODY = 1_000_000
+_PARSED: LRUCache[tuple[Any, ...], Expr] = LRUCache(maxsize=256)
+_PARSED_LOCK = Lock()
 
 
 async def read_filter_body(request: Request) -> Any:
@@ -53,6 +57,28 @@ def _typed(value: str, schema: dict[str, Any], name: str) -> Any:
     return value
 
 
+def parse_text(
+    text: str, lang: str, queryables: dict[str, dict[str, Any]], crs: str | None
+) -> Expr:
+    """`cql2.parse` of a `filter` parameter, once per text, filter-lang, filter-crs and the
+    queryables' names and kinds (all the parser reads of them): a client paging through
+    the results sends the same filter with every page.
+
+    Sharing one AST between requests is safe: its nodes are frozen dataclasses and its
+    literals immutable (numbers, strings, dates, tuples, shapely geometries, which
+    evaluate.py at most prepares in place). A filter that fails is not kept, so it fails
+    with its 400 every time."""
+    kinds = tuple((name, cql2.schema_kind(schema)) for name, schema in queryables.items())
+    key = (text, lang, crs, kinds)
+    with _PARSED_LOCK:
+        found = _PARSED.get(key)
+    if found is None:
+        found = cql2.parse(text, lang, queryables, crs)
+        with _PARSED_LOCK:
+            _PARSED[key] = found
+    return found
+
+
 def parse_filters(
     standard: dict[str, str],
     by_queryable: dict[str, str],
@@ -69,7 +95,7 @@ def parse_filters(
     if body is not None:
         terms.append(cql2.parse(body, "cql2-json", queryables, standard.get("filter-crs")))
     elif text is not None:
-        terms.append(cql2.parse(text, lang or "cql2-text", queryables, standard.get("filter-crs")))
+        terms.append(parse_text(text, lang or "cql2-text", queryables, standard.get("filter-crs")))
     elif "filter-crs" in standard or lang is not None:
         raise InvalidParameter("filter", "filter-lang/filter-crs need a filter")
     for name, value in by_queryable.items():

@@ -44,7 +44,10 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Collection, Mapping
+from threading import Lock
 from typing import Any
+
+from cachetools import LRUCache
 
 from connectors.filters import (
     GEOMETRY,
@@ -58,6 +61,7 @@ from connectors.filters import (
     map_properties,
     ops,
     properties,
+    typed_key,
 )
 from gateway.config import MappingRule
 from gateway.mapping import compile_rule
@@ -70,6 +74,9 @@ _RENAME_CASTS = {("integer", "integer"), ("number", "number"), ("number", "integ
 _RENAME_CASTS |= {("boolean", "boolean"), ("date", "date"), ("datetime", "datetime")}
 _MAX_CODES = 1000
 Capabilities = Callable[[Expr], bool] | Collection[str] | Any
+Split = tuple[Expr | None, Expr | None]
+_SPLITS: LRUCache[tuple[Any, ...], tuple[Any, Split]] = LRUCache(maxsize=256)
+_SPLITS_LOCK = Lock()
 
 
 def split(
@@ -79,16 +86,45 @@ def split(
     *,
     source_types: Mapping[str, str] | None = None,
     types: Mapping[str, str] | None = None,
-) -> tuple[Expr | None, Expr | None]:
+) -> Split:
     """(pushed in source names, residual in profile names) of an AND of conjuncts.
 
     `rules`: profile property -> MappingRule (None: identity mapping). `capabilities`: a
     test `expr -> bool`, a set of operator names, or an object with `filter_ops`.
-    `source_types`/`types`: FieldTypes of source fields / profile properties."""
+    `source_types`/`types`: FieldTypes of source fields / profile properties.
+
+    A client paging through results sends the same filter with every page, so the split
+    (folding, bisection, the connector's test compiling SQL) is kept per filter (typed, see
+    typed_key), rules (by identity: a Mapper's never change, and comparing them would cost
+    what the split does), capabilities and types. Both halves are immutable ASTs."""
     if expr is None:
         return None, None
+    source_types, types = source_types or {}, types or {}
+    try:
+        typed = (tuple(source_types.items()), tuple(types.items()))
+        key = (typed_key(expr), id(rules), capabilities, typed)
+        hash(key)
+    except TypeError:  # e.g. a mutable set of operator names: not kept
+        return _split(expr, rules, capabilities, source_types, types)
+    with _SPLITS_LOCK:
+        kept = _SPLITS.get(key)
+    if kept is not None and kept[0] is rules:
+        return kept[1]
+    found = _split(expr, rules, capabilities, source_types, types)
+    with _SPLITS_LOCK:
+        _SPLITS[key] = (rules, found)  # holding the rules keeps their id from being reused
+    return found
+
+
+def _split(
+    expr: Expr,
+    rules: Mapping[str, MappingRule] | None,
+    capabilities: Capabilities,
+    source_types: Mapping[str, str],
+    types: Mapping[str, str],
+) -> Split:
     accepts = _acceptor(capabilities)
-    inverter = _Inverter(rules, source_types or {}, types or {})
+    inverter = _Inverter(rules, source_types, types)
     pushed: list[Expr] = []
     residual: list[Expr] = []
     for conjunct in conjuncts(expr):

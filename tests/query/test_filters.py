@@ -1,4 +1,7 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+import shapely
 
 from connectors.filters import (
     MAX_TIME,
@@ -17,6 +20,7 @@ from connectors.filters import (
     properties,
     size,
     start_of,
+    typed_key,
 )
 
 EXPR = Call(
@@ -75,3 +79,23 @@ def test_a_date_spans_its_whole_day_and_the_last_day_ends_at_max_time():
 def test_every_temporal_operator_has_a_formula_and_is_an_operator():
     assert len(TEMPORAL_RELATIONS) == 15
     assert set(TEMPORAL_RELATIONS) <= OPS
+
+
+def test_typed_key_tells_apart_literals_that_python_finds_equal():
+    utc = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    noon_plus_two = utc.astimezone(timezone(timedelta(hours=2)))
+    twins = [
+        (1, True, 1.0),
+        (0.0, -0.0),
+        (utc, noon_plus_two),
+        ((1, 2), (True, 2.0)),
+    ]
+    for values in twins:
+        assert len({Literal(v) for v in values}) == 1  # the nodes' own equality
+        assert len({typed_key(Literal(v)) for v in values}) == len(values)
+    assert typed_key(EXPR) == typed_key(map_properties(EXPR, str))  # equal trees, equal keys
+    assert typed_key(Property("a")) != typed_key(Literal("a"))
+    point = shapely.Point(1, 2)
+    assert typed_key(Literal(point)) == typed_key(Literal(shapely.Point(1.0, 2.0)))
+    with pytest.raises(TypeError):
+        typed_key(Literal([1, 2]))  # a list is no literal of the AST: no key, no cache

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import Capabilities
-from connectors.filters import Call, Literal, Property, walk
+from connectors.filters import Call, Literal, Property, conjuncts, walk
 from gateway.config import Mapping, MappingRule
 from gateway.mapping import Mapper
 from gateway.query.cql2 import parse
@@ -250,3 +250,46 @@ def test_numeric_rewrites_are_exact_at_their_boundaries(factor, offset, cast, so
             values += list(range(v - 3, v + 4)) if source == "integer" else _around(v)
     records = [{"s": int(v) if source == "integer" and v is not None else v} for v in values]
     selected(text, r, {"s": source}, records)
+
+
+# --- the split is kept for a client paging through one filter -----------------------------
+
+
+def counting(accepts: bool = True) -> Any:
+    """A connector's test that counts how often the planner really asks it."""
+
+    def test(expr: Any) -> bool:
+        test.calls += 1  # type: ignore[attr-defined]
+        return accepts
+
+    test.calls = 0  # type: ignore[attr-defined]
+    return test
+
+
+def test_split_of_an_equal_filter_is_kept():
+    r, accepts = rules(species="art", height={"from": "hoehe", "type": "number"}), counting()
+    types = {"hoehe": "number"}
+    first = split(parse("species = 'kept' AND height > 3"), r, accepts, source_types=types)
+    calls = accepts.calls
+    again = split(parse("species = 'kept' AND height > 3"), r, accepts, source_types=dict(types))
+    assert again is first and accepts.calls == calls
+
+
+def test_kept_splits_tell_apart_literal_types_rules_capabilities_and_types():
+    same = [split(Call("=", (Property("x"), Literal(v))), None, EVERYTHING)[0] for v in (1, True)]
+    assert [type(p.args[1].value) for p in same] == [int, bool]  # type: ignore[union-attr]
+
+    expr = parse("species = 'Tilia'")
+    assert split(expr, rules(species="art"), EVERYTHING)[0] == parse("art = 'Tilia'")
+    assert split(expr, rules(species="name"), EVERYTHING)[0] == parse("name = 'Tilia'")
+    assert split(expr, None, counting(accepts=False)) == (None, expr)
+
+    circumference = rules(c={"from": "d", "factor": 2})
+    pushed_int, _ = split(parse("c > 5"), circumference, EVERYTHING, source_types={"d": "integer"})
+    pushed_num, _ = split(parse("c > 5"), circumference, EVERYTHING, source_types={"d": "number"})
+    assert pushed_int == parse("d >= 3") and pushed_num != pushed_int
+
+
+def test_unhashable_capabilities_split_without_being_kept():
+    first, second = conjuncts(parse("a = 1 AND b LIKE 'x%'"))
+    assert split(Call("and", (first, second)), None, {"and", "="}) == (first, second)
