@@ -5,7 +5,13 @@
 - Types: every property needs its FieldType (`types`), because SQLite compares by storage
   class and PostgreSQL resolves operators by type; an unknown or `json` column is Unsupported,
   as is any comparison of two different kinds (the evaluator says unknown there).
-- Strings compare by code point: `COLLATE BINARY` (SQLite), `COLLATE "C"` (PostgreSQL).
+- Strings compare by code point. SQLite: `COLLATE BINARY` always (a column declared NOCASE
+  or RTRIM would compare its own way; an index on an ordinary column still serves it).
+  PostgreSQL: `COLLATE "C"` for ordering (<, <=, >, >=, BETWEEN) and LIKE only. Equality
+  (=, <>, IN) under a deterministic collation, as every database default is, holds exactly
+  when the bytes are equal, so it keeps the column's collation and a plain btree index can
+  serve it; a column with a nondeterministic collation is given to the compiler already as
+  `(col COLLATE "C")` (connectors/postgis/table.py).
 - LIKE: SQLite's LIKE ignores ASCII case, so patterns become GLOB patterns; PostgreSQL gets
   the pattern re-escaped with `ESCAPE E'\\\\'` (backslash whatever standard_conforming_strings
   says), so a trailing backslash cannot raise. A pattern must be a literal.
@@ -72,6 +78,7 @@ _KINDS |= {"date": "date", "datetime": "datetime"}
 _PG_CAST = {"number": "", "string": "::text", "boolean": "::boolean"}
 _PG_CAST |= {"date": "::date", "datetime": "::timestamptz"}
 _COLLATE = {"sqlite": " COLLATE BINARY", "postgis": ' COLLATE "C"'}
+_ORDERING = frozenset({"<", "<=", ">", ">=", "between"})
 _SQLITE_TS = "strftime('%Y-%m-%dT%H:%M:%f', {})"
 _ST = {op: "ST_" + op[2:].capitalize() for op in SPATIAL}
 
@@ -138,7 +145,8 @@ class _Compiler:
         kinds = {kind for _, kind in values}
         if len(kinds) != 1:
             raise Unsupported(op, "operands of different types")
-        first = values[0][0] + (_COLLATE[self.dialect] if kinds == {"string"} else "")
+        code_points = kinds == {"string"} and (op in _ORDERING or not self.pg)
+        first = values[0][0] + (_COLLATE[self.dialect] if code_points else "")
         rest = [sql for sql, _ in values[1:]]
         if op == "between":
             return f"({first} BETWEEN {rest[0]} AND {rest[1]})"

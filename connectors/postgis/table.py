@@ -64,12 +64,19 @@ class Column:
     title: str | None = None
     text: bool = False  # sorted by code point (COLLATE "C"), as the gateway sorts strings
     native: bool = True  # filters compare the column itself (indexable), not `expression`
+    deterministic: bool = True  # its collation: equal only when the bytes are equal
 
     @property
     def filter_expression(self) -> str:
         """What a filter compares: the value as records carry it (real -> its printed
-        float, uuid -> text), or the column itself where that compares the same."""
-        return quote(self.name) if self.native else self.expression
+        float, uuid -> text), or the column itself where that compares the same. Filters
+        test string equality in the column's collation (so an index serves it), which must
+        then be deterministic: under a nondeterministic one ('a' = 'A' when it ignores
+        case) the column is compared by code point, as the gateway compares."""
+        found = quote(self.name) if self.native else self.expression
+        if self.type == "string" and not self.deterministic:
+            return f'({found} COLLATE "C")'
+        return found
 
     @property
     def quoted(self) -> str:
@@ -126,7 +133,7 @@ class Table:
 
 
 def _column(row: asyncpg.Record) -> Column:
-    name, typname, sql_type, not_null, category, title = row
+    name, typname, sql_type, not_null, category, title, deterministic = row
     kind, template = _SIMPLE.get(typname, ("string", "{c}::text"))
     if typname in _UNPUBLISHED:
         kind = None
@@ -136,7 +143,9 @@ def _column(row: asyncpg.Record) -> Column:
     # real and non-text strings (uuid, time, inet...) are filtered as records show them
     native = text or typname == "name" if kind == "string" else typname != "float4"
     expression = template.format(c=quote(name))
-    return Column(name, sql_type, kind, expression, not_null, title, text, native)
+    return Column(
+        name, sql_type, kind, expression, not_null, title, text, native, deterministic is not False
+    )
 
 
 async def read_table(conn: asyncpg.Connection, config: Any) -> Table:
@@ -157,9 +166,10 @@ async def read_table(conn: asyncpg.Connection, config: Any) -> Table:
         raise ValueError(f"no table or view {schema}.{name} (tables with geometry: {listed})")
     rows = await conn.fetch(
         "SELECT a.attname, bt.typname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
-        " bt.typcategory::text, col_description(a.attrelid, a.attnum)"
+        " bt.typcategory::text, col_description(a.attrelid, a.attnum), co.collisdeterministic"
         " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
         " JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+        " LEFT JOIN pg_collation co ON co.oid = a.attcollation"
         " WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         relation,
     )

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pytest
 
 from connectors.base import Record, SourceQuery
+from connectors.postgis.sql import Params, conditions
 from tests.postgis_fixtures import (  # noqa: F401 - fixtures
     TREE_COUNT,
+    PostGIS,
     baeume_connector,
     ids,
     make,
@@ -225,3 +228,73 @@ async def test_filter_values_are_bound_and_filters_page_and_count(trees) -> None
     page, matched = await run(trees, SourceQuery(filter=expr, limit=5, offset=3, want_count=True))
     assert ids(page) == ids(everything)[3:8] and matched == total
     assert "s_intersects" in trees.capabilities().filter_ops
+
+
+async def create(postgis: PostGIS, *statements: str) -> None:
+    conn = await asyncpg.connect(postgis.dsn)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+STRASSEN = [
+    "CREATE TABLE strassen (id integer PRIMARY KEY, name text, geom geometry(Point, 4326))",
+    "INSERT INTO strassen SELECT i, 'Straße ' || i, ST_Point(10, 53.5, 4326)"
+    " FROM generate_series(1, 2000) i",
+    "CREATE INDEX strassen_name ON strassen (name)",  # the database's default collation
+    "ANALYZE strassen",
+]
+
+
+async def test_text_equality_can_use_a_plain_btree_index(postgis) -> None:
+    """The index has the database's default collation: equality and IN must keep it."""
+    from gateway.query import cql2
+
+    await create(postgis, *STRASSEN)
+    connector = make(postgis, "strassen")
+    await connector.open()
+    conn = await asyncpg.connect(postgis.dsn)
+    try:
+        await conn.execute("SET enable_seqscan = off")
+        for text in ("name = 'Straße 7'", "name IN ('Straße 7', 'Straße 70')"):
+            params = Params()
+            where = conditions(connector._table, SourceQuery(filter=cql2.parse(text)), params)
+            sql = f"EXPLAIN SELECT * FROM strassen WHERE {' AND '.join(where)}"
+            plan = "\n".join(r[0] for r in await conn.fetch(sql, *params))
+            assert "Index Cond: (name = " in plan and "Seq Scan" not in plan, plan
+    finally:
+        await conn.close()
+        await connector.close()
+
+
+async def test_a_nondeterministic_collation_still_compares_by_code_point(postgis) -> None:
+    """Equality keeps the column's collation, unless that one ignores case or accents."""
+    from gateway.query import cql2, evaluate
+
+    try:
+        await create(
+            postgis,
+            "CREATE COLLATION ohne_case (provider = icu, locale = 'und-u-ks-level2',"
+            " deterministic = false)",
+        )
+    except asyncpg.PostgresError as e:
+        pytest.skip(f"no ICU collations in this PostgreSQL: {e}")
+    await create(
+        postgis,
+        "CREATE TABLE namen (id integer PRIMARY KEY, name text COLLATE ohne_case,"
+        " geom geometry(Point, 4326))",
+        "INSERT INTO namen VALUES (1, 'Abc', NULL), (2, 'abc', NULL), (3, 'ABC ', NULL)",
+    )
+    connector = make(postgis, "namen", count="exact")
+    await connector.open()
+    try:
+        everything, _ = await run(connector, SourceQuery())
+        for text in ("name = 'abc'", "name <> 'abc'", "name IN ('ABC', 'Abc')", "name < 'a'"):
+            expr = cql2.parse(text)
+            check = evaluate.compile_predicate(expr, types={"name": "string"})
+            expected = [r["id"] for r in everything if check(r)]
+            assert ids((await run(connector, SourceQuery(filter=expr)))[0]) == expected, text
+    finally:
+        await connector.close()

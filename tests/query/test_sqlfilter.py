@@ -41,6 +41,30 @@ def test_placeholders_per_dialect_and_numbered_from_first_param():
 def test_strings_compare_by_code_point_in_both_dialects():
     assert sql("name < 'b'")[0] == '("name" COLLATE BINARY < ?1)'
     assert sql("name < 'b'", "postgis")[0] == '("name" COLLATE "C" < $1::text)'
+    between = sql("name BETWEEN 'a' AND 'b'", "postgis")[0]
+    assert between == '("name" COLLATE "C" BETWEEN $1::text AND $2::text)'
+
+
+def test_postgresql_equality_keeps_the_columns_collation_so_an_index_serves_it():
+    assert sql("name = 'b'", "postgis")[0] == '("name" = $1::text)'
+    assert sql("name <> 'b'", "postgis")[0] == '("name" <> $1::text)'
+    assert sql("name IN ('a', 'b')", "postgis")[0] == '("name" IN ($1::text, $2::text))'
+
+
+def test_sqlite_equality_keeps_binary_which_an_ordinary_index_still_serves():
+    db = sqlite3.connect(":memory:")
+    db.executescript(
+        "CREATE TABLE t (name TEXT, nocase TEXT COLLATE NOCASE); CREATE INDEX i ON t (name);"
+        "INSERT INTO t VALUES ('Abc', 'Abc')"
+    )
+    for text in ("name = 'Abc'", "name IN ('Abc', 'x')"):
+        where, params = sql(text)
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM t WHERE {where}", params).fetchall()
+        assert "USING INDEX i" in str(plan), (where, plan)
+    # BINARY is what keeps a NOCASE column from matching 'abc' to 'Abc'
+    types = {"nocase": "string"}
+    where, params = compile_sql(parse("nocase = 'abc'"), "sqlite", lambda c: c, types=types)
+    assert db.execute(f"SELECT count(*) FROM t WHERE {where}", params).fetchone() == (0,)
 
 
 def test_like_becomes_glob_in_sqlite_and_is_re_escaped_for_postgresql():
