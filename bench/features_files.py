@@ -15,33 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import common
 import httpx
-import yaml
-from rich.console import Console
+from common import BIN, Process, console
 from rich.table import Table
 
-BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).parent / "results" / "features_files.json"
 TB_ITEMS = "/hamburg/collections/strassenbaeume/items"
 PG_ITEMS = "/collections/trees/items"
 BBOX_SIZE = 0.02  # degrees
 Box = tuple[float, float, float, float]
-Process = subprocess.Popen[bytes]
-console = Console()
 
 
 @dataclass
@@ -63,116 +52,28 @@ class Row:
     pygeoapi_problems: str
 
 
-# --- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> Process:
-    """Start a server in its own process group, so that its workers stop with it."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-
-
-def stop(proc: Process) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def wait_until_up(url: str, proc: Process, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited ({proc.returncode}) before answering {url}:\n{tail(log)}")
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    sys.exit(f"no 200 from {url} within {timeout:.0f}s:\n{tail(log)}")
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+# --- servers -----------------------------------------------------------------------------
 
 
 def start_twinbridge(tmp: Path, workers: int, procs: list[Process]) -> str:
-    port, log = free_port(), tmp / "twinbridge.log"
-    cmd = [str(BIN / "twinbridge"), "serve", "--port", str(port), "--workers", str(workers)]
-    procs.append(start([*cmd, "--log-level", "warning"], log))  # no per-request access log
-    base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}{TB_ITEMS}?limit=1&f=json", procs[-1], log)
-    return base
+    def command(port: int) -> list[str]:
+        serve = [str(BIN / "twinbridge"), "serve", "--port", str(port), "--workers", str(workers)]
+        return [*serve, "--log-level", "warning"]  # no per-request access log
 
-
-def pygeoapi_config(port: int, data: Path, extent: list[float]) -> dict[str, Any]:
-    url = f"http://127.0.0.1:{port}"
-    crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-    provider = {"type": "feature", "name": "GeoJSON", "data": str(data), "id_field": "id"}
-    return {
-        "server": {
-            "bind": {"host": "127.0.0.1", "port": port},
-            "url": url,
-            "mimetype": "application/json; charset=UTF-8",
-            "encoding": "utf-8",
-            "languages": ["en-US"],
-            "limits": {"default_items": 100, "max_items": 10000},
-            # safe_dump quotes this string; unquoted, {z}/{x}/{y} would not parse
-            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "OSM"},
-        },
-        "logging": {"level": "ERROR"},
-        "metadata": {
-            "identification": {
-                **{"title": "bench", "description": "bench", "keywords": ["bench"]},
-                **{"url": url, "terms_of_service": url},
-            },
-            "license": {"name": "CC-BY-4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
-            "provider": {"name": "bench"},
-            "contact": {"name": "bench"},
-        },
-        "resources": {
-            "trees": {
-                "type": "collection",
-                "title": "Street trees",
-                "description": "The Hamburg demo street trees as TwinBridge serves them",
-                "keywords": ["trees"],
-                "links": [],
-                "extents": {"spatial": {"bbox": extent, "crs": crs84}},
-                "providers": [provider],
-            }
-        },
-    }
+    return common.launch("twinbridge", tmp, procs, command, f"{TB_ITEMS}?limit=1&f=json")
 
 
 def start_pygeoapi(
     tmp: Path, data: Path, extent: list[float], workers: int, procs: list[Process]
 ) -> str:
-    port, log = free_port(), tmp / "pygeoapi.log"
-    config, openapi = tmp / "pygeoapi.yml", tmp / "pygeoapi-openapi.yml"
-    config.write_text(yaml.safe_dump(pygeoapi_config(port, data, extent), sort_keys=False))
-    env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
-    generate = [str(BIN / "pygeoapi"), "openapi", "generate", str(config), "--output-file"]
-    done = subprocess.run([*generate, str(openapi)], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"pygeoapi openapi generate failed:\n{done.stdout}{done.stderr}")
-    cmd = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}"]
-    procs.append(start([*cmd, "pygeoapi.flask_app:APP"], log, env))
-    base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}{PG_ITEMS}?limit=1&f=json", procs[-1], log)
-    return base
+    env = dict(os.environ)
+
+    def command(port: int) -> list[str]:
+        return common.pygeoapi_command(
+            common.pygeoapi_config(port, data, extent), tmp, port, workers, env
+        )
+
+    return common.launch("pygeoapi", tmp, procs, command, f"{PG_ITEMS}?limit=1&f=json", env)
 
 
 # --- data and requests -------------------------------------------------------------------
@@ -262,29 +163,14 @@ def requests_for(features: list[dict[str, Any]], twinbridge: str, pygeoapi: str)
 # --- measuring and reporting -------------------------------------------------------------
 
 
-def wrk(url: str, duration: int, connections: int) -> tuple[float, str]:
-    """Requests/s and the problems wrk saw (non-2xx responses, socket errors), if any."""
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", url]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if rps is None:
-        sys.exit(f"cannot parse wrk output:\n{out}")
-    problems = []
-    if non2xx := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
-        problems.append(f"{non2xx.group(1)} non-2xx")
-    if errors := re.search(r"Socket errors:.*", out):
-        problems.append(errors.group(0).strip())
-    return float(rps.group(1)), "; ".join(problems)
-
-
 def measure(requests: list[Request], args: argparse.Namespace) -> list[Row]:
     for r in requests:  # warm up
-        wrk(r.twinbridge_url, 1, args.connections)
-        wrk(r.pygeoapi_url, 1, args.connections)
+        common.wrk(r.twinbridge_url, 1, args.connections)
+        common.wrk(r.pygeoapi_url, 1, args.connections)
     rows = []
     for r in requests:
-        tb_rps, tb_problems = wrk(r.twinbridge_url, args.duration, args.connections)
-        pg_rps, pg_problems = wrk(r.pygeoapi_url, args.duration, args.connections)
+        tb_rps, tb_problems = common.wrk(r.twinbridge_url, args.duration, args.connections)
+        pg_rps, pg_problems = common.wrk(r.pygeoapi_url, args.duration, args.connections)
         ratio = round(tb_rps / pg_rps, 2) if pg_rps else float("nan")
         rows.append(Row(r.label, r.query, tb_rps, pg_rps, ratio, tb_problems, pg_problems))
     return rows
@@ -310,18 +196,10 @@ def report(rows: list[Row], args: argparse.Namespace, n_features: int) -> None:
         for server, text in problems.items():
             if text:
                 console.print(f"[yellow]{r.request} – {server}: {text}[/yellow]")
-    result = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "workers": args.workers,
-        "duration_s": args.duration,
-        "connections": args.connections,
-        "features": n_features,
-        "versions": {p: version(p) for p in ("twinbridge", "pygeoapi", "gunicorn")},
-        "rows": [asdict(r) for r in rows],
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    console.print(f"written to {RESULTS}")
+    settings = {"workers": args.workers, "duration_s": args.duration}
+    settings |= {"connections": args.connections, "features": n_features}
+    packages = ("twinbridge", "pygeoapi", "gunicorn")
+    common.save_results(RESULTS, settings, packages, [asdict(r) for r in rows])
 
 
 def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
@@ -340,19 +218,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes per server")
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    args = parser.parse_args()
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` runs
-    procs: list[Process] = []
-    with tempfile.TemporaryDirectory(prefix="twinbridge-bench-") as tmp:
-        try:
-            run(args, Path(tmp), procs)
-        except KeyboardInterrupt:
-            console.print("interrupted")
-            sys.exit(130)
-        finally:
-            for proc in procs:
-                stop(proc)
+    common.main_with_servers(parser.parse_args(), run, "twinbridge-bench-")
 
 
 if __name__ == "__main__":

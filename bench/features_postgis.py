@@ -25,26 +25,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import version
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+import common
 import httpx
 import yaml
-from features_files import BIN, Process, free_port, pygeoapi_config, start, stop, wait_until_up
-from features_files import wrk as run_wrk
-from rich.console import Console
+from common import BIN, Process, console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +54,6 @@ ITEMS = {
 BBOX = (9.95, 53.55, 10.0, 53.6)  # central Hamburg, ~0.05°: thousands of trees
 FILTER_YEAR, FILTER_DISTRICT = 2000, "Altona"
 ITEM_ID = 54321
-console = Console(width=max(Console().width, 120))
 
 
 @dataclass
@@ -119,34 +112,36 @@ def twinbridge_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def start_servers(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> dict[str, str]:
-    dsn = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
-    bases, logs = {}, {}
+    bases = {}
     for server in SERVERS:
-        port, logs[server] = free_port(), tmp / f"{server}.log"
-        bases[server] = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
-        if server == "TwinBridge":
-            config = tmp / "twinbridge.yaml"
-            config.write_text(yaml.safe_dump(twinbridge_config(args), sort_keys=False))
-            cmd = [str(BIN / "twinbridge"), "serve", "--config", str(config)]
-            cmd += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
-        elif server == "pygeoapi":
-            cmd = pygeoapi_command(args, tmp, port, env)
-        else:
-            app = "tipg.main:app" if server == "tipg" else "bare_reference:app"
-            env.update(DATABASE_URL=dsn, BARE_DSN=dsn)
-            cmd = [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "1"]
-            cmd += ["--log-level", "warning", "--no-access-log", "--app-dir", str(ROOT / "bench")]
-        procs.append(start(cmd, logs[server], env))
-        wait_until_up(f"{bases[server]}{ITEMS[server]}?limit=1", procs[-1], logs[server])
+        command = partial(server_command, server, args=args, tmp=tmp, env=env)
+        bases[server] = common.launch(server, tmp, procs, command, f"{ITEMS[server]}?limit=1", env)
     return bases
 
 
-def pygeoapi_command(
+def server_command(
+    server: str, port: int, *, args: argparse.Namespace, tmp: Path, env: dict[str, str]
+) -> list[str]:
+    if server == "TwinBridge":
+        config = tmp / "twinbridge.yaml"
+        config.write_text(yaml.safe_dump(twinbridge_config(args), sort_keys=False))
+        cmd = [str(BIN / "twinbridge"), "serve", "--config", str(config)]
+        return [*cmd, "--port", str(port), "--workers", "1", "--log-level", "warning"]
+    if server == "pygeoapi":
+        return pygeoapi_postgres(args, tmp, port, env)
+    app = "tipg.main:app" if server == "tipg" else "bare_reference:app"
+    dsn = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
+    env.update(DATABASE_URL=dsn, BARE_DSN=dsn)
+    cmd = [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "1"]
+    return [*cmd, "--log-level", "warning", "--no-access-log", "--app-dir", str(ROOT / "bench")]
+
+
+def pygeoapi_postgres(
     args: argparse.Namespace, tmp: Path, port: int, env: dict[str, str]
 ) -> list[str]:
-    config, openapi = tmp / "pygeoapi.yml", tmp / "pygeoapi-openapi.yml"
-    doc = pygeoapi_config(port, tmp / "unused.geojson", [9.8, 53.4, 10.3, 53.7])
+    """pygeoapi's PostgreSQL provider on the same table."""
+    doc = common.pygeoapi_config(port, tmp / "unused.geojson", [9.8, 53.4, 10.3, 53.7])
     doc["resources"]["trees"]["providers"] = [
         {
             "type": "feature",
@@ -160,13 +155,7 @@ def pygeoapi_command(
             "geom_field": "geom",
         }
     ]
-    config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    env.update(PYGEOAPI_CONFIG=str(config), PYGEOAPI_OPENAPI=str(openapi))
-    generate = [str(BIN / "pygeoapi"), "openapi", "generate", str(config), "--output-file"]
-    done = subprocess.run([*generate, str(openapi)], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"pygeoapi openapi generate failed:\n{done.stdout}{done.stderr}")
-    return [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "pygeoapi.flask_app:APP"]
+    return common.pygeoapi_command(doc, tmp, port, 1, env)
 
 
 # --- requests and checks ---------------------------------------------------------------
@@ -245,14 +234,14 @@ def measure(requests: list[Request], bases: dict[str, str], args: argparse.Names
             elif sorted(ids) != sorted(reference):
                 console.print(f"[yellow]{r.label}: {server} returns other features[/yellow]")
             urls[server] = url
-            run_wrk(url, 1, args.connections)  # warm-up
+            common.wrk(url, 1, args.connections)  # warm-up
         runs: dict[str, list[float]] = {server: [] for server in urls}
         names = list(urls)
         for round_ in range(args.rounds):
             k = round_ % len(names) if names else 0
             order = names[k:] + names[:k]
             for server in order:
-                rps, problems = run_wrk(urls[server], args.duration, args.connections)
+                rps, problems = common.wrk(urls[server], args.duration, args.connections)
                 runs[server].append(rps)
                 if problems:
                     row.problems[server] = problems
@@ -296,18 +285,9 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
         for server, problem in row.problems.items():
             console.print(f"[yellow]* {row.request} – {server}: {problem}[/yellow]", soft_wrap=True)
     packages = ("twinbridge", "pygeoapi", "tipg", "asyncpg", "uvicorn", "fastapi", "gunicorn")
-    result = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "trees": args.count,
-        "duration_s": args.duration,
-        "connections": args.connections,
-        "rounds": args.rounds,
-        "versions": {p: version(p) for p in packages},
-        "rows": [asdict(r) for r in rows],
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    console.print(f"written to {RESULTS}")
+    settings = {"trees": args.count, "duration_s": args.duration}
+    settings |= {"connections": args.connections, "rounds": args.rounds}
+    common.save_results(RESULTS, settings, packages, [asdict(r) for r in rows])
 
 
 def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
@@ -328,19 +308,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--user", default="postgres")
-    args = parser.parse_args()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    procs: list[Process] = []
-    with tempfile.TemporaryDirectory(prefix="twinbridge-bench-pg-") as tmp:
-        try:
-            run(args, Path(tmp), procs)
-        except KeyboardInterrupt:
-            console.print("interrupted")
-            sys.exit(130)
-        finally:
-            for proc in procs:
-                stop(proc)
+    common.main_with_servers(parser.parse_args(), run, "twinbridge-bench-pg-")
 
 
 if __name__ == "__main__":
