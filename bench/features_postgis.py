@@ -16,7 +16,9 @@ sent as cql-text to pygeoapi 0.21, which refuses cql2-text, and as two plain par
 the bare endpoint). What each server does besides: TwinBridge maps every feature onto the
 street-trees profile and counts only when cheap (numberMatched up to the connector's
 count_limit, else omitted); pygeoapi and tipg count every match on every request; the
-bare endpoint never counts. A starred figure had socket errors (usually wrk's 2 s timeout
+bare endpoint never counts. The two "next at 90,000" rows request what each server's own
+`next` link says after the page at offset 89,900 (TwinBridge: a keyset cursor; pygeoapi and
+tipg: an offset; bare: offset 90,000, and it cannot sort: –). A starred figure had socket errors (usually wrk's 2 s timeout
 on a slow server); FAILED means non-2xx answers or a failed check. The machine is shared
 with wrk and PostgreSQL, so compare ratios from one run.
 """
@@ -199,6 +201,30 @@ async def expected_counts(args: argparse.Namespace) -> tuple[int, int]:
     return min(100, in_box), min(100, filtered)
 
 
+def next_link_rows(bases: dict[str, str]) -> list[Request]:
+    """Deep pages as a client reaches them: the `next` link each server gives on the page at
+    offset 89,900 (TwinBridge's carries a keyset cursor, the peers' an offset). The bare
+    endpoint has no links (offset 90,000) and cannot sort."""
+    rows = []
+    for label, sort in (
+        ("next link at 90,000", ""),
+        ("sorted, next at 90,000", "&sortby=-height_m"),
+    ):
+        queries = {}
+        for server in SERVERS:
+            if server == "bare":
+                if not sort:
+                    queries[server] = "?limit=100&offset=90000"
+                continue
+            url = f"{bases[server]}{ITEMS[server]}?limit=100&offset=89900{sort}"
+            doc = httpx.get(url, timeout=120, headers={"Accept": "application/geo+json"}).json()
+            href = next((lk["href"] for lk in doc.get("links", []) if lk["rel"] == "next"), None)
+            if href is not None:
+                queries[server] = href.split(ITEMS[server], 1)[1]
+        rows.append(Request(label, 100, queries))
+    return rows
+
+
 def check(url: str, expected: int) -> tuple[list[Any], str]:
     """Feature ids of a 200 answer with `expected` features; else a problem description."""
     try:
@@ -224,6 +250,9 @@ def measure(requests: list[Request], bases: dict[str, str], args: argparse.Names
     for r in requests:
         row, urls, reference = Row(r.label), {}, None
         for server in SERVERS:
+            if server not in r.queries:
+                row.problems[server] = "not offered"
+                continue
             url = f"{bases[server]}{ITEMS[server]}{r.queries[server]}"
             ids, problem = check(url, r.expected)
             if problem:
@@ -271,7 +300,9 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
         table.add_column(f"TB/{peer}", justify="right")
     for row in rows:
         cells = [
-            "[red]FAILED[/red]"
+            "–"
+            if row.problems.get(s) == "not offered"
+            else "[red]FAILED[/red]"
             if failed(row, s)
             else f"{row.rps[s]:,.0f}" + "*" * (s in row.problems)
             for s in SERVERS
@@ -283,6 +314,8 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     console.print(table)
     for row in rows:
         for server, problem in row.problems.items():
+            if problem == "not offered":
+                continue
             console.print(f"[yellow]* {row.request} – {server}: {problem}[/yellow]", soft_wrap=True)
     packages = ("twinbridge", "pygeoapi", "tipg", "asyncpg", "uvicorn", "fastapi", "gunicorn")
     settings = {"trees": args.count, "duration_s": args.duration}
@@ -295,6 +328,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
     asyncio.run(ensure_trees(dsn, args.database, args.count))
     bases = start_servers(args, tmp, procs)
     requests = requests_for(*asyncio.run(expected_counts(args)))
+    requests += next_link_rows(bases)
     report(measure(requests, bases, args), args)
 
 

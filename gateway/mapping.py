@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from gateway.config import Mapping, MappingRule
@@ -222,6 +223,19 @@ class Mapper:
                 self.computed.append((name, compile_rule(rules[name])))
         # Renames alone are set in profile order anyway: then an empty dict is the fastest start.
         self.template: dict[str, Any] = dict.fromkeys(ordered) if self.computed else {}
+        self._names = tuple(name for name, _ in self.renames)
+        self._sources = tuple(source for _, source in self.renames)
+        # One C call reads every renamed field of a complete record (a database row always is).
+        self._read = itemgetter(*self._sources) if len(self._sources) > 1 else None
+
+    def _renamed(self, props: Record) -> tuple[Any, ...]:
+        if self._read is not None:
+            try:
+                return self._read(props)  # type: ignore[no-any-return]
+            except KeyError:  # a field missing from this record (a sparse file): null
+                pass
+        get = props.get
+        return tuple(get(source) for source in self._sources)
 
     def __call__(self, record: Record) -> Feature:
         props = record.get("properties") or {}
@@ -230,9 +244,7 @@ class Mapper:
             mapped = dict(props)
         else:
             mapped = self.template.copy()
-            get = props.get
-            for name, source in self.renames:
-                mapped[name] = get(source)
+            mapped.update(zip(self._names, self._renamed(props), strict=True))
             for name, rule in self.computed:
                 mapped[name] = rule(props)
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,4 +55,4 @@ class Page:
     # How to continue after this page without an offset (JSON-able; None: by offset only),
     # and after each of its features (a federation merge consumes part of a member's page).
     resume: Any = None
-    positions: list[Any] | None = None
+    positions: Sequence[Any] | None = None

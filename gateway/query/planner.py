@@ -10,8 +10,9 @@ match and sort them itself: correct, and said so in the log, but slow on big sou
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, overload
 
 from connectors.base import Capabilities, FeatureConnector, Record, SourceQuery
 from gateway.config import MappingRule
@@ -143,7 +144,7 @@ def _page(
     has_next: bool,
     keyset: bool,
 ) -> Page:
-    positions = [_resume(r, p.pushed) for r in records] if keyset else None
+    positions = Positions(records, p.pushed) if keyset else None
     return Page(
         features=[mapper(r) for r in records],
         number_matched=number_matched,
@@ -151,6 +152,27 @@ def _page(
         resume=positions[-1] if positions and has_next else None,
         positions=positions,
     )
+
+
+class Positions(Sequence[dict[str, Any]]):
+    """Each record's resume state, made when asked: a single collection wants the last one,
+    a federation merge the one where it stopped taking from this source."""
+
+    def __init__(self, records: list[Record], pushed: SourceQuery) -> None:
+        self._records = records
+        self._pushed = pushed
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [_resume(r, self._pushed) for r in self._records[index]]
+        return _resume(self._records[index], self._pushed)
 
 
 def _position(record: Record, pushed: SourceQuery) -> list[Any]:
@@ -224,7 +246,7 @@ async def _scan(
                 break
     await stream.aclose()
     kept = kept[: query.limit]
-    positions = [_resume(record, p.pushed) for record, _ in kept] if keyset else None
+    positions = Positions([record for record, _ in kept], p.pushed) if keyset else None
     return Page(
         features=[feature for _, feature in kept],
         number_matched=matched if exhausted and after is None else None,
