@@ -73,6 +73,7 @@ class Capabilities:
     filter_test: Callable[[Any], bool] | None = None  # a precise test; wins over filter_ops
     sort: bool = False  # sortby on its own fields (nulls last, as the gateway sorts)
     keyset: bool = False  # `after` positions when sorted by a unique key
+    projection: bool = False  # reads only `fields` (records then hold exactly those, in order)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class SourceQuery:
     sortby: tuple[tuple[str, bool], ...] = ()  # (field, ascending)
     # keyset (offset 0): rows strictly after the one whose sortby values, then id, these are
     after: tuple[Any, ...] | None = None
+    # the fields the gateway reads, in this order (None: all); the id still comes as "id"
+    fields: tuple[str, ...] | None = None
 
 
 @dataclass

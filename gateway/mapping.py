@@ -227,6 +227,42 @@ class Mapper:
         self._sources = tuple(source for _, source in self.renames)
         # One C call reads every renamed field of a complete record (a database row always is).
         self._read = itemgetter(*self._sources) if len(self._sources) > 1 else None
+        self.computed_rules = [(n, rules[n]) for n, _ in self.computed]
+        same_names = not self.computed and self._names == self._sources
+        if self.identity or not same_names or self.id_field in self._sources:
+            self._passthrough = 0
+        else:  # the number of fields a projected record holds
+            self._passthrough = len(self._names) + (1 if self.id_field else 0)
+
+    def inputs(self) -> tuple[str, ...] | None:
+        """The source fields the rules read, renamed ones first (in profile order), then
+        the id field: what a connector that projects must fetch. None: everything."""
+        if self.identity:
+            return None
+        fields = list(self._sources)
+        for _, rule in self.computed_rules:
+            if rule.template is not None:
+                fields += _TEMPLATE_FIELD.findall(rule.template)
+            elif rule.from_ is not None:
+                fields.append(rule.from_)
+        if self.id_field:
+            fields.append(self.id_field)
+        return tuple(dict.fromkeys(fields))
+
+    def take(self, record: Record) -> Feature:
+        """Map a record the caller hands over (fresh from a query projected to `inputs()`):
+        when every rule keeps its field's name, the record's properties become the
+        feature's as they are, without a copy."""
+        props = record.get("properties")
+        if self._passthrough and props is not None and len(props) == self._passthrough:
+            fid = props.pop(self.id_field) if self.id_field else record.get("id")
+            return {
+                "type": "Feature",
+                "id": fid,
+                "geometry": record.get("geometry"),
+                "properties": props,
+            }
+        return self(record)
 
     def _renamed(self, props: Record) -> tuple[Any, ...]:
         if self._read is not None:

@@ -177,3 +177,31 @@ rule_dicts = st.one_of(
 def test_fast_path_equals_general_path_for_every_rule_kind(rules, order, props):
     mapping = Mapping(id="f0", properties=rules)
     assert_identical(mapping, order[:5], {"id": 1, "geometry": None, "properties": props})
+
+
+# --- projection: what a connector must fetch, and records handed over ---------------------
+
+
+def test_inputs_name_every_field_the_rules_read_renames_first_then_the_id():
+    m = mapper(
+        genus="gattung",
+        street={"template": "{strasse} {hausnr}"},
+        height={"from": "hoehe_cm", "factor": 0.01},
+        city={"constant": "Leipzig"},
+    )
+    assert m.inputs() == ("gattung", "strasse", "hausnr", "hoehe_cm", "nr")
+    assert Mapper(None).inputs() is None
+
+
+def test_take_hands_over_a_projected_record_when_every_rule_keeps_its_name():
+    m = Mapper(Mapping(id="nr", properties={"genus": "genus", "year": "year"}))
+    projected = record(genus="Tilia", year=1990, nr=7)  # as inputs() orders them
+    expected = m(record(genus="Tilia", year=1990, nr=7))
+    taken = m.take(projected)
+    assert taken == expected and list(taken["properties"]) == ["genus", "year"]
+    assert taken["properties"] is projected["properties"]  # no copy
+    # Anything else (a missing field, a renamed one) is mapped as usual.
+    sparse = record(genus="Tilia", nr=7)
+    assert m.take(sparse) == m(record(genus="Tilia", nr=7))
+    renamed = mapper(genus="gattung")
+    assert renamed.take(record(gattung="Acer", nr=1)) == renamed(record(gattung="Acer", nr=1))

@@ -40,7 +40,7 @@ from connectors.base import (
 )
 from connectors.crs import crs_uri
 from connectors.postgis.sql import Params, filter_ops, records, statement
-from connectors.postgis.table import Table, extent, read_table
+from connectors.postgis.table import Projection, Table, extent, read_table
 
 _FETCH_ALL = 1000  # pages up to this size are fetched at once; larger ones use a cursor
 _RELTUPLES_TTL = 60.0  # seconds the table-size estimate is trusted
@@ -156,6 +156,7 @@ class PostGISConnector(FeatureConnector):
             filter_test=self._filter_test(),
             sort=True,
             keyset=True,
+            projection=True,
         )
 
     async def open(self) -> None:
@@ -194,10 +195,12 @@ class PostGISConnector(FeatureConnector):
             async with self._connection() as conn:
                 rows = await conn.fetch(sql, *params) if q.limit else []
                 matched = await self._count(conn, table, q, where, counted, len(rows))
-            return QueryResult(_aiter(records(table, rows)), number_matched=matched)
+            found = records(table.projection(q.fields), rows)
+            return QueryResult(_aiter(found), number_matched=matched)
         async with self._connection() as conn:
             matched = await self._count(conn, table, q, where, counted, None)
-        return QueryResult(self._stream(table, sql, params), number_matched=matched)
+        stream = self._stream(table.projection(q.fields), sql, params)
+        return QueryResult(stream, number_matched=matched)
 
     async def get(self, record_id: str) -> Record | None:
         table = self._ready()
@@ -208,7 +211,7 @@ class PostGISConnector(FeatureConnector):
                 rows = await conn.fetch(sql, record_id)
         except asyncpg.DataError:  # not a valid value of the id column's type
             return None
-        return records(table, rows)[0] if rows else None
+        return records(table.projection(None), rows)[0] if rows else None
 
     async def health(self) -> Health:
         now = datetime.now(UTC)
@@ -285,17 +288,19 @@ class PostGISConnector(FeatureConnector):
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
             raise ConnectionError(f"PostgreSQL at {self._server()}: {e}") from e
 
-    async def _stream(self, table: Table, sql: str, params: Params) -> AsyncIterator[Record]:
+    async def _stream(
+        self, projection: Projection, sql: str, params: Params
+    ) -> AsyncIterator[Record]:
         """Large or unlimited results: a server-side cursor, so memory stays flat."""
         async with self._connection() as conn, conn.transaction():
             batch: list[asyncpg.Record] = []
             async for row in conn.cursor(sql, *params, prefetch=_FETCH_ALL):
                 batch.append(row)
                 if len(batch) == _FETCH_ALL:
-                    for record in records(table, batch):
+                    for record in records(projection, batch):
                         yield record
                     batch = []
-            for record in records(table, batch):
+            for record in records(projection, batch):
                 yield record
 
     # --- counting and metadata --------------------------------------------------------

@@ -14,7 +14,7 @@ import orjson
 
 from connectors.base import Record, SourceQuery
 from connectors.crs import bbox_from_crs84, split_bbox
-from connectors.postgis.table import Column, Table
+from connectors.postgis.table import Column, Projection, Table
 
 _DEFERRED_OFFSET = 1000  # from this offset on, page over the ids first (see statement)
 
@@ -54,12 +54,13 @@ def statement(table: Table, q: SourceQuery, params: Params) -> tuple[str, list[s
     filtered = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     paging = "" if q.limit is None else f" LIMIT {params.add(q.limit)}"
     paging += f" OFFSET {params.add(q.offset)}" if q.offset else ""
+    select = table.projection(q.fields).select
     if q.limit is None or q.offset < _DEFERRED_OFFSET:
-        return f"{table.select}{filtered} ORDER BY {order}{paging}", where, counted
+        return f"{select}{filtered} ORDER BY {order}{paging}", where, counted
     key = table.column(table.id_field).quoted
     ids = f"SELECT {key} AS twinbridge_key FROM {table.target}{filtered} ORDER BY {order}"
     join = f" JOIN ({ids}{paging}) page ON {key} = page.twinbridge_key"
-    return f"{table.select}{join} ORDER BY {order}", where, counted
+    return f"{select}{join} ORDER BY {order}", where, counted
 
 
 def conditions(table: Table, q: SourceQuery, params: Params) -> list[str]:
@@ -150,8 +151,8 @@ def ordering(table: Table, q: SourceQuery, params: Params) -> tuple[str, list[st
     return order, [where_after(keys, tuple(after)[: len(keys)], params)]
 
 
-def records(table: Table, rows: list[asyncpg.Record]) -> list[Record]:
-    names, id_index = table.names, table.id_index
+def records(projection: Projection, rows: list[asyncpg.Record]) -> list[Record]:
+    names, id_index = projection.names, projection.id_index
     loads = orjson.loads
     return [
         {

@@ -93,6 +93,13 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Projection:
+    select: str  # SELECT <columns>, <geojson> FROM <table>
+    names: tuple[str, ...]  # the record fields, the first len(names) columns
+    id_index: int  # the id's column
+
+
+@dataclass(frozen=True)
 class Table:
     target: str  # "schema"."table"
     schema_table: tuple[str, str]
@@ -109,20 +116,36 @@ class Table:
         return tuple(c for c in self.all.values() if c.type is not None)
 
     @cached_property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    @cached_property
-    def id_index(self) -> int:
-        return self.names.index(self.id_field)
+    def geojson(self) -> str:
+        geom = quote(self.geometry)
+        g84 = geom if self.srid == 4326 else f"ST_Transform({geom}, 4326)"
+        return f"CASE WHEN ST_IsEmpty({geom}) THEN NULL ELSE ST_AsGeoJSON({g84}, 7) END"
 
     @cached_property
     def select(self) -> str:
-        geom = quote(self.geometry)
-        g84 = geom if self.srid == 4326 else f"ST_Transform({geom}, 4326)"
-        geojson = f"CASE WHEN ST_IsEmpty({geom}) THEN NULL ELSE ST_AsGeoJSON({g84}, 7) END"
-        columns = ", ".join(c.expression for c in self.columns)
-        return f"SELECT {columns}, {geojson} FROM {self.target}"
+        return self.projection(None).select
+
+    @cached_property
+    def _projections(self) -> dict[tuple[str, ...] | None, Projection]:
+        return {}
+
+    def projection(self, fields: tuple[str, ...] | None) -> Projection:
+        """The SELECT of the given fields (all published columns for None), the id column
+        appended when it is not one of them."""
+        found = self._projections.get(fields)
+        if found is None:
+            chosen = self.columns if fields is None else tuple(self.column(f) for f in fields)
+            names = tuple(c.name for c in chosen)
+            extra = () if self.id_field in names else (self.column(self.id_field),)
+            selected = ", ".join(c.expression for c in (*chosen, *extra))
+            found = Projection(
+                select=f"SELECT {selected}, {self.geojson} FROM {self.target}",
+                names=names,
+                id_index=len(names) if extra else names.index(self.id_field),
+            )
+            if len(self._projections) < 64:
+                self._projections[fields] = found
+        return found
 
     def column(self, name: str) -> Column:
         found = self.all.get(name)
@@ -270,4 +293,4 @@ async def extent(
     return transform_bbox((minx, miny, maxx, maxy), table.crs, "OGC:CRS84")
 
 
-__all__ = ["Column", "Table", "extent", "quote", "read_table"]
+__all__ = ["Column", "Projection", "Table", "extent", "quote", "read_table"]

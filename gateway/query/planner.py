@@ -98,8 +98,16 @@ def plan(caps: Capabilities, mapper: Mapper, query: Query, fields: dict[str, str
         bbox=query.bbox if caps.bbox else None,
         filter=pushed_filter,
         sortby=source_sort or (),
+        fields=_projection(mapper, fields) if caps.projection else None,
     )
     return Plan(pushed, residual, sorted_by_source=bool(source_sort))
+
+
+def _projection(mapper: Mapper, fields: dict[str, str]) -> tuple[str, ...] | None:
+    """The source fields the mapping reads that the source has (a rule naming a missing
+    field maps to null, as without projection)."""
+    wanted = mapper.inputs()
+    return None if wanted is None else tuple(f for f in wanted if f in fields)
 
 
 async def run(
@@ -146,7 +154,7 @@ def _page(
 ) -> Page:
     positions = Positions(records, p.pushed) if keyset else None
     return Page(
-        features=[mapper(r) for r in records],
+        features=[mapper.take(r) for r in records],
         number_matched=number_matched,
         has_next=has_next,
         resume=positions[-1] if positions and has_next else None,
@@ -213,7 +221,7 @@ async def _matches(
     test = predicate(residual, temporal_property)
     try:
         async for record in result.records:
-            feature = mapper(record)
+            feature = mapper.take(record)
             if test(feature):
                 yield record, feature
     finally:

@@ -298,3 +298,20 @@ async def test_a_nondeterministic_collation_still_compares_by_code_point(postgis
             assert ids((await run(connector, SourceQuery(filter=expr)))[0]) == expected, text
     finally:
         await connector.close()
+
+
+async def test_a_projected_query_reads_only_the_fields_asked_for(baeume) -> None:
+    q = SourceQuery(limit=2, fields=("gattung", "pflanzjahr"))
+    page, _ = await run(baeume, q)
+    assert [r["id"] for r in page] == [1, 2]  # the id comes along, outside the properties
+    assert [list(r["properties"].items()) for r in page] == [
+        [("gattung", "Tilia"), ("pflanzjahr", 1990)],
+        [("gattung", "Quercus"), ("pflanzjahr", 1975)],
+    ]
+
+
+async def test_a_deep_projected_page_reads_only_those_fields_too(trees) -> None:
+    deep = SourceQuery(limit=2, offset=1500, fields=("genus",))  # pages over the ids first
+    page, _ = await run(trees, deep)
+    assert [r["id"] for r in page] == [1501, 1502]
+    assert all(list(r["properties"]) == ["genus"] for r in page)
