@@ -139,6 +139,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.router.routes.extend(
         metrics.label_routes(
             [
+                *features.item_routes(),
                 Route("/health", health, methods=["GET", "HEAD"]),
                 Route("/ready", ready, methods=["GET", "HEAD"]),
                 Route("/metrics", metrics.endpoint, methods=["GET"]),

@@ -179,28 +179,31 @@ class Features:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"{root}/{query}", status_code=308)
 
+    def item_routes(self) -> list[Route]:
+        """Items and single items, federated and per tenant: most requests are these, and
+        the router tries routes in order. Their literal `collections` segment keeps them
+        apart from every other route."""
+        routes = []
+        for prefix in ("", "/{tenant}"):
+            items = f"{prefix}/collections/{{cid}}/items"
+            routes.append(Route(items, self.items, methods=["GET", "HEAD", "POST"]))
+            routes.append(Route(f"{items}/{{fid:path}}", self.item, methods=["GET", "HEAD"]))
+        return routes
+
     def routes(self) -> list[Route]:
+        """Every other page: the landing pages, conformance, collections, schemas, API."""
         pages = [
             ("/", self.landing),
             ("/conformance", self.conformance),
             ("/collections", self.collections),
             ("/collections/{cid}", self.collection_page),
-            ("/collections/{cid}/items", self.items),
             ("/collections/{cid}/queryables", self.schema_doc),
             ("/collections/{cid}/sortables", self.schema_doc),
             ("/collections/{cid}/schema", self.schema_doc),
-            ("/collections/{cid}/items/{fid:path}", self.item),
             ("/api", self.api),
             ("/api.html", self.api_html),
         ]
-        routes = [
-            Route(
-                path,
-                handler,
-                methods=["GET", "HEAD", "POST"] if handler == self.items else ["GET", "HEAD"],
-            )
-            for path, handler in pages
-        ]
+        routes = [Route(path, handler, methods=["GET", "HEAD"]) for path, handler in pages]
         routes.append(Route("/{tenant}", self.tenant_slash, methods=["GET", "HEAD"]))
         routes += [
             Route(f"/{{tenant}}{path}", handler, methods=["GET", "HEAD"]) for path, handler in pages

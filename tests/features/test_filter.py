@@ -64,7 +64,8 @@ def test_cql_text_alias_and_cql2_json(demo_client: TestClient):
     assert text["numberMatched"] == as_json["numberMatched"] > 0
 
 
-def test_post_with_a_cql2_json_body_as_owslib_sends_it(demo_client: TestClient):
+@pytest.mark.parametrize("base", [FED, "/muenchen/collections/baeume"])
+def test_post_with_a_cql2_json_body_as_owslib_sends_it(demo_client: TestClient, base: str):
     body = {
         "op": "and",
         "args": [
@@ -72,10 +73,10 @@ def test_post_with_a_cql2_json_body_as_owslib_sends_it(demo_client: TestClient):
             {"op": ">", "args": [{"property": "planting_year"}, 1990]},
         ],
     }
-    response = demo_client.post(f"{FED}/items?limit=10000", json=body)
+    response = demo_client.post(f"{base}/items?limit=10000", json=body)
     assert response.status_code == 200, response.text
     got = [f["id"] for f in response.json()["features"]]
-    assert got == expected(demo_client, "genus = 'Tilia' AND planting_year > 1990")
+    assert got == expected(demo_client, "genus = 'Tilia' AND planting_year > 1990", base)
 
 
 def test_queryables_as_query_parameters(demo_client: TestClient):
