@@ -39,6 +39,19 @@ def gateway(db: PostGIS, **mapped: Any) -> TestClient:
     return TestClient(create_app(parse_config(config, "test.yaml", Path("."))))
 
 
+def spy_on(monkeypatch: pytest.MonkeyPatch, cls: type, method: str) -> list[Any]:
+    """The first argument of every call of `cls.method`, in order."""
+    asked: list[Any] = []
+    original = getattr(cls, method)
+
+    async def spy(self: Any, arg: Any) -> Any:
+        asked.append(arg)
+        return await original(self, arg)
+
+    monkeypatch.setattr(cls, method, spy)
+    return asked
+
+
 def next_link(doc: dict[str, Any]) -> str | None:
     return next((link["href"] for link in doc["links"] if link["rel"] == "next"), None)
 
@@ -97,14 +110,7 @@ def test_a_residual_filter_pages_by_cursor_too(postgis) -> None:
 
 
 def test_a_deep_page_starts_at_its_position_not_at_an_offset(postgis, monkeypatch) -> None:
-    asked: list[SourceQuery] = []
-    original = PostGISConnector.query
-
-    async def spy(self: PostGISConnector, q: SourceQuery) -> Any:
-        asked.append(q)
-        return await original(self, q)
-
-    monkeypatch.setattr(PostGISConnector, "query", spy)
+    asked: list[SourceQuery] = spy_on(monkeypatch, PostGISConnector, "query")
     with gateway(postgis) as client:
         first = client.get(f"{ITEMS}?limit=500&sortby=-height_m").json()
         second = client.get(next_link(first)).json()
@@ -195,14 +201,7 @@ def test_federated_next_links_walk_both_members_once(postgis, tmp_path, query: s
 def test_a_deep_federated_sorted_page_asks_each_member_for_one_page(
     postgis, tmp_path, monkeypatch
 ) -> None:
-    asked: list[Query] = []
-    original = CollectionSource.items
-
-    async def spy(self: CollectionSource, query: Query) -> Any:
-        asked.append(query)
-        return await original(self, query)
-
-    monkeypatch.setattr(CollectionSource, "items", spy)
+    asked: list[Query] = spy_on(monkeypatch, CollectionSource, "items")
     with federation(postgis, tmp_path) as client:
         url = f"{FED}?sortby=-height_m&limit=100"
         for _ in range(15):
@@ -215,14 +214,7 @@ def test_a_deep_federated_sorted_page_asks_each_member_for_one_page(
 
 
 def test_a_member_too_big_to_count_is_paged_without_counting_it(postgis, tmp_path, monkeypatch):
-    asked: list[SourceQuery] = []
-    original = PostGISConnector.query
-
-    async def spy(self: PostGISConnector, q: SourceQuery) -> Any:
-        asked.append(q)
-        return await original(self, q)
-
-    monkeypatch.setattr(PostGISConnector, "query", spy)
+    asked: list[SourceQuery] = spy_on(monkeypatch, PostGISConnector, "query")
     with federation(postgis, tmp_path, count="estimate", count_limit=100) as client:
         first = client.get(f"{FED}?limit=500").json()
         assert "numberMatched" not in first  # the database member is too big to count cheaply
