@@ -18,9 +18,10 @@ street-trees profile and counts only when cheap (numberMatched up to the connect
 count_limit, else omitted); pygeoapi and tipg count every match on every request; the
 bare endpoint never counts. The two "next at 90,000" rows request what each server's own
 `next` link says after the page at offset 89,900 (TwinBridge: a keyset cursor; pygeoapi and
-tipg: an offset; bare: offset 90,000, and it cannot sort: –). A starred figure had socket errors (usually wrk's 2 s timeout
-on a slow server); FAILED means non-2xx answers or a failed check. The machine is shared
-with wrk and PostgreSQL, so compare ratios from one run.
+tipg: an offset; bare: offset 90,000, and it cannot sort: –). A starred figure had
+socket errors (usually wrk's 2 s timeout on a slow server); FAILED means non-2xx answers or
+a failed check. The machine is shared with wrk and PostgreSQL, so compare ratios from one
+run.
 """
 
 from __future__ import annotations
