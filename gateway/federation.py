@@ -71,21 +71,23 @@ class FederatedCollection:
         failed: list[dict[str, str]] = []
         for outcome in outcomes:
             if isinstance(outcome, UpstreamFailed):
-                if self.mode == "fail":
-                    raise outcome
-                failed.append({"source": outcome.source, "error": outcome.description})
+                self._record(outcome, failed)
             elif isinstance(outcome, BaseException):
                 raise outcome
         return list(outcomes), failed
 
-    async def _one(self, member: CollectionSource, call: Any, failed: list[dict[str, str]]) -> Any:
+    def _record(self, error: UpstreamFailed, failed: list[dict[str, str]]) -> None:
+        """A member failed: listed for a partial answer, or raised when partial is 'fail'."""
+        if self.mode == "fail":
+            raise error
+        failed.append({"source": error.source, "error": error.description})
+
+    async def _one(self, call: Any, failed: list[dict[str, str]]) -> Any:
         """One member call; a failure is listed (or raised, when strict) and gives None."""
         try:
             return await call
         except UpstreamFailed as e:
-            if self.mode == "fail":
-                raise
-            failed.append({"source": e.source, "error": e.description})
+            self._record(e, failed)
             return None
 
     async def items(self, query: Query) -> Page:
@@ -104,7 +106,7 @@ class FederatedCollection:
             member = self.members[index]
             if usable[index] and counts[index] != 0:
                 window = replace(query, limit=wanted, offset=skip, resume=after)
-                page = await self._one(member, member.items(window), failed)
+                page = await self._one(member.items(window), failed)
                 if page is not None:
                     features += [decorate(member, f) for f in page.features]
                     wanted -= len(page.features)
@@ -158,7 +160,7 @@ class FederatedCollection:
                 return index, 0, None
             count = counts[index]
             if count is None:
-                count = await self._one(member, member.count(query), failed)
+                count = await self._one(member.count(query), failed)
                 if count is None:
                     usable[index] = False
                     continue
