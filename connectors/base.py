@@ -131,6 +131,11 @@ class FeatureConnector(abc.ABC):
     @abc.abstractmethod
     async def get(self, record_id: str) -> Record | None: ...
 
+    def concurrency(self) -> int | None:
+        """How many calls the backend should get at once from this process (e.g. the size
+        of a connection pool); the gateway queues and sheds beyond it. None: no limit."""
+        return None
+
     def in_memory(self) -> bool:
         """True when the gateway should hold the whole source in memory: it then calls
         `load()` (in a thread) and `version()` instead of `query()`."""

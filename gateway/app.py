@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import metrics
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
-from gateway.errors import GatewayError
+from gateway.context import REQUEST_ID, new_request_id
+from gateway.errors import GatewayError, SourceBusy, Unauthorized
 from gateway.features.cursor import Cursors, derived_key
 from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.routes import Features
@@ -30,33 +31,51 @@ log = logging.getLogger("twinbridge.access")
 errors_log = logging.getLogger("twinbridge.errors")
 
 
-def error_response(request: Request, status: int, code: str, description: str) -> Response:
-    doc = {"code": code, "description": description}
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    description: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    doc = {"code": code, "description": description, "requestId": REQUEST_ID.get()}
     if request.method != "HEAD" and negotiate(request, None) == "html":
-        return html_response("error", {**doc, "status": status}, f"{status} {code}", [], status)
-    return json_response(doc, status=status)
+        response = html_response("error", {**doc, "status": status}, f"{status} {code}", [], status)
+    else:
+        response = json_response(doc, status=status)
+    response.headers.update(headers or {})
+    return response
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    if exc.status >= 500:
-        errors_log.warning("%s %s: %s", exc.status, request.url.path, exc.description)
-    return error_response(request, exc.status, exc.code, exc.description)
+    if exc.status >= 500 and not isinstance(exc, SourceBusy):  # shed load: only counted
+        detail = getattr(exc, "detail", exc.description)
+        errors_log.warning(
+            "request_id=%s status=%s path=%s: %s",
+            REQUEST_ID.get(),
+            exc.status,
+            request.url.path,
+            detail,
+        )
+    return error_response(request, exc.status, exc.code, exc.description, exc.headers())
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-    return error_response(request, exc.status_code, code, str(exc.detail))
+    return error_response(request, exc.status_code, code, str(exc.detail), exc.headers)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    errors_log.exception("unexpected error on %s", request.url.path)
+    errors_log.exception("request_id=%s unexpected error on %s", REQUEST_ID.get(), request.url.path)
     return error_response(request, 500, "ServerError", "an unexpected error occurred")
 
 
 class RequestLog:
-    """One structured line per request, with a request id echoed as X-Request-Id."""
+    """One structured line per request, with a request id echoed as X-Request-Id, and the
+    time to the response's start as Server-Timing (what the gateway spent, whatever the
+    network added)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -66,16 +85,20 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex[:16]
+        offered = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        request_id = new_request_id(offered.decode("latin-1"))
+        REQUEST_ID.set(request_id)
         status = 500
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                took = (time.perf_counter() - started) * 1000
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    (b"server-timing", f"app;dur={took:.1f}".encode()),
                 ]
             await send(message)
 
@@ -129,12 +152,29 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         return json_response({"status": "ok"})
 
     async def ready(request: Request) -> Response:
+        """Readiness of this instance: a city's outage must not make a load balancer drop
+        every instance, so failed sources and open circuits only make it 'degraded'."""
         failed = [
             {"source": s.name, "error": s.open_error} for s in catalog.sources() if s.open_error
         ]
-        doc: dict[str, Any] = {"status": "degraded" if failed else "ready", "failed": failed}
-        doc["open_circuits"] = [s.name for s in catalog.sources() if s.breaker.open]
-        return json_response(doc, status=503 if failed else 200)
+        circuits = [s.name for s in catalog.sources() if s.breaker.open]
+        circuits += sensorthings.open_circuits()
+        doc: dict[str, Any] = {
+            "status": "degraded" if failed or circuits else "ready",
+            "failed": failed,
+            "open_circuits": circuits,
+        }
+        return json_response(doc)
+
+    metrics_token = loaded.config.server.metrics_token
+
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics_token is not None:
+            sent = request.headers.get("authorization", "")
+            expected = f"Bearer {metrics_token.get_secret_value()}"
+            if not hmac.compare_digest(sent.encode(), expected.encode()):
+                raise Unauthorized("/metrics needs the metrics token (Authorization: Bearer …)")
+        return await metrics.endpoint(request)
 
     app.router.routes.extend(
         metrics.label_routes(
@@ -142,7 +182,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
                 *features.item_routes(),
                 Route("/health", health, methods=["GET", "HEAD"]),
                 Route("/ready", ready, methods=["GET", "HEAD"]),
-                Route("/metrics", metrics.endpoint, methods=["GET"]),
+                Route("/metrics", metrics_endpoint, methods=["GET"]),
                 *sensorthings.routes(),  # before the features' /{tenant}/... patterns
                 *features.routes(),
             ]

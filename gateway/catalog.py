@@ -17,15 +17,15 @@ from pydantic import ValidationError
 
 import profiles
 from connectors.base import CRS84, Description, FeatureConnector
-from gateway import metrics
 from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
-from gateway.errors import GatewayError, UpstreamFailed, UpstreamTimeout
+from gateway.errors import UpstreamFailed
 from gateway.mapping import Feature, Mapper
 from gateway.query import planner
 from gateway.query.memory import MemoryIndex
 from gateway.query.model import BBox, Page, Query
 from gateway.registry import connector_class
+from gateway.resilience import SourceGuard, effective
 
 RELOAD_CHECK_SECONDS = 1.0
 log = logging.getLogger("twinbridge.catalog")
@@ -51,12 +51,11 @@ class CollectionSource:
         self.temporal_property = cfg.temporal_property or (
             self.profile.temporal_property if self.profile else None
         )
-        federation = loaded.config.server.federation
-        self.timeout = federation.timeout
-        self.breaker = Breaker(federation.breaker_failures, federation.breaker_cooldown)
         order = list(self.profile.properties()) if self.profile else None
         self.mapper = Mapper(cfg.mapping, order)
         self.connector = _build_connector(cfg, loaded, self.name)
+        resilience = effective(loaded.config.server.resilience, cfg.resilience)
+        self.guard = SourceGuard(self.name, resilience, self.connector.concurrency())
         self.description_: Description | None = None
         self._memory: MemoryIndex | None = None
         self._version: object = None
@@ -64,7 +63,12 @@ class CollectionSource:
         self._reload = asyncio.Lock()
         self._opening = asyncio.Lock()
         self._opened = False
-        self.open_error: str | None = None
+        self.open_error: str | None = None  # for clients: names the source only
+        self.open_detail: str | None = None  # for the operator (config check, log)
+
+    @property
+    def breaker(self) -> Breaker:
+        return self.guard.breaker
 
     @property
     def in_memory(self) -> bool:
@@ -76,8 +80,8 @@ class CollectionSource:
         try:
             await self._guard(self._open())
         except UpstreamFailed as e:
-            self.open_error = e.description
-            log.warning("source %s failed to open: %s", self.name, e.description)
+            self.open_error, self.open_detail = e.description, e.detail
+            log.warning("source %s failed to open: %s", self.name, e.detail)
 
     async def _open(self) -> None:
         async with self._opening:
@@ -88,7 +92,7 @@ class CollectionSource:
                 await self._load()
             else:
                 self.description_ = await self.connector.describe()
-            self._opened, self.open_error = True, None
+            self._opened, self.open_error, self.open_detail = True, None, None
 
     async def _ready(self) -> None:
         if not self._opened:
@@ -126,43 +130,7 @@ class CollectionSource:
         return self._memory
 
     async def _guard(self, work: Any) -> Any:
-        """Run a call to the backend: with the timeout, behind the breaker, measured; any
-        failure becomes a 502/504 naming the source. Client errors pass unchanged."""
-        if not self.breaker.allow():
-            if asyncio.iscoroutine(work):
-                work.close()
-            metrics.observe_source(self.name, "rejected", 0.0)
-            wait = self.breaker.retry_in()
-            raise UpstreamFailed(
-                self.name, f"failed repeatedly; not asked again for {wait:.0f} s (circuit open)"
-            )
-        started, outcome = time.perf_counter(), "failed"
-        try:
-            async with asyncio.timeout(self.timeout):
-                result = await work
-            outcome = "ok"
-            return result
-        except TimeoutError as e:
-            outcome = "timeout"
-            raise UpstreamTimeout(self.name, f"no answer within {self.timeout:g} s") from e
-        except UpstreamFailed:
-            raise
-        except GatewayError:
-            outcome = "ok"  # a client error: the source did nothing wrong
-            raise
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        except Exception as e:  # noqa: BLE001 - any backend failure becomes a 502 naming it
-            raise UpstreamFailed(self.name, f"{type(e).__name__}: {e}") from e
-        finally:
-            if outcome == "ok":
-                self.breaker.succeeded()
-            elif outcome == "cancelled":
-                self.breaker.abandoned()
-            else:
-                self.breaker.failed()
-            metrics.observe_source(self.name, outcome, time.perf_counter() - started)
+        return await self.guard.call(work)
 
     async def items(self, query: Query) -> Page:
         await self._ready()

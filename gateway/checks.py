@@ -29,13 +29,13 @@ async def _probe(source: CollectionSource) -> SourceReport:
     )
     await source.open()
     if source.open_error:
-        report.problems.append(source.open_error)
+        report.problems.append(source.open_detail or source.open_error)
         return report
     try:
         report.items = await source.count(Query(limit=1))
         page = await source.items(Query(limit=1))
     except GatewayError as e:
-        report.problems.append(e.description)
+        report.problems.append(getattr(e, "detail", None) or e.description)
         return report
     if report.items and not page.features:
         report.problems.append("counted items but could not read one")

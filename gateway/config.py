@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from gateway.errors import ConfigError
+from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -41,16 +42,13 @@ class FederationSettings(Strict):
         description="When a member source fails: 'flag' answers with the others and names the "
         "failed sources; 'fail' answers 502/504.",
     )
-    timeout: float = Field(10.0, gt=0, description="Seconds each member source may take.")
-    breaker_failures: int = Field(
-        5,
-        ge=0,
-        description="Consecutive failures (errors or timeouts) after which a source is left "
-        "alone for breaker_cooldown seconds: requests to it fail at once (502, or a flagged "
-        "partial result) instead of waiting. 0 turns the breaker off.",
-    )
-    breaker_cooldown: float = Field(
-        30.0, gt=0, description="Seconds an open breaker waits before one trial call."
+    timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a federated request (Features and SensorThings) gives its "
+        "members in all: a member that has not answered by then is left out and named "
+        "(or the request fails, with partial 'fail'). Each member's own "
+        "resilience.timeout applies too.",
     )
 
 
@@ -73,8 +71,18 @@ class ServerSettings(Strict):
         "derived from this configuration, so every worker that loads it accepts the cursors "
         "of the others; set it when workers run with different files.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set (use ${VAR}), /metrics answers only requests that send "
+        "'Authorization: Bearer <token>'; unset, /metrics is public.",
+    )
     federation: FederationSettings = Field(
         default_factory=FederationSettings, description="How federated collections behave."
+    )
+    resilience: Resilience = Field(
+        default_factory=Resilience,
+        description="Deadline, circuit breaker and load shedding of every source (defaults; "
+        "a collection or SensorThings upstream may override keys in its own block).",
     )
     sensorthings: StaServerSettings = Field(
         default_factory=StaServerSettings,
@@ -157,6 +165,11 @@ class CollectionConfig(Strict):
     mapping: Mapping | None = Field(None, description="Required when a profile is set.")
     temporal_property: str | None = Field(
         None, description="Property used by `datetime` (default: the profile's primary instant)."
+    )
+    resilience: Resilience | None = Field(
+        None,
+        description="Keys of server.resilience to set differently for this source, e.g. a "
+        "longer timeout or a smaller concurrency.",
     )
 
     @model_validator(mode="after")

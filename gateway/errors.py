@@ -15,6 +15,10 @@ class GatewayError(Exception):
         super().__init__(description)
         self.description = description
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body."""
+        return {}
+
 
 class InvalidParameter(GatewayError):
     """A query parameter (or body) the client sent is malformed or not allowed."""
@@ -58,6 +62,13 @@ class MethodNotAllowed(GatewayError):
     status = 405
     code = "MethodNotAllowed"
 
+    def __init__(self, description: str, allow: tuple[str, ...] = ()) -> None:
+        super().__init__(description)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)} if self.allow else {}
+
 
 class Conflict(GatewayError):
     status = 409
@@ -72,19 +83,44 @@ class NotImplementedYet(GatewayError):
 
 
 class UpstreamFailed(GatewayError):
-    """A source answered with an error or garbage: the gateway is fine, the backend is not."""
+    """A source answered with an error or garbage: the gateway is fine, the backend is not.
+
+    `description` goes to the client and names only the source; `detail` (driver errors,
+    hosts, upstream messages) goes to the log and to `twinbridge config check`."""
 
     status = 502
     code = "UpstreamFailed"
 
-    def __init__(self, source: str, description: str) -> None:
+    def __init__(self, source: str, description: str, detail: str | None = None) -> None:
         super().__init__(f"source '{source}': {description}")
         self.source = source
+        self.detail = detail or description
 
 
 class UpstreamTimeout(UpstreamFailed):
     status = 504
     code = "UpstreamTimeout"
+
+
+class SourceBusy(UpstreamFailed):
+    """Load shed: the source's queue is full or the wait for it too long. Answered at once
+    with Retry-After, instead of queueing until every client times out."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+    def __init__(self, source: str, description: str, retry_after: int) -> None:
+        super().__init__(source, description)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def partial_warning(failed: list[dict[str, str]]) -> str:
+    """The Warning header of a federated answer that leaves failed sources out."""
+    names = ", ".join(f["source"] for f in failed)
+    return f'199 twinbridge "partial result: failed sources {names}"'
 
 
 class ConfigError(Exception):

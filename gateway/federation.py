@@ -17,10 +17,12 @@ from typing import Any
 
 from connectors.base import CRS84
 from gateway.catalog import CollectionSource, Extent
+from gateway.config import FederationSettings
 from gateway.errors import InvalidParameter, UpstreamFailed
 from gateway.mapping import Feature
 from gateway.query.model import Page, Query
 from gateway.query.sorting import merge_sorted
+from gateway.resilience import deadline_within
 
 SEPARATOR = "."
 
@@ -54,10 +56,13 @@ def decorate(source: CollectionSource, feature: Feature) -> Feature:
 
 
 class FederatedCollection:
-    def __init__(self, profile_id: str, members: list[CollectionSource], mode: str) -> None:
+    def __init__(
+        self, profile_id: str, members: list[CollectionSource], settings: FederationSettings
+    ) -> None:
         self.id = profile_id
         self.members = members
-        self.mode = mode
+        self.mode = settings.partial
+        self.timeout = settings.timeout
         profile = members[0].profile
         assert profile is not None
         self.profile = profile
@@ -91,11 +96,17 @@ class FederatedCollection:
             return None
 
     async def items(self, query: Query) -> Page:
+        """The members share the federation's deadline: one that has not answered by then
+        is left out and named, like one that failed."""
+        with deadline_within(self.timeout):
+            if query.sortby:
+                return await self._sorted_items(query)
+            return await self._concatenated(query)
+
+    async def _concatenated(self, query: Query) -> Page:
         """Unsorted: the members one after the other. A page usually asks one member; the
         members' counts are only asked where they are cheap (numberMatched), and exactly
         only to place a plain offset."""
-        if query.sortby:
-            return await self._sorted_items(query)
         counted, failed = await self._each([m.cheap_count(query) for m in self.members])
         counts: list[int | None] = [None if isinstance(c, BaseException) else c for c in counted]
         usable = [not isinstance(c, BaseException) for c in counted]
@@ -259,7 +270,8 @@ class FederatedCollection:
         if found is None:
             return None
         member, local = found
-        feature = await member.item(local)
+        with deadline_within(self.timeout):
+            feature = await member.item(local)
         return None if feature is None else decorate(member, feature)
 
     def extent(self) -> Extent:

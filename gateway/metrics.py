@@ -16,6 +16,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -32,11 +33,16 @@ REQUESTS = Counter(
     "twinbridge_requests_total", "HTTP requests answered.", ["route", "method", "status"]
 )
 REQUEST_SECONDS = Histogram(
-    "twinbridge_request_duration_seconds", "Time to answer a request.", ["route"], buckets=_BUCKETS
+    "twinbridge_request_duration_seconds",
+    "Time to answer a request, by route and status (shed answers are 503s).",
+    ["route", "status"],
+    buckets=_BUCKETS,
 )
 SOURCE_CALLS = Counter(
     "twinbridge_source_calls_total",
-    "Calls to a backend source by outcome (ok, failed, timeout).",
+    "Calls to a backend source by outcome: ok, failed, timeout (both count against its "
+    "breaker), client_error, too_costly, too_large, shed (503), rejected (circuit open), "
+    "abandoned (a federation's deadline), cancelled (the client left).",
     ["source", "outcome"],
 )
 SOURCE_SECONDS = Histogram(
@@ -44,6 +50,12 @@ SOURCE_SECONDS = Histogram(
     "Time a backend source took to answer.",
     ["source"],
     buckets=_BUCKETS,
+)
+SOURCE_CIRCUIT_OPEN = Gauge(
+    "twinbridge_source_circuit_open",
+    "1 while the source's circuit breaker is open (calls fail at once), else 0.",
+    ["source"],
+    multiprocess_mode="livemax",
 )
 
 
@@ -69,12 +81,16 @@ def _labelled(app: ASGIApp, path: str) -> ASGIApp:
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     REQUESTS.labels(route, method, str(status)).inc()
-    REQUEST_SECONDS.labels(route).observe(seconds)
+    REQUEST_SECONDS.labels(route, str(status)).observe(seconds)
 
 
 def observe_source(source: str, outcome: str, seconds: float) -> None:
     SOURCE_CALLS.labels(source, outcome).inc()
     SOURCE_SECONDS.labels(source).observe(seconds)
+
+
+def observe_circuit(source: str, is_open: bool) -> None:
+    SOURCE_CIRCUIT_OPEN.labels(source).set(1 if is_open else 0)
 
 
 async def endpoint(request: Request) -> Response:
@@ -90,6 +106,7 @@ __all__ = [
     "ROUTE_KEY",
     "endpoint",
     "label_routes",
+    "observe_circuit",
     "observe_request",
     "observe_source",
 ]

@@ -3,7 +3,6 @@ repeated timeouts."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -63,25 +62,20 @@ def test_an_abandoned_trial_frees_the_next_one_and_zero_never_opens() -> None:
 
 
 @pytest.mark.integration
-def test_a_slow_database_is_left_alone_after_repeated_timeouts(postgis: PostGIS) -> None:
+def test_a_slow_query_never_opens_the_breaker(postgis: PostGIS) -> None:
+    """PostgreSQL cancelling a too costly statement is alive and answering: the client's
+    query is at fault (504), and the source stays available for everyone else."""
     source = postgis.options("baeume_langsam", id_field="baumid", statement_timeout=0.1)
     collection = {"source": {"connector": "postgis", **source}}
     data = {
-        "server": {"federation": {"breaker_failures": 2, "breaker_cooldown": 1.0}},
+        "server": {"resilience": {"breaker_failures": 2, "breaker_cooldown": 30}},
         "tenants": {"hamburg": {"collections": {"slow": collection}}},
     }
     app = create_app(parse_config(data, "test.yaml", Path(".")))
-    url = "/hamburg/collections/slow/items?limit=5"
     with TestClient(app) as client:
-        client.get(url)  # opening may already have failed once (describe reads the extent)
-        while not app.state.catalog.tenants["hamburg"].collections["slow"].breaker.open:
-            assert client.get(url).status_code == 504
-        started = time.perf_counter()
-        rejected = client.get(url)
-        assert time.perf_counter() - started < 0.09  # not the 0.1 s statement timeout
-        assert rejected.status_code == 502
-        assert "circuit open" in rejected.json()["description"]
-        assert client.get("/ready").json()["open_circuits"] == ["hamburg/slow"]
-        time.sleep(1.05)
-        assert client.get(url).status_code == 504  # the trial call reached PostgreSQL again
-        assert client.get(url).status_code == 502
+        for _ in range(6):
+            response = client.get("/hamburg/collections/slow/items?limit=5")
+            assert response.status_code == 504
+            assert "too costly" in response.json()["description"]
+        assert not app.state.catalog.tenants["hamburg"].collections["slow"].breaker.open
+        assert client.get("/ready").json()["open_circuits"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,7 @@ def config(
         for tenant, name in files.items()
     }
     server["federation"] = {"partial": partial, "timeout": timeout}
+    server.setdefault("resilience", {"timeout": timeout})
     data = {"server": server, "tenants": tenants}
     return parse_config(data, "test.yaml", tmp_path)
 
@@ -82,7 +84,10 @@ def test_a_failing_member_gives_a_flagged_partial_result(tmp_path: Path):
         assert "numberMatched" not in doc  # never a wrong number
         assert doc["twinbridge:failedSources"][0]["source"] == "b/trees"
         assert "b/trees" in response.headers["warning"]
-        assert c.get("/ready").status_code == 503
+        ready = c.get("/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+        assert ready.json()["failed"][0]["source"] == "b/trees"
+        assert "missing.geojson" not in ready.text  # paths are for the log
         direct = c.get("/b/collections/trees/items")
         assert direct.status_code == 502 and "b/trees" in direct.json()["description"]
 
@@ -112,6 +117,28 @@ def test_a_hanging_source_times_out_with_504_naming_it(tmp_path: Path):
         response = c.get("/b/collections/trees/items")
         assert response.status_code == 504 and "b/trees" in response.json()["description"]
         assert c.get("/a/collections/trees/items").status_code == 200
+
+
+def test_a_federation_answers_by_its_own_deadline_whatever_its_members_allow(tmp_path: Path):
+    write_trees(tmp_path / "a.geojson", 3)
+    write_trees(tmp_path / "b.geojson", 3)
+    loaded = config(
+        tmp_path, {"a": "a.geojson", "b": "b.geojson"}, timeout=0.3, resilience={"timeout": 5}
+    )
+    app = create_app(loaded)
+    with TestClient(app) as c:
+        source = app.state.catalog.tenants["b"].collections["trees"]
+
+        async def hang():
+            await asyncio.sleep(30)
+
+        source._fresh_memory = hang
+        started = time.perf_counter()
+        response = c.get("/collections/street-trees/items?limit=10")
+        assert time.perf_counter() - started < 0.4
+        assert response.status_code == 200
+        assert [f["source"] for f in response.json()["twinbridge:failedSources"]] == ["b/trees"]
+        assert not source.breaker._failures  # the federation's budget ran out, not b's
 
 
 def test_files_are_reloaded_when_they_change_on_disk(tmp_path: Path, monkeypatch):

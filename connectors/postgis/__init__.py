@@ -39,6 +39,7 @@ from connectors.base import (
     SourceQuery,
 )
 from connectors.crs import crs_uri
+from connectors.errors import SourceError, SourceQueryTooCostly, SourceRejectedValue
 from connectors.postgis.sql import Params, filter_ops, records, statement
 from connectors.postgis.table import Projection, Table, extent, read_table
 
@@ -159,6 +160,9 @@ class PostGISConnector(FeatureConnector):
             projection=True,
         )
 
+    def concurrency(self) -> int:
+        return self.config.pool_max_size
+
     async def open(self) -> None:
         async with self._opening:
             if self._pool is not None:
@@ -209,7 +213,7 @@ class PostGISConnector(FeatureConnector):
         try:
             async with self._connection() as conn:
                 rows = await conn.fetch(sql, record_id)
-        except asyncpg.DataError:  # not a valid value of the id column's type
+        except SourceRejectedValue:  # not a valid value of the id column's type
             return None
         return records(table.projection(None), rows)[0] if rows else None
 
@@ -263,13 +267,12 @@ class PostGISConnector(FeatureConnector):
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             reason = str(e) or type(e).__name__
-            raise ConnectionError(
-                f"cannot connect to PostgreSQL at {self._server()}: {reason}"
-            ) from None
+            where = self._server()
+            raise SourceError(f"cannot connect to PostgreSQL at {where}: {reason}") from None
 
     def _ready(self) -> Table:
         if self._table is None or self._pool is None:
-            raise ConnectionError(f"not connected to PostgreSQL at {self._server()}")
+            raise SourceError(f"not connected to PostgreSQL at {self._server()}")
         return self._table
 
     @asynccontextmanager
@@ -277,16 +280,18 @@ class PostGISConnector(FeatureConnector):
         """A pooled connection; cancelled statements and lost connections get clear names."""
         pool = self._pool
         if pool is None:
-            raise ConnectionError(f"not connected to PostgreSQL at {self._server()}")
+            raise SourceError(f"not connected to PostgreSQL at {self._server()}")
         try:
             # no acquire timeout: it costs a task per request; the catalog bounds the wait
             async with pool.acquire() as conn:
                 yield conn
         except asyncpg.QueryCanceledError as e:
             limit = self.config.statement_timeout
-            raise TimeoutError(f"PostgreSQL cancelled the query after {limit:g} s") from e
+            raise SourceQueryTooCostly(f"PostgreSQL cancelled the query after {limit:g} s") from e
+        except asyncpg.DataError as e:  # SQLSTATE class 22: a value of the request
+            raise SourceRejectedValue(f"PostgreSQL: {e}") from e
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
-            raise ConnectionError(f"PostgreSQL at {self._server()}: {e}") from e
+            raise SourceError(f"PostgreSQL at {self._server()}: {e}") from e
 
     async def _stream(
         self, projection: Projection, sql: str, params: Params

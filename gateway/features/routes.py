@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.config import ServerSettings
-from gateway.errors import NotFound
+from gateway.errors import NotFound, partial_warning
 from gateway.features import documents, openapi, schemas
 from gateway.features.cursor import PARAM as CURSOR
 from gateway.features.cursor import Cursors
@@ -119,8 +119,7 @@ class Features:
         doc = documents.items(c, root, fmt, values, page, query.offset, query.limit, cursor)
         headers = {"Content-Crs": f"<{presentation.crs}>"}
         if page.failed_sources:
-            names = ", ".join(f["source"] for f in page.failed_sources)
-            headers["Warning"] = f'199 twinbridge "partial result: failed sources {names}"'
+            headers["Warning"] = partial_warning(page.failed_sources)
         if fmt == "html":
             crumbs = self._collection_crumbs(view, root, c) + [
                 ("Items", f"{root}/collections/{c.id}/items")

@@ -45,7 +45,7 @@ class ApiView:
 def build_views(catalog: Catalog) -> tuple[ApiView, dict[str, ApiView]]:
     settings = catalog.settings
     federated: dict[str, Collection] = {
-        pid: FederatedCollection(pid, members, settings.federation.partial)
+        pid: FederatedCollection(pid, members, settings.federation)
         for pid, members in catalog.by_profile().items()
     }
     root = ApiView(

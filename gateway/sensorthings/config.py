@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from connectors.remote.http import HttpSettings
+from gateway.resilience import Resilience
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -44,17 +47,14 @@ class StoreConfig(_Strict):
         return self
 
 
-class UpstreamConfig(_Strict):
-    """An upstream SensorThings server (FROST, istSOS, another TwinBridge) proxied live."""
+class UpstreamConfig(HttpSettings):
+    """An upstream SensorThings server (FROST, istSOS, another TwinBridge) proxied live;
+    the wall-clock deadline of each request is the tenant's resilience.timeout."""
 
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     url: str = Field(
         description="Service root of the upstream, e.g. https://iot.hamburg.de/v1.1",
         pattern=r"^https?://",
-    )
-    timeout: float = Field(10.0, gt=0, description="Seconds per upstream request.")
-    headers: dict[str, str] = Field(
-        default_factory=dict,
-        description="Extra headers sent upstream (e.g. Authorization: ${TOKEN}); never logged.",
     )
 
 
@@ -108,6 +108,11 @@ class TenantSensorThings(_Strict):
     )
     mqtt: TenantMqtt = Field(default_factory=TenantMqtt)
     imports: list[AotImport] = Field(default_factory=list, description="Periodic imports.")
+    resilience: Resilience | None = Field(
+        None,
+        description="Keys of server.resilience to set differently for this tenant's reads "
+        "(the upstream's, or the store's).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> TenantSensorThings:

@@ -18,6 +18,12 @@ from gateway.errors import (  # noqa: F401 - re-exported for the STA modules
     Unauthorized,
 )
 
+# What a 405 names in Allow, by the kind of resource addressed.
+ON_COLLECTION = ("GET", "HEAD", "POST")
+ON_ENTITY = ("GET", "HEAD", "PATCH", "PUT", "DELETE")
+ON_ROOT = ("GET", "HEAD")
+ON_ACTION = ("POST",)
+
 
 class InvalidBody(InvalidParameter):
     """A request body that cannot become an entity (bad JSON, missing mandatory property)."""

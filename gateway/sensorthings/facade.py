@@ -11,6 +11,7 @@ from typing import Any
 from starlette.routing import Route
 
 from gateway.config import LoadedConfig
+from gateway.resilience import SourceGuard, effective
 from gateway.sensorthings.routes import SensorThings
 
 log = logging.getLogger("twinbridge.sensorthings")
@@ -29,28 +30,55 @@ def build_service(tenant: str, loaded: LoadedConfig) -> Any:
     return EmbeddedService(tenant, cfg, settings, loaded.base_dir)
 
 
+class GuardedService:
+    """A tenant's service as requests see it: its reads run under the tenant's guard
+    (deadline, breaker, bulkhead), whether an upstream or the embedded store answers."""
+
+    def __init__(self, service: Any, guard: SourceGuard) -> None:
+        self.service = service
+        self.guard = guard
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.service, name)
+
+    async def get(self, path: Any, options: Any, links: Any) -> Any:
+        return await self.guard.call(self.service.get(path, options, links))
+
+
 class StaFacade:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
         tenants = loaded.config.tenants
+        server = loaded.config.server
         self.services = {
             t: build_service(t, loaded) for t, cfg in tenants.items() if cfg.sensorthings
         }
-        if loaded.config.server.base_url:
+        if server.base_url:
             for service in self.services.values():
                 if hasattr(service, "use_base_url"):
-                    service.use_base_url(loaded.config.server.base_url)
+                    service.use_base_url(server.base_url)
+        self.guarded = {
+            tenant: GuardedService(service, self._guard(tenant, loaded))
+            for tenant, service in self.services.items()
+        }
         federated = None
         if self.services:
             from gateway.sensorthings.federated import FederatedService
 
-            server = loaded.config.server
-            federated = FederatedService(
-                self.services, server.sensorthings, server.federation.partial
-            )
-        self.api = SensorThings(loaded.config.server, self.services, federated)
+            federated = FederatedService(self.guarded, server.sensorthings, server.federation)
+        self.api = SensorThings(server, self.guarded, federated)
         self.bridge: Any | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    @staticmethod
+    def _guard(tenant: str, loaded: LoadedConfig) -> SourceGuard:
+        cfg = loaded.config.tenants[tenant].sensorthings
+        assert cfg is not None
+        settings = effective(loaded.config.server.resilience, cfg.resilience)
+        return SourceGuard(f"{tenant}/sta", settings)
+
+    def open_circuits(self) -> list[str]:
+        return [g.guard.name for g in self.guarded.values() if g.guard.breaker.open]
 
     def routes(self) -> list[Route]:
         return self.api.routes()

@@ -18,12 +18,14 @@ import asyncio
 import base64
 import binascii
 import functools
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
+from gateway.config import FederationSettings
 from gateway.errors import GatewayError, InvalidParameter, NotFound, UpstreamFailed
+from gateway.resilience import deadline_within
 from gateway.sensorthings.config import StaServerSettings
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.odata import render
@@ -34,6 +36,17 @@ from gateway.sensorthings.paths import Key, ResourcePath, Segment
 from gateway.sensorthings.store.read import query_string
 
 TOKEN = "fed."
+
+
+@dataclass
+class Failed:
+    """The tenants that failed during one request: each is named once and not asked again
+    in that request (it would only spend the rest of the deadline)."""
+
+    tenants: set[str] = field(default_factory=set)
+    sources: list[dict[str, str]] = field(default_factory=list)
+
+
 FALSE = Binary(0, "eq", Literal(0, 1, "number", "1"), Literal(0, 0, "number", "0"))
 
 
@@ -127,12 +140,15 @@ class FederatedService:
     api_key_env = None
 
     def __init__(
-        self, services: dict[str, Any], settings: StaServerSettings, partial: str = "flag"
+        self,
+        services: dict[str, Any],
+        settings: StaServerSettings,
+        federation: FederationSettings | None = None,
     ) -> None:
         self.services = services
         self.order = sorted(services)
         self.settings = settings
-        self.partial = partial
+        self.federation = federation or FederationSettings()
 
     def top(self, options: QueryOptions) -> int:
         return min(
@@ -164,43 +180,52 @@ class FederatedService:
         return tenant, replace(path, segments=tuple(segments))
 
     async def _ask(
-        self, tenant: str, path: ResourcePath, options: QueryOptions, links: Links
+        self, tenant: str, path: ResourcePath, options: QueryOptions, links: Links, failed: Failed
     ) -> dict | None:
+        """One tenant's answer; a failure is listed in this request's `failed` (or raised,
+        with partial 'fail'), so concurrent requests never see each other's failures."""
+        if tenant in failed.tenants:
+            return None
         try:
             return await self.services[tenant].get(path, options, Links(links.root, tenant))
         except UpstreamFailed as e:
-            if self.partial == "fail":
+            if self.federation.partial == "fail":
                 raise
-            self._failed.append({"source": e.source, "error": e.description})
+            failed.tenants.add(tenant)
+            failed.sources.append({"source": e.source, "error": e.description})
             return None
 
     async def union(
         self, path: ResourcePath, options: QueryOptions, links: Links
     ) -> dict[str, Any]:
-        self._failed: list[dict[str, str]] = []
-        if options.orderby:
-            doc = await self._merged(path, options, links)
-        else:
-            doc = await self._concatenated(path, options, links)
-        if self._failed:
-            doc = {"@twinbridge.failedSources": self._failed, **doc}
+        """Every tenant's entities; the tenants share the federation's deadline."""
+        failed = Failed()
+        with deadline_within(self.federation.timeout):
+            if options.orderby:
+                doc = await self._merged(path, options, links, failed)
+            else:
+                doc = await self._concatenated(path, options, links, failed)
+        if failed.sources:
+            doc = {"@twinbridge.failedSources": failed.sources, **doc}
         return doc
 
-    async def _counts(self, path: ResourcePath, options: QueryOptions, links: Links) -> list[int]:
+    async def _counts(
+        self, path: ResourcePath, options: QueryOptions, links: Links, failed: Failed
+    ) -> list[int]:
         probe = replace(
             options, top=0, skip=0, count=True, skiptoken=None, expand=(), skip_filter=None
         )
         docs = await asyncio.gather(
-            *(self._ask(t, path, for_tenant(probe, t), links) for t in self.order)
+            *(self._ask(t, path, for_tenant(probe, t), links, failed) for t in self.order)
         )
         return [int(d["@iot.count"]) if d else 0 for d in docs]
 
     async def _concatenated(
-        self, path: ResourcePath, options: QueryOptions, links: Links
+        self, path: ResourcePath, options: QueryOptions, links: Links, failed: Failed
     ) -> dict[str, Any]:
         top, state = self.top(options), _state(options.skiptoken)
         counts = (
-            await self._counts(path, options, links)
+            await self._counts(path, options, links, failed)
             if options.count or (options.skip and not state)
             else None
         )
@@ -228,7 +253,7 @@ class FederatedService:
                 parse_options(inner.items()), **_without(base, ("skip", "skiptoken", "skip_filter"))
             )
             doc = (
-                await self._ask(tenant, path, for_tenant(page_options, tenant), links)
+                await self._ask(tenant, path, for_tenant(page_options, tenant), links, failed)
                 if top > len(values)
                 else None
             )
@@ -239,7 +264,7 @@ class FederatedService:
                     break
             index, inner = index + 1, {}
             if len(values) >= top:
-                later = await self._first_nonempty(path, options, links, index, counts)
+                later = await self._first_nonempty(path, options, links, index, counts, failed)
                 next_state = None if later is None else {"i": later, "c": {}}
                 break
         return self._page(path, options, links, values, counts, next_state, top)
@@ -251,6 +276,7 @@ class FederatedService:
         links: Links,
         start: int,
         counts: list[int] | None,
+        failed: Failed,
     ) -> int | None:
         for j in range(start, len(self.order)):
             if counts is not None:
@@ -260,7 +286,8 @@ class FederatedService:
             probe = replace(
                 options, top=0, skip=0, count=True, skiptoken=None, expand=(), skip_filter=None
             )
-            doc = await self._ask(self.order[j], path, for_tenant(probe, self.order[j]), links)
+            tenant = self.order[j]
+            doc = await self._ask(tenant, path, for_tenant(probe, tenant), links, failed)
             if doc is not None and doc["@iot.count"] > 0:
                 return j
         return None
@@ -285,7 +312,7 @@ class FederatedService:
         return doc
 
     async def _merged(
-        self, path: ResourcePath, options: QueryOptions, links: Links
+        self, path: ResourcePath, options: QueryOptions, links: Links, failed: Failed
     ) -> dict[str, Any]:
         names = []
         for item in options.orderby:
@@ -317,7 +344,7 @@ class FederatedService:
             options, top=window, skip=0, skiptoken=None, count=options.count, select=select
         )
         docs = await asyncio.gather(
-            *(self._ask(t, path, for_tenant(ask, t), links) for t in self.order)
+            *(self._ask(t, path, for_tenant(ask, t), links, failed) for t in self.order)
         )
         rows = [e for d in docs if d for e in d["value"]]
         rows.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, names)))

@@ -7,8 +7,10 @@ are rewritten: every selfLink, navigationLink and nextLink points back to the ga
 (nextLinks keep the upstream's continuation parameters, `$skip`, `$skiptoken` or
 `$skipFilter`, which our parser validates again when the client follows them), and ids
 take the view's form (namespaced in the federated view). Links that do not lead to the
-upstream are dropped. Upstream errors become 4xx with the upstream's message, failures
-502/504 naming the source. The proxy is read-only.
+upstream are dropped. Upstream errors become 4xx with the upstream's message; failures
+(connections, 5xx, garbage, a slow drip) are raised as connector errors, which the
+tenant's guard answers 502/504 by its deadline and counts against its breaker. The proxy
+is read-only.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import orjson
 
-from gateway.errors import GatewayError, InvalidParameter, NotFound, UpstreamFailed, UpstreamTimeout
+from connectors.errors import SourceError
+from connectors.remote.http import HttpAnswer, HttpEndpoint
+from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.odata import bind, render
@@ -44,24 +47,17 @@ class UpstreamService:
         self.settings = settings
         self.upstream = cfg.upstream.url.rstrip("/")
         self.source = f"{tenant}/sta"
-        self.client: httpx.AsyncClient | None = None
+        self.endpoint = HttpEndpoint(self.upstream, cfg.upstream, name=self.source)
 
     @property
     def title(self) -> str:
         return self.cfg.title or self.tenant
 
     async def open(self) -> None:
-        up = self.cfg.upstream
-        assert up is not None
-        self.client = httpx.AsyncClient(
-            timeout=up.timeout,
-            headers={"Accept": "application/json", **up.headers},
-            follow_redirects=False,
-        )
+        await self.endpoint.open()
 
     async def close(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
+        await self.endpoint.close()
 
     def top(self, options: QueryOptions) -> int:
         return min(
@@ -81,36 +77,32 @@ class UpstreamService:
     async def get(self, path: ResourcePath, options: QueryOptions, links: Links) -> Any:
         if path.segments and path.member is None:
             bind.check(path.type, options)
-        response = await self._fetch(self.upstream_url(path, options))
+        answer = await self._fetch(self.upstream_url(path, options))
         if path.value:
-            return RawValue(response.text if response.status_code != 204 else None)
+            return RawValue(
+                answer.content.decode("utf-8", "replace") if answer.status != 204 else None
+            )
         try:
-            doc = orjson.loads(response.content)
+            doc = orjson.loads(answer.content)
         except orjson.JSONDecodeError:
-            raise UpstreamFailed(
-                self.source, "the upstream answered with something that is not JSON"
+            raise SourceError(
+                f"{self.source}: the upstream answered with something not JSON"
             ) from None
         return self.relink(doc, links)
 
-    async def _fetch(self, url: str, retry: bool = True) -> httpx.Response:
-        assert self.client is not None, "proxy is not open"
-        try:
-            response = await self.client.get(url)
-        except httpx.TimeoutException:
-            raise UpstreamTimeout(self.source, "the upstream did not answer in time") from None
-        except httpx.TransportError as e:
-            if retry:
-                return await self._fetch(url, retry=False)
-            raise UpstreamFailed(
-                self.source, f"cannot reach the upstream ({type(e).__name__})"
-            ) from None
-        if response.status_code >= 500:
-            raise UpstreamFailed(self.source, f"the upstream answered {response.status_code}")
-        if response.status_code == 404:
-            raise NotFound(_message(response) or "not found upstream")
-        if response.status_code >= 400:
-            raise UpstreamRefused(response.status_code, _message(response) or "refused upstream")
-        return response
+    async def _fetch(self, url: str) -> HttpAnswer:
+        """The upstream's answer; its errors as the gateway's (the guard around `get` turns
+        SourceError into 502/504 and keeps the breaker)."""
+        answer = await self.endpoint.get(url)
+        if answer.status == 404:
+            raise NotFound(_message(answer.content) or "not found upstream")
+        if answer.status >= 400:
+            raise UpstreamRefused(answer.status, _message(answer.content) or "refused upstream")
+        if answer.status >= 300:
+            raise SourceError(
+                f"{self.source}: the upstream answered {answer.status} (not followed)"
+            )
+        return answer
 
     # -- rewriting --------------------------------------------------------------------
     def relink(self, node: Any, links: Links) -> Any:
@@ -160,10 +152,10 @@ class UpstreamRefused(InvalidParameter):
         self.status = status if status in (400, 401, 403, 405, 409, 501) else 400
 
 
-def _message(response: httpx.Response) -> str | None:
+def _message(content: bytes) -> str | None:
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
         return None
     if isinstance(body, dict):
         message = body.get("message") or body.get("description")

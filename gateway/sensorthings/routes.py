@@ -9,19 +9,29 @@ STA error shape `{"type": "error", "code": …, "message": …}`; the OGC-shaped
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from gateway.config import ServerSettings
-from gateway.errors import GatewayError, NotFound
+from gateway.context import REQUEST_ID
+from gateway.errors import GatewayError, NotFound, SourceBusy, partial_warning
 from gateway.features.links import base_url
 from gateway.sensorthings.auth import require_key
 from gateway.sensorthings.encode import Links
-from gateway.sensorthings.errors import Forbidden, InvalidBody, MethodNotAllowed, error_body
+from gateway.sensorthings.errors import (
+    ON_ACTION,
+    ON_ROOT,
+    Forbidden,
+    InvalidBody,
+    MethodNotAllowed,
+    error_body,
+)
 from gateway.sensorthings.odata.options import QueryOptions, parse_options
 from gateway.sensorthings.paths import ResourcePath, parse_path
 from gateway.sensorthings.root import conformance, root_document
@@ -34,6 +44,7 @@ JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 MAX_BODY = 256 * 1024 * 1024
 METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
+FAILED = "@twinbridge.failedSources"
 
 
 class Service(Protocol):
@@ -63,8 +74,21 @@ def sta_json(doc: Any, status: int = 200, **headers: str) -> Response:
     return Response(orjson.dumps(doc), status_code=status, media_type=JSON, headers=headers)
 
 
-def sta_error(status: int, message: str) -> Response:
-    return sta_json(error_body(status, message), status)
+def sta_error(status: int, message: str, **headers: str) -> Response:
+    body = {**error_body(status, message), "requestId": REQUEST_ID.get()}
+    return sta_json(body, status, **headers)
+
+
+class AnyMethod:
+    """An endpoint as a plain ASGI app, which Starlette routes for every method: a method
+    not served is then answered by `dispatch` (405 with Allow, in the STA error shape),
+    not by the router in the OGC shape."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class SensorThings:
@@ -79,10 +103,10 @@ class SensorThings:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/sta/{version}", self.federated_root, methods=METHODS),
-            Route("/sta/{version}/{path:path}", self.federated_root, methods=METHODS),
-            Route("/{tenant}/sta/{version}", self.tenant_root, methods=METHODS),
-            Route("/{tenant}/sta/{version}/{path:path}", self.tenant_root, methods=METHODS),
+            Route("/sta/{version}", AnyMethod(self.federated_root)),
+            Route("/sta/{version}/{path:path}", AnyMethod(self.federated_root)),
+            Route("/{tenant}/sta/{version}", AnyMethod(self.tenant_root)),
+            Route("/{tenant}/sta/{version}/{path:path}", AnyMethod(self.tenant_root)),
         ]
 
     async def tenant_root(self, request: Request) -> Response:
@@ -98,11 +122,20 @@ class SensorThings:
                 raise NotFound(f"unknown SensorThings version '{version}' (this is {VERSION})")
             return await handler(request)
         except GatewayError as e:
-            if e.status >= 500:
-                log.warning("%s %s: %s", e.status, request.url.path, e.description)
-            return sta_error(e.status, e.description)
+            if e.status >= 500 and not isinstance(e, SourceBusy):  # shed load: only counted
+                detail = getattr(e, "detail", e.description)
+                log.warning(
+                    "request_id=%s status=%s path=%s: %s",
+                    REQUEST_ID.get(),
+                    e.status,
+                    request.url.path,
+                    detail,
+                )
+            return sta_error(e.status, e.description, **e.headers())
         except Exception:
-            log.exception("unexpected error on %s", request.url.path)
+            log.exception(
+                "request_id=%s unexpected error on %s", REQUEST_ID.get(), request.url.path
+            )
             return sta_error(500, "an unexpected error occurred")
 
     async def _tenant(self, request: Request) -> Response:
@@ -140,11 +173,13 @@ class SensorThings:
     ) -> Response:
         path = parse_path(request.path_params.get("path", ""))
         method = request.method
+        if method not in METHODS:
+            raise MethodNotAllowed(f"{method} is not served here", tuple(METHODS))
         if method in ("GET", "HEAD"):
             if path.is_root:
                 return sta_json(root_doc)
             if path.action is not None:
-                raise MethodNotAllowed(f"{path.action} only accepts POST")
+                raise MethodNotAllowed(f"{path.action} only accepts POST", ON_ACTION)
             options = parse_options(request.query_params.multi_items())
             return self._answer(await service.get(path, options, links))
         if not service.writable:
@@ -157,7 +192,9 @@ class SensorThings:
         if method == "POST":
             return await self._post(service, path, body, links)
         if path.is_root or path.action is not None:
-            raise MethodNotAllowed(f"{method} needs an entity")
+            raise MethodNotAllowed(
+                f"{method} needs an entity", ON_ACTION if path.action else ON_ROOT
+            )
         is_patch = request.headers.get("content-type", "").startswith(JSON_PATCH)
         if is_patch != isinstance(body, list):
             raise InvalidBody(
@@ -172,7 +209,7 @@ class SensorThings:
         if path.action == "CreateObservations":
             return sta_json(await service.create_observations(body, links), 201)
         if path.is_root:
-            raise MethodNotAllowed("POST needs a collection, e.g. /Things")
+            raise MethodNotAllowed("POST needs a collection, e.g. /Things", ON_ROOT)
         created = await service.create(path, body, links)
         return sta_json(created.doc, 201, Location=links.entity(created.etype, created.id))
 
@@ -189,4 +226,7 @@ class SensorThings:
             if result.text is None:
                 return Response(status_code=204)
             return Response(result.text, media_type="text/plain; charset=utf-8")
+        failed = result.get(FAILED) if isinstance(result, dict) else None
+        if failed:
+            return sta_json(result, Warning=partial_warning(failed))
         return sta_json(result)

@@ -19,7 +19,12 @@ import orjson
 from gateway.errors import NotFound
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 from gateway.sensorthings.encode import Links, encode_entity
-from gateway.sensorthings.errors import InvalidBody, MethodNotAllowed
+from gateway.sensorthings.errors import (
+    ON_COLLECTION,
+    ON_ENTITY,
+    InvalidBody,
+    MethodNotAllowed,
+)
 from gateway.sensorthings.model import BY_NAME, EntityType, inverse
 from gateway.sensorthings.odata import bind
 from gateway.sensorthings.odata.options import QueryOptions
@@ -112,7 +117,7 @@ class EmbeddedService:
     async def create(self, path: ResourcePath, body: Any, links: Links) -> Created:
         if not path.is_collection or path.ref:
             raise MethodNotAllowed(
-                "POST needs a collection, e.g. /Things or /Things(1)/Datastreams"
+                "POST needs a collection, e.g. /Things or /Things(1)/Datastreams", ON_ENTITY
             )
         ctx = WriteContext(self.store.dialect)
         etype, id_, doc = await self.store.write(self._create_plan(ctx, path, body, links))
@@ -170,7 +175,9 @@ class EmbeddedService:
 
     def _entity(self, path: ResourcePath) -> Plan[tuple[EntityType, int]]:
         if path.is_collection or path.member or path.ref or not path.segments:
-            raise MethodNotAllowed("this method needs a single entity, e.g. /Things(1)")
+            raise MethodNotAllowed(
+                "this method needs a single entity, e.g. /Things(1)", ON_COLLECTION
+            )
         found = yield from resolve_target(self.store.dialect, path)
         if found.id is None:
             raise NotFound("no such entity")

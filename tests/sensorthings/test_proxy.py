@@ -52,13 +52,14 @@ def gateway(origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
     env = f"TB_LOCAL_KEY_{uuid.uuid4().hex[:8]}"
     os.environ[env] = KEY
     tenants = {
-        "up": {"sensorthings": {"upstream": {"url": origin, "timeout": 5}}},
+        "up": {"sensorthings": {"upstream": {"url": origin}, "resilience": {"timeout": 5}}},
         "local": {
             "sensorthings": {"store": {"path": str(folder / "local.sqlite")}, "api_key_env": env}
         },
         "zdown": {
             "sensorthings": {
-                "upstream": {"url": f"http://127.0.0.1:{free_port()}/sta/v1.1", "timeout": 2}
+                "upstream": {"url": f"http://127.0.0.1:{free_port()}/sta/v1.1"},
+                "resilience": {"timeout": 2},
             }
         },
     }
@@ -130,7 +131,12 @@ def test_bad_queries_are_ours_unknown_ids_theirs_and_writes_refused(gateway):
 def test_an_upstream_that_is_down_is_a_502_naming_the_source(gateway):
     r = gateway.get("/zdown/sta/v1.1/Things")
     assert r.status_code == 502
-    assert r.json() == {"type": "error", "code": 502, "message": r.json()["message"]}
+    assert r.json() == {
+        "type": "error",
+        "code": 502,
+        "message": r.json()["message"],
+        "requestId": r.headers["x-request-id"],
+    }
     assert "zdown/sta" in r.json()["message"]
 
 
@@ -189,7 +195,8 @@ def test_partial_fail_turns_a_failing_tenant_into_a_502(tmp_path: Path):
     tenants = {
         "zdown": {
             "sensorthings": {
-                "upstream": {"url": f"http://127.0.0.1:{free_port()}/v1.1", "timeout": 1}
+                "upstream": {"url": f"http://127.0.0.1:{free_port()}/v1.1"},
+                "resilience": {"timeout": 1},
             }
         }
     }

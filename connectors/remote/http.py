@@ -1,0 +1,161 @@
+"""One upstream HTTP endpoint, as every HTTP-based source reaches it.
+
+One pooled httpx client per endpoint; only URLs below the configured base are fetched (a
+URL from a request never is); redirects are not followed; answers are read as a stream
+and stopped at a size cap; idempotent GETs are retried on connection failures and 502/503/
+504 with jittered backoff, within a retry budget so that an outage does not multiply the
+load on the upstream. Failures come out as connectors.errors classes, so the gateway's
+guard can tell the upstream's fault from the client's. The wall-clock deadline of a call
+is the guard's (httpx's timeouts are per read: a slow drip would pass them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.errors import SourceAnswerTooLarge, SourceError, SourceTimeout
+
+RETRY_STATUS = frozenset({502, 503, 504})
+_BACKOFF_BASE = 0.05  # seconds; doubled per attempt, full jitter
+_BACKOFF_CAP = 1.0
+
+
+class HttpSettings(BaseModel):
+    """Connection settings of an upstream endpoint (a block of a connector's config)."""
+
+    model_config = ConfigDict(extra="forbid")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra headers sent upstream (e.g. Authorization: ${TOKEN}); never logged.",
+    )
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection.")
+    max_connections: int = Field(
+        20, ge=1, description="Connections to the upstream at once, per worker."
+    )
+    max_response_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream answer read; a larger one fails the call (502).",
+    )
+    retries: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="Extra attempts of a GET after a connection failure or a 502/503/504, "
+        "with jittered backoff, within the call's deadline and a budget of one retry per "
+        "ten requests.",
+    )
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class RetryBudget:
+    """Retries may add at most `ratio` of the requests (plus `floor` per second), so a
+    failing upstream sees little more than the traffic it already gets."""
+
+    def __init__(self, ratio: float = 0.1, floor: float = 1.0) -> None:
+        self.ratio = ratio
+        self.floor = floor
+        self._tokens = 1.0
+        self._stamp = time.monotonic()
+
+    def deposit(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(10.0, self._tokens + self.ratio + (now - self._stamp) * self.floor)
+        self._stamp = now
+
+    def withdraw(self) -> bool:
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+class HttpEndpoint:
+    def __init__(self, base_url: str, settings: HttpSettings, *, name: str) -> None:
+        self.base = base_url.rstrip("/")
+        self.settings = settings
+        self.name = name
+        self.budget = RetryBudget()
+        self._client: httpx.AsyncClient | None = None
+
+    async def open(self) -> None:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            headers={"Accept": "application/json", **s.headers},
+            timeout=httpx.Timeout(None, connect=s.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=s.max_connections, max_keepalive_connections=s.max_connections
+            ),
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def owns(self, url: str) -> bool:
+        return url == self.base or url.startswith(self.base + "/")
+
+    async def get(self, url: str) -> HttpAnswer:
+        """GET a URL below the base; 4xx answers are returned for the caller to judge."""
+        if not self.owns(url):
+            raise ValueError(f"{url} is not below the endpoint {self.base}")
+        self.budget.deposit()
+        attempt = 0
+        while True:
+            try:
+                answer = await self._fetch(url)
+            except SourceTimeout:
+                raise
+            except SourceError:
+                if not self._retry(attempt):
+                    raise
+            else:
+                if answer.status not in RETRY_STATUS:
+                    return answer
+                if not self._retry(attempt):
+                    raise SourceError(f"{self.name}: the upstream answered {answer.status}")
+            attempt += 1
+            delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
+            await asyncio.sleep(delay)
+
+    def _retry(self, attempt: int) -> bool:
+        return attempt < self.settings.retries and self.budget.withdraw()
+
+    async def _fetch(self, url: str) -> HttpAnswer:
+        if self._client is None:
+            raise SourceError(f"{self.name}: the endpoint is not open")
+        cap = self.settings.max_response_bytes
+        try:
+            async with self._client.stream("GET", url) as response:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise SourceAnswerTooLarge(f"{self.name}: {declared} bytes announced")
+                chunks, size = [], 0
+                # decoded (gzip, br …) chunk by chunk, so the cap also bounds a zip bomb
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise SourceAnswerTooLarge(f"{self.name}: more than {cap} bytes")
+                    chunks.append(chunk)
+        except httpx.TimeoutException as e:
+            raise SourceTimeout(f"{self.name}: {type(e).__name__} from {url}") from e
+        except (httpx.TransportError, httpx.DecodingError) as e:
+            raise SourceError(f"{self.name}: {type(e).__name__}: {e} ({url})") from e
+        return HttpAnswer(response.status_code, response.headers, b"".join(chunks))
+
+
+__all__ = ["HttpAnswer", "HttpEndpoint", "HttpSettings", "RetryBudget"]
