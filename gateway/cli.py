@@ -64,6 +64,7 @@ def serve(
             workers=workers,
             log_level=log_level,
             access_log=False,
+            proxy_headers=False,  # server.forwarded_allow_ips decides (gateway/forwarded.py)
         )
 
 

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from gateway.errors import ConfigError
+from gateway.forwarded import check_proxy_entry
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 
@@ -61,7 +62,19 @@ class ServerSettings(Strict):
     base_url: str | None = Field(
         None,
         description="Public base URL (e.g. https://twin.example.org/api). When unset, links "
-        "are built from the request and its X-Forwarded-Proto/Host/Prefix headers.",
+        "are built from the request: its Host header, or what a trusted proxy forwarded "
+        "(see forwarded_allow_ips).",
+    )
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Reverse proxies whose `Forwarded` (RFC 7239) and X-Forwarded-Proto/Host/"
+        "Prefix headers are believed: IP addresses and CIDR networks, as a list or one "
+        "comma-separated string (e.g. ${FORWARDED_ALLOW_IPS}); default: loopback (127.0.0.1, "
+        "::1). '*' trusts every peer (only "
+        "when nothing but the proxy can reach the gateway). From other peers these headers "
+        "are ignored. `twinbridge serve` turns uvicorn's own proxy-header handling off: this "
+        "list is the only one.",
+        examples=[["127.0.0.1", "::1", "10.0.0.0/8"]],
     )
     default_limit: int = Field(10, ge=1, description="Page size when a client sends no limit.")
     max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
@@ -88,6 +101,16 @@ class ServerSettings(Strict):
         default_factory=StaServerSettings,
         description="SensorThings API settings shared by all tenants (paging, MQTT broker).",
     )
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return [v for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_entries(cls, value: list[str]) -> list[str]:
+        return [check_proxy_entry(v) for v in value]
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> ServerSettings:

@@ -1,7 +1,8 @@
 """All link building in one place. Links are absolute, built from `server.base_url` or the
-request (honouring X-Forwarded-Proto/Host/Prefix from a reverse proxy).
+request (honouring `Forwarded` and X-Forwarded-Proto/Host/Prefix from a trusted reverse
+proxy, see gateway/forwarded.py).
 
-Forwarded headers are client-controlled, so each is checked against a strict pattern and
+Host headers are client-controlled, so each value is checked against a strict pattern and
 ignored when it does not fit: a crafted Host must never end up inside our links.
 """
 
@@ -12,6 +13,9 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from gateway.config import ServerSettings
+from gateway.forwarded import forwarded, trusted_proxies
+
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
@@ -21,24 +25,22 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?
 _PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?$")
 
 
-def _first(value: str | None) -> str | None:
-    return value.split(",")[0].strip() if value else None
-
-
-def base_url(request: Request, configured: str | None) -> str:
-    """The public root of the whole gateway, without a trailing slash."""
-    if configured:
-        return configured.rstrip("/")
-    headers = request.headers
-    scheme = _first(headers.get("x-forwarded-proto"))
+def base_url(request: Request, settings: ServerSettings) -> str:
+    """The public root of the whole gateway, without a trailing slash: `server.base_url`,
+    else what a trusted proxy forwarded, else the request's own Host and socket."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    peer = request.client.host if request.client else None
+    proxy = forwarded(request.headers, peer, trusted_proxies(tuple(settings.forwarded_allow_ips)))
+    scheme = proxy.proto.lower() if proxy.proto else None
     if scheme not in ("http", "https"):
         scheme = request.url.scheme
-    candidates = (_first(headers.get("x-forwarded-host")), headers.get("host"))
+    candidates = (proxy.host, request.headers.get("host"))
     host = next((h for h in candidates if h and _HOST.match(h)), None)
     if host is None:
         server = request.scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"
-    prefix = _first(headers.get("x-forwarded-prefix")) or ""
+    prefix = proxy.prefix or ""
     if not _PREFIX.match(prefix):
         prefix = ""
     return f"{scheme}://{host}{prefix.rstrip('/')}"

@@ -34,7 +34,7 @@ class Features:
     def view(self, request: Request) -> tuple[ApiView, str]:
         """The view a request addresses, and that view's absolute root URL."""
         tenant = request.path_params.get("tenant")
-        base = base_url(request, self.settings.base_url)
+        base = base_url(request, self.settings)
         if tenant is None:
             return self.root, base
         view = self.tenants.get(tenant)

@@ -143,13 +143,13 @@ class SensorThings:
         service = self.services.get(tenant)
         if service is None:
             raise NotFound(f"no SensorThings service for tenant '{tenant}'")
-        links = Links(f"{base_url(request, self.server.base_url)}/{tenant}/sta/{VERSION}")
+        links = Links(f"{base_url(request, self.server)}/{tenant}/sta/{VERSION}")
         return await self.dispatch(request, service, links, self._root_doc(service, links, tenant))
 
     async def _federated(self, request: Request) -> Response:
         if self.federated is None:
             raise NotFound("no tenant offers SensorThings")
-        links = Links(f"{base_url(request, self.server.base_url)}/sta/{VERSION}")
+        links = Links(f"{base_url(request, self.server)}/sta/{VERSION}")
         return await self.dispatch(
             request, self.federated, links, self._root_doc(self.federated, links, None)
         )

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.sensorthings.model import BY_PLURAL, target
-from tests.sensorthings.conftest import STA
+from tests.sensorthings.conftest import AUTH, STA
 
 MANDATORY = {
     "Things": ("name", "description"),
@@ -158,19 +158,29 @@ def test_ref_of_an_entity_and_a_collection(ets):
     assert refs["@iot.count"] == 2 and all(list(r) == ["@iot.selfLink"] for r in refs["value"])
 
 
-def test_links_follow_the_reverse_proxy_and_head_works(ets):
-    client, ids = ets
+def test_links_follow_a_trusted_reverse_proxy_only(make_client):
+    client = make_client(server={"forwarded_allow_ips": ["192.0.2.0/29"]})
+    thing = {"name": "a", "description": "b"}
+    assert client.post(f"{STA}/Things", json=thing, headers=AUTH).status_code == 201
     headers = {
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Host": "twin.example.org",
         "X-Forwarded-Prefix": "/gw",
     }
-    doc = client.get(f"{STA}/Things?$top=1", headers=headers).json()
+    proxy = TestClient(client.app, client=("192.0.2.3", 40000))
+    doc = proxy.get(f"{STA}/Things?$top=1", headers=headers).json()
     assert doc["value"][0]["@iot.selfLink"].startswith(
         "https://twin.example.org/gw/t/sta/v1.1/Things("
     )
-    assert doc["@iot.nextLink"].startswith("https://twin.example.org/gw/t/sta/v1.1/Things?")
-    evil = client.get(f"{STA}/Things?$top=1", headers={"X-Forwarded-Host": 'evil"><x'}).json()
+    doc = proxy.get(f"{STA}", headers={"Forwarded": "host=sta.example;proto=https"}).json()
+    assert doc["value"][0]["url"] == "https://sta.example/t/sta/v1.1/Things"
+    evil = proxy.get(f"{STA}/Things?$top=1", headers={"X-Forwarded-Host": 'evil"><x'}).json()
     assert evil["value"][0]["@iot.selfLink"].startswith("http://testserver/")
+    stranger = client.get(f"{STA}/Things?$top=1", headers=headers).json()  # peer "testclient"
+    assert stranger["value"][0]["@iot.selfLink"].startswith("http://testserver/t/sta/v1.1/")
+
+
+def test_head_works(ets):
+    client, ids = ets
     head = client.head(f"{STA}/Things({ids['things'][0]})")
     assert head.status_code == 200 and head.headers["content-type"] == "application/json"
