@@ -65,6 +65,7 @@ def serve(
             log_level=log_level,
             access_log=False,
             proxy_headers=False,  # server.forwarded_allow_ips decides (gateway/forwarded.py)
+            http="gateway.protocol:GatewayProtocol",  # head limits, errors in the facade shape
         )
 
 

@@ -76,6 +76,21 @@ class ServerSettings(Strict):
         "list is the only one.",
         examples=[["127.0.0.1", "::1", "10.0.0.0/8"]],
     )
+    max_url_length: int = Field(
+        32768,
+        ge=1024,
+        le=65000,
+        description="Longest request URL (path and query, in bytes) answered; longer ones get "
+        "414 in the facade's error shape. At most 65000: `twinbridge serve` cannot parse "
+        "longer URLs (httptools' limit is 65535). Long CQL2 filters fit a POST body.",
+    )
+    max_header_bytes: int = Field(
+        32768,
+        ge=1024,
+        le=1048576,
+        description="Largest total size of a request's header fields (each `name: value` and "
+        "its line end); larger ones get 431 in the facade's error shape.",
+    )
     default_limit: int = Field(10, ge=1, description="Page size when a client sends no limit.")
     max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
     cursor_secret: SecretStr | None = Field(

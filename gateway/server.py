@@ -8,8 +8,10 @@ from importlib import resources
 
 from fastapi import FastAPI
 
+from gateway import protocol
 from gateway.app import create_app
 from gateway.config import LoadedConfig, load_config
+from gateway.limits import LimitsMiddleware, RequestLimits
 
 CONFIG_ENV = "TWINBRIDGE_CONFIG"
 
@@ -29,4 +31,12 @@ def configured() -> LoadedConfig:
 
 
 def app_factory() -> FastAPI:
-    return create_app(configured())
+    """The app as a server runs it: with the limits on the request head, enforced by
+    `gateway.protocol` under `twinbridge serve` and by a middleware under any server."""
+    loaded = configured()
+    server = loaded.config.server
+    limits = RequestLimits(server.max_url_length, server.max_header_bytes)
+    protocol.configure(limits)
+    app = create_app(loaded)
+    app.add_middleware(LimitsMiddleware, limits=limits)
+    return app
