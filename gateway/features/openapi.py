@@ -3,7 +3,16 @@
 Shaped for the clients that read it: OGC's test suite takes every test point from `paths`
 and checks `limit`, `bbox` and `datetime` definitions field by field; GDAL only follows a
 `$ref` whose name contains "limit" to learn the page size, and enables CQL pushdown only
-from the `filter-lang` enum. Paths are concrete per collection for the same reasons.
+from the `filter-lang` enum. Paths are concrete per collection for the same reasons, and so
+are the parameters whose values depend on the collection (CRS lists, sortables, property
+names, queryables).
+
+The document describes what the server accepts (schemathesis checks both directions in the
+test suite): enums where the server accepts a closed set, the `datetime` grammar as the
+very pattern the parser uses. What JSON Schema cannot state is said in the descriptions:
+the CQL2 grammar of `filter`, that an interval must not end before it starts, that a CRS84
+bbox lies within -180..180/-90..90 with its lower latitude first, and that a `limit` above
+the maximum is clamped to it, not refused (OGC API – Features, /req/core/fc-limit-response).
 """
 
 from __future__ import annotations
@@ -11,10 +20,19 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import ServerSettings
+from gateway.features.crs import collection_crs
 from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI
-from gateway.features.views import ApiView
+from gateway.features.params import DATETIME_PATTERN, MAX_OFFSET
+from gateway.features.views import ApiView, Collection
+from gateway.query.filtering import LANGUAGES
 
 REF = "#/components"
+SCHEMA_JSON = "application/schema+json"
+CQL2_MEDIA = (JSON, "application/query-cql-json")
+CQL2_JSON = {
+    "description": "A CQL2-JSON expression (see the queryables); an empty body is no filter.",
+    "oneOf": [{"type": "object"}, {"type": "boolean"}],
+}
 
 
 def _query_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -43,66 +61,47 @@ def _parameters(settings: ServerSettings) -> dict[str, Any]:
         ),
         "offset": _query_param(
             "offset",
-            {"type": "integer", "minimum": 0, "default": 0},
-            "The number of matching items to skip (use the `next`/`prev` links).",
-        ),
-        "cursor": _query_param(
-            "cursor",
-            {"type": "string"},
-            "Where the page starts, as a `next` link gives it (opaque; instead of offset).",
+            {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            "The number of matching items to skip. Rather follow the `next` links: they may "
+            "carry an opaque `cursor` instead, which is faster on large collections.",
         ),
         "bbox": _query_param(
             "bbox",
-            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-            "Only items whose geometry intersects the box minx,miny,maxx,maxy (CRS84); "
-            "minx > maxx crosses the antimeridian.",
+            {
+                "type": "array",
+                "minItems": 4,
+                "maxItems": 6,
+                "oneOf": [{"maxItems": 4}, {"minItems": 6}],
+                "items": {"type": "number"},
+            },
+            "Only items whose geometry intersects the box minx,miny,maxx,maxy (or with the "
+            "heights, minx,miny,minz,maxx,maxy,maxz). In CRS84 (without `bbox-crs`) the "
+            "longitudes lie within -180..180 and the latitudes within -90..90, the lower "
+            "latitude first; minx > maxx crosses the antimeridian. In other CRSs the lower "
+            "corner comes first.",
         ),
         "datetime": _query_param(
             "datetime",
-            {"type": "string"},
-            "An RFC 3339 instant or interval (`start/end`, `..` for an open end, ISO 8601 "
-            "durations); dates mean the whole day.",
+            {"type": "string", "pattern": DATETIME_PATTERN},
+            "An RFC 3339 date or date-time (without an offset: UTC; a date means the whole "
+            "day), or an interval `start/end` that does not end before it starts, with `..` "
+            "or nothing for an open end and an ISO 8601 duration for one end.",
         ),
         "f": _query_param(
             "f", {"type": "string", "enum": ["json", "html"]}, "The representation to return."
-        ),
-        "crs": _query_param(
-            "crs",
-            {"type": "string", "format": "uri"},
-            "The CRS of the returned geometries (one of the collection's `crs` list).",
-        ),
-        "bbox-crs": _query_param(
-            "bbox-crs", {"type": "string", "format": "uri"}, "The CRS of `bbox` (default CRS84)."
-        ),
-        "sortby": _query_param(
-            "sortby",
-            {"type": "array", "items": {"type": "string"}},
-            "Sort keys: `+name` ascending (default), `-name` descending; see /sortables.",
-        ),
-        "properties": _query_param(
-            "properties",
-            {"type": "array", "items": {"type": "string"}},
-            "Only these properties are returned.",
         ),
         "skipGeometry": _query_param(
             "skipGeometry", {"type": "boolean", "default": False}, "Leave out the geometry."
         ),
         "filter": _query_param(
-            "filter", {"type": "string"}, "A CQL2 filter over the queryables (see /queryables)."
+            "filter",
+            {"type": "string"},
+            "A CQL2 filter over the queryables (see /queryables) in the language of `filter-lang`.",
         ),
         "filter-lang": _query_param(
             "filter-lang",
-            {
-                "type": "string",
-                "enum": ["cql2-text", "cql2-json", "cql-text"],
-                "default": "cql2-text",
-            },
+            {"type": "string", "enum": list(LANGUAGES), "default": "cql2-text"},
             "The language of `filter`; `cql-text` is accepted as an alias of `cql2-text`.",
-        ),
-        "filter-crs": _query_param(
-            "filter-crs",
-            {"type": "string", "format": "uri"},
-            "The CRS of geometries in `filter` (default CRS84).",
         ),
         "featureId": {
             "name": "featureId",
@@ -114,17 +113,26 @@ def _parameters(settings: ServerSettings) -> dict[str, Any]:
     }
 
 
-def _responses() -> dict[str, Any]:
-    def error(description: str) -> dict[str, Any]:
-        schema = {"$ref": f"{REF}/schemas/exception"}
-        return {"description": description, "content": {JSON: {"schema": schema}}}
-
+def _error(description: str) -> dict[str, Any]:
+    schema = {"$ref": f"{REF}/schemas/exception"}
     return {
-        "InvalidParameter": error("A query parameter is unknown or has an invalid value."),
-        "NotFound": error("The resource does not exist."),
-        "UpstreamFailed": error("A source behind the gateway failed or timed out."),
-        "ServerError": error("An unexpected error."),
+        "description": description,
+        "content": {JSON: {"schema": schema}, HTML: {"schema": {"type": "string"}}},
     }
+
+
+ERRORS = {
+    "400": ("InvalidParameter", "A query parameter is unknown or has an invalid value."),
+    "404": ("NotFound", "The resource does not exist."),
+    "500": ("ServerError", "An unexpected error."),
+    "502": ("UpstreamFailed", "A source behind the gateway failed."),
+    "503": ("Unavailable", "A source behind the gateway is busy; retry after a while."),
+    "504": ("UpstreamTimeout", "A source behind the gateway did not answer in time."),
+}
+
+
+def _responses() -> dict[str, Any]:
+    return {name: _error(description) for name, description in ERRORS.values()}
 
 
 def _schemas() -> dict[str, Any]:
@@ -168,24 +176,32 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-def _get(op_id: str, summary: str, params: list[str], ok: dict[str, Any], *errors: str) -> dict:
+def _operation(
+    op_id: str, summary: str, params: list[Any], ok: dict[str, Any], errors: str
+) -> dict[str, Any]:
+    """`errors`: the statuses besides 200 and 500, e.g. "400 404 502 503 504"."""
     responses: dict[str, Any] = {"200": ok}
-    for status, name in (
-        ("400", "InvalidParameter"),
-        ("404", "NotFound"),
-        ("502", "UpstreamFailed"),
-    ):
-        if name in errors:
-            responses[status] = {"$ref": f"{REF}/responses/{name}"}
-    responses["500"] = {"$ref": f"{REF}/responses/ServerError"}
+    for status in [*errors.split(), "500"]:
+        responses[status] = {"$ref": f"{REF}/responses/{ERRORS[status][0]}"}
+    parameters = [{"$ref": f"{REF}/parameters/{p}"} if isinstance(p, str) else p for p in params]
     return {
-        "get": {
-            "operationId": op_id,
-            "summary": summary,
-            "parameters": [{"$ref": f"{REF}/parameters/{p}"} for p in params],
-            "responses": responses,
-        }
+        "operationId": op_id,
+        "summary": summary,
+        "parameters": parameters,
+        "responses": responses,
     }
+
+
+def _path(op_id: str, summary: str, params: list[Any], ok: dict[str, Any], errors: str) -> dict:
+    """GET, and HEAD with the same parameters and statuses (the headers of the GET)."""
+    get = _operation(op_id, summary, params, ok, errors)
+    head_ok = {"description": ok["description"]}
+    head = _operation(f"head_{op_id}", f"{summary} (headers only)", params, head_ok, errors)
+    head["responses"] = {
+        status: {"description": ERRORS[status][1]} if status != "200" else head_ok
+        for status in head["responses"]
+    }
+    return {"get": get, "head": head}
 
 
 def _ok(description: str, schema: str, json_type: str = JSON) -> dict[str, Any]:
@@ -198,22 +214,35 @@ def _ok(description: str, schema: str, json_type: str = JSON) -> dict[str, Any]:
     }
 
 
-ITEMS_PARAMETERS = [
-    "limit",
-    "offset",
-    "cursor",
-    "bbox",
-    "bbox-crs",
-    "datetime",
-    "crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "f",
-]
+def _enum_param(name: str, values: list[str], description: str) -> dict[str, Any]:
+    return _query_param(name, {"type": "string", "enum": values}, description)
+
+
+def _names_param(name: str, values: list[str], description: str, **extra: Any) -> dict:
+    items = {"type": "array", "items": {"type": "string", "enum": values}, "minItems": 1}
+    return _query_param(name, {**items, **extra}, description)
+
+
+def _collection_params(c: Collection) -> dict[str, dict[str, Any]]:
+    """The parameters whose values depend on the collection."""
+    offered = collection_crs(c.storage_crs)
+    keys = [f"{sign}{name}" for name in c.sortables() for sign in ("", "+", "-")]
+    return {
+        "crs": _enum_param("crs", offered, "The CRS of the returned geometries."),
+        "bbox-crs": _enum_param("bbox-crs", offered, "The CRS of `bbox` (default CRS84)."),
+        "filter-crs": _enum_param(
+            "filter-crs", offered, "The CRS of geometries in `filter` (default CRS84)."
+        ),
+        "sortby": _names_param(
+            "sortby",
+            keys,
+            "Sort keys, each sortable once: `+name` ascending (default), `-name` descending.",
+            uniqueItems=True,
+        ),
+        "properties": _names_param(
+            "properties", list(c.fields()), "Only these properties are returned."
+        ),
+    }
 
 
 def _queryable_parameters(fields: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
@@ -224,109 +253,106 @@ def _queryable_parameters(fields: dict[str, Any], names: list[str]) -> list[dict
         if isinstance(schema.get("type"), list):
             schema["type"] = next((t for t in schema["type"] if t != "null"), "string")
         out.append(
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "style": "form",
-                "explode": False,
-                "description": f"Only items whose {name} equals this.",
-                "schema": schema or {"type": "string"},
-            }
+            _query_param(
+                name, schema or {"type": "string"}, f"Only items whose {name} equals this."
+            )
         )
     return out
+
+
+def _items_parameters(c: Collection) -> list[Any]:
+    own = _collection_params(c)
+    return [
+        "limit",
+        "offset",
+        "bbox",
+        own["bbox-crs"],
+        "datetime",
+        own["crs"],
+        own["sortby"],
+        own["properties"],
+        "skipGeometry",
+        "filter",
+        "filter-lang",
+        own["filter-crs"],
+        "f",
+        *_queryable_parameters(c.fields(), c.queryables()),
+    ]
 
 
 def _schema_path(op_id: str, summary: str) -> dict[str, Any]:
     ok = {
         "description": summary,
-        "content": {
-            "application/schema+json": {"schema": {}},
-            HTML: {"schema": {"type": "string"}},
-        },
+        "content": {SCHEMA_JSON: {"schema": {}}, HTML: {"schema": {"type": "string"}}},
     }
-    return _get(op_id, summary, ["f"], ok, "InvalidParameter", "NotFound")
+    return _path(op_id, summary, ["f"], ok, "400 404")
 
 
-def _collection_paths(cid: str, c: Any) -> dict[str, Any]:
+def _collection_paths(cid: str, c: Collection) -> dict[str, Any]:
     base = f"/collections/{cid}"
     title = c.title
-    items = _get(
-        f"getFeatures_{cid}",
-        f"Items of '{title}'",
-        ITEMS_PARAMETERS,
-        _ok("A page of items.", "featureCollectionGeoJSON", GEOJSON),
-        "InvalidParameter",
-        "NotFound",
-        "UpstreamFailed",
+    parameters = _items_parameters(c)
+    page = _ok("A page of items.", "featureCollectionGeoJSON", GEOJSON)
+    items = _path(
+        f"getFeatures_{cid}", f"Items of '{title}'", parameters, page, "400 404 502 503 504"
     )
-    items["get"]["parameters"] += _queryable_parameters(c.fields(), c.queryables())
     items["post"] = {
         **items["get"],
         "operationId": f"searchFeatures_{cid}",
         "summary": f"Items of '{title}' matching a CQL2-JSON filter in the body",
         "parameters": [
-            p for p in items["get"]["parameters"] if p.get("$ref") != f"{REF}/parameters/filter"
+            p for p in items["get"]["parameters"] if p != {"$ref": f"{REF}/parameters/filter"}
         ],
-        "requestBody": {"content": {JSON: {"schema": {"type": "object"}}}},
+        "requestBody": {"content": {media: {"schema": CQL2_JSON} for media in CQL2_MEDIA}},
     }
+    own = _collection_params(c)
+    one = ["featureId", own["crs"], own["properties"], "skipGeometry", "f"]
     return {
         f"{base}/queryables": _schema_path(f"getQueryables_{cid}", f"Queryables of '{title}'"),
         f"{base}/sortables": _schema_path(f"getSortables_{cid}", f"Sortables of '{title}'"),
         f"{base}/schema": _schema_path(f"getSchema_{cid}", f"Schema of '{title}'"),
-        base: _get(
+        base: _path(
             f"describeCollection_{cid}",
             f"Describe '{title}'",
             ["f"],
             _ok("The collection.", "document"),
-            "InvalidParameter",
-            "NotFound",
+            "400 404",
         ),
         f"{base}/items": items,
-        f"{base}/items/{{featureId}}": _get(
+        f"{base}/items/{{featureId}}": _path(
             f"getFeature_{cid}",
             f"One item of '{title}'",
-            ["featureId", "crs", "properties", "skipGeometry", "f"],
+            one,
             _ok("The item.", "featureGeoJSON", GEOJSON),
-            "InvalidParameter",
-            "NotFound",
-            "UpstreamFailed",
+            "400 404 502 503 504",
         ),
     }
 
 
+def _api_path() -> dict[str, Any]:
+    ok = {
+        "description": "This document: OpenAPI 3.0 (or as HTML).",
+        "content": {OPENAPI: {"schema": {}}, HTML: {"schema": {"type": "string"}}},
+    }
+    return _path("getApi", "This API definition", ["f"], ok, "400")
+
+
 def document(view: ApiView, root: str, settings: ServerSettings) -> dict[str, Any]:
     paths: dict[str, Any] = {
-        "/": _get(
-            "getLandingPage",
-            "Landing page",
-            ["f"],
-            _ok("The landing page.", "document"),
-            "InvalidParameter",
+        "/": _path(
+            "getLandingPage", "Landing page", ["f"], _ok("The landing page.", "document"), "400"
         ),
-        "/conformance": _get(
+        "/conformance": _path(
             "getConformance",
             "Conformance classes",
             ["f"],
             _ok("The conformance classes.", "document"),
-            "InvalidParameter",
+            "400",
         ),
-        "/collections": _get(
-            "getCollections",
-            "The collections",
-            ["f"],
-            _ok("The collections.", "document"),
-            "InvalidParameter",
+        "/collections": _path(
+            "getCollections", "The collections", ["f"], _ok("The collections.", "document"), "400"
         ),
-        "/api": {
-            "get": {
-                "operationId": "getApi",
-                "summary": "This API definition",
-                "responses": {
-                    "200": {"description": "OpenAPI 3.0", "content": {OPENAPI: {"schema": {}}}}
-                },
-            }
-        },
+        "/api": _api_path(),
     }
     for cid, collection in view.collections.items():
         paths.update(_collection_paths(cid, collection))

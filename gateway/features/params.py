@@ -17,13 +17,39 @@ from gateway.errors import InvalidParameter, UnknownParameter
 from gateway.query.model import BBox, Interval, SortKey
 
 FORMATS = ("json", "html")
-_INTEGER = re.compile(r"^\+?\d{1,18}$")
+_INTEGER = re.compile(r"^\+?[0-9]{1,18}$")
+MAX_OFFSET = 10**18 - 1  # what _INTEGER admits, stated as the OpenAPI maximum
 _DURATION = re.compile(
     r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
     r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 )
-_DATE_ONLY = re.compile(r"^(\d{4}-\d{2}-\d{2})T?$")
+_DATE_ONLY = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt]?$")
 MICROSECOND = timedelta(microseconds=1)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+# The grammar of `datetime`, also published as the parameter's `pattern` in the OpenAPI
+# document (so the two cannot disagree): RFC 3339 dates and date-times (the offset may be
+# left out and means UTC; a date alone, or GDAL's date with a trailing "T", means the whole
+# day) with real calendar days, ISO 8601 durations, `..` or nothing for an open end.
+_YEAR = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
+_LEAP_YEAR = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))"
+)
+_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)?"
+_INSTANT = rf"{_DATE}(?:[Tt](?:{_TIME})?)?"
+_DATE_PART = r"(?:\d+Y(?:\d+M)?(?:\d+W)?(?:\d+D)?|\d+M(?:\d+W)?(?:\d+D)?|\d+W(?:\d+D)?|\d+D)"
+_TIME_PART = r"(?:\d+H(?:\d+M)?(?:\d+(?:\.\d+)?S)?|\d+M(?:\d+(?:\.\d+)?S)?|\d+(?:\.\d+)?S)"
+_PERIOD = rf"P(?:{_DATE_PART}(?:T{_TIME_PART})?|T{_TIME_PART})"
+_OPEN = r"(?:\.\.)?"
+DATETIME_PATTERN = (
+    rf"^(?:{_INSTANT}|{_INSTANT}/(?:{_INSTANT}|{_PERIOD}|{_OPEN})"
+    rf"|(?:{_PERIOD}|{_OPEN})/{_INSTANT}|{_OPEN}/{_OPEN})$"
+).replace(r"\d", "[0-9]")  # ASCII digits: Python's \d also matches other scripts' digits
+_DATETIME = re.compile(DATETIME_PATTERN)
 
 
 def single_values(params: QueryParams, allowed: Iterable[str] | None) -> dict[str, str]:
@@ -105,16 +131,21 @@ def parse_bbox(value: str | None, geographic: bool = True) -> BBox | None:
 
 def _instant(text: str, *, end: bool) -> datetime:
     """One end of a datetime value. A date alone ("2024-01-02", or GDAL's "2024-01-02T")
-    means the whole day: its first instant as a start, its last as an end."""
+    means the whole day: its first instant as a start, its last as an end. Moments beyond
+    what Python's datetime holds (year 1 to 9999 in UTC) are taken as the earliest or the
+    latest one."""
     day = _DATE_ONLY.match(text)
-    if day:
-        d = date.fromisoformat(day.group(1))
-        start = datetime(d.year, d.month, d.day, tzinfo=UTC)
-        return start + timedelta(days=1) - MICROSECOND if end else start
-    value = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        if day:
+            d = date.fromisoformat(day.group(1))
+            start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return start + timedelta(days=1) - MICROSECOND if end else start
+        value = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except OverflowError:  # only at the calendar's edges: year 1 or year 9999
+        return LATEST if text.startswith("9999") else EARLIEST
 
 
 def _shift(moment: datetime, duration: str, sign: int) -> datetime:
@@ -123,55 +154,44 @@ def _shift(moment: datetime, duration: str, sign: int) -> datetime:
         raise ValueError(f"'{duration}' is not an ISO 8601 duration")
     years, months, weeks, days, hours, minutes = (int(g or 0) for g in match.groups()[:6])
     seconds = float(match.group(7) or 0)
-    month_index = moment.month - 1 + sign * (years * 12 + months)
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    last_day = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
-    moved = moment.replace(year=year, month=month, day=min(moment.day, last_day))
-    delta = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-    return moved + sign * delta
+    try:
+        month_index = moment.month - 1 + sign * (years * 12 + months)
+        year, month = moment.year + month_index // 12, month_index % 12 + 1
+        if not 1 <= year <= 9999:
+            raise OverflowError
+        last_day = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+        moved = moment.replace(year=year, month=month, day=min(moment.day, last_day))
+        delta = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+        return moved + sign * delta
+    except (OverflowError, ValueError):  # beyond year 9999 (or before year 1): open
+        return LATEST if sign > 0 else EARLIEST
 
 
 def parse_datetime(value: str | None) -> Interval | None:
     """datetime: an instant, or an interval start/end with `..` or empty for open ends and
-    ISO 8601 durations (`2024-01-02/P2D`) on either side."""
+    ISO 8601 durations (`2024-01-02/P2D`) on either side (DATETIME_PATTERN)."""
     if value is None:
         return None
-    text = value.strip()
-    try:
-        if "/" not in text:
-            if text in ("", ".."):
-                raise ValueError("an instant is needed")
-            return Interval(_instant(text, end=False), _instant(text, end=True))
-        start_text, _, end_text = text.partition("/")
-        if "/" in end_text:
-            raise ValueError("at most one '/'")
-        start = (
-            None
-            if start_text in ("", "..") or start_text.startswith("P")
-            else (_instant(start_text, end=False))
-        )
-        end = (
-            None
-            if end_text in ("", "..") or end_text.startswith("P")
-            else (_instant(end_text, end=True))
-        )
-        if start_text.startswith("P") and end_text.startswith("P"):
-            raise ValueError("two durations")
-        if end_text.startswith("P"):
-            if start is None:
-                raise ValueError("a duration needs a start")
-            end = _shift(start, end_text, +1)
-        if start_text.startswith("P"):
-            if end is None:
-                raise ValueError("a duration needs an end")
-            start = _shift(end, start_text, -1)
-    except (ValueError, OverflowError) as e:
+    if not _DATETIME.match(value):
         raise InvalidParameter(
-            "datetime", f"'{value}' is not an RFC 3339 instant or interval ({e})"
-        ) from None
-    if start is not None and end is not None and start > end:
+            "datetime",
+            f"'{value}' is not an RFC 3339 date or date-time, nor an interval of two of them "
+            "(start/end; '..' or nothing for an open end; an ISO 8601 duration for one end)",
+        )
+    if "/" not in value:
+        return Interval(_instant(value, end=False), _instant(value, end=True))
+    start_text, _, end_text = value.partition("/")
+    start = None if start_text in ("", "..") or start_text.startswith("P") else start_text
+    end = None if end_text in ("", "..") or end_text.startswith("P") else end_text
+    begin = None if start is None else _instant(start, end=False)
+    finish = None if end is None else _instant(end, end=True)
+    if end_text.startswith("P") and begin is not None:
+        finish = _shift(begin, end_text, +1)
+    if start_text.startswith("P") and finish is not None:
+        begin = _shift(finish, start_text, -1)
+    if begin is not None and finish is not None and begin > finish:
         raise InvalidParameter("datetime", "the interval ends before it starts")
-    return Interval(start, end)
+    return Interval(begin, finish)
 
 
 def parse_sortby(value: str | None, sortables: Iterable[str]) -> tuple[SortKey, ...]:
@@ -202,6 +222,8 @@ def parse_properties(value: str | None, names: Iterable[str]) -> list[str] | Non
         return None
     allowed = set(names)
     chosen = [p.strip() for p in value.split(",") if p.strip()]
+    if not chosen:
+        raise InvalidParameter("properties", "name at least one property")
     unknown = [p for p in chosen if p not in allowed]
     if unknown:
         raise InvalidParameter("properties", f"unknown properties: {', '.join(unknown)}")

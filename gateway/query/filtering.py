@@ -4,6 +4,8 @@ filter expression in the collection's property names."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from threading import Lock
 from typing import Any
 
@@ -18,6 +20,10 @@ from gateway.query import cql2
 FILTER_PARAMS = ("filter", "filter-lang", "filter-crs")
 LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
 MAX_BODY = 1_000_000
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 _PARSED: LRUCache[tuple[Any, ...], Expr] = LRUCache(maxsize=256)
 _PARSED_LOCK = Lock()
 
@@ -39,6 +45,8 @@ async def read_filter_body(request: Request) -> Any:
     # OWSLib sends the expression itself; some clients wrap it as {"filter": ...}.
     if isinstance(data, dict) and "filter" in data and "op" not in data:
         data = data["filter"]
+    if data is None:  # an empty body is no filter; a JSON null is not a filter
+        raise InvalidParameter("filter", "null is not a CQL2-JSON expression")
     return data
 
 
@@ -54,7 +62,25 @@ def _typed(value: str, schema: dict[str, Any], name: str) -> Any:
         raise InvalidParameter(name, f"'{value}' is not a number") from None
     if "boolean" in types and value.lower() in ("true", "false"):
         return value.lower() == "true"
+    fmt = schema.get("format")
+    if fmt in ("date", "date-time") and not _is_temporal(value, fmt):
+        raise InvalidParameter(name, f"'{value}' is not an RFC 3339 {fmt}")
     return value
+
+
+def _is_temporal(value: str, fmt: str) -> bool:
+    """A queryable parameter of format date or date-time holds one (its OpenAPI schema
+    says so), so a typo is a 400 rather than an empty page."""
+    if not (_DATE if fmt == "date" else _DATE_TIME).fullmatch(value):
+        return False
+    try:
+        if fmt == "date":
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def parse_text(
@@ -96,8 +122,8 @@ def parse_filters(
         terms.append(cql2.parse(body, "cql2-json", queryables, standard.get("filter-crs")))
     elif text is not None:
         terms.append(parse_text(text, lang or "cql2-text", queryables, standard.get("filter-crs")))
-    elif "filter-crs" in standard or lang is not None:
-        raise InvalidParameter("filter", "filter-lang/filter-crs need a filter")
+    elif "filter-crs" in standard:  # without a filter it selects nothing, but must be valid
+        cql2.parse("TRUE", "cql2-text", {}, standard["filter-crs"])
     for name, value in by_queryable.items():
         terms.append(Call("=", (Property(name), Literal(_typed(value, queryables[name], name)))))
     if not terms:

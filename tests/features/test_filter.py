@@ -112,13 +112,21 @@ def test_filter_combines_with_bbox_datetime_sort_and_paging(demo_client: TestCli
         ({"filter": "genus = 'Tilia'", "filter-lang": "sql"}, "filter-lang"),
         ({"filter": "(" * 200 + "genus = 'a'" + ")" * 200}, "filter"),
         ({"filter": "genus = 'Tilia'", "filter-crs": "http://example.org/crs"}, "filter-crs"),
-        ({"filter-lang": "cql2-text"}, "filter"),
+        ({"filter-crs": "http://example.org/crs"}, "filter-crs"),
     ],
 )
 def test_bad_filters_are_400_naming_the_problem(demo_client: TestClient, params, needle):
     response = demo_client.get(f"{FED}/items", params=params)
     assert response.status_code == 400, response.text
     assert needle in response.json()["description"]
+
+
+def test_filter_lang_and_crs_without_a_filter_select_everything(demo_client: TestClient):
+    # The OpenAPI document cannot say "only with a filter"; both are harmless without one.
+    everything = demo_client.get(f"{FED}/items").json()["numberMatched"]
+    crs = "http://www.opengis.net/def/crs/EPSG/0/25832"
+    alone = demo_client.get(f"{FED}/items", params={"filter-lang": "cql2-json", "filter-crs": crs})
+    assert alone.status_code == 200 and alone.json()["numberMatched"] == everything
 
 
 def test_conformance_declares_filtering_and_cql2_classes(demo_client: TestClient):
@@ -129,3 +137,16 @@ def test_conformance_declares_filtering_and_cql2_classes(demo_client: TestClient
         f"{base}cql2/1.0/conf/cql2-text",
         f"{base}cql2/1.0/conf/basic-cql2",
     } <= conforms
+
+
+def test_a_date_queryable_takes_a_date_and_a_typo_is_400(demo_client: TestClient):
+    assert demo_client.get(f"{FED}/items", params={"last_update": "2019-01-02"}).status_code == 200
+    typo = demo_client.get(f"{FED}/items", params={"last_update": "2019-02-30"})
+    assert typo.status_code == 400 and "last_update" in typo.json()["description"]
+
+
+def test_a_json_null_body_is_not_a_filter(demo_client: TestClient):
+    response = demo_client.post(
+        f"{FED}/items", content=b"null", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and "null" in response.json()["description"]
