@@ -17,6 +17,7 @@ from typing import Any
 import schemathesis
 from schemathesis.engine import events, from_schema
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 SEED = 20261206
 
@@ -67,6 +68,22 @@ class Outcome:
         )
 
 
+class Borrowed:
+    """The app without its lifespan: schemathesis enters and leaves one per run, and the
+    shutdown would close the stores of the session's shared demo app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+
+
 def _message(response: Any, client: TestClient) -> str:
     """The error message of an answer (for HEAD, of the same request as GET)."""
     request = response.request
@@ -93,6 +110,7 @@ def run(
         "generation": {"max-examples": max_examples, "deterministic": True},
         **(config or {}),
     }
+    app = Borrowed(app)
     schema = schemathesis.openapi.from_asgi(
         api_path, app, config=schemathesis.Config.from_dict(settings)
     )

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, request_response
@@ -21,7 +22,8 @@ from starlette.types import Receive, Scope, Send
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
 from gateway.errors import GatewayError, NotFound, SourceBusy, partial_warning
-from gateway.features.links import base_url
+from gateway.features.links import OPENAPI, base_url
+from gateway.sensorthings import openapi
 from gateway.sensorthings.auth import require_key
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.errors import (
@@ -29,6 +31,7 @@ from gateway.sensorthings.errors import (
     ON_ROOT,
     Forbidden,
     InvalidBody,
+    InvalidParameter,
     MethodNotAllowed,
     error_body,
 )
@@ -45,6 +48,22 @@ JSON_PATCH = "application/json-patch+json"
 MAX_BODY = 256 * 1024 * 1024
 METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
 FAILED = "@twinbridge.failedSources"
+
+
+class AnyPath(Convertor[str]):
+    """Starlette's `path` convertor stops at a newline (a percent-decoded %0A in an id), and
+    the request would fall through to the Features routes and their error shape."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", AnyPath())
 
 
 class Service(Protocol):
@@ -70,8 +89,8 @@ class Service(Protocol):
     async def create_observations(self, body: Any, links: Links) -> list[str]: ...
 
 
-def sta_json(doc: Any, status: int = 200, **headers: str) -> Response:
-    return Response(orjson.dumps(doc), status_code=status, media_type=JSON, headers=headers)
+def sta_json(doc: Any, status: int = 200, media_type: str = JSON, **headers: str) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, media_type=media_type, headers=headers)
 
 
 def sta_error(status: int, message: str, **headers: str) -> Response:
@@ -104,9 +123,9 @@ class SensorThings:
     def routes(self) -> list[Route]:
         return [
             Route("/sta/{version}", AnyMethod(self.federated_root)),
-            Route("/sta/{version}/{path:path}", AnyMethod(self.federated_root)),
+            Route("/sta/{version}/{path:anypath}", AnyMethod(self.federated_root)),
             Route("/{tenant}/sta/{version}", AnyMethod(self.tenant_root)),
-            Route("/{tenant}/sta/{version}/{path:path}", AnyMethod(self.tenant_root)),
+            Route("/{tenant}/sta/{version}/{path:anypath}", AnyMethod(self.tenant_root)),
         ]
 
     async def tenant_root(self, request: Request) -> Response:
@@ -171,16 +190,20 @@ class SensorThings:
     async def dispatch(
         self, request: Request, service: Service, links: Links, root_doc: dict[str, Any]
     ) -> Response:
-        path = parse_path(request.path_params.get("path", ""))
         method = request.method
         if method not in METHODS:
             raise MethodNotAllowed(f"{method} is not served here", tuple(METHODS))
+        if request.path_params.get("path", "").rstrip("/") == "api" and method in ("GET", "HEAD"):
+            return self._api(service, links)
+        path = parse_path(request.path_params.get("path", ""))
         if method in ("GET", "HEAD"):
             if path.is_root:
                 return sta_json(root_doc)
             if path.action is not None:
                 raise MethodNotAllowed(f"{path.action} only accepts POST", ON_ACTION)
             options = parse_options(request.query_params.multi_items())
+            if options.result_format and path.type.name != "Observation":
+                raise InvalidParameter("$resultFormat", "dataArray is for Observations only")
             return self._answer(await service.get(path, options, links))
         if not service.writable:
             raise Forbidden("this SensorThings service is read-only")
@@ -219,6 +242,12 @@ class SensorThings:
         if length and length.isdigit() and int(length) > MAX_BODY:
             raise InvalidBody(f"the body is larger than {MAX_BODY // (1024 * 1024)} MB")
         return parse_body(await request.body())
+
+    @staticmethod
+    def _api(service: Service, links: Links) -> Response:
+        title = getattr(service, "title", None) or "SensorThings API"
+        doc = openapi.document(links.root, title, service.writable, service.multi_datastream)
+        return sta_json(doc, media_type=OPENAPI)
 
     @staticmethod
     def _answer(result: Any) -> Response:

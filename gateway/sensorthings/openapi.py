@@ -1,0 +1,337 @@
+"""The OpenAPI 3.0 document of one SensorThings service (a tenant's, or the federated view),
+generated from the entity model, served at `{service root}/api` (where FROST-Server's
+OpenAPI plugin serves it, and next to the resources it describes, as `/api` is for the
+Features facade).
+
+It describes the read paths every service has: the entity sets, single entities (integer
+ids, or quoted strings such as `('leipzig:1')` in the federated view), navigation to related
+entities, `$ref`, single properties and their `$value`; the writes only where the service
+takes them (an API key in `X-API-Key`). Query options carry what JSON Schema can say: enums
+of the entity type's properties for `$select` and `$orderby` as patterns, integer bounds
+for `$top` and `$skip`; the grammars of `$filter` and `$expand` are in the descriptions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gateway.sensorthings.model import BY_PLURAL, ROOT_SETS, EntityType, target
+
+REF = "#/components"
+JSON = "application/json"
+MAX_INTEGER = 10**18 - 1  # what the option parser reads: up to 18 digits
+WRITE_ERRORS = ("400", "401", "403", "404", "409")
+READ_ERRORS = ("400", "404", "502", "503", "504")
+STATUS = {
+    "400": "The request is malformed (a path segment, a query option or the body).",
+    "401": "Writes need the API key in X-API-Key.",
+    "403": "The API key is wrong, or the service is read-only.",
+    "404": "The entity (or entity set) does not exist.",
+    "409": "The write conflicts with existing entities.",
+    "500": "An unexpected error.",
+    "502": "An upstream SensorThings server failed.",
+    "503": "A source is busy; retry after a while.",
+    "504": "An upstream SensorThings server did not answer in time.",
+}
+
+
+def _option(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _list_pattern(item: str) -> str:
+    return f"^{item}(,{item})*$"
+
+
+def _names(etype: EntityType, sets: set[str]) -> list[str]:
+    rels = [r.name for r in etype.rels if target(r).plural in sets]
+    return ["id", "@iot.id", *etype.prop, *rels]
+
+
+def _options(etype: EntityType, sets: set[str], collection: bool) -> list[dict[str, Any]]:
+    options = [
+        _option(
+            "$select",
+            {
+                "type": "string",
+                "pattern": _list_pattern(f"({'|'.join(map(re.escape, _names(etype, sets)))})"),
+            },
+            "Only these properties and navigation links, comma-separated.",
+        ),
+        _option(
+            "$expand",
+            {"type": "string"},
+            "Related entities to include inline: relation names, `/` paths and nested "
+            "options in parentheses, e.g. `Datastreams($top=1;$expand=Observations)`.",
+        ),
+    ]
+    if not collection:
+        return options
+    options += [
+        _option("$top", {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}, "Page size."),
+        _option("$skip", {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}, "Skip."),
+        _option("$count", {"type": "boolean"}, "Include `@iot.count`, the number of matches."),
+        _option(
+            "$orderby",
+            {"type": "string"},
+            f"Sort keys, comma-separated: an expression of the $filter grammar (a property: "
+            f"{', '.join(['id', *etype.prop])}), optionally followed by ` asc` or ` desc`.",
+        ),
+        _option(
+            "$filter",
+            {"type": "string"},
+            "An OData filter expression (SensorThings 1.1, section 9.3.3.5).",
+        ),
+    ]
+    if etype.name == "Observation":
+        options.append(
+            _option("$resultFormat", {"type": "string", "enum": ["dataArray"]}, "Compact arrays.")
+        )
+    return options
+
+
+def _responses(ok: dict[str, Any], errors: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {"200": ok}
+    for status in (*errors, "500"):
+        out[status] = {"$ref": f"{REF}/responses/{status}"}
+    return out
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": f"{REF}/schemas/{schema}"}}},
+    }
+
+
+def _get(op_id: str, summary: str, params: list[Any], ok: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "operationId": op_id,
+        "summary": summary,
+        "parameters": params,
+        "responses": _responses(ok, READ_ERRORS),
+    }
+
+
+def _write(op_id: str, summary: str, ok: str, body: bool = True) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "security": [{"apiKey": []}],
+        "responses": _responses({"description": "Done."}, WRITE_ERRORS),
+    }
+    op["responses"].pop("200")
+    op["responses"][ok] = {"description": "Done."}
+    if body:
+        schema = {"type": "object"}
+        op["requestBody"] = {"required": True, "content": {JSON: {"schema": schema}}}
+    return op
+
+
+ID = {"$ref": f"{REF}/parameters/id"}
+
+
+def _entity_paths(etype: EntityType, sets: set[str], writable: bool) -> dict[str, Any]:
+    plural = etype.plural
+    one = f"/{plural}({{id}})"
+    paths: dict[str, Any] = {
+        f"/{plural}": {
+            "get": _get(
+                f"list{plural}",
+                f"The {plural}",
+                _options(etype, sets, True),
+                _json("A page of entities.", "entitySet"),
+            )
+        },
+        f"/{plural}/$ref": {
+            "get": _get(
+                f"refs{plural}",
+                f"Links to the {plural}",
+                [o for o in _options(etype, sets, True) if o["name"] not in ("$select", "$expand")],
+                _json("A page of links.", "entitySet"),
+            )
+        },
+        one: {
+            "get": _get(
+                f"get{etype.name}",
+                f"One {etype.name}",
+                [ID, *_options(etype, sets, False)],
+                _json("The entity.", "entity"),
+            )
+        },
+        f"{one}/{{property}}": {
+            "get": _get(
+                f"get{etype.name}Property",
+                f"One property of a {etype.name}",
+                [ID, _property(etype)],
+                _json("The property as an object of one member.", "entity"),
+            )
+        },
+        f"{one}/{{property}}/$value": {
+            "get": {
+                **_get(
+                    f"get{etype.name}Value",
+                    f"The raw value of a property of a {etype.name}",
+                    [ID, _property(etype)],
+                    {
+                        "description": "The value.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                ),
+            }
+        },
+    }
+    paths[f"{one}/{{property}}/$value"]["get"]["responses"]["204"] = {"description": "No value."}
+    if writable:
+        paths[f"/{plural}"]["post"] = _write(f"create{etype.name}", f"Create a {etype.name}", "201")
+        paths[one]["patch"] = _write(f"update{etype.name}", f"Update a {etype.name}", "200")
+        paths[one]["put"] = _write(f"replace{etype.name}", f"Replace a {etype.name}", "200")
+        paths[one]["delete"] = _write(f"delete{etype.name}", f"Delete a {etype.name}", "200", False)
+        for method in ("patch", "put", "delete"):
+            paths[one][method]["parameters"] = [ID]
+    for rel in etype.rels:
+        related = target(rel)
+        if related.plural not in sets:
+            continue
+        path = f"{one}/{rel.name}"
+        doc = "entitySet" if rel.many else "entity"
+        label = f"{etype.name}{rel.name}"
+        params = [ID, *_options(related, sets, rel.many)]
+        paths[path] = {
+            "get": _get(
+                f"get{label}", f"The {rel.name} of a {etype.name}", params, _json("Related.", doc)
+            )
+        }
+        if rel.many:
+            refs = [
+                ID,
+                *(
+                    o
+                    for o in _options(related, sets, True)
+                    if o["name"] not in ("$select", "$expand")
+                ),
+            ]
+            paths[f"{path}/$ref"] = {
+                "get": _get(
+                    f"refs{label}", f"Links to the {rel.name}", refs, _json("Links.", "entitySet")
+                )
+            }
+    return paths
+
+
+def _property(etype: EntityType) -> dict[str, Any]:
+    return {
+        "name": "property",
+        "in": "path",
+        "required": True,
+        "description": f"A property of {etype.name}.",
+        "schema": {"type": "string", "enum": ["id", *etype.prop]},
+    }
+
+
+def _components(writable: bool) -> dict[str, Any]:
+    links = {"type": "string", "format": "uri"}
+    components: dict[str, Any] = {
+        "parameters": {
+            "id": {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": "The entity's id: an integer, or a quoted string with '' for '.",
+                "schema": {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                        {"type": "string", "pattern": "^'([^']|'')*'$"},
+                    ]
+                },
+            }
+        },
+        "schemas": {
+            "error": {
+                "type": "object",
+                "required": ["type", "code", "message"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["error"]},
+                    "code": {"type": "integer"},
+                    "message": {"type": "string"},
+                },
+            },
+            "entity": {"type": "object", "properties": {"@iot.selfLink": links}},
+            "entitySet": {
+                "type": "object",
+                "required": ["value"],
+                "properties": {
+                    "value": {"type": "array", "items": {"$ref": f"{REF}/schemas/entity"}},
+                    "@iot.count": {"type": "integer", "minimum": 0},
+                    "@iot.nextLink": links,
+                },
+            },
+            "serviceRoot": {
+                "type": "object",
+                "required": ["value", "serverSettings"],
+                "properties": {
+                    "value": {"type": "array", "items": {"type": "object"}},
+                    "serverSettings": {"type": "object"},
+                },
+            },
+        },
+        "responses": {
+            status: {
+                "description": text,
+                "content": {JSON: {"schema": {"$ref": f"{REF}/schemas/error"}}},
+            }
+            for status, text in STATUS.items()
+        },
+    }
+    if writable:
+        components["securitySchemes"] = {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        }
+    return components
+
+
+def document(root: str, title: str, writable: bool, multi_datastream: bool) -> dict[str, Any]:
+    sets = {s for s in ROOT_SETS if multi_datastream or s != "MultiDatastreams"}
+    paths: dict[str, Any] = {
+        "/": {
+            "get": _get("getServiceRoot", "The service root", [], _json("The sets.", "serviceRoot"))
+        },
+        "/api": {
+            "get": _get(
+                "getApi",
+                "This API definition",
+                [],
+                {
+                    "description": "OpenAPI 3.0",
+                    "content": {"application/vnd.oai.openapi+json;version=3.0": {"schema": {}}},
+                },
+            )
+        },
+    }
+    for plural in ROOT_SETS:
+        if plural in sets:
+            paths.update(_entity_paths(BY_PLURAL[plural], sets, writable))
+    if writable:
+        paths["/CreateObservations"] = {
+            "post": _write("createObservations", "Create Observations in bulk (dataArray)", "201")
+        }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": title,
+            "description": "OGC SensorThings API 1.1 (sensing core, filtering"
+            + (", create-update-delete)" if writable else "; read-only)"),
+            "version": "1.1",
+            "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
+        },
+        "servers": [{"url": root}],
+        "paths": paths,
+        "components": _components(writable),
+    }
