@@ -138,92 +138,56 @@ def _write(op_id: str, summary: str, ok: str, body: bool = True) -> dict[str, An
 ID = {"$ref": f"{REF}/parameters/id"}
 
 
+def _ref_options(etype: EntityType, sets: set[str]) -> list[dict[str, Any]]:
+    """A `$ref` list pages and filters like its set, but selects and expands nothing."""
+    return [o for o in _options(etype, sets, True) if o["name"] not in ("$select", "$expand")]
+
+
 def _entity_paths(etype: EntityType, sets: set[str], writable: bool) -> dict[str, Any]:
-    plural = etype.plural
+    plural, name = etype.plural, etype.name
     one = f"/{plural}({{id}})"
+    value = {"description": "The value.", "content": {"text/plain": {"schema": {"type": "string"}}}}
     paths: dict[str, Any] = {
-        f"/{plural}": {
-            "get": _get(
-                f"list{plural}",
-                f"The {plural}",
-                _options(etype, sets, True),
-                _json("A page of entities.", "entitySet"),
-            )
-        },
-        f"/{plural}/$ref": {
-            "get": _get(
-                f"refs{plural}",
-                f"Links to the {plural}",
-                [o for o in _options(etype, sets, True) if o["name"] not in ("$select", "$expand")],
-                _json("A page of links.", "entitySet"),
-            )
-        },
-        one: {
-            "get": _get(
-                f"get{etype.name}",
-                f"One {etype.name}",
-                [ID, *_options(etype, sets, False)],
-                _json("The entity.", "entity"),
-            )
-        },
-        f"{one}/{{property}}": {
-            "get": _get(
-                f"get{etype.name}Property",
-                f"One property of a {etype.name}",
-                [ID, _property(etype)],
-                _json("The property as an object of one member.", "entity"),
-            )
-        },
+        f"/{plural}": _read(
+            f"list{plural}", f"The {plural}", _options(etype, sets, True), "entitySet"
+        ),
+        f"/{plural}/$ref": _read(
+            f"refs{plural}", f"Links to the {plural}", _ref_options(etype, sets), "entitySet"
+        ),
+        one: _read(f"get{name}", f"One {name}", [ID, *_options(etype, sets, False)], "entity"),
+        f"{one}/{{property}}": _read(
+            f"get{name}Property", f"One property of a {name}", [ID, _property(etype)], "entity"
+        ),
         f"{one}/{{property}}/$value": {
-            "get": {
-                **_get(
-                    f"get{etype.name}Value",
-                    f"The raw value of a property of a {etype.name}",
-                    [ID, _property(etype)],
-                    {
-                        "description": "The value.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    },
-                ),
-            }
+            "get": _get(
+                f"get{name}Value", f"A raw value of a {name}", [ID, _property(etype)], value
+            )
         },
     }
     paths[f"{one}/{{property}}/$value"]["get"]["responses"]["204"] = {"description": "No value."}
     if writable:
-        paths[f"/{plural}"]["post"] = _write(f"create{etype.name}", f"Create a {etype.name}", "201")
-        paths[one]["patch"] = _write(f"update{etype.name}", f"Update a {etype.name}", "200")
-        paths[one]["put"] = _write(f"replace{etype.name}", f"Replace a {etype.name}", "200")
-        paths[one]["delete"] = _write(f"delete{etype.name}", f"Delete a {etype.name}", "200", False)
-        for method in ("patch", "put", "delete"):
-            paths[one][method]["parameters"] = [ID]
+        paths[f"/{plural}"]["post"] = _write(f"create{name}", f"Create a {name}", "201")
+        for method, verb in (("patch", "Update"), ("put", "Replace"), ("delete", "Delete")):
+            op = _write(f"{verb.lower()}{name}", f"{verb} a {name}", "200", method != "delete")
+            paths[one][method] = {**op, "parameters": [ID]}
     for rel in etype.rels:
         related = target(rel)
         if related.plural not in sets:
             continue
-        path = f"{one}/{rel.name}"
-        doc = "entitySet" if rel.many else "entity"
-        label = f"{etype.name}{rel.name}"
+        path, label = f"{one}/{rel.name}", f"{name}{rel.name}"
         params = [ID, *_options(related, sets, rel.many)]
-        paths[path] = {
-            "get": _get(
-                f"get{label}", f"The {rel.name} of a {etype.name}", params, _json("Related.", doc)
-            )
-        }
+        doc = "entitySet" if rel.many else "entity"
+        paths[path] = _read(f"get{label}", f"The {rel.name} of a {name}", params, doc)
         if rel.many:
-            refs = [
-                ID,
-                *(
-                    o
-                    for o in _options(related, sets, True)
-                    if o["name"] not in ("$select", "$expand")
-                ),
-            ]
-            paths[f"{path}/$ref"] = {
-                "get": _get(
-                    f"refs{label}", f"Links to the {rel.name}", refs, _json("Links.", "entitySet")
-                )
-            }
+            refs = [ID, *_ref_options(related, sets)]
+            paths[f"{path}/$ref"] = _read(
+                f"refs{label}", f"Links to the {rel.name}", refs, "entitySet"
+            )
     return paths
+
+
+def _read(op_id: str, summary: str, params: list[Any], schema: str) -> dict[str, Any]:
+    return {"get": _get(op_id, summary, params, _json(summary, schema))}
 
 
 def _property(etype: EntityType) -> dict[str, Any]:
