@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.context import new_request_id
 from gateway.sensorthings.errors import error_body
 
 OGC_CODES = {400: "InvalidRequest", 414: "URITooLong", 431: "RequestHeaderFieldsTooLarge"}
@@ -42,13 +43,15 @@ def header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
     return sum(len(name) + len(value) + 4 for name, value in headers)
 
 
-def error_document(target: bytes, status: int, message: str) -> bytes:
-    """The error body for a request target (the raw path and query) in its facade's shape."""
+def error_document(target: bytes, status: int, message: str, request_id: str) -> bytes:
+    """The error body for a request target (the raw path and query) in its facade's shape,
+    with the request id the answer's X-Request-Id names (a refused head has no other)."""
     match = _PATH.match(target[:1024])
     path = (match.group(1) if match else None) or b"/"
     if _STA.match(path):
-        return orjson.dumps(error_body(status, message))
-    return orjson.dumps({"code": OGC_CODES.get(status, "InvalidRequest"), "description": message})
+        return orjson.dumps({**error_body(status, message), "requestId": request_id})
+    code = OGC_CODES.get(status, "InvalidRequest")
+    return orjson.dumps({"code": code, "description": message, "requestId": request_id})
 
 
 class LimitsMiddleware:
@@ -68,9 +71,11 @@ class LimitsMiddleware:
             elif header_bytes(scope["headers"]) > self.limits.max_header_bytes:
                 status, message = 431, self.limits.header_message()
             if status:
-                body = error_document(target, status, message)
+                request_id = new_request_id(None)
+                body = error_document(target, status, message, request_id)
                 headers = [
                     (b"content-type", b"application/json"),
+                    (b"x-request-id", request_id.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ]

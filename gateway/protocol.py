@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.context import new_request_id
 from gateway.limits import RequestLimits, error_document, header_bytes
 
 MALFORMED = "the request is not valid HTTP/1.1"
@@ -87,13 +88,15 @@ class GatewayProtocol(HttpToolsProtocol):
         """Every refusal of a request head ends here (uvicorn calls it on parser errors).
         Requests pipelined before the refused one are answered first."""
         status, message = self._rejection or (400, MALFORMED)
-        body = error_document(self.url, status, message)
+        request_id = new_request_id(None)
+        body = error_document(self.url, status, message, request_id)
         lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n".encode()]
         lines += [
             name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
         ]
         lines += [
             b"content-type: application/json\r\n",
+            b"x-request-id: " + request_id.encode() + b"\r\n",
             b"content-length: " + str(len(body)).encode() + b"\r\n",
             b"connection: close\r\n\r\n",
             body,

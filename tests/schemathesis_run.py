@@ -46,10 +46,6 @@ class Tolerated:
         return re.search(self.message, message) is not None
 
 
-# Rules for both facades. TODO: drop once a 405 carries `Allow` (the lead's part of defect 10).
-COMMON = (Tolerated("405 without Allow", "ST204", 405, failure="`Allow`"),)
-
-
 @dataclass
 class Outcome:
     cases: int = 0

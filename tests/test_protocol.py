@@ -68,7 +68,7 @@ def assert_error(answer: bytes, status: int, facade: str) -> dict:
     if facade == "sta":
         assert body["type"] == "error" and body["code"] == status and body["message"]
     else:
-        assert set(body) == {"code", "description"} and body["description"]
+        assert set(body) == {"code", "description", "requestId"} and body["description"]
     return body
 
 

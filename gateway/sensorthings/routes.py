@@ -28,6 +28,8 @@ from gateway.sensorthings.auth import require_key
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.errors import (
     ON_ACTION,
+    ON_COLLECTION,
+    ON_ENTITY,
     ON_ROOT,
     Forbidden,
     InvalidBody,
@@ -96,6 +98,17 @@ def sta_json(doc: Any, status: int = 200, media_type: str = JSON, **headers: str
 def sta_error(status: int, message: str, **headers: str) -> Response:
     body = {**error_body(status, message), "requestId": REQUEST_ID.get()}
     return sta_json(body, status, **headers)
+
+
+def allowed(service: Service, path: ResourcePath) -> tuple[str, ...]:
+    """The methods a resource takes, for the Allow header of a 405."""
+    if path.is_root:
+        return ON_ROOT
+    if path.action is not None:
+        return ON_ACTION
+    if not service.writable:
+        return ON_ROOT
+    return ON_COLLECTION if path.is_collection else ON_ENTITY
 
 
 class AnyMethod:
@@ -191,11 +204,11 @@ class SensorThings:
         self, request: Request, service: Service, links: Links, root_doc: dict[str, Any]
     ) -> Response:
         method = request.method
-        if method not in METHODS:
-            raise MethodNotAllowed(f"{method} is not served here", tuple(METHODS))
         if request.path_params.get("path", "").rstrip("/") == "api" and method in ("GET", "HEAD"):
             return self._api(service, links)
         path = parse_path(request.path_params.get("path", ""))
+        if method not in METHODS:
+            raise MethodNotAllowed(f"{method} is not served here", allowed(service, path))
         if method in ("GET", "HEAD"):
             if path.is_root:
                 return sta_json(root_doc)

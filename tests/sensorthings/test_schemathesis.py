@@ -13,7 +13,7 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
-from tests.schemathesis_run import COMMON, Tolerated, run
+from tests.schemathesis_run import Tolerated, run
 
 MAX_EXAMPLES = 5
 # What JSON Schema cannot say; the option descriptions in the document say it instead.
@@ -30,7 +30,6 @@ TOLERATED = (
     # A read-only service answers writes 403 (as its tests and the conformance suite expect),
     # where schemathesis wants 405 for a method the document does not list.
     Tolerated("writes to a read-only service are 403", "ST204", 403, r"is read-only$"),
-    *COMMON,
 )
 
 
