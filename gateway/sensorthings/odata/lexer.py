@@ -57,17 +57,22 @@ def parse_datetime(text: str) -> datetime:
 
 
 def parse_duration(text: str) -> timedelta | None:
+    """The duration, or None when it is not ISO 8601 or beyond what a timedelta holds
+    (999,999,999 days)."""
     m = _DURATION.match(text)
     if m is None:
         return None
     sign, weeks, days, hours, minutes, seconds = m.groups()
-    value = timedelta(
-        weeks=int(weeks or 0),
-        days=int(days or 0),
-        hours=int(hours or 0),
-        minutes=int(minutes or 0),
-        seconds=float(seconds or 0),
-    )
+    try:
+        value = timedelta(
+            weeks=int(weeks or 0),
+            days=int(days or 0),
+            hours=int(hours or 0),
+            minutes=int(minutes or 0),
+            seconds=float(seconds or 0),
+        )
+    except OverflowError:
+        return None
     return -value if sign else value
 
 
@@ -102,7 +107,7 @@ def _convert(kind: str, m: re.Match[str], option: str, pos: int) -> tuple[str, A
             return kind, date.fromisoformat(text)
         if kind == "time":
             return kind, time.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # also beyond year 1..9999 once made UTC
         raise ODataSyntaxError(option, f"'{text}' is not a valid {kind}", pos) from None
     if kind == "number":
         return kind, _number(text)
@@ -123,6 +128,8 @@ def _convert(kind: str, m: re.Match[str], option: str, pos: int) -> tuple[str, A
 
 
 def tokenize(text: str, option: str) -> list[Token]:
+    if "\x00" in text:  # no store takes it in a string, and nothing else may contain it
+        raise ODataSyntaxError(option, "NUL characters are not allowed", text.index("\x00") + 1)
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):

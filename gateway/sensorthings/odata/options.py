@@ -83,9 +83,10 @@ def _shifted(option: str, offset: int, error: ODataSyntaxError) -> ODataSyntaxEr
 
 
 def _integer(option: str, value: str) -> int:
-    if not _INTEGER.match(value.strip()):
+    text = value.strip()
+    if not _INTEGER.match(text):
         raise InvalidParameter(option, f"'{value}' is not a non-negative integer")
-    return int(value)
+    return int(text)
 
 
 def _boolean(option: str, value: str) -> bool:

@@ -16,10 +16,12 @@ from gateway.errors import InvalidParameter
 from gateway.sensorthings.errors import NotImplementedYet
 from gateway.sensorthings.store.dialect import POSTGRES
 from gateway.sensorthings.store.plan import Plan, Rows, Stmt, run_async
+from gateway.sensorthings.store.refusals import invalid_data, too_complex, too_many_values
 from gateway.sensorthings.store.schema import SCHEMA_VERSION, statements
 
 T = TypeVar("T")
 log = logging.getLogger("twinbridge.sensorthings.postgres")
+MAX_PARAMS = 32767  # asyncpg's limit of bound values per statement
 LOCK = 0x7B57A  # advisory lock serialising schema creation across workers
 GEOM_FUNCTION = """
 CREATE OR REPLACE FUNCTION tb_geom(j jsonb) RETURNS geometry LANGUAGE sql IMMUTABLE AS
@@ -83,7 +85,9 @@ class PostgresStore:
             await self.pool.close()
 
     @staticmethod
-    async def _execute(conn: asyncpg.Connection, stmt: Stmt) -> Rows:
+    async def _execute(conn: asyncpg.Connection, stmt: Stmt, readonly: bool) -> Rows:
+        if len(stmt.params) > MAX_PARAMS:
+            raise too_many_values(readonly, len(stmt.params), MAX_PARAMS)
         if stmt.copy is not None and stmt.many is not None:
             table, columns = stmt.copy
             await conn.copy_records_to_table(table, records=stmt.many, columns=list(columns))
@@ -103,15 +107,18 @@ class PostgresStore:
                         # Reads differ by their bound values (a Datastream, a time): plans made
                         # for the values beat generic plans by far (ms against s, measured).
                         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-                    return await run_async(plan, lambda stmt: self._execute(conn, stmt))
+                    return await run_async(plan, lambda stmt: self._execute(conn, stmt, readonly))
             except asyncpg.UndefinedFunctionError as e:
                 if "st_" in str(e).lower() or "tb_geom" in str(e):
                     raise NotImplementedYet(
                         "geometry functions need PostGIS in this store"
                     ) from None
-                raise InvalidParameter("$filter", f"cannot be evaluated here: {e}") from None
-            except (asyncpg.DataError, asyncpg.exceptions.InvalidTextRepresentationError) as e:
-                raise InvalidParameter("$filter", f"cannot be evaluated: {e}") from None
+                log.info("undefined function: %s", e)
+                raise InvalidParameter("$filter", "cannot be evaluated by this store") from None
+            except asyncpg.DataError as e:  # SQLSTATE class 22, also a parameter out of range
+                raise invalid_data(readonly, f"{e.sqlstate} {e}") from None
+            except asyncpg.ProgramLimitExceededError as e:  # class 54, e.g. stack depth
+                raise too_complex(readonly, f"{e.sqlstate} {e}") from None
 
     async def read(self, plan: Plan[T]) -> T:
         return await self._run(plan, readonly=True)

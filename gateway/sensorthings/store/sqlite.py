@@ -12,18 +12,31 @@ import asyncio
 import math
 import queue
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.sensorthings import geo
 from gateway.sensorthings.store.dialect import SQLITE
 from gateway.sensorthings.store.plan import Plan, Rows, Stmt, run_sync
+from gateway.sensorthings.store.refusals import invalid_data, too_complex
 from gateway.sensorthings.store.schema import SCHEMA_VERSION, statements
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30000
+# SQLite's refusals of statements too big or too deep: the client's query, not the store.
+TOO_COMPLEX = (
+    "parser stack overflow",
+    "expression tree is too large",
+    "too many sql variables",
+    "like or glob pattern too complex",
+    "at most 64 tables in a join",
+    "too many terms",
+    "too many columns",
+    "string or blob too big",
+)
 
 
 def _mod(a: Any, b: Any) -> float | None:
@@ -142,11 +155,29 @@ class SqliteStore:
 
     async def read(self, plan: Plan[T]) -> T:
         assert self._reader is not None, "store is not open"
-        return await asyncio.get_running_loop().run_in_executor(self._reader, self._read_sync, plan)
+        with refusals(readonly=True):
+            return await asyncio.get_running_loop().run_in_executor(
+                self._reader, self._read_sync, plan
+            )
 
     async def write(self, plan: Plan[T]) -> T:
         assert self._writer is not None and self._write_conn is not None, "store is not open"
         conn = self._write_conn
-        return await asyncio.get_running_loop().run_in_executor(
-            self._writer, run_in_transaction, conn, plan, "BEGIN IMMEDIATE"
-        )
+        with refusals(readonly=False):
+            return await asyncio.get_running_loop().run_in_executor(
+                self._writer, run_in_transaction, conn, plan, "BEGIN IMMEDIATE"
+            )
+
+
+@contextmanager
+def refusals(readonly: bool) -> Iterator[None]:
+    """SQLite's refusals of what the client sent as 400s (see `store.refusals`): values it
+    cannot bind (an integer beyond 64 bits) and statements beyond its limits."""
+    try:
+        yield
+    except OverflowError as e:
+        raise invalid_data(readonly, e) from None
+    except (sqlite3.OperationalError, sqlite3.DataError) as e:
+        if any(text in str(e).lower() for text in TOO_COMPLEX):
+            raise too_complex(readonly, e) from None
+        raise
