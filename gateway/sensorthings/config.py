@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.remote.http import HttpSettings
 from gateway.resilience import Resilience
+from gateway.sensorthings.odata.limits import (
+    MAX_EXPAND_DEPTH,
+    MAX_EXPRESSION_DEPTH,
+    MAX_JOINS,
+    Limits,
+)
 
 
 class _Strict(BaseModel):
@@ -140,12 +146,38 @@ class StaServerSettings(_Strict):
     mqtt: MqttBroker | None = Field(
         None, description="MQTT broker for notifications and creates; unset: no MQTT."
     )
+    max_expand_depth: int = Field(
+        10,
+        ge=1,
+        le=MAX_EXPAND_DEPTH,
+        description="Deepest `$expand` (`Datastreams/Thing` is 2 levels, nested options "
+        "count too); deeper is a 400.",
+    )
+    max_expression_depth: int = Field(
+        64,
+        ge=8,
+        le=MAX_EXPRESSION_DEPTH,
+        description="Deepest nesting of a `$filter` or `$orderby` expression (parentheses, "
+        "operators, function calls, one level per path segment; a run of `and` or `or` "
+        "counts as the logarithm of its length); deeper is a 400.",
+    )
+    max_joins: int = Field(
+        10,
+        ge=1,
+        le=MAX_JOINS,
+        description="Most relations the `$filter`, `$skipFilter` and `$orderby` of one level "
+        "may walk together (`Datastream/Thing/name` walks 2; each is a join, and a "
+        "database's planning time grows faster than their number); more is a 400.",
+    )
 
     @model_validator(mode="after")
     def _tops(self) -> StaServerSettings:
         if self.default_top > self.max_top:
             raise ValueError("default_top must not exceed max_top")
         return self
+
+    def odata_limits(self) -> Limits:
+        return Limits(self.max_expand_depth, self.max_expression_depth, self.max_joins)
 
 
 # For the configuration reference (gateway/configdoc.py): the STA blocks, in reading order.

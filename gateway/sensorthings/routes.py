@@ -129,6 +129,7 @@ class SensorThings:
     ) -> None:
         self.server = server
         self.settings = server.sensorthings
+        self.limits = self.settings.odata_limits()
         self.services = services
         self.federated = federated
         self.mqtt: Any | None = None  # the bridge, when a broker is configured
@@ -214,7 +215,7 @@ class SensorThings:
                 return sta_json(root_doc)
             if path.action is not None:
                 raise MethodNotAllowed(f"{path.action} only accepts POST", ON_ACTION)
-            options = parse_options(request.query_params.multi_items())
+            options = parse_options(request.query_params.multi_items(), self.limits)
             if options.result_format and path.type.name != "Observation":
                 raise InvalidParameter("$resultFormat", "dataArray is for Observations only")
             return self._answer(await service.get(path, options, links))

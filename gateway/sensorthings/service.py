@@ -78,6 +78,7 @@ class EmbeddedService:
             readers=store.readers,
         )
         self.api_key_env = cfg.api_key_env
+        self.odata_limits = settings.odata_limits()
         self.notifier: Notifier | None = None
         # Links for announcements of writes that no request made (imports, MQTT creates):
         # from `server.base_url` when set, else from the latest request.
@@ -111,7 +112,7 @@ class EmbeddedService:
         )
 
     async def get(self, path: ResourcePath, options: QueryOptions, links: Links) -> Any:
-        bind.check(path.type, options)
+        bind.check(path.type, options, self.odata_limits)
         return await self.store.read(read(self.context(links), path, options))
 
     async def create(self, path: ResourcePath, body: Any, links: Links) -> Created:

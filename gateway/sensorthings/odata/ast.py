@@ -71,5 +71,60 @@ class Lambda(Node):
     body: Node | None
 
 
+def operands(node: Node, op: str) -> list[Node]:
+    """The operands of a run of the same logical operator, left to right (iteratively)."""
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Binary) and current.op == op:
+            stack += [current.right, current.left]
+        else:
+            out.append(current)
+    return out
+
+
+def balanced(pos: int, op: str, items: list[Node]) -> Node:
+    """`a or b or c …` as a balanced tree: and/or are associative, and a tree as deep as
+    the logarithm of its length keeps every recursive walk over it shallow."""
+    level = [item for node in items for item in operands(node, op)]
+    while len(level) > 1:
+        paired: list[Node] = [
+            Binary(pos, op, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, In):
+        return (node.operand, *node.items)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Lambda):
+        return (node.path,) if node.body is None else (node.path, node.body)
+    return ()
+
+
+def deepest(node: Node, limit: int) -> Node | None:
+    """The first node found deeper than `limit` levels, or None. A path counts one level per
+    segment (each one a join or a step into JSON); walked without recursion."""
+    stack = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, Path):
+            level += len(current.segments) - 1
+        if level > limit:
+            return current
+        stack += [(child, level + 1) for child in children(current)]
+    return None
+
+
 def is_time(value: Any) -> bool:
     return isinstance(value, datetime | timedelta)

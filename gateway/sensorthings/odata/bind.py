@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from gateway.errors import InvalidParameter
 from gateway.sensorthings.model import EntityType, Prop, Rel, target
-from gateway.sensorthings.odata.ast import Binary, Call, In, Lambda, Node, Path, Unary
+from gateway.sensorthings.odata.ast import Lambda, Node, Path, children
+from gateway.sensorthings.odata.limits import CEILINGS, Limits
 from gateway.sensorthings.odata.options import QueryOptions
 
 ID_NAMES = ("id", "@iot.id")
@@ -51,36 +52,28 @@ def resolve(etype: EntityType, segments: tuple[str, ...], option: str) -> Resolv
     return Resolved(etype, tuple(chain), None)
 
 
-def _check_node(etype: EntityType, node: Node, option: str, scope: dict[str, EntityType]) -> None:
+def _check_node(etype: EntityType, node: Node, option: str, scope: dict[str, EntityType]) -> int:
+    """Check one node; returns the relations its paths walk (each one a join in SQL)."""
     if isinstance(node, Path):
         first = node.segments[0]
         if first in scope:
-            if len(node.segments) > 1:
-                resolve(scope[first], node.segments[1:], option)
-            return
+            if len(node.segments) == 1:
+                return 0
+            return len(resolve(scope[first], node.segments[1:], option).chain)
         resolved = resolve(etype, node.segments, option)
         if resolved.prop is None and not resolved.is_id:
             raise InvalidParameter(
                 option, f"'{'/'.join(node.segments)}' is a relation, not a value"
             )
-    elif isinstance(node, Binary):
-        _check_node(etype, node.left, option, scope)
-        _check_node(etype, node.right, option, scope)
-    elif isinstance(node, Unary):
-        _check_node(etype, node.operand, option, scope)
-    elif isinstance(node, In):
-        for child in (node.operand, *node.items):
-            _check_node(etype, child, option, scope)
-    elif isinstance(node, Call):
-        for child in node.args:
-            _check_node(etype, child, option, scope)
-    elif isinstance(node, Lambda):
-        _check_lambda(etype, node, option, scope)
+        return len(resolved.chain)
+    if isinstance(node, Lambda):
+        return _check_lambda(etype, node, option, scope)
+    return sum(_check_node(etype, child, option, scope) for child in children(node))
 
 
 def _check_lambda(
     etype: EntityType, node: Lambda, option: str, scope: dict[str, EntityType]
-) -> None:
+) -> int:
     first = node.path.segments[0]
     base, segments = (
         (scope[first], node.path.segments[1:]) if first in scope else (etype, node.path.segments)
@@ -88,22 +81,31 @@ def _check_lambda(
     resolved = resolve(base, segments, option)
     if resolved.prop is not None or resolved.is_id or not resolved.chain:
         raise InvalidParameter(option, f"{node.op}() needs a path to related entities")
+    joins = len(resolved.chain)
     if node.body is not None and node.var is not None:
-        _check_node(etype, node.body, option, {**scope, node.var: resolved.type})
+        joins += _check_node(etype, node.body, option, {**scope, node.var: resolved.type})
+    return joins
 
 
-def check_expr(etype: EntityType, node: Node, option: str) -> None:
-    _check_node(etype, node, option, {})
+def check_expr(etype: EntityType, node: Node, option: str) -> int:
+    """Raise InvalidParameter when the expression names anything the type does not have;
+    returns how many relations it walks."""
+    return _check_node(etype, node, option, {})
 
 
-def check(etype: EntityType, options: QueryOptions) -> None:
-    """Raise InvalidParameter when the options name anything the type does not have."""
+def check(etype: EntityType, options: QueryOptions, limits: Limits = CEILINGS) -> None:
+    """Raise InvalidParameter when the options name anything the type does not have, or
+    when the expressions of one level (one SQL statement) walk more relations than
+    `limits.joins`: each is a join, and planning cost grows faster than their number."""
+    joins = 0
     if options.filter is not None:
-        check_expr(etype, options.filter, "$filter")
+        joins += check_expr(etype, options.filter, "$filter")
     if options.skip_filter is not None:
-        check_expr(etype, options.skip_filter, "$skipFilter")
+        joins += check_expr(etype, options.skip_filter, "$skipFilter")
     for item in options.orderby:
-        check_expr(etype, item.expr, "$orderby")
+        joins += check_expr(etype, item.expr, "$orderby")
+    if joins > limits.joins:
+        raise InvalidParameter("$filter", limits.joins_message(joins))
     for path in options.select or ():
         if path[0] in etype.rel and len(path) == 1:
             continue
@@ -114,4 +116,4 @@ def check(etype: EntityType, options: QueryOptions) -> None:
         rel = etype.rel.get(item.rel)
         if rel is None:
             raise InvalidParameter("$expand", f"{etype.name} has no relation '{item.rel}'")
-        check(target(rel), item.options)
+        check(target(rel), item.options, limits)

@@ -8,9 +8,22 @@ as OGC's and FROST's tests expect.
 
 from __future__ import annotations
 
-from gateway.sensorthings.odata.ast import Binary, Call, In, Lambda, Literal, Node, Path, Unary
+from gateway.sensorthings.odata.ast import (
+    LOGICAL,
+    Binary,
+    Call,
+    In,
+    Lambda,
+    Literal,
+    Node,
+    Path,
+    Unary,
+    balanced,
+    deepest,
+)
 from gateway.sensorthings.odata.functions import FUNCTIONS
 from gateway.sensorthings.odata.lexer import ODataSyntaxError, Token, tokenize
+from gateway.sensorthings.odata.limits import CEILINGS, MAX_ORDERBY_ITEMS, Limits
 
 BINDING = {
     "or": 1,
@@ -32,12 +45,16 @@ NOT_BINDING = 3
 NEGATE_BINDING = 8
 LITERAL_KINDS = ("string", "number", "datetime", "date", "time", "interval", "duration", "geometry")
 KEYWORDS = {"true": True, "false": False, "null": None}
-MAX_DEPTH = 64
 
 
 class Parser:
-    def __init__(self, text: str, option: str) -> None:
+    """Recursive descent, each level counted: the parser stops at the depth limit before
+    Python's recursion limit could, and `checked` bounds the depth of the finished tree
+    (which left-associative runs such as `1 add 1 add …` build without recursing)."""
+
+    def __init__(self, text: str, option: str, limits: Limits = CEILINGS) -> None:
         self.option = option
+        self.limits = limits
         self.tokens = tokenize(text, option)
         self.i = 0
         self.depth = 0
@@ -67,8 +84,8 @@ class Parser:
 
     def expression(self, min_binding: int = 0) -> Node:
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.fail("expression nested too deeply")
+        if self.depth > self.limits.expression_depth:
+            raise self.fail(self.limits.expression_message())
         left = self.prefix()
         while True:
             tok = self.peek()
@@ -78,10 +95,26 @@ class Parser:
             self.advance()
             if tok.value == "in":
                 left = In(tok.pos, left, self.item_list())
+            elif tok.value in LOGICAL:
+                left = self.logical(tok, left, binding)
             else:
                 left = Binary(tok.pos, tok.value, left, self.expression(binding))
         self.depth -= 1
         return left
+
+    def logical(self, tok: Token, left: Node, binding: int) -> Node:
+        """A whole run `a or b or c …` at once, as a balanced tree (see `ast.balanced`)."""
+        items = [left, self.expression(binding)]
+        while self.peek().kind == "name" and self.peek().value == tok.value:
+            self.advance()
+            items.append(self.expression(binding))
+        return balanced(tok.pos, tok.value, items)
+
+    def checked(self, node: Node) -> Node:
+        too_deep = deepest(node, self.limits.expression_depth)
+        if too_deep is not None:
+            raise self.fail(self.limits.expression_message(), Token("", None, too_deep.pos, ""))
+        return node
 
     def item_list(self) -> tuple[Node, ...]:
         self.expect("(")
@@ -175,21 +208,25 @@ class Parser:
             raise self.fail(f"unexpected {tok.text!r}")
 
 
-def parse_filter(text: str, option: str = "$filter") -> Node:
+def parse_filter(text: str, option: str = "$filter", limits: Limits = CEILINGS) -> Node:
     if not text.strip():
         raise ODataSyntaxError(option, "empty expression", 1)
-    parser = Parser(text, option)
-    node = parser.expression()
+    parser = Parser(text, option, limits)
+    node = parser.checked(parser.expression())
     parser.end()
     return node
 
 
-def parse_orderby(text: str, option: str = "$orderby") -> list[tuple[Node, bool]]:
+def parse_orderby(
+    text: str, option: str = "$orderby", limits: Limits = CEILINGS
+) -> list[tuple[Node, bool]]:
     """`expr [asc|desc], …` as (expression, descending) pairs."""
-    parser = Parser(text, option)
+    parser = Parser(text, option, limits)
     items: list[tuple[Node, bool]] = []
     while True:
-        node = parser.expression()
+        if len(items) == MAX_ORDERBY_ITEMS:
+            raise parser.fail(f"more than {MAX_ORDERBY_ITEMS} sort keys")
+        node = parser.checked(parser.expression())
         tok = parser.peek()
         descending = False
         if tok.kind == "name" and tok.value.lower() in ("asc", "desc"):

@@ -13,6 +13,7 @@ from gateway.errors import InvalidParameter, UnknownParameter
 from gateway.sensorthings.odata.ast import Node
 from gateway.sensorthings.odata.expr import parse_filter, parse_orderby
 from gateway.sensorthings.odata.lexer import ODataSyntaxError
+from gateway.sensorthings.odata.limits import CEILINGS, Limits
 
 OPTIONS = (
     "$filter",
@@ -108,24 +109,28 @@ def _select(value: str) -> tuple[tuple[str, ...], ...]:
     return tuple(items)
 
 
-def _expand_item(text: str, offset: int) -> Expand:
+def _expand_item(text: str, offset: int, limits: Limits, depth: int) -> Expand:
+    """One item of `$expand` at `depth` (0: the top level): `A/B/C(options)`."""
     m = re.match(r"\s*([A-Za-z][A-Za-z0-9]*(?:/[A-Za-z][A-Za-z0-9]*)*)\s*", text)
     if m is None:
         raise ODataSyntaxError("$expand", "expected a relation name", offset + 1)
     rels = m.group(1).split("/")
+    depth += len(rels)
+    if depth > limits.expand_depth:  # before recursing into the options below
+        raise ODataSyntaxError("$expand", limits.expand_message(), offset + 1)
     rest = text[m.end() :].strip()
     options = QueryOptions()
     if rest:
         if not (rest.startswith("(") and rest.endswith(")")):
             raise ODataSyntaxError("$expand", "expected '(' options ')'", offset + m.end() + 1)
         inner_start = offset + text.index("(") + 1
-        options = _nested(rest[1:-1], inner_start)
+        options = _nested(rest[1:-1], inner_start, limits, depth)
     for rel in reversed(rels[1:]):
         options = QueryOptions(expand=(Expand(rel, options),))
     return Expand(rels[0], options)
 
 
-def _nested(text: str, offset: int) -> QueryOptions:
+def _nested(text: str, offset: int, limits: Limits, depth: int) -> QueryOptions:
     values: dict[str, str] = {}
     offsets: dict[str, int] = {}
     for part, start in split_top(text, ";"):
@@ -141,7 +146,7 @@ def _nested(text: str, offset: int) -> QueryOptions:
             raise InvalidParameter("$expand", f"{name} given twice")
         values[name] = value
         offsets[name] = offset + start + len(part) - len(value)
-    return _build(values, offsets, "$expand")
+    return _build(values, offsets, limits, depth, "$expand")
 
 
 def merge_expands(items: Iterable[Expand]) -> tuple[Expand, ...]:
@@ -159,7 +164,11 @@ def merge_expands(items: Iterable[Expand]) -> tuple[Expand, ...]:
 
 
 def _build(
-    values: dict[str, str], offsets: dict[str, int], outer: str | None = None
+    values: dict[str, str],
+    offsets: dict[str, int],
+    limits: Limits,
+    depth: int = 0,
+    outer: str | None = None,
 ) -> QueryOptions:
     def guarded(option: str, parse):  # type: ignore[no-untyped-def]
         try:
@@ -169,17 +178,17 @@ def _build(
 
     kw: dict = {"texts": dict(values)}
     if "$filter" in values:
-        kw["filter"] = guarded("$filter", parse_filter)
+        kw["filter"] = guarded("$filter", lambda t: parse_filter(t, "$filter", limits))
     if "$skipFilter" in values:
-        kw["skip_filter"] = guarded("$skipFilter", lambda t: parse_filter(t, "$skipFilter"))
+        kw["skip_filter"] = guarded("$skipFilter", lambda t: parse_filter(t, "$skipFilter", limits))
     if "$orderby" in values:
-        pairs = guarded("$orderby", parse_orderby)
+        pairs = guarded("$orderby", lambda t: parse_orderby(t, "$orderby", limits))
         kw["orderby"] = tuple(OrderItem(e, d) for e, d in pairs)
     if "$select" in values:
         kw["select"] = guarded("$select", _select)
     if "$expand" in values:
         items = [
-            _expand_item(p, offsets.get("$expand", 0) + o)
+            _expand_item(p, offsets.get("$expand", 0) + o, limits, depth)
             for p, o in split_top(values["$expand"], ",")
         ]
         kw["expand"] = merge_expands(items)
@@ -203,9 +212,10 @@ def _scalars(values: dict[str, str]) -> dict[str, Any]:
     return kw
 
 
-def parse_options(items: Iterable[tuple[str, str]]) -> QueryOptions:
+def parse_options(items: Iterable[tuple[str, str]], limits: Limits = CEILINGS) -> QueryOptions:
     """Query parameters (name, value) to options; unknown `$` options are errors, other
-    (custom) parameters are ignored as OData allows."""
+    (custom) parameters are ignored as OData allows. `limits`: how deep `$expand` and
+    expressions may nest (the facade passes the configured ones)."""
     values: dict[str, str] = {}
     for name, value in items:
         if not name.startswith("$"):
@@ -215,4 +225,4 @@ def parse_options(items: Iterable[tuple[str, str]]) -> QueryOptions:
         if name in values:
             raise InvalidParameter(name, "given more than once")
         values[name] = value
-    return _build(values, {})
+    return _build(values, {}, limits)

@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gateway.sensorthings.odata.ast import Binary, Call, In, Lambda, Literal, Node, Path, Unary
+from gateway.sensorthings.odata.ast import (
+    LOGICAL,
+    Binary,
+    Call,
+    In,
+    Lambda,
+    Literal,
+    Node,
+    Path,
+    Unary,
+)
 from gateway.sensorthings.odata.expr import BINDING, NOT_BINDING
 from gateway.sensorthings.odata.options import Expand, QueryOptions
 
@@ -54,13 +64,20 @@ def expr(node: Node) -> str:
     if isinstance(node, Path):
         return "/".join(node.segments)
     if isinstance(node, Unary):
-        if node.op == "not":
-            return "not " + _wrap(expr(node.operand), _binding(node.operand) <= NOT_BINDING)
-        return "-" + _wrap(expr(node.operand), _binding(node.operand) < 100)
+        operand = node.operand
+        if node.op == "not":  # `not not x` needs no parentheses (nor another level)
+            return "not " + _wrap(expr(operand), _binding(operand) < NOT_BINDING)
+        # `-(-(1))` and `-(1)`: without them the lexer would read `--1` and `-1` differently
+        merges = isinstance(operand, Unary) or (
+            isinstance(operand, Literal) and operand.kind == "number"
+        )
+        return "-" + _wrap(expr(operand), _binding(operand) < 100 or merges)
     if isinstance(node, Binary):
         own = BINDING[node.op]
         left = _wrap(expr(node.left), _binding(node.left) < own)
-        right = _wrap(expr(node.right), _binding(node.right) <= own)
+        # `a or (b or c)` is `a or b or c`: the parser reads a run of and/or as one
+        associative = node.op in LOGICAL and _binding(node.right) == own
+        right = _wrap(expr(node.right), _binding(node.right) <= own and not associative)
         return f"{left} {node.op} {right}"
     if isinstance(node, In):
         operand = _wrap(expr(node.operand), _binding(node.operand) <= BINDING["in"])

@@ -30,13 +30,15 @@ from gateway.sensorthings.odata.ast import (
     Node,
     Path,
     Unary,
+    operands,
 )
 from gateway.sensorthings.odata.bind import resolve
 from gateway.sensorthings.store.dialect import Sql
-from gateway.sensorthings.store.joins import Leaf, chain
+from gateway.sensorthings.store.joins import Leaf
 from gateway.sensorthings.timefmt import micros
 
 OPS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+GROUP = 100  # terms per flat run of AND/OR in the SQL (see `grouped`)
 MIRROR = {"eq": "eq", "ne": "ne", "gt": "lt", "lt": "gt", "ge": "le", "le": "ge"}
 
 
@@ -50,6 +52,17 @@ class Expr:
     literal: bool = False
     not_null: bool = False
     render: Callable[[bool], str] | None = None  # deferred SQL (start or end), bound on use
+
+
+def grouped(parts: list[str], op: str) -> str:
+    """`(a OR b OR …)` for a run of any length: flat in groups of GROUP, the groups nested.
+    SQLite's parser nests a flat run as deep as it is long (its limit: 1000) and its parser
+    stack is short (about 50 parentheses), so neither a long run nor deep nesting fits."""
+    while len(parts) > GROUP:
+        parts = [
+            "(" + f" {op} ".join(parts[i : i + GROUP]) + ")" for i in range(0, len(parts), GROUP)
+        ]
+    return "(" + f" {op} ".join(parts) + ")"
 
 
 def literal_expr(kind: str, value: Any, end_value: Any = None) -> Expr:
@@ -94,9 +107,8 @@ class Compiler:
     # -- conditions -------------------------------------------------------------------
     def boolean(self, node: Node) -> str:
         if isinstance(node, Binary) and node.op in ("and", "or"):
-            # `a and b and c …` flat, not nested: SQLite's parser has a limited stack.
-            parts = [self.boolean(child) for child in chain(node, node.op)]
-            return "(" + f" {node.op.upper()} ".join(parts) + ")"
+            parts = [self.boolean(child) for child in operands(node, node.op)]
+            return grouped(parts, node.op.upper())
         if isinstance(node, Unary) and node.op == "not":
             return f"(NOT {self.boolean(node.operand)})"
         if isinstance(node, Lambda):
@@ -116,7 +128,7 @@ class Compiler:
         if isinstance(node, In):
             operand = self.value(node.operand)
             parts = [self.compare(node, "eq", operand, self.value(item)) for item in node.items]
-            return f"({' OR '.join(parts)})"
+            return grouped(parts, "OR")
         e = self.value(node)
         if e.kind == "bool":
             return self.s(e)
@@ -131,11 +143,15 @@ class Compiler:
         end = leaf.join(base, resolved.chain)
         body = self.d.true
         if node.body is not None and node.var is not None:
+            outer = self.vars.get(node.var)  # an inner lambda may reuse the name
             self.vars[node.var] = (end, resolved.type)
             try:
                 body = self.boolean(node.body)
             finally:
-                del self.vars[node.var]
+                if outer is None:
+                    del self.vars[node.var]
+                else:
+                    self.vars[node.var] = outer
         if node.op == "any":
             return leaf.exists(body)
         return f"NOT {leaf.exists(f'NOT ({body})')}"

@@ -67,16 +67,12 @@ def _item_keys(c: Compiler, item: OrderItem) -> list[SortKey]:
         parts = [(f"{e.sql}.result_number", False, False), (f"{e.sql}.result_string", False, False)]
     else:
         parts = [(c.s(e), e.not_null, e.kind == "json")]
-    if leaf.from_:
+    if leaf.joins:
         if leaf.many:
             raise InvalidParameter(
                 "$orderby", "cannot order by a property of many related entities"
             )
-        where = " AND ".join(leaf.conds)
-        parts = [
-            (f"(SELECT {s} FROM {', '.join(leaf.from_)} WHERE {where})", False, j)
-            for s, _, j in parts
-        ]
+        parts = [(f"(SELECT {s} {leaf.from_where()})", False, j) for s, _, j in parts]
     return [SortKey(s, item.descending, nn, j) for s, nn, j in parts]
 
 
