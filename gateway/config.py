@@ -93,6 +93,12 @@ class ServerSettings(Strict):
     )
     default_limit: int = Field(10, ge=1, description="Page size when a client sends no limit.")
     max_limit: int = Field(10000, ge=1, description="Larger limits are clamped to this.")
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body of the Features facade (the CQL2-JSON filter of "
+        "POST …/items), enforced while it streams in; larger is a 413.",
+    )
     cursor_secret: SecretStr | None = Field(
         None,
         description="Key that signs the paging cursors of next links (use ${VAR}). Default: "

@@ -123,5 +123,15 @@ def partial_warning(failed: list[dict[str, str]]) -> str:
     return f'199 twinbridge "partial result: failed sources {names}"'
 
 
+class PayloadTooLarge(GatewayError):
+    """A request body over the configured limit; raised while it streams in."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}  # the rest of the body is not worth reading
+
+
 class ConfigError(Exception):
     """A configuration file is wrong; the message names file, key path and what is expected."""

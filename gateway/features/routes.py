@@ -106,7 +106,11 @@ class Features:
         c = self.collection(view, request)
         values = single_values(request.query_params, None)
         fmt = negotiate(request, parse_format(values.get("f")))
-        body = await read_filter_body(request) if request.method == "POST" else None
+        body = (
+            await read_filter_body(request, self.settings.max_body_bytes)
+            if request.method == "POST"
+            else None
+        )
         query, presentation = items_request(values, c, self.settings, body)
         scope = f"{view.path}/collections/{c.id}"
         if CURSOR in values:

@@ -14,12 +14,12 @@ from cachetools import LRUCache
 from starlette.requests import Request
 
 from connectors.filters import Call, Expr, Literal, Property
+from gateway.bodies import read_body
 from gateway.errors import InvalidParameter
 from gateway.query import cql2
 
 FILTER_PARAMS = ("filter", "filter-lang", "filter-crs")
 LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
-MAX_BODY = 1_000_000
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -28,14 +28,13 @@ _PARSED: LRUCache[tuple[Any, ...], Expr] = LRUCache(maxsize=256)
 _PARSED_LOCK = Lock()
 
 
-async def read_filter_body(request: Request) -> Any:
-    """The CQL2-JSON filter OWSLib posts to `.../items` (Content-Type application/json)."""
+async def read_filter_body(request: Request, limit: int) -> Any:
+    """The CQL2-JSON filter OWSLib posts to `.../items` (Content-Type application/json), at
+    most `limit` bytes (413 beyond, counted while it streams in)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/query-cql-json", ""):
         raise InvalidParameter("body", f"expected a CQL2-JSON body, not '{media}'")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidParameter("body", f"larger than {MAX_BODY} bytes")
+    body = await read_body(request, limit)
     if not body.strip():
         return None
     try:

@@ -169,6 +169,12 @@ class StaServerSettings(_Strict):
         "may walk together (`Datastream/Thing/name` walks 2; each is a join, and a "
         "database's planning time grows faster than their number); more is a 400.",
     )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body (create, update, CreateObservations), enforced "
+        "while it streams in, whatever Content-Length says; larger is a 413.",
+    )
 
     @model_validator(mode="after")
     def _tops(self) -> StaServerSettings:

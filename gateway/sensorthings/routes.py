@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from gateway.bodies import read_body
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
 from gateway.errors import GatewayError, NotFound, SourceBusy, partial_warning
@@ -47,7 +48,6 @@ log = logging.getLogger("twinbridge.sensorthings")
 VERSION = "v1.1"
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
-MAX_BODY = 256 * 1024 * 1024
 METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
 FAILED = "@twinbridge.failedSources"
 
@@ -250,12 +250,8 @@ class SensorThings:
         created = await service.create(path, body, links)
         return sta_json(created.doc, 201, Location=links.entity(created.etype, created.id))
 
-    @staticmethod
-    async def _body(request: Request) -> Any:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY:
-            raise InvalidBody(f"the body is larger than {MAX_BODY // (1024 * 1024)} MB")
-        return parse_body(await request.body())
+    async def _body(self, request: Request) -> Any:
+        return parse_body(await read_body(request, self.settings.max_body_bytes))
 
     @staticmethod
     def _api(service: Service, links: Links) -> Response:

@@ -4,6 +4,7 @@ data of OGC's test suite (levels 1-3)."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,6 +60,19 @@ def sta_config(
         sta = {"store": store_block(folder, name, kind), "api_key_env": env, **extra}
         data["tenants"][name] = {"sensorthings": sta}
     return parse_config(data, "test", folder), env
+
+
+def sta_config_file(
+    folder: Path, kind: str = "sqlite", server: dict | None = None
+) -> tuple[Path, dict[str, str]]:
+    """A configuration file with one tenant 't' for `twinbridge serve --config`, and the
+    environment that holds its API key."""
+    env = f"TB_TEST_KEY_{uuid.uuid4().hex[:12]}"
+    sta = {"store": store_block(folder, "t", kind), "api_key_env": env}
+    data = {"server": server or {}, "tenants": {"t": {"sensorthings": sta}}}
+    path = folder / f"twinbridge-{uuid.uuid4().hex[:8]}.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
+    return path, {env: KEY}
 
 
 @pytest.fixture(scope="session", autouse=True)
