@@ -15,6 +15,7 @@ from gateway.sensorthings.odata.limits import (
     MAX_JOINS,
     Limits,
 )
+from gateway.sensorthings.store.values import WriteLimits
 
 
 class _Strict(BaseModel):
@@ -151,7 +152,7 @@ class StaServerSettings(_Strict):
         ge=1,
         le=MAX_EXPAND_DEPTH,
         description="Deepest `$expand` (`Datastreams/Thing` is 2 levels, nested options "
-        "count too); deeper is a 400.",
+        "count too), and deepest nesting of entities in one create body; deeper is a 400.",
     )
     max_expression_depth: int = Field(
         64,
@@ -175,6 +176,25 @@ class StaServerSettings(_Strict):
         description="Largest request body (create, update, CreateObservations), enforced "
         "while it streams in, whatever Content-Length says; larger is a 413.",
     )
+    max_text_length: int = Field(
+        10_000,
+        ge=1,
+        description="Most characters of a text property (name, description, definition, "
+        "encodingType, observationType); longer is a 400.",
+    )
+    max_json_bytes: int = Field(
+        65_536,
+        ge=64,
+        description="Most bytes of a JSON property as stored (properties, parameters, "
+        "metadata, result, unitOfMeasurement, a Location's location, a FeatureOfInterest's "
+        "feature); larger is a 400. Raise it for detailed geometries.",
+    )
+    max_json_depth: int = Field(
+        32,
+        ge=1,
+        le=128,
+        description="Deepest nesting of arrays and objects in a JSON property; deeper is a 400.",
+    )
 
     @model_validator(mode="after")
     def _tops(self) -> StaServerSettings:
@@ -184,6 +204,11 @@ class StaServerSettings(_Strict):
 
     def odata_limits(self) -> Limits:
         return Limits(self.max_expand_depth, self.max_expression_depth, self.max_joins)
+
+    def write_limits(self) -> WriteLimits:
+        return WriteLimits(
+            self.max_text_length, self.max_json_bytes, self.max_json_depth, self.max_expand_depth
+        )
 
 
 # For the configuration reference (gateway/configdoc.py): the STA blocks, in reading order.

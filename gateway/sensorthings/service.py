@@ -42,6 +42,7 @@ from gateway.sensorthings.store.read import (
     read_entity,
     resolve_target,
 )
+from gateway.sensorthings.store.values import check_body
 from gateway.sensorthings.store.write import WriteContext, insert
 
 log = logging.getLogger("twinbridge.sensorthings")
@@ -78,6 +79,7 @@ class EmbeddedService:
             readers=store.readers,
         )
         self.api_key_env = cfg.api_key_env
+        self.limits = settings.write_limits()
         self.odata_limits = settings.odata_limits()
         self.notifier: Notifier | None = None
         # Links for announcements of writes that no request made (imports, MQTT creates):
@@ -120,7 +122,8 @@ class EmbeddedService:
             raise MethodNotAllowed(
                 "POST needs a collection, e.g. /Things or /Things(1)/Datastreams", ON_ENTITY
             )
-        ctx = WriteContext(self.store.dialect)
+        check_body(body, self.limits)
+        ctx = WriteContext(self.store.dialect, limits=self.limits)
         etype, id_, doc = await self.store.write(self._create_plan(ctx, path, body, links))
         await self._notify(ctx, links, created=True)
         return Created(etype, id_, doc)
@@ -145,7 +148,8 @@ class EmbeddedService:
     async def update(
         self, path: ResourcePath, body: Any, links: Links, replace_all: bool
     ) -> dict[str, Any]:
-        ctx = WriteContext(self.store.dialect)
+        check_body(body, self.limits)
+        ctx = WriteContext(self.store.dialect, limits=self.limits)
         doc = await self.store.write(self._update_plan(ctx, path, body, links, replace_all))
         await self._notify(ctx, links, created=False)
         return doc
@@ -167,7 +171,7 @@ class EmbeddedService:
         )
 
     async def delete(self, path: ResourcePath) -> None:
-        ctx = WriteContext(self.store.dialect)
+        ctx = WriteContext(self.store.dialect, limits=self.limits)
         await self.store.write(self._delete_plan(ctx, path))
 
     def _delete_plan(self, ctx: WriteContext, path: ResourcePath) -> Plan[None]:
@@ -185,7 +189,8 @@ class EmbeddedService:
         return found.etype, found.id
 
     async def create_observations(self, body: Any, links: Links) -> list[str]:
-        ctx = WriteContext(self.store.dialect)
+        check_body(body, self.limits)
+        ctx = WriteContext(self.store.dialect, limits=self.limits)
         ids = await self.store.write(create_observations(ctx, body))
         await self._notify(ctx, links, created=True)
         observation = BY_NAME["Observation"]
@@ -207,7 +212,7 @@ class EmbeddedService:
         self, plan_factory: Callable[[WriteContext], Plan[Any]], links: Links | None = None
     ) -> Any:
         """Run a write plan (imports), then announce what it created."""
-        ctx = WriteContext(self.store.dialect)
+        ctx = WriteContext(self.store.dialect, limits=self.limits)
         result = await self.store.write(plan_factory(ctx))
         links = links or self.last_links
         if links is not None:

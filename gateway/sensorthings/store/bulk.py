@@ -13,7 +13,14 @@ from typing import Any
 from gateway.sensorthings.errors import InvalidBody
 from gateway.sensorthings.model import BY_NAME
 from gateway.sensorthings.store.plan import Plan, Stmt
-from gateway.sensorthings.store.values import dumps, is_reference, reference_id, result_columns
+from gateway.sensorthings.store.values import (
+    MAX_ID,
+    WriteLimits,
+    encoded,
+    is_reference,
+    reference_id,
+    result_columns,
+)
 from gateway.sensorthings.store.write import WriteContext, feature_for, require
 from gateway.sensorthings.timefmt import parse_instant, parse_time
 
@@ -143,7 +150,12 @@ def _stream(group: dict[str, Any]) -> tuple[str, str, int]:
 
 
 def _row(
-    components: list[str], values: Any, ds: int | None, mds: int | None, foi: int | None
+    components: list[str],
+    values: Any,
+    ds: int | None,
+    mds: int | None,
+    foi: int | None,
+    limits: WriteLimits,
 ) -> list[Any]:
     if not isinstance(values, list) or len(values) != len(components):
         raise InvalidBody("a dataArray row must have one value per component")
@@ -159,16 +171,18 @@ def _row(
     valid = parse_time(item["validTime"], "validTime") if item.get("validTime") else (None, None)
     quality, params = item.get("resultQuality"), item.get("parameters")
     foi_id = item.get("FeatureOfInterest/id", foi)
-    if foi_id is not None and (not isinstance(foi_id, int) or isinstance(foi_id, bool)):
-        raise InvalidBody("FeatureOfInterest/id must be an integer")
+    if foi_id is not None and (
+        not isinstance(foi_id, int) or isinstance(foi_id, bool) or not 0 < foi_id <= MAX_ID
+    ):
+        raise InvalidBody("FeatureOfInterest/id must be a positive integer")
     return [
         start,
         end,
         result_time,
-        *result_columns(item.get("result")),
-        None if quality is None else dumps(quality),
+        *result_columns(item.get("result"), limits, "Observation/result"),
+        None if quality is None else encoded(quality, "Observation/resultQuality", limits),
         *valid,
-        None if params is None else dumps(params),
+        None if params is None else encoded(params, "Observation/parameters", limits),
         ds,
         mds,
         foi_id,
@@ -208,7 +222,7 @@ def _group_rows(
     foi = None if "FeatureOfInterest/id" in components else (yield from feature_for(ctx, ds, mds))
     for values in data:
         try:
-            row = _row(components, values, ds, mds, foi)
+            row = _row(components, values, ds, mds, foi, ctx.limits)
         except InvalidBody:
             out.append(None)
             continue

@@ -30,7 +30,7 @@ def update(
     if not isinstance(body, dict):
         raise InvalidBody(f"{etype.name}: expected a JSON object")
     yield from require(ctx, etype, id_)
-    values = property_values(etype, body, complete=replace_all)
+    values = property_values(etype, body, replace_all, ctx.limits)
     for rel in etype.rels:
         if rel.name not in body:
             continue

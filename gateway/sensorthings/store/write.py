@@ -18,7 +18,13 @@ from gateway.sensorthings.errors import InvalidBody
 from gateway.sensorthings.model import BY_NAME, EntityType, Rel, inverse, target
 from gateway.sensorthings.store.dialect import Dialect, Sql
 from gateway.sensorthings.store.plan import Plan, Stmt
-from gateway.sensorthings.store.values import dumps, is_reference, property_values, reference_id
+from gateway.sensorthings.store.values import (
+    WriteLimits,
+    dumps,
+    is_reference,
+    property_values,
+    reference_id,
+)
 from gateway.sensorthings.timefmt import micros
 
 OBSERVATION = BY_NAME["Observation"]
@@ -33,6 +39,8 @@ class WriteContext:
     created: list[tuple[EntityType, int]] = field(default_factory=list)
     changed: list[tuple[EntityType, int]] = field(default_factory=list)
     foi_by_datastream: dict[int, int] = field(default_factory=dict)
+    limits: WriteLimits = field(default_factory=WriteLimits)
+    depth: int = 0  # entities being inserted, one inside the other
 
     def sql(self) -> Sql:
         return Sql(self.dialect)
@@ -84,6 +92,21 @@ def insert(
     """Create `body` (or link the entity it references) and everything inline in it."""
     if not isinstance(body, dict):
         raise InvalidBody(f"{etype.name}: expected a JSON object")
+    if ctx.depth >= ctx.limits.entity_depth:
+        raise InvalidBody(
+            f"{etype.name}: entities nested more than {ctx.limits.entity_depth} levels deep"
+            " (limit: server.sensorthings.max_expand_depth)"
+        )
+    ctx.depth += 1
+    try:
+        return (yield from _insert(ctx, etype, body, parent))
+    finally:
+        ctx.depth -= 1
+
+
+def _insert(
+    ctx: WriteContext, etype: EntityType, body: dict[str, Any], parent: tuple[Rel, int] | None
+) -> Plan[int]:
     if is_reference(body):
         id_ = reference_id(body, etype)
         yield from require(ctx, etype, id_)
@@ -92,7 +115,7 @@ def insert(
         elif parent is not None:
             yield from link(ctx, parent[0], id_, parent[1])
         return id_
-    values = property_values(etype, body, complete=True)
+    values = property_values(etype, body, True, ctx.limits)
     for rel in etype.rels:
         if rel.fk_here:
             yield from _to_one(ctx, etype, rel, body, parent, values)
