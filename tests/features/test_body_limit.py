@@ -37,7 +37,9 @@ def _too_large(response) -> None:
     assert response.json() == {
         "code": "PayloadTooLarge",
         "description": f"the request body is larger than {LIMIT} bytes",
+        "requestId": response.headers["x-request-id"],
     }
+    assert response.headers["connection"] == "close"
 
 
 def test_a_filter_body_at_the_limit_works_and_one_byte_more_is_a_413(small: TestClient):

@@ -46,7 +46,9 @@ def _too_large(response: httpx.Response) -> None:
         "type": "error",
         "code": 413,
         "message": f"the request body is larger than {LIMIT} bytes",
+        "requestId": response.headers["x-request-id"],
     }
+    assert response.headers["connection"] == "close"
 
 
 def test_a_body_at_the_limit_is_read_and_one_byte_more_is_a_413(small: TestClient):

@@ -123,6 +123,7 @@ def test_filters_the_store_cannot_evaluate_are_400s_not_500s(
             "type": "error",
             "code": 400,
             "message": "query: a value in the request is not valid for this store",
+            "requestId": response.headers["x-request-id"],
         }
 
 
