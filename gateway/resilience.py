@@ -46,6 +46,7 @@ from gateway.errors import (
 )
 
 T = TypeVar("T")
+_STANDING = 0.5  # share of queue_timeout the oldest waiter may wait before arrivals are shed
 _NAMED_FAILURES = (
     SourceError,
     GatewayError,
@@ -151,8 +152,9 @@ class Bulkhead:
             self._release()
 
     def _standing(self, now: float) -> bool:
-        """Has the oldest waiter waited half the allowed time already?"""
-        return bool(self._waiters) and now - self._waiters[0][1] >= self.wait / 2
+        """Has the oldest waiter waited half the allowed time already? Then the queue is
+        not draining fast enough for a newcomer to be served in time."""
+        return bool(self._waiters) and now - self._waiters[0][1] >= self.wait * _STANDING
 
     async def _queue(self) -> None:
         now = asyncio.get_running_loop().time()
