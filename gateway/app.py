@@ -20,7 +20,7 @@ from gateway import metrics
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
 from gateway.context import REQUEST_ID, new_request_id
-from gateway.errors import GatewayError, SourceBusy, Unauthorized
+from gateway.errors import GatewayError, Unauthorized, log_answer
 from gateway.features.cursor import Cursors, derived_key
 from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.routes import Features
@@ -49,15 +49,7 @@ def error_response(
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    if exc.status >= 500 and not isinstance(exc, SourceBusy):  # shed load: only counted
-        detail = getattr(exc, "detail", exc.description)
-        errors_log.warning(
-            "request_id=%s status=%s path=%s: %s",
-            REQUEST_ID.get(),
-            exc.status,
-            request.url.path,
-            detail,
-        )
+    log_answer(errors_log, request.url.path, exc)
     return error_response(request, exc.status, exc.code, exc.description, exc.headers())
 
 

@@ -6,6 +6,10 @@ to guess; nothing a client can send should ever reach the generic 500 path.
 
 from __future__ import annotations
 
+import logging
+
+from gateway.context import REQUEST_ID
+
 
 class GatewayError(Exception):
     status = 500
@@ -115,6 +119,17 @@ class SourceBusy(UpstreamFailed):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+def log_answer(logger: logging.Logger, path: str, error: GatewayError) -> None:
+    """A 5xx answer in the log, with its request id and the operator's details (the
+    client's body names the source only). Shed load is counted in metrics, not logged:
+    under overload that would be a line per request."""
+    if error.status >= 500 and not isinstance(error, SourceBusy):
+        detail = getattr(error, "detail", error.description)
+        logger.warning(
+            "request_id=%s status=%s path=%s: %s", REQUEST_ID.get(), error.status, path, detail
+        )
 
 
 def partial_warning(failed: list[dict[str, str]]) -> str:

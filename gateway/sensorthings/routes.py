@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.bodies import read_body
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
-from gateway.errors import GatewayError, NotFound, SourceBusy, partial_warning
+from gateway.errors import GatewayError, NotFound, log_answer, partial_warning
 from gateway.features.links import OPENAPI, base_url
 from gateway.sensorthings import openapi
 from gateway.sensorthings.auth import require_key
@@ -155,15 +155,7 @@ class SensorThings:
                 raise NotFound(f"unknown SensorThings version '{version}' (this is {VERSION})")
             return await handler(request)
         except GatewayError as e:
-            if e.status >= 500 and not isinstance(e, SourceBusy):  # shed load: only counted
-                detail = getattr(e, "detail", e.description)
-                log.warning(
-                    "request_id=%s status=%s path=%s: %s",
-                    REQUEST_ID.get(),
-                    e.status,
-                    request.url.path,
-                    detail,
-                )
+            log_answer(log, request.url.path, e)
             return sta_error(e.status, e.description, **e.headers())
         except Exception:
             log.exception(
