@@ -1,0 +1,101 @@
+"""The shared HTTP layer of remote sources: what it fetches, how often it retries, and how
+much it reads. Faults a real server will not produce on demand come from respx."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+import respx
+
+from connectors.errors import SourceAnswerTooLarge, SourceError, SourceTimeout
+from connectors.remote.http import HttpEndpoint, HttpSettings, RetryBudget
+
+pytestmark = pytest.mark.anyio
+BASE = "https://upstream.example/v1.1"
+
+
+async def endpoint(**settings: object) -> HttpEndpoint:
+    e = HttpEndpoint(BASE, HttpSettings.model_validate(settings), name="city/sta")
+    await e.open()
+    return e
+
+
+async def test_only_urls_below_the_base_are_fetched() -> None:
+    e = await endpoint()
+    with pytest.raises(ValueError, match="not below"):
+        await e.get("https://upstream.example/v1.10/Things")
+    with pytest.raises(ValueError, match="not below"):
+        await e.get("http://169.254.169.254/latest/meta-data")
+    await e.close()
+
+
+@respx.mock
+async def test_a_gateway_error_upstream_is_retried_once_then_reported() -> None:
+    route = respx.get(f"{BASE}/Things").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json={"value": []})]
+    )
+    e = await endpoint(retries=1)
+    assert (await e.get(f"{BASE}/Things")).status == 200
+    assert route.call_count == 2
+    route.side_effect = [httpx.Response(502), httpx.Response(502)]
+    with pytest.raises(SourceError, match="answered 502"):
+        await e.get(f"{BASE}/Things")
+    await e.close()
+
+
+@respx.mock
+async def test_client_errors_and_timeouts_are_not_retried() -> None:
+    refused = respx.get(f"{BASE}/Things").mock(return_value=httpx.Response(400, json={}))
+    slow = respx.get(f"{BASE}/Sensors").mock(side_effect=httpx.ReadTimeout("slow"))
+    e = await endpoint(retries=3)
+    assert (await e.get(f"{BASE}/Things")).status == 400
+    with pytest.raises(SourceTimeout):
+        await e.get(f"{BASE}/Sensors")
+    assert refused.call_count == 1 and slow.call_count == 1
+    await e.close()
+
+
+@respx.mock
+async def test_retries_stay_within_the_budget_during_an_outage() -> None:
+    route = respx.get(f"{BASE}/Things").mock(side_effect=httpx.ConnectError("refused"))
+    e = await endpoint(retries=1)
+    e.budget = RetryBudget(ratio=0.1, floor=0.0)
+    for _ in range(30):
+        with pytest.raises(SourceError):
+            await e.get(f"{BASE}/Things")
+    # 30 requests: the initial token, plus one retry per ten requests
+    assert route.call_count <= 30 + 1 + 3
+    await e.close()
+
+
+@respx.mock
+async def test_answers_over_the_cap_are_refused_announced_or_not() -> None:
+    big = b"x" * 5000
+    respx.get(f"{BASE}/announced").mock(return_value=httpx.Response(200, content=big))
+    respx.get(f"{BASE}/streamed").mock(
+        return_value=httpx.Response(200, stream=httpx.ByteStream(big))
+    )
+    bomb = gzip.compress(b"[" + b"0," * 500_000 + b"0]")
+    respx.get(f"{BASE}/bomb").mock(
+        return_value=httpx.Response(200, content=bomb, headers={"content-encoding": "gzip"})
+    )
+    e = await endpoint(max_response_bytes=4096)
+    for path in ("announced", "streamed"):
+        with pytest.raises(SourceAnswerTooLarge):
+            await e.get(f"{BASE}/{path}")
+    assert len(bomb) < 4096  # small on the wire, a megabyte unpacked
+    with pytest.raises(SourceAnswerTooLarge, match="more than 4096 bytes"):
+        await e.get(f"{BASE}/bomb")
+    await e.close()
+
+
+@respx.mock
+async def test_redirects_are_not_followed() -> None:
+    respx.get(f"{BASE}/Things").mock(
+        return_value=httpx.Response(302, headers={"location": "http://127.0.0.1:22/"})
+    )
+    e = await endpoint()
+    assert (await e.get(f"{BASE}/Things")).status == 302
+    await e.close()
