@@ -12,6 +12,9 @@
   when the bytes are equal, so it keeps the column's collation and a plain btree index can
   serve it; a column with a nondeterministic collation is given to the compiler already as
   `(col COLLATE "C")` (connectors/postgis/table.py).
+- Numbers compare exactly, as Python compares them: a literal is restated in the values the
+  column holds (connectors/sqlcompare.py, bounds.py), so a literal beyond bigint, or a
+  fraction against an integer column, is decided in SQL rather than left to the gateway.
 - LIKE: SQLite's LIKE ignores ASCII case, so patterns become GLOB patterns; PostgreSQL gets
   the pattern re-escaped with `ESCAPE E'\\\\'` (backslash whatever standard_conforming_strings
   says), so a trailing backslash cannot raise. A pattern must be a literal.
@@ -65,6 +68,7 @@ from connectors.filters import (
     start_of,
     value_kind,
 )
+from connectors.sqlcompare import INT64_MAX, INT64_MIN, Comparisons, is_null, is_number
 
 Dialect = Lit["sqlite", "postgis"]
 
@@ -77,8 +81,6 @@ _KINDS = {"integer": "number", "number": "number", "string": "string", "boolean"
 _KINDS |= {"date": "date", "datetime": "datetime"}
 _PG_CAST = {"number": "", "string": "::text", "boolean": "::boolean"}
 _PG_CAST |= {"date": "::date", "datetime": "::timestamptz"}
-_COLLATE = {"sqlite": " COLLATE BINARY", "postgis": ' COLLATE "C"'}
-_ORDERING = frozenset({"<", "<=", ">", ">=", "between"})
 _SQLITE_TS = "strftime('%Y-%m-%dT%H:%M:%f', {})"
 _ST = {op: "ST_" + op[2:].capitalize() for op in SPATIAL}
 
@@ -96,7 +98,7 @@ def sqlite_time(value: datetime) -> str:
     return text + f"{value.microsecond // 1000:03d}"
 
 
-class _Compiler:
+class _Compiler(Comparisons):
     def __init__(
         self,
         dialect: Dialect,
@@ -112,6 +114,7 @@ class _Compiler:
         self.types, self.srid, self.first = types, srid, first
         self.params: list[Any] = []
         self.pg = dialect == "postgis"
+        self.negated = False  # under an odd number of NOTs (see constant)
 
     def param(self, value: Any, cast: str = "") -> str:
         self.params.append(value)
@@ -129,7 +132,11 @@ class _Compiler:
         if op in ("and", "or"):
             return "(" + f" {op.upper()} ".join(self.predicate(a) for a in args) + ")"
         if op == "not":
-            return f"(NOT {self.predicate(args[0])})"
+            self.negated = not self.negated
+            try:
+                return f"(NOT {self.predicate(args[0])})"
+            finally:
+                self.negated = not self.negated
         if op in TEMPORAL:
             return self._temporal(op, args)
         if op in SPATIAL:
@@ -138,37 +145,25 @@ class _Compiler:
             return self._is_null(args[0])
         if op == "like":
             return self._like(args)
-        return self._compare(op, args)
-
-    def _compare(self, op: str, args: tuple[Expr, ...]) -> str:
-        values = [self.value(a) for a in args]
-        kinds = {kind for _, kind in values}
-        if len(kinds) != 1:
-            raise Unsupported(op, "operands of different types")
-        code_points = kinds == {"string"} and (op in _ORDERING or not self.pg)
-        first = values[0][0] + (_COLLATE[self.dialect] if code_points else "")
-        rest = [sql for sql, _ in values[1:]]
-        if op == "between":
-            return f"({first} BETWEEN {rest[0]} AND {rest[1]})"
-        if op == "in":
-            return f"({first} IN ({', '.join(rest)}))"
-        if op not in COMPARISON:
-            raise Unsupported(op)
-        return f"({first} {op} {rest[0]})"
+        return self.compare(op, args)
 
     def _is_null(self, arg: Expr) -> str:
         if arg == Property(GEOMETRY):
             if not self.pg or self.geometry is None:
                 raise Unsupported("isNull", "geometry")
             return f"({self.geometry} IS NULL OR ST_IsEmpty({self.geometry}))"
+        if isinstance(arg, Literal):
+            return "TRUE" if arg.value is None else "FALSE"
         return f"({self.value(arg)[0]} IS NULL)"
 
     def _like(self, args: tuple[Expr, ...]) -> str:
         value, pattern = args
+        if is_null(pattern) or is_null(value):
+            return "NULL"
         sql, kind = self.value(value)
-        if kind != "string" or not isinstance(pattern, Literal):
+        if kind != "string" or not (isinstance(pattern, Literal) and type(pattern.value) is str):
             raise Unsupported("like", "a string and a literal pattern")
-        tokens = like_tokens(str(pattern.value))
+        tokens = like_tokens(pattern.value)
         if self.pg:
             special = {"any": "%", "one": "_"}
             text = "".join(special.get(k) or ("\\" + c if c in "%_\\" else c) for k, c in tokens)
@@ -186,11 +181,21 @@ class _Compiler:
         if isinstance(expr, Literal):
             return self._literal(expr.value)
         if isinstance(expr, Call) and expr.op in ("+", "-", "*", "/") and not self.pg:
-            (a, ka), (b, kb) = (self.value(arg) for arg in expr.args)
-            if ka != "number" or kb != "number":
+            (a, ka), (b, kb) = (self._operand(arg) for arg in expr.args)
+            if not {ka, kb} <= {"number", "null"}:  # null in, null out, as in the evaluator
                 raise Unsupported(expr.op, "arithmetic on numbers only")
             return f"(CAST({a} AS REAL) {expr.op} {b})", "number"
         raise Unsupported(expr.op if isinstance(expr, Call) else "value")
+
+    def _operand(self, expr: Expr) -> tuple[str, str]:
+        """An arithmetic operand: the evaluator computes in doubles, so an integer beyond
+        bigint is its double (null when no double holds it)."""
+        if is_number(expr) and not INT64_MIN <= expr.value <= INT64_MAX:  # type: ignore[union-attr]
+            try:
+                return self.param(float(expr.value)), "number"  # type: ignore[union-attr]
+            except OverflowError:
+                return "NULL", "null"  # no double: null, as the evaluator's arithmetic says
+        return self.value(expr)
 
     def _column(self, name: str) -> tuple[str, str]:
         kind = _KINDS.get(self.types.get(name, ""))
@@ -204,9 +209,13 @@ class _Compiler:
         return sql, kind
 
     def _literal(self, value: Any) -> tuple[str, str]:
+        if value is None:
+            return "NULL", "null"
         kind = value_kind(value)
-        if kind not in COMPARABLE or (kind == "number" and not -(2**63) <= value < 2**63):
+        if kind not in COMPARABLE:
             raise Unsupported("literal", f"{value!r} as an SQL value")
+        if isinstance(value, int) and kind == "number" and not INT64_MIN <= value <= INT64_MAX:
+            raise Unsupported("literal", "an integer beyond bigint, unless compared with a column")
         if self.pg:
             cast = _PG_CAST[kind] or ("::bigint" if isinstance(value, int) else "::float8")
             return self.param(value, cast), kind

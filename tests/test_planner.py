@@ -14,6 +14,7 @@ from gateway.mapping import Mapper
 from gateway.query.cql2 import parse
 from gateway.query.model import Query
 from gateway.query.planner import plan
+from tests.postgis_fixtures import PostGIS, make, postgis_fixture  # noqa: F401
 
 DEMO_YAML = Path(__file__).resolve().parent.parent / "gateway" / "demo" / "demo.yaml"
 
@@ -59,3 +60,47 @@ def test_sort_is_pushed_only_for_plain_renames(muenchen):
     assert by_year.pushed.sortby == (("pflanzjahr", False),) and by_year.sorted_by_source
     by_genus = plan(connector.capabilities(), mapper, Query(10, sortby=(("genus", True),)), fields)
     assert by_genus.pushed.sortby == () and not by_genus.sorted_by_source
+
+
+HUGE = "99999999999999999999999"  # beyond bigint; the parser reads it as the double 1e23
+EDGES = [
+    f"planting_year > {HUGE}",
+    f"planting_year <= -{HUGE}",
+    "planting_year = 1990.5",
+    "planting_year IN (1990.5, 2000)",
+    f"height_m > {HUGE}",
+    "height_m < 1e300",
+    "height_m > 2^2000",  # folds to null: unknown for every tree
+]
+
+
+@pytest.mark.parametrize("text", EDGES)
+def test_literals_beyond_a_columns_type_are_pushed_not_scanned(muenchen, text):
+    connector, mapper, fields = muenchen
+    p = plan(connector.capabilities(), mapper, Query(10, filter=parse(text, "cql2-text")), fields)
+    assert p.pushed.filter is not None and p.residual.filter is None
+
+
+@pytest.fixture(scope="module")
+def trees(postgis: PostGIS):
+    connector = make(postgis, "trees")
+
+    async def describe() -> dict[str, str]:
+        try:
+            await connector.open()
+            return {f.name: f.type for f in (await connector.describe()).fields}
+        finally:
+            await connector.close()
+
+    fields = asyncio.run(describe())  # the table's layout stays known after closing
+    names = [n for n in fields if n not in ("fid", "geom")]
+    mapping = Mapping.model_validate({"id": "fid", "properties": {n: n for n in names}})
+    return connector, Mapper(mapping), fields
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("text", [f"{t} AND genus = 'Tilia'" for t in EDGES])
+def test_postgis_is_asked_for_literals_beyond_its_columns_types(trees, text):
+    connector, mapper, fields = trees
+    p = plan(connector.capabilities(), mapper, Query(10, filter=parse(text, "cql2-text")), fields)
+    assert p.pushed.filter is not None and p.residual.filter is None

@@ -108,6 +108,20 @@ numbers = {
     "trunk_circumference_cm": st.sampled_from([0, 50, 99.5, 120, 200, 314]),
 }
 comparison = st.sampled_from(["=", "<>", "<", "<=", ">", ">="])
+HUGE = "99999999999999999999999"  # beyond bigint: once read every row into the gateway
+EDGES = [
+    f"planting_year > {HUGE}",
+    f"planting_year < -{HUGE}",
+    f"planting_year <> {HUGE}",
+    "planting_year = 1990.5",
+    "planting_year > 1990.5",
+    f"planting_year IN (1990.5, 2000, {HUGE})",
+    f"planting_year BETWEEN 1990.5 AND {HUGE}",
+    f"height_m > {HUGE}",
+    f"height_m <= {HUGE}",
+    "trunk_circumference_cm < 1e300",
+    "crown_diameter_m > 2^2000",  # null: unknown for every tree
+]
 
 
 @st.composite
@@ -115,8 +129,11 @@ def predicates(draw: st.DrawFn) -> str:
     kind = draw(
         st.sampled_from(
             ["num", "genus", "district", "like", "in", "between", "null", "bbox", "date", "species"]
+            + ["edge"]
         )
     )
+    if kind == "edge":
+        return draw(st.sampled_from(EDGES))
     if kind == "num":
         prop = draw(st.sampled_from(sorted(numbers)))
         return f"{prop} {draw(comparison)} {draw(numbers[prop])}"

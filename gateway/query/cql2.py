@@ -288,7 +288,10 @@ def _instant(node: Mapping[str, Any]) -> date | datetime:
         raise _fail(f"'{text}' is not a valid date or timestamp") from None
     if moment.tzinfo is None:
         raise _fail(f"timestamp '{text}' needs a time zone, e.g. 'Z'")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        raise _fail(f"timestamp '{text}' lies outside the years 1 to 9999 in UTC") from None
 
 
 def _fold(op: str, args: tuple[Expr, ...]) -> Expr:

@@ -4,6 +4,7 @@ filter expression in the collection's property names."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from threading import Lock
@@ -56,9 +57,12 @@ def _typed(value: str, schema: dict[str, Any], name: str) -> Any:
         if "integer" in types:
             return int(value)
         if "number" in types:
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # 'nan', 'inf', '1e999'
+                raise ValueError(value)
+            return number
     except ValueError:
-        raise InvalidParameter(name, f"'{value}' is not a number") from None
+        raise InvalidParameter(name, f"'{value[:40]}' is not a finite number") from None
     if "boolean" in types and value.lower() in ("true", "false"):
         return value.lower() == "true"
     fmt = schema.get("format")

@@ -13,6 +13,8 @@ The rules, per property of the profile:
    evaluated once (evaluate.py) and replaced by its value; AND/OR/NOT with true/false/unknown
    simplify. A conjunct that folds to true disappears; one that folds to false or unknown
    makes the whole filter false: `split` returns `Literal(False)` (pushed when accepted).
+   A comparison with a null literal (arithmetic that folded to null, such as 2^2000) is
+   unknown whatever the property holds, so it folds the same way.
 2. Rename (`from:` alone, or a cast to the source's own type among integer, number,
    boolean, date, datetime, or integer to number, and no `format`): values are identical,
    so any expression over such properties (and the geometry) is renamed, exact.
@@ -50,6 +52,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from connectors.filters import (
+    COMPARISON,
     GEOMETRY,
     PREDICATES,
     Call,
@@ -172,6 +175,8 @@ class _Inverter:
     def fold(self, expr: Expr) -> Expr:
         if isinstance(expr, Call) and expr.op in ("and", "or", "not"):
             return _simplify(expr.op, [self.fold(arg) for arg in expr.args])
+        if isinstance(expr, Call) and expr.op in COMPARISON and Literal(None) in expr.args:
+            return Literal(None)  # null (say, from 2^2000) makes any comparison unknown
         names = properties(expr)
         if not all(self.constant(n)[0] for n in names):
             return (

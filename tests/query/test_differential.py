@@ -6,6 +6,7 @@ false and unknown must all agree, not just the selected set.
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -27,16 +28,19 @@ TYPES |= {"d": "date", "t": "datetime", "e": "datetime"}
 STRINGS = ["", "a", "A", "ab", "ba", "Ab", "ä", "Ä", "ae", "ß", "ss", "SS", "straße"]
 STRINGS += ["Straße", "STRASSE", "e\u0301", "é", "%", "_", "\\", "a%b", "a_b", "a\\b"]
 STRINGS += ["Zürich", "zurich", "München", "Köln", "x y", "ÿ", "Ωμέγα", "a\nb"]
-INTS = [-3, -1, 0, 1, 2, 7, 10, 2**40]
-FLOATS = [-2.5, -0.0, 0.1, 0.5, 1.0, 2.0, 3.25, 1e10, 1e-7]
+INTS = [-3, -1, 0, 1, 2, 7, 10, 2**40, 2**53, 2**53 + 1, 2**63 - 1, -(2**63)]
+FLOATS = [-2.5, -0.0, 0.1, 0.5, 1.0, 2.0, 3.25, 1e10, 1e-7, 2.0**53, 2.0**53 + 2, 1e300]
+FLOATS += [math.inf, -math.inf]
+# Beyond what the columns hold or a double can tell apart: restated or decided in SQL
+EDGES = [99999999999999999999999, -(10**23), 10**400, 2**53 + 1, 2**63, -(2**63) - 1, 1e23]
 DATES = [date(2020, 2, 28), date(2020, 2, 29), date(2020, 3, 1), date(2021, 12, 31)]
 DATES += [date(2022, 1, 1), date(2022, 6, 15)]
 TIMES = [datetime(2020, 2, 29, tzinfo=UTC), datetime(2020, 2, 29, 23, 59, 59, 999000, UTC)]
 TIMES += [datetime(2021, 12, 31, 12, 0, 0, 500000, UTC), datetime(2022, 1, 1, tzinfo=UTC)]
 TIMES += [datetime(2022, 6, 15, 8, 30, 0, 123000, UTC), datetime(2020, 3, 1, 0, 0, 0, 1000, UTC)]
 LITERALS: dict[str, list[Any]] = {
-    "number": INTS + FLOATS + [0.25, 1.5, 100, -7],
-    "string": STRINGS + ["b", "Zz", "straße ", "é"],
+    "number": INTS + FLOATS + EDGES + [0.25, 1.5, 100, -7, None],  # None: folded 2^2000
+    "string": STRINGS + ["b", "Zz", "straße ", "é", None],
     "boolean": [True, False],
     "date": DATES + [date(2019, 1, 1), date(2022, 1, 2)],
     "datetime": TIMES + [datetime(2020, 2, 29, 12, tzinfo=UTC), datetime(2023, 1, 1, tzinfo=UTC)],

@@ -98,3 +98,15 @@ def assert_immutable(value: Any) -> None:
         assert_immutable(value.end)
     else:
         assert isinstance(value, IMMUTABLE), type(value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e999"])
+def test_a_queryable_parameter_must_be_a_finite_number(value: str):
+    """A NaN compares unknown in the gateway and greatest in PostgreSQL: refused at once."""
+    with pytest.raises(InvalidParameter, match="finite"):
+        parse_filters({}, {"height": value}, queryables(height={"type": "number"}))
+
+
+def test_a_queryable_parameter_keeps_an_integer_beyond_bigint_exact():
+    expr = parse_filters({}, {"pop": "99999999999999999999999"}, queryables())
+    assert expr.args[1] == Literal(99999999999999999999999)

@@ -165,3 +165,44 @@ def test_pushable_asks_compile_sql_and_operators_list_each_dialect():
     assert "s_intersects" in OPERATORS["postgis"] and "s_intersects" not in OPERATORS["sqlite"]
     assert "+" in OPERATORS["sqlite"] and "+" not in OPERATORS["postgis"]
     assert date(2024, 1, 1)  # dates bind natively in PostgreSQL (see the differential test)
+
+
+def test_a_literal_beyond_the_columns_type_is_decided_in_sql_not_left_to_the_gateway():
+    """planting_year > 99999999999999999999999 once read a whole table into Python."""
+    huge = "99999999999999999999999"
+    for dialect in ("sqlite", "postgis"):
+        assert pushable(dialect, types=TYPES)(parse(f"n > {huge}", None, Q))
+    assert sql(f"n > {huge}", "postgis") == ("FALSE", [])
+    assert sql(f"n <> {huge}", "postgis") == ('("n" IS NOT NULL)', [])
+    # under NOT an unknown (null n) must not come out true: NOT (n > huge) keeps non-nulls
+    assert sql(f"NOT (n > {huge})", "postgis")[0] == '(NOT ("n" IS NULL))'
+    # the parser reads it as the double 1e23, which a double column compares as it is
+    assert sql(f"x > {huge}", "postgis") == ('("x" > $1::float8)', [1e23])
+    assert sql(f"x > {huge}") == ('("x" > ?1)', [1e23])
+
+
+def test_an_integer_column_meets_a_fraction_as_its_integer_neighbour_with_its_index():
+    assert sql("n > 2.5", "postgis") == ('("n" >= $1::bigint)', [3])
+    assert sql("n <= 2.5", "postgis") == ('("n" <= $1::bigint)', [2])
+    assert sql("n = 2.5", "postgis")[0] == "FALSE"
+    assert sql("n IN (2.5, 4.0)", "postgis") == ('("n" IN ($1::bigint))', [4])
+
+
+def test_integers_no_double_holds_are_restated_between_two_doubles():
+    """A double column against 2**53 + 1 (from `?x=9007199254740993`, parsed exactly)."""
+    expr = Call("<", (Property("x"), Literal(2**53 + 1)))
+    assert compile_sql(expr, "postgis", lambda c: f'"{c}"', types=TYPES) == (
+        '("x" <= $1::float8)',
+        [2.0**53],
+    )
+    # SQLite compares an integer with a real exactly: bound as it is, unless beyond int64
+    assert compile_sql(expr, "sqlite", lambda c: f'"{c}"', types=TYPES)[1] == [2**53 + 1]
+    beyond = Call(">", (Property("x"), Literal(10**400)))  # above every double but infinity
+    assert compile_sql(beyond, "sqlite", lambda c: f'"{c}"', types=TYPES)[1] == [float("inf")]
+
+
+def test_null_literals_from_folded_arithmetic_are_unknown_in_sql_too():
+    # 2^2000 overflows to null: every comparison with it is unknown, NOT of it too
+    assert sql("x > 2^2000", "postgis") == ("NULL", [])
+    assert sql("NOT (x > 2^2000)")[0] == "(NOT NULL)"
+    assert sql("x IN (1, 2^2000)")[0] == '("x" IN (?1) OR NULL)'
