@@ -53,6 +53,20 @@ class FederationSettings(Strict):
     )
 
 
+class QuerySettings(Strict):
+    like_length: int = Field(
+        1000,
+        ge=0,
+        description="Characters of a LIKE pattern in a filter (400 beyond). 0: no limit.",
+    )
+    like_wildcards: int = Field(
+        64,
+        ge=0,
+        description="Wildcards (% and _) in a LIKE pattern (400 beyond): each one multiplies "
+        "the work of a match. 0: no limit.",
+    )
+
+
 class ServerSettings(Strict):
     title: str = Field("TwinBridge", description="Title of the federated landing page.")
     description: str = Field(
@@ -117,6 +131,10 @@ class ServerSettings(Strict):
         default_factory=Resilience,
         description="Deadline, circuit breaker and load shedding of every source (defaults; "
         "a collection or SensorThings upstream may override keys in its own block).",
+    )
+    query: QuerySettings = Field(
+        default_factory=QuerySettings,
+        description="Limits on the work one request may ask of the gateway itself.",
     )
     sensorthings: StaServerSettings = Field(
         default_factory=StaServerSettings,

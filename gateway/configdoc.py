@@ -15,6 +15,7 @@ from gateway.config import (
     GatewayConfig,
     Mapping,
     MappingRule,
+    QuerySettings,
     ServerSettings,
     TenantConfig,
 )
@@ -57,6 +58,7 @@ def reference() -> str:
         ("`server`", ServerSettings),
         ("`server.federation`", FederationSettings),
         ("`server.resilience` (and `resilience` of a collection or upstream)", Resilience),
+        ("`server.query`", QuerySettings),
         ("`tenants.<tenant>`", TenantConfig),
         ("`tenants.<tenant>.collections.<collection>`", CollectionConfig),
         ("`tenants.<tenant>.collections.<collection>.mapping`", Mapping),

@@ -21,7 +21,7 @@ from gateway.features.params import (
     parse_sortby,
 )
 from gateway.features.views import Collection
-from gateway.query.filtering import FILTER_PARAMS, parse_filters
+from gateway.query.filtering import FILTER_PARAMS, filter_limits, parse_filters
 from gateway.query.model import Query
 
 ITEMS_PARAMS = (
@@ -79,7 +79,9 @@ def items_request(
     bbox_crs = crs_part.parse_crs(standard.get("bbox-crs"), offered, "bbox-crs")
     bbox = parse_bbox(standard.get("bbox"), geographic=bbox_crs == CRS84)
     fields = c.fields()
-    filter_ = parse_filters(standard, by_queryable, {n: fields[n] for n in c.queryables()}, body)
+    queryables = {n: fields[n] for n in c.queryables()}
+    limits = filter_limits(settings.query)
+    filter_ = parse_filters(standard, by_queryable, queryables, body, limits)
     if bbox is not None and bbox_crs != CRS84:
         # The CRS84 envelope selects candidates; the exact area is a filter term.
         area = crs_part.bbox_area_crs84(bbox, bbox_crs)

@@ -65,6 +65,8 @@ class Limits:
     length: int = 20_000  # characters of text or JSON
     nodes: int = 500
     depth: int = 30
+    like_length: int = 1000  # characters of a LIKE pattern (0: no limit)
+    like_wildcards: int = 64  # unescaped % and _ in a LIKE pattern (0: no limit)
 
 
 def _fail(message: str) -> InvalidParameter:
@@ -226,7 +228,27 @@ class _Converter:
             args = (args[0], *items)
         if op in ("and", "or") and len(args) == 1:
             return args[0]
+        if op == "like":
+            self._check_pattern(args[1])
         return _check(_fold(op, args), self.kinds)
+
+    def _check_pattern(self, pattern: Expr) -> None:
+        """Bound the work a LIKE pattern can ask for, in the gateway and in the databases."""
+        for node in filters.walk(pattern):
+            if not (isinstance(node, Literal) and isinstance(node.value, str)):
+                continue
+            text, limits = node.value, self.limits
+            if limits.like_length and len(text) > limits.like_length:
+                raise _fail(
+                    f"a LIKE pattern is {len(text)} characters long; the limit is "
+                    f"{limits.like_length}"
+                )
+            wildcards = sum(kind != "char" for kind, _ in filters.like_tokens(text))
+            if limits.like_wildcards and wildcards > limits.like_wildcards:
+                raise _fail(
+                    f"a LIKE pattern has {wildcards} wildcards (% and _); the limit is "
+                    f"{limits.like_wildcards}"
+                )
 
     def _interval(self, ends: Any, level: int) -> Expr:
         if not isinstance(ends, list) or len(ends) != 2:

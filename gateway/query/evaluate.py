@@ -47,6 +47,7 @@ _COMPARE = {
     ">=": operator.ge,
 }
 _SCALAR = filters.COMPARABLE
+_NOTHING: Feature = {"type": "Feature", "id": None, "geometry": None, "properties": {}}
 _SPATIAL = {op: getattr(shapely, op[2:]) for op in filters.SPATIAL - {"s_dwithin"}}
 _ARRAY: dict[str, Callable[[frozenset[Any], frozenset[Any]], bool]] = {
     "a_equals": operator.eq,
@@ -266,6 +267,9 @@ class _Compiler:
             if isinstance(value, shapely.Geometry):
                 shapely.prepare(value)
             return lambda f: value
+        if not filters.properties(expr):  # CASEI('x'): computed once, not once per feature
+            constant = self._call(expr)(_NOTHING)
+            return lambda f: constant
         return self._call(expr)
 
     def _property(self, name: str) -> Fn:
@@ -280,6 +284,8 @@ class _Compiler:
         op = call.op
         if op == "interval":
             return self._interval(call.args)
+        if op == "like" and not filters.properties(call.args[1]):
+            return _like(self.compile(call.args[0]), self.compile(call.args[1])(_NOTHING))
         fns = [self.compile(arg) for arg in call.args]
         if op in ("and", "or"):
             return self._logical(op, fns)
@@ -328,6 +334,14 @@ class _Compiler:
         if isinstance(expr, Call) and expr.op == "interval":
             return fn
         return lambda f: span(fn(f))
+
+
+def _like(value: Fn, pattern: Any) -> Fn:
+    """LIKE with a pattern known before the first feature: compiled once."""
+    if not isinstance(pattern, str):
+        return lambda f: None
+    match = filters.LikePattern(pattern).match
+    return lambda f: (lambda v: match(v) if isinstance(v, str) else None)(value(f))
 
 
 def _unary(fn: Callable[[Any], Any]) -> Callable[[str, list[Fn]], Fn]:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from connectors.filters import Call, Expr, Literal, Property
 from gateway.bodies import read_body
+from gateway.config import QuerySettings
 from gateway.errors import InvalidParameter
 from gateway.query import cql2
 
@@ -86,8 +87,17 @@ def _is_temporal(value: str, fmt: str) -> bool:
     return True
 
 
+def filter_limits(settings: QuerySettings) -> cql2.Limits:
+    """The parser's limits with the configured bounds on LIKE patterns."""
+    return cql2.Limits(like_length=settings.like_length, like_wildcards=settings.like_wildcards)
+
+
 def parse_text(
-    text: str, lang: str, queryables: dict[str, dict[str, Any]], crs: str | None
+    text: str,
+    lang: str,
+    queryables: dict[str, dict[str, Any]],
+    crs: str | None,
+    limits: cql2.Limits | None = None,
 ) -> Expr:
     """`cql2.parse` of a `filter` parameter, once per text, filter-lang, filter-crs and the
     queryables' names and kinds (all the parser reads of them): a client paging through
@@ -98,11 +108,11 @@ def parse_text(
     evaluate.py at most prepares in place). A filter that fails is not kept, so it fails
     with its 400 every time."""
     kinds = tuple((name, cql2.schema_kind(schema)) for name, schema in queryables.items())
-    key = (text, lang, crs, kinds)
+    key = (text, lang, crs, kinds, limits)
     with _PARSED_LOCK:
         found = _PARSED.get(key)
     if found is None:
-        found = cql2.parse(text, lang, queryables, crs)
+        found = cql2.parse(text, lang, queryables, crs, limits=limits)
         with _PARSED_LOCK:
             _PARSED[key] = found
     return found
@@ -113,6 +123,7 @@ def parse_filters(
     by_queryable: dict[str, str],
     queryables: dict[str, dict[str, Any]],
     body: Any = None,
+    limits: cql2.Limits | None = None,
 ) -> Expr | None:
     lang = standard.get("filter-lang")
     if lang is not None and lang not in LANGUAGES:
@@ -122,9 +133,11 @@ def parse_filters(
         raise InvalidParameter("filter", "given both as a parameter and as a request body")
     terms: list[Expr] = []
     if body is not None:
-        terms.append(cql2.parse(body, "cql2-json", queryables, standard.get("filter-crs")))
+        crs = standard.get("filter-crs")
+        terms.append(cql2.parse(body, "cql2-json", queryables, crs, limits=limits))
     elif text is not None:
-        terms.append(parse_text(text, lang or "cql2-text", queryables, standard.get("filter-crs")))
+        crs = standard.get("filter-crs")
+        terms.append(parse_text(text, lang or "cql2-text", queryables, crs, limits))
     elif "filter-crs" in standard:  # without a filter it selects nothing, but must be valid
         cql2.parse("TRUE", "cql2-text", {}, standard["filter-crs"])
     for name, value in by_queryable.items():

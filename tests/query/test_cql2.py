@@ -208,3 +208,16 @@ def test_field_types_from_queryables():
 def test_conformance_names_the_cql2_classes():
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in CONFORMANCE
     assert "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic" in CONFORMANCE
+
+
+def test_like_patterns_are_bounded_in_length_and_wildcards():
+    assert "65 wildcards" in error("name LIKE '" + "%a" * 65 + "'", None, Q)
+    assert "the limit is 64" in error("CASEI(name) LIKE CASEI('" + "_" * 65 + "')", None, Q)
+    assert "characters" in error("name LIKE '" + "a" * 1001 + "'", None, Q)
+    escaped = "name LIKE '" + "\\%" * 100 + "'"  # escaped, so no wildcards
+    assert parse(escaped, None, Q).args[1].value == "\\%" * 100
+    three = Limits(like_wildcards=3)
+    assert "the limit is 3" in error("name LIKE '%a%b%c%'", None, Q, limits=three)
+    assert parse(
+        "name LIKE '" + "%a" * 100 + "'", None, Q, limits=Limits(like_wildcards=0, like_length=0)
+    )

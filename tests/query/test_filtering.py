@@ -110,3 +110,13 @@ def test_a_queryable_parameter_must_be_a_finite_number(value: str):
 def test_a_queryable_parameter_keeps_an_integer_beyond_bigint_exact():
     expr = parse_filters({}, {"pop": "99999999999999999999999"}, queryables())
     assert expr.args[1] == Literal(99999999999999999999999)
+
+
+def test_like_pattern_bounds_come_from_the_server_settings():
+    from gateway.config import QuerySettings
+
+    strict = filtering.filter_limits(QuerySettings(like_wildcards=2))
+    text = {"filter": "name LIKE '%a%b%'"}
+    with pytest.raises(InvalidParameter, match="3 wildcards .* the limit is 2"):
+        parse_filters(text, {}, queryables(), limits=strict)
+    assert parse_filters(text, {}, queryables()) is not None  # the default allows 64

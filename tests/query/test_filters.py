@@ -1,7 +1,10 @@
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.filters import (
     MAX_TIME,
@@ -14,6 +17,7 @@ from connectors.filters import (
     conjuncts,
     depth,
     end_of,
+    like_match,
     like_tokens,
     map_properties,
     ops,
@@ -66,6 +70,17 @@ def test_like_tokens_read_escapes_and_a_trailing_backslash_literally():
         ("char", "x"),
         ("char", "\\"),
     ]
+
+
+@given(
+    pattern=st.text(alphabet="ab%_\\\n", max_size=8),
+    value=st.text(alphabet="ab%_\\\n", max_size=10),
+)
+def test_like_matches_what_a_backtracking_regex_of_the_pattern_matches(pattern, value):
+    """The piecewise matcher against the obvious (exponential) reading, on small cases."""
+    parts = {"any": ".*", "one": "."}
+    regex = "".join(parts.get(k) or re.escape(c) for k, c in like_tokens(pattern))
+    assert like_match(value, pattern) == bool(re.fullmatch(regex, value, re.DOTALL))
 
 
 def test_a_date_spans_its_whole_day_and_the_last_day_ends_at_max_time():
