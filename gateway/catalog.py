@@ -22,6 +22,7 @@ from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_v
 from gateway.errors import UpstreamFailed
 from gateway.mapping import Feature, Mapper
 from gateway.query import planner
+from gateway.query.budget import Budget
 from gateway.query.memory import MemoryIndex
 from gateway.query.model import BBox, Page, Query
 from gateway.registry import connector_class
@@ -51,6 +52,8 @@ class CollectionSource:
         self.temporal_property = cfg.temporal_property or (
             self.profile.temporal_property if self.profile else None
         )
+        limits = loaded.config.server.query
+        self.budget = Budget(limits.scan_rows, limits.scan_seconds, self.name)
         order = list(self.profile.properties()) if self.profile else None
         self.mapper = Mapper(cfg.mapping, order)
         self.connector = _build_connector(cfg, loaded, self.name)
@@ -135,10 +138,15 @@ class CollectionSource:
     async def items(self, query: Query) -> Page:
         await self._ready()
         if self.in_memory:
-            return (await self._guard(self._fresh_memory())).page(query)
+            return (await self._guard(self._fresh_memory())).page(query, self.budget)
         return await self._guard(
             planner.run(
-                self.connector, self.mapper, query, self.temporal_property, self._source_fields()
+                self.connector,
+                self.mapper,
+                query,
+                self.temporal_property,
+                self._source_fields(),
+                self.budget,
             )
         )
 
@@ -146,10 +154,15 @@ class CollectionSource:
         await self._ready()
         if self.in_memory:
             memory = await self._guard(self._fresh_memory())
-            return len(memory.select(query))
+            return len(memory.select(query, self.budget))
         return await self._guard(
             planner.count(
-                self.connector, self.mapper, query, self.temporal_property, self._source_fields()
+                self.connector,
+                self.mapper,
+                query,
+                self.temporal_property,
+                self._source_fields(),
+                self.budget,
             )
         )
 

@@ -54,6 +54,22 @@ class FederationSettings(Strict):
 
 
 class QuerySettings(Strict):
+    scan_rows: int = Field(
+        50_000,
+        ge=0,
+        description="Rows the gateway may read from a source and evaluate itself per request "
+        "(each federation member apart): what a filter, bbox or sort the source cannot run "
+        "costs. A query that needs more is answered 400 QueryTooCostly, asking to narrow it. "
+        "Files held in memory read nothing per request: only scan_seconds bounds them. "
+        "0: no limit.",
+    )
+    scan_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="Seconds the gateway may spend evaluating such rows itself (mapping, "
+        "filter, sort) per source and request, the time every other request waits for it. "
+        "0: no limit.",
+    )
     like_length: int = Field(
         1000,
         ge=0,

@@ -35,6 +35,14 @@ class InvalidParameter(GatewayError):
         self.parameter = parameter
 
 
+class QueryTooCostly(GatewayError):
+    """A valid query that would make the gateway do more work itself than one request may
+    (server.query): the client's to narrow, not a failure of the source."""
+
+    status = 400
+    code = "QueryTooCostly"
+
+
 class UnknownParameter(InvalidParameter):
     code = "UnknownParameter"
 

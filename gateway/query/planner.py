@@ -10,6 +10,7 @@ match and sort them itself: correct, and said so in the log, but slow on big sou
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
@@ -19,6 +20,7 @@ from gateway.config import MappingRule
 from gateway.errors import InvalidParameter
 from gateway.mapping import Feature, Mapper
 from gateway.query import inverse
+from gateway.query.budget import UNLIMITED, Budget, Meter
 from gateway.query.memory import predicate
 from gateway.query.model import Page, Query
 from gateway.query.sorting import sort_features
@@ -116,18 +118,21 @@ async def run(
     query: Query,
     temporal_property: str | None,
     fields: dict[str, str],
+    budget: Budget = UNLIMITED,
 ) -> Page:
+    """One page; what the source cannot run is evaluated here within `budget`."""
     caps = connector.capabilities()
     p = plan(caps, mapper, query, fields)
     if query.sortby and not p.sorted_by_source:
         log.info(
             "sorting %s in the gateway: the source cannot sort by %s", connector.name, query.sortby
         )
-        return await _sort_all(connector, mapper, query, p, temporal_property)
+        return await _sort_all(connector, mapper, query, p, temporal_property, budget.meter())
     keyset = caps.keyset and caps.paging
     after = _after(query.resume, p.pushed) if keyset else None
     if not (p.exact and caps.paging):
-        return await _scan(connector, mapper, query, p, temporal_property, after, keyset)
+        scan = _Scan(connector, mapper, p, temporal_property, budget.meter())
+        return await scan.page(query, after, keyset)
     # Everything pushed down: one source page, one record more to learn if there is a next.
     result = await connector.query(
         replace(
@@ -209,59 +214,61 @@ def _after(resume: Any, pushed: SourceQuery) -> tuple[Any, ...] | None:
     return tuple(values)
 
 
-async def _matches(
-    connector: FeatureConnector,
-    mapper: Mapper,
-    pushed: SourceQuery,
-    residual: Query,
-    temporal_property: str | None,
-) -> Any:
-    """(record, feature) for every match, in source order."""
-    result = await connector.query(pushed)
-    test = predicate(residual, temporal_property)
-    try:
-        async for record in result.records:
-            feature = mapper.take(record)
-            if test(feature):
-                yield record, feature
-    finally:
-        aclose = getattr(result.records, "aclose", None)
-        if aclose is not None:
-            await aclose()
+class _Scan:
+    """The source's records read in order, mapped and tested here, each row charged."""
 
+    def __init__(
+        self,
+        connector: FeatureConnector,
+        mapper: Mapper,
+        p: Plan,
+        temporal_property: str | None,
+        meter: Meter,
+    ) -> None:
+        self.connector, self.mapper, self.p, self.meter = connector, mapper, p, meter
+        self.test = predicate(p.residual, temporal_property)
 
-async def _scan(
-    connector: FeatureConnector,
-    mapper: Mapper,
-    query: Query,
-    p: Plan,
-    temporal_property: str | None,
-    after: tuple[Any, ...] | None,
-    keyset: bool,
-) -> Page:
-    """Stream the matches in source order from the page's start (after the cursor's
-    position, or by skipping `offset` matches) and keep `limit` + 1."""
-    skip = 0 if after is not None else query.offset
-    matched, kept, exhausted = 0, [], True
-    pushed = replace(p.pushed, after=after)
-    stream = _matches(connector, mapper, pushed, p.residual, temporal_property)
-    async for match in stream:
-        matched += 1
-        if matched > skip:
-            kept.append(match)
-            if len(kept) > query.limit:
-                exhausted = False
-                break
-    await stream.aclose()
-    kept = kept[: query.limit]
-    positions = Positions([record for record, _ in kept], p.pushed) if keyset else None
-    return Page(
-        features=[feature for _, feature in kept],
-        number_matched=matched if exhausted and after is None else None,
-        has_next=not exhausted,
-        resume=positions[-1] if positions and not exhausted else None,
-        positions=positions,
-    )
+    async def matches(self, pushed: SourceQuery) -> Any:
+        """(record, feature) for every match, in source order."""
+        result = await self.connector.query(pushed)
+        take, test, charge = self.mapper.take, self.test, self.meter.charge
+        clock = time.perf_counter
+        try:
+            async for record in result.records:
+                started = clock()
+                feature = take(record)
+                selected = test(feature)
+                charge(1, clock() - started)
+                if selected:
+                    yield record, feature
+        finally:
+            aclose = getattr(result.records, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def page(self, query: Query, after: tuple[Any, ...] | None, keyset: bool) -> Page:
+        """Stream the matches in source order from the page's start (after the cursor's
+        position, or by skipping `offset` matches) and keep `limit` + 1."""
+        skip = 0 if after is not None else query.offset
+        matched, kept, exhausted = 0, [], True
+        stream = self.matches(replace(self.p.pushed, after=after))
+        async for match in stream:
+            matched += 1
+            if matched > skip:
+                kept.append(match)
+                if len(kept) > query.limit:
+                    exhausted = False
+                    break
+        await stream.aclose()
+        kept = kept[: query.limit]
+        positions = Positions([record for record, _ in kept], self.p.pushed) if keyset else None
+        return Page(
+            features=[feature for _, feature in kept],
+            number_matched=matched if exhausted and after is None else None,
+            has_next=not exhausted,
+            resume=positions[-1] if positions and not exhausted else None,
+            positions=positions,
+        )
 
 
 async def _sort_all(
@@ -270,13 +277,16 @@ async def _sort_all(
     query: Query,
     p: Plan,
     temporal_property: str | None,
+    meter: Meter,
 ) -> Page:
-    matches = _matches(connector, mapper, p.pushed, p.residual, temporal_property)
-    everything: list[Feature] = [feature async for _, feature in matches]
-    ordered = sort_features(everything, query.sortby)
+    scan = _Scan(connector, mapper, p, temporal_property, meter)
+    everything: list[Feature] = [feature async for _, feature in scan.matches(p.pushed)]
+    ordered = meter.timed(lambda: sort_features(everything, query.sortby))
     end = query.offset + query.limit
     return Page(
-        ordered[query.offset : end], number_matched=len(ordered), has_next=end < len(ordered)
+        ordered[query.offset : end],
+        number_matched=len(ordered),
+        has_next=end < len(ordered),
     )
 
 
@@ -286,6 +296,7 @@ async def count(
     query: Query,
     temporal_property: str | None,
     fields: dict[str, str],
+    budget: Budget = UNLIMITED,
 ) -> int:
     """The exact number of matches; scans when the source cannot count what is asked."""
     caps = connector.capabilities()
@@ -295,7 +306,7 @@ async def count(
         if result.number_matched is not None:
             return result.number_matched
     total = 0
-    async for _ in _matches(connector, mapper, p.pushed, p.residual, temporal_property):
+    async for _ in _Scan(connector, mapper, p, temporal_property, budget.meter()).matches(p.pushed):
         total += 1
     return total
 
