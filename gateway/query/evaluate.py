@@ -237,10 +237,12 @@ def _aeqd(lon: float, lat: float) -> Transformer:
     return Transformer.from_crs("OGC:CRS84", proj, always_xy=True)
 
 
-def within_distance(a: Any, b: Any, metres: Any) -> bool | None:
-    a, b = to_geometry(a), to_geometry(b)
-    if a is None or b is None or kind_of(metres) != "number":
-        return None
+def distance_to(b: Any) -> Callable[[Any], float | None]:
+    """Metres from a geometry to `b`, measured in the projection centred on `b` (b is
+    projected once, so a literal costs one transform per feature, not two)."""
+    b = to_geometry(b)
+    if b is None:
+        return lambda a: None
     centre = b.centroid
     to_metres = _aeqd(centre.x, centre.y)
 
@@ -248,10 +250,38 @@ def within_distance(a: Any, b: Any, metres: Any) -> bool | None:
         return np.column_stack(to_metres.transform(xy[:, 0], xy[:, 1]))
 
     try:
-        distance = shapely.distance(shapely.transform(a, project), shapely.transform(b, project))
+        target = shapely.transform(b, project)
     except shapely.errors.ShapelyError:
+        return lambda a: None
+    shapely.prepare(target)
+
+    def measure(a: Any) -> float | None:
+        a = to_geometry(a)
+        if a is None:
+            return None
+        try:
+            if isinstance(a, shapely.Point):  # most features: one pyproj call on two floats
+                return float(shapely.distance(shapely.Point(to_metres.transform(a.x, a.y)), target))
+            return float(shapely.distance(shapely.transform(a, project), target))
+        except shapely.errors.ShapelyError:
+            return None
+
+    return measure
+
+
+def within_distance(a: Any, b: Any, metres: Any) -> bool | None:
+    if kind_of(metres) != "number":
         return None
-    return bool(distance <= metres)
+    distance = distance_to(b)(a)
+    return None if distance is None else bool(distance <= metres)
+
+
+def _within(a: Fn, b: Any, metres: Any) -> Fn:
+    """S_DWITHIN against a geometry and a distance known before the first feature."""
+    if kind_of(metres) != "number":
+        return lambda f: None
+    measure = distance_to(b)
+    return lambda f: (lambda d: None if d is None else d <= metres)(measure(a(f)))
 
 
 class _Compiler:
@@ -293,6 +323,8 @@ class _Compiler:
             return self._temporal(op, call.args)
         if op == "s_dwithin":
             a, b, d = fns
+            if not filters.properties(Call("array", call.args[1:])):
+                return _within(a, b(_NOTHING), d(_NOTHING))
             return lambda f: within_distance(a(f), b(f), d(f))
         build = _BUILDERS.get(op)
         if build is None:

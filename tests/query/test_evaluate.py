@@ -243,3 +243,23 @@ def test_a_like_pattern_costs_the_same_for_every_feature_whatever_its_size():
     assert not any(map(test, features))
     assert time.perf_counter() - started < 1.0  # 4 s before; about 0.05 s now
     assert test(feature(name="a" * 9000 + "B"))  # and still right
+
+
+def test_s_dwithin_against_a_literal_measures_as_the_general_formula():
+    """The literal is projected once; each feature still measures as within_distance does."""
+    import random
+
+    from gateway.query.evaluate import within_distance
+
+    centre = {"type": "Point", "coordinates": [10.0, 53.55]}
+    test = compile_predicate(parse("S_DWITHIN(geom, POINT(10 53.55), 1500, m)", None, Q))
+    rng = random.Random(7)
+    for _ in range(300):
+        x, y = 10 + rng.uniform(-0.03, 0.03), 53.55 + rng.uniform(-0.02, 0.02)
+        shape = rng.choice(
+            [
+                {"type": "Point", "coordinates": [x, y]},
+                {"type": "LineString", "coordinates": [[x, y], [x + 0.01, y]]},
+            ]
+        )
+        assert test(feature(shape)) is bool(within_distance(shape, centre, 1500))
