@@ -9,6 +9,8 @@ folded, size limits. What the package made us do:
 - Numbers are doubles (integers beyond 2^53 lose digits); unknown function names pass
   through (`POINT(1)` is a function call); `validate()` rejects valid text such as
   INTERVAL(DATE(…), …) and names no position. Positions come from ParseError's "--> l:c".
+- Its WKT reader is off by a unit in the last place for some coordinates: geometry literals
+  are read again by GEOS (gateway/query/geometry.py).
 """
 
 from __future__ import annotations
@@ -22,15 +24,13 @@ from itertools import accumulate
 from typing import Any
 
 import cql2
-import numpy as np
-import shapely
 
 from connectors import filters
-from connectors.base import CRS84, FieldType
-from connectors.crs import EPSG_URI, parse_crs, transformer
+from connectors.base import FieldType
 from connectors.filters import GEOMETRY, Call, Expr, Literal, Property, TimeInterval
 from gateway.errors import InvalidParameter
 from gateway.query.evaluate import arithmetic
+from gateway.query.geometry import GeometryReader, wkt_literals
 
 Queryables = Mapping[str, Mapping[str, Any]]
 _CLASSES = (
@@ -49,8 +49,6 @@ _POSITION = re.compile(r"-->\s*(\d+):(\d+)")
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 _SIGN_RUN = re.compile(r"[-+](?:\s*[-+]){3}")
 _NOT = re.compile(r"\bnot\b", re.IGNORECASE)
-_EPSG = re.compile(rf"(?:{re.escape(EPSG_URI)}|EPSG:)(\d{{1,6}})", re.IGNORECASE)
-_CRS84_NAMES = {CRS84, CRS84.replace("http:", "https:"), "OGC:CRS84", "CRS84"}
 _SCHEMA_KINDS = {
     "integer": "number",
     "number": "number",
@@ -167,7 +165,7 @@ class _Converter:
         self.queryables = queryables
         self.kinds = {n: schema_kind(s) for n, s in (queryables or {}).items()}
         self.limits, self.text, self.nodes = limits, "", 0
-        self.geometry = _GeometryReader(crs)
+        self.geometry = GeometryReader(crs)
 
     def where(self, name: str) -> str:
         found = re.search(rf"(?<![\w\"]){re.escape(name)}(?![\w\"])", self.text, re.IGNORECASE)
@@ -338,63 +336,6 @@ def _check(expr: Expr, kinds: Mapping[str, str | None]) -> Expr:
     return expr
 
 
-class _GeometryReader:
-    """Geometry literals in `filter-crs` (axis order as the CRS defines it) to CRS84."""
-
-    def __init__(self, crs: str | None) -> None:
-        """`crs` must name CRS84 or an EPSG code: client text never reaches PROJ's parser."""
-        text = (crs or CRS84).strip().strip("<>[]")
-        code = _EPSG.fullmatch(text)
-        try:
-            if text not in _CRS84_NAMES and code is None:
-                raise ValueError(f"'{crs}' is not CRS84 or an EPSG CRS ({EPSG_URI}<code>)")
-            self.crs = f"EPSG:{code.group(1)}" if code and text not in _CRS84_NAMES else None
-            axis = parse_crs(self.crs).axis_info[0].direction if self.crs else "east"
-        except ValueError as e:
-            raise InvalidParameter("filter-crs", str(e)) from None
-        self.swap = axis in ("north", "south")
-
-    def _to84(self, geometry: shapely.Geometry, swap: bool) -> shapely.Geometry:
-        if self.crs is None:
-            return geometry
-        if swap:
-            geometry = shapely.transform(geometry, lambda xy: np.ascontiguousarray(xy[:, ::-1]))
-        to84 = transformer(self.crs)
-        moved = shapely.transform(geometry, lambda xy: np.column_stack(to84.transform(*xy.T)))
-        if not np.all(np.isfinite(shapely.get_coordinates(moved))):
-            raise _fail(f"a geometry lies outside the area of {self.crs}")
-        return moved
-
-    def geojson(self, node: Mapping[str, Any]) -> shapely.Geometry:
-        try:
-            geometry = shapely.force_2d(shapely.geometry.shape(node))
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
-            raise _fail(f"invalid geometry: {e}") from None
-        if geometry.is_empty:
-            raise _fail("empty geometries are not supported")
-        geometry = self._to84(geometry, self.swap)
-        if not geometry.is_valid:
-            raise _fail(f"invalid geometry: {shapely.is_valid_reason(geometry)}")
-        return geometry
-
-    def bbox(self, values: Any) -> shapely.Geometry:
-        """A box (two across the antimeridian; densified when the CRS is projected)."""
-        if not isinstance(values, list) or len(values) not in (4, 6):
-            raise _fail("BBOX takes 4 or 6 numbers")
-        half = len(values) // 2
-        x1, y1, x2, y2 = values[0], values[1], values[half], values[half + 1]
-        if self.swap:
-            x1, y1, x2, y2 = y1, x1, y2, x2
-        if y1 > y2:
-            raise _fail("BBOX has its minimum above its maximum")
-        if self.crs is not None and not parse_crs(self.crs).is_geographic:
-            box = shapely.segmentize(shapely.box(x1, y1, x2, y2), max(x2 - x1, y2 - y1) / 32)
-            return self._to84(box, swap=False)
-        boxes = [(x1, y1, x2, y2)] if x1 <= x2 else [(x1, y1, 180.0, y2), (-180.0, y1, x2, y2)]
-        parts = [self._to84(shapely.box(*b), swap=False) for b in boxes]
-        return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-
-
 def parse(
     filter_: str | Mapping[str, Any],
     lang: str | None = None,
@@ -413,6 +354,7 @@ def parse(
     reader = _Converter(queryables, filter_crs, limits)
     data = _to_cql2_json(filter_, language, limits)
     reader.text = str(filter_) if language == "text" else ""
+    reader.geometry.expect(wkt_literals(reader.text))
     expr = reader.convert(data)
     if filters.kind(expr, reader.kinds) not in ("predicate", "boolean") or isinstance(
         expr, Property

@@ -221,3 +221,19 @@ def test_like_patterns_are_bounded_in_length_and_wildcards():
     assert parse(
         "name LIKE '" + "%a" * 100 + "'", None, Q, limits=Limits(like_wildcards=0, like_length=0)
     )
+
+
+def test_geometry_literals_keep_every_digit_of_the_text():
+    """The cql2 package reads 53.550004320999996 as its neighbour 53.550004321."""
+    y = 53.550004320999996
+    point = parse(f"S_INTERSECTS(geom, POINT(9 {y!r}))", None, Q).args[1].value
+    assert point.y == y
+    text = (
+        f"name = 'POINT(1 2)' AND S_WITHIN(geom, POLYGON((0 0, 1 0, 1 {y!r}, 0 0)))"
+        f" AND S_INTERSECTS(geom, GEOMETRYCOLLECTION(POINT(1 {y!r}), POINT(2 2)))"
+        f" AND S_TOUCHES(geom, MULTIPOINT((3 {y!r}), (4 4)))"
+    )
+    polygon, collection, multipoint = (term.args[1].value for term in parse(text, None, Q).args[1:])
+    assert polygon.exterior.coords[2] == (1.0, y)
+    assert collection.geoms[0].y == y and multipoint.geoms[0].y == y
+    assert parse("S_INTERSECTS(geom, POINT(9 53.5))", None, Q).args[1].value.y == 53.5
