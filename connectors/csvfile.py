@@ -153,7 +153,7 @@ class CSVConnector(FileConnector):
                 f"{self.path()}: row {row}: coordinates are outside {self.config.crs} "
                 "(check x/y order and crs)"
             )
-        points = shapely.points(np.round(np.column_stack([lon, lat]), 7))
+        points = shapely.points(np.column_stack([lon, lat]))  # unrounded: the index rounds
         return np.where(present, points, None)
 
     def _coordinate(self, text: str, index: int) -> float:

@@ -94,9 +94,13 @@ class Column:
 
 @dataclass(frozen=True)
 class Projection:
-    select: str  # SELECT <columns>, <geojson> FROM <table>
+    select: str  # SELECT <columns>, <geometry> FROM <table>
     names: tuple[str, ...]  # the record fields, the first len(names) columns
     id_index: int  # the id's column
+    # the geometry column: GeoJSON text in CRS84 rounded for output, or (exact) the stored
+    # geometry as WKB in `crs`, which the connector moves to CRS84 unrounded
+    exact: bool = False
+    crs: str = "EPSG:4326"
 
 
 @dataclass(frozen=True)
@@ -126,25 +130,29 @@ class Table:
         return self.projection(None).select
 
     @cached_property
-    def _projections(self) -> dict[tuple[str, ...] | None, Projection]:
+    def _projections(self) -> dict[tuple[tuple[str, ...] | None, bool], Projection]:
         return {}
 
-    def projection(self, fields: tuple[str, ...] | None) -> Projection:
+    def projection(self, fields: tuple[str, ...] | None, exact: bool = False) -> Projection:
         """The SELECT of the given fields (all published columns for None), the id column
-        appended when it is not one of them."""
-        found = self._projections.get(fields)
+        appended when it is not one of them; `exact`: the stored geometry (WKB), not the
+        rounded GeoJSON, for the gateway to evaluate a spatial filter on."""
+        found = self._projections.get((fields, exact))
         if found is None:
             chosen = self.columns if fields is None else tuple(self.column(f) for f in fields)
             names = tuple(c.name for c in chosen)
             extra = () if self.id_field in names else (self.column(self.id_field),)
             selected = ", ".join(c.expression for c in (*chosen, *extra))
+            geometry = f"ST_AsBinary({quote(self.geometry)})" if exact else self.geojson
             found = Projection(
-                select=f"SELECT {selected}, {self.geojson} FROM {self.target}",
+                select=f"SELECT {selected}, {geometry} FROM {self.target}",
                 names=names,
                 id_index=len(names) if extra else names.index(self.id_field),
+                exact=exact,
+                crs=self.crs,
             )
             if len(self._projections) < 64:
-                self._projections[fields] = found
+                self._projections[(fields, exact)] = found
         return found
 
     def column(self, name: str) -> Column:

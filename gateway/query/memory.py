@@ -2,7 +2,9 @@
 
 File sources are mapped once and indexed here, so a request costs an R-tree lookup and a
 slice, not a parse. The same evaluation (`matches`) is the reference the pushdown paths are
-tested against.
+tested against. Connectors load geometries unrounded; the index keeps them as shapely
+geometries, which the R-tree and every spatial predicate use, and serves the features with
+coordinates rounded to 7 decimals (connectors/crs.py): rounding is for output only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import box
 
+from connectors.crs import round_geojson
 from gateway.query.budget import UNLIMITED, Budget
 from gateway.query.model import BBox, Page, Query, SortKey
 from gateway.query.sorting import sort_features
@@ -46,7 +49,9 @@ class MemoryIndex:
         self.features = features
         self.temporal_property = temporal_property
         geometries = [geometry_of(f) for f in features]
+        self._geometries = geometries  # as loaded, unrounded: what filters evaluate
         self._with_geometry = [i for i, g in enumerate(geometries) if g is not None]
+        _serve_rounded(features, self._with_geometry)
         self._tree = STRtree([geometries[i] for i in self._with_geometry])
         self._spans = [self._span(f) for f in features]
         self._by_id = {str(f["id"]): f for f in features}
@@ -83,12 +88,23 @@ class MemoryIndex:
                 i for i in selected if spans[i] is not None and interval.intersects(*spans[i])
             ]
         if query.filter is not None:
-            predicate, features = compile_predicate(query.filter), self.features
-            selected = budget.meter().keep(lambda i: predicate(features[i]), selected, rows=False)
+            selected = budget.meter().keep(self._test(query.filter), selected, rows=False)
         if query.sortby:
             keep = set(selected)
             selected = [i for i in self._order(query.sortby) if i in keep]
         return selected
+
+    def _test(self, expr: object) -> Callable[[int], bool]:
+        """The filter as a test of feature i, on its unrounded geometry."""
+        features, geometries = self.features, self._geometries
+        current: list[shapely.Geometry | None] = [None]
+        predicate = compile_predicate(expr, geometry=lambda feature: current[0])
+
+        def test(i: int) -> bool:
+            current[0] = geometries[i]
+            return predicate(features[i])
+
+        return test
 
     def _order(self, keys: tuple[SortKey, ...]) -> list[int]:
         """The whole dataset in `keys` order, computed once per key set."""
@@ -112,10 +128,17 @@ class MemoryIndex:
         )
 
 
-def compile_predicate(expr: object) -> Callable[[Feature], bool]:
+def compile_predicate(expr: object, **options: Any) -> Callable[[Feature], bool]:
     from gateway.query.evaluate import compile_predicate as compile_expr
 
-    return compile_expr(expr)
+    return compile_expr(expr, **options)  # type: ignore[arg-type]
+
+
+def _serve_rounded(features: list[Feature], indices: list[int]) -> None:
+    """Each feature's geometry as served: rounded (a new feature: the record stays as is)."""
+    for i in indices:
+        feature = features[i]
+        features[i] = {**feature, "geometry": round_geojson(feature.get("geometry"))}
 
 
 def predicate(query: Query, temporal_property: str | None) -> Callable[[Feature], bool]:
