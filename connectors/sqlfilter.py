@@ -28,9 +28,10 @@
 - Spatial (PostGIS only): GEOS predicates between the column and a WKB literal. A column in
   another SRID is compared after ST_Transform to 4326 (CRS84 semantics, as the evaluator),
   behind an `&&` test against the literal's envelope in the column's SRID so the GiST index
-  still prunes; S_EQUALS and S_TOUCHES, which need exact coordinates, only in EPSG:4326
-  (elsewhere the other predicates can differ only for features within float noise of the
-  literal's boundary, as the gateway itself sees coordinates rounded to 7 decimals).
+  still prunes. The gateway moves stored geometries with pyproj, PostGIS with its own PROJ:
+  both run the same operation, and they agree to the bit on the pipelines tested
+  (tests/query/test_spatial_exact.py: shared vertices in EPSG:25832 touch in both), so even
+  S_TOUCHES and S_EQUALS are pushed; a PROJ that rounded differently would show there.
 - Unsupported everywhere: CASEI/ACCENTI (str.casefold and NFKD differ from SQL lower() and
   unaccent, whose results also depend on the database locale: 'ß' vs 'SS', final sigma),
   S_DWITHIN (geodesic distance differs from ST_DWithin on geography at the boundary) and
@@ -285,8 +286,6 @@ class _Compiler(Comparisons):
     def _spatial(self, op: str, args: tuple[Expr, ...]) -> str:
         if not self.pg or op == "s_dwithin":
             raise Unsupported(op)
-        if self.srid != 4326 and op in ("s_equals", "s_touches"):
-            raise Unsupported(op, "needs exact coordinates; reprojection moves them")
         sides = [self._geometry_operand(op, a) for a in args]
         exact = f"{_ST[op]}({sides[0][0]}, {sides[1][0]})"
         literals = [a.value for a in args if isinstance(a, Literal)]
