@@ -55,7 +55,7 @@ class FederationSettings(Strict):
 
 class QuerySettings(Strict):
     scan_rows: int = Field(
-        50_000,
+        20_000,
         ge=0,
         description="Rows the gateway may read from a source and evaluate itself per request "
         "(each federation member apart): what a filter, bbox or sort the source cannot run "
@@ -64,7 +64,7 @@ class QuerySettings(Strict):
         "0: no limit.",
     )
     scan_seconds: float = Field(
-        0.5,
+        1.0,
         ge=0,
         description="Seconds the gateway may spend evaluating such rows itself (mapping, "
         "filter, sort) per source and request, the time every other request waits for it. "
