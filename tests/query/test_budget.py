@@ -159,3 +159,38 @@ def test_the_demo_answers_residual_filters_everywhere_with_the_default_budget(de
     ):
         response = demo_client.get(url)
         assert response.status_code == 200, (url, response.text)
+
+
+def test_a_citys_30000_tree_file_answers_residual_filters_with_the_default_budget(tmp_path: Path):
+    """The defaults must not refuse what a city's whole cadastre in one file asks."""
+    import json
+    import random
+
+    rng = random.Random(30)
+    streets = ["Elbchaussee", "Mönckebergstraße", "Jungfernstieg", "Osterstraße", "Hofweg"]
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "properties": {"street": f"{rng.choice(streets)} {i % 200}", "height": i % 31},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [9.8 + rng.random() * 0.4, 53.45 + rng.random() * 0.2],
+            },
+        }
+        for i in range(30_000)
+    ]
+    path = tmp_path / "trees.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    trees = {"source": {"connector": "geojson", "path": str(path)}}
+    with app({"hamburg": {"collections": {"trees": trees}}}, tmp_path) as client:
+        for text in (
+            "CASEI(street) LIKE CASEI('%STRASSE 1%')",
+            "street LIKE '%a%b%' OR height > 29",
+            "S_INTERSECTS(geometry, POLYGON((9.9 53.5, 10.1 53.5, 10.1 53.6, 9.9 53.5)))",
+            "S_DWITHIN(geometry, POINT(10 53.55), 500, m)",
+        ):
+            params = {"filter": text, "limit": 5}
+            response = client.get("/hamburg/collections/trees/items", params=params)
+            assert response.status_code == 200, (text, response.text)
+            assert response.json()["numberMatched"] > 0, text
