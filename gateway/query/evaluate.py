@@ -23,20 +23,18 @@ import operator
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 
-import numpy as np
 import orjson
 import shapely
-from pyproj import Transformer
 
 from connectors import filters
 from connectors.filters import GEOMETRY, Call, Expr, Literal, Property, TimeInterval
+from connectors.like import LikePattern, like_match
+from gateway.query.spatial import SPATIAL, GeometryGetter, distance_to, geometry_getter, spatial
 
 Feature = Mapping[str, Any]
 Fn = Callable[[Feature], Any]
-GeometryGetter = Callable[[Feature], shapely.Geometry | None]
 
 _COMPARE = {
     "=": operator.eq,
@@ -48,7 +46,6 @@ _COMPARE = {
 }
 _SCALAR = filters.COMPARABLE
 _NOTHING: Feature = {"type": "Feature", "id": None, "geometry": None, "properties": {}}
-_SPATIAL = {op: getattr(shapely, op[2:]) for op in filters.SPATIAL - {"s_dwithin"}}
 _ARRAY: dict[str, Callable[[frozenset[Any], frozenset[Any]], bool]] = {
     "a_equals": operator.eq,
     "a_contains": operator.ge,
@@ -152,7 +149,7 @@ def arithmetic(op: str, a: Any, b: Any) -> float | None:
 def like(value: Any, pattern: Any) -> bool | None:
     if not isinstance(value, str) or not isinstance(pattern, str):
         return None
-    return filters.like_match(value, pattern)
+    return like_match(value, pattern)
 
 
 def casei(value: Any) -> str | None:
@@ -197,76 +194,6 @@ def relation(op: str, s1: Any, e1: Any, s2: Any, e2: Any) -> bool | None:
     ends = {"s1": s1, "e1": e1, "s2": s2, "e2": e2}
     results = [compare(cmp, ends[left], ends[right]) for left, cmp, right in terms]
     return or3(results) if any_of else and3(results)
-
-
-def to_geometry(value: Any) -> shapely.Geometry | None:
-    """A shapely geometry from a geometry or a GeoJSON dict; None for null, empty, broken."""
-    try:
-        geometry = value if isinstance(value, shapely.Geometry) else shapely.geometry.shape(value)
-    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.ShapelyError):
-        return None
-    return None if geometry.is_empty else geometry
-
-
-def geometry_getter() -> GeometryGetter:
-    """Reads `feature["geometry"]` once per feature: the last feature's shape is kept, which
-    is all a predicate with several spatial terms needs."""
-    last: list[Any] = [None, None]
-
-    def get(feature: Feature) -> shapely.Geometry | None:
-        if feature is not last[0]:
-            last[0], last[1] = feature, to_geometry(feature.get("geometry"))
-        return last[1]
-
-    return get
-
-
-def spatial(op: str, a: Any, b: Any) -> bool | None:
-    a, b = to_geometry(a), to_geometry(b)
-    if a is None or b is None:
-        return None
-    try:
-        return bool(_SPATIAL[op](a, b))
-    except shapely.errors.ShapelyError:
-        return None
-
-
-@lru_cache(maxsize=64)
-def _aeqd(lon: float, lat: float) -> Transformer:
-    proj = f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +datum=WGS84 +units=m"
-    return Transformer.from_crs("OGC:CRS84", proj, always_xy=True)
-
-
-def distance_to(b: Any) -> Callable[[Any], float | None]:
-    """Metres from a geometry to `b`, measured in the projection centred on `b` (b is
-    projected once, so a literal costs one transform per feature, not two)."""
-    b = to_geometry(b)
-    if b is None:
-        return lambda a: None
-    centre = b.centroid
-    to_metres = _aeqd(centre.x, centre.y)
-
-    def project(xy: Any) -> Any:
-        return np.column_stack(to_metres.transform(xy[:, 0], xy[:, 1]))
-
-    try:
-        target = shapely.transform(b, project)
-    except shapely.errors.ShapelyError:
-        return lambda a: None
-    shapely.prepare(target)
-
-    def measure(a: Any) -> float | None:
-        a = to_geometry(a)
-        if a is None:
-            return None
-        try:
-            if isinstance(a, shapely.Point):  # most features: one pyproj call on two floats
-                return float(shapely.distance(shapely.Point(to_metres.transform(a.x, a.y)), target))
-            return float(shapely.distance(shapely.transform(a, project), target))
-        except shapely.errors.ShapelyError:
-            return None
-
-    return measure
 
 
 def within_distance(a: Any, b: Any, metres: Any) -> bool | None:
@@ -372,7 +299,7 @@ def _like(value: Fn, pattern: Any) -> Fn:
     """LIKE with a pattern known before the first feature: compiled once."""
     if not isinstance(pattern, str):
         return lambda f: None
-    match = filters.LikePattern(pattern).match
+    match = LikePattern(pattern).match
     return lambda f: (lambda v: match(v) if isinstance(v, str) else None)(value(f))
 
 
@@ -405,7 +332,7 @@ _BUILDERS: dict[str, Callable[[str, list[Fn]], Fn]] = {
     "array": lambda op, fns: lambda f: tuple(fn(f) for fn in fns),
     **{op: _binary(compare) for op in _COMPARE},
     **{op: _binary(arithmetic) for op in filters.ARITHMETIC},
-    **{op: _binary(spatial) for op in _SPATIAL},
+    **{op: _binary(spatial) for op in SPATIAL},
     **{op: _binary(array_op) for op in _ARRAY},
 }
 

@@ -182,17 +182,17 @@ def test_a_geometry_getter_can_supply_cached_shapes():
 def test_the_default_geometry_reader_parses_each_feature_once(monkeypatch):
     import shapely
 
-    import gateway.query.evaluate as evaluate
+    import gateway.query.spatial as spatial
 
     parsed = []
-    real = evaluate.to_geometry
+    real = spatial.to_geometry
 
     def counting(value):
         if not isinstance(value, shapely.Geometry):
             parsed.append(value)
         return real(value)
 
-    monkeypatch.setattr(evaluate, "to_geometry", counting)
+    monkeypatch.setattr(spatial, "to_geometry", counting)
     text = "S_INTERSECTS(geom, BBOX(0, 0, 2, 2)) AND S_WITHIN(geom, BBOX(0, 0, 3, 3))"
     test = compile_predicate(parse(text, None, Q))
     point = {"type": "Point", "coordinates": [1, 1]}
