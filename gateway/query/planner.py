@@ -4,7 +4,10 @@ A connector is never asked for more than its capabilities say. The filter is rew
 profile names to source names through the inverse mapping (gateway/query/inverse.py);
 whatever cannot be pushed (the residual) is evaluated after mapping, streaming, so the
 answer is the same either way. A sort that cannot be pushed makes the gateway read every
-match and sort them itself: correct, and said so in the log, but slow on big sources.
+match and sort them itself: correct, and said so in the log, but slow on big sources. What
+the gateway reads and evaluates is charged to the request's budget (gateway/query/budget.py),
+so a query that would read a whole table ends with a 400 asking to narrow it. Geometries the
+gateway tests itself are asked for unrounded, as stored, and rounded only when served.
 """
 
 from __future__ import annotations
