@@ -250,7 +250,11 @@ class _Scan:
         self.test = predicate(p.residual, temporal_property)
 
     async def matches(self, pushed: SourceQuery) -> Any:
-        """(record, feature) for every match, in source order."""
+        """(record, feature) for every match, in source order. The source is asked for one
+        row more than the budget allows, so it never reads a whole table for nothing."""
+        rows = self.meter.budget.rows
+        if rows and pushed.limit is None and self.connector.capabilities().paging:
+            pushed = replace(pushed, limit=rows + 1)
         result = await self.connector.query(pushed)
         take, test, charge = self.mapper.take, self.test, self.meter.charge
         clock = time.perf_counter

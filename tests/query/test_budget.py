@@ -194,3 +194,20 @@ def test_a_citys_30000_tree_file_answers_residual_filters_with_the_default_budge
             response = client.get("/hamburg/collections/trees/items", params=params)
             assert response.status_code == 200, (text, response.text)
             assert response.json()["numberMatched"] > 0, text
+
+
+@pytest.mark.integration
+def test_the_source_is_asked_for_no_more_rows_than_the_budget_allows(postgis_client, monkeypatch):
+    from connectors.postgis import PostGISConnector
+
+    asked: list[Any] = []
+    original = PostGISConnector.query
+
+    async def spy(self: Any, q: Any) -> Any:
+        asked.append(q)
+        return await original(self, q)
+
+    monkeypatch.setattr(PostGISConnector, "query", spy)
+    response = postgis_client.get("/hamburg/collections/trees/items", params={"filter": RESIDUAL})
+    assert response.status_code == 400
+    assert [q.limit for q in asked] == [501]  # scan_rows 500, and one more to know
