@@ -13,8 +13,8 @@ Writing a connector, in five steps:
    planner never sends more than that; whatever is left is evaluated by the gateway after
    mapping. Declaring less is always safe; declaring more than you do is a bug.
 5. `query()` returns records *in source field names*: `{"id": ..., "properties": {...},
-   "geometry": <GeoJSON geometry in CRS84 or None>}` (coordinates rounded to 7 decimals
-   for output; unrounded when `exact_geometry` asks), as an async iterator, plus
+   "geometry": <GeoJSON geometry in CRS84 or None>}` (coordinates as stored, or as the
+   transform to CRS84 gives them: never rounded), as an async iterator, plus
    `number_matched` when the exact count is cheap (leave it None otherwise, never guess).
    `get(id)` returns one record or None.
 
@@ -23,8 +23,7 @@ Register the class under the entry-point group `twinbridge.connectors` in your p
 
 A connector whose whole dataset lives in memory (small files) may instead subclass
 `FileConnector` and implement `load()`: the gateway then maps the records once, indexes them
-and answers every query from memory, reloading when `version()` changes. `load()` returns
-geometries unrounded; the index evaluates filters on them and rounds what it serves.
+and answers every query from memory, reloading when `version()` changes.
 """
 
 from __future__ import annotations
@@ -92,9 +91,6 @@ class SourceQuery:
     after: tuple[Any, ...] | None = None
     # the fields the gateway reads, in this order (None: all); the id still comes as "id"
     fields: tuple[str, ...] | None = None
-    # geometries as stored, moved to CRS84 but not rounded: the gateway evaluates spatial
-    # terms on them (False: rounded to 7 decimals, as served, is fine)
-    exact_geometry: bool = False
 
 
 @dataclass

@@ -7,7 +7,6 @@ tens of thousands of points.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -21,8 +20,6 @@ from pyproj.exceptions import CRSError
 from connectors.base import CRS84
 
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
-PRECISION = 7  # decimals of a degree kept in output: ~1 cm
-_SCALE = 10.0**PRECISION
 Geometry = shapely.Geometry
 BBox = tuple[float, float, float, float]
 
@@ -75,8 +72,9 @@ def transform_xy(
 
 
 def transform_geometries(geoms: Sequence[Geometry | None] | np.ndarray, source: str) -> np.ndarray:
-    """Transform an array of shapely geometries (None allowed) to CRS84, not rounded:
-    filters are evaluated on these (see `rounded` for output).
+    """Transform an array of shapely geometries (None allowed) to CRS84, not rounded: the
+    gateway evaluates filters on these and serves them, so a client that sends a served
+    geometry back (S_EQUALS) finds the feature, and a shared boundary stays shared.
 
     `shapely.transform` hands all coordinates of all geometries to pyproj at once. The
     transform is a function of each coordinate pair alone, so vertices two geometries share
@@ -102,35 +100,6 @@ def transform_geometries(geoms: Sequence[Geometry | None] | np.ndarray, source: 
 def transform_geometry(geom: Geometry, source: str) -> Geometry:
     """One geometry to CRS84 (vectorised over its coordinates)."""
     return transform_geometries([geom], source)[0]
-
-
-def rounded(geoms: Sequence[Geometry | None] | np.ndarray) -> np.ndarray:
-    """Geometries as served: coordinates rounded to PRECISION decimals of a degree (~1 cm).
-    Only for output; filters see the unrounded ones."""
-    return shapely.transform(
-        np.asarray(geoms, dtype=object), lambda coords: np.round(coords, PRECISION)
-    )
-
-
-def round_geojson(geometry: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A GeoJSON geometry as served (coordinates rounded like `rounded`)."""
-    if not geometry:
-        return geometry
-    if geometry.get("type") == "GeometryCollection":
-        return {**geometry, "geometries": [round_geojson(g) for g in geometry["geometries"]]}
-    return {**geometry, "coordinates": _round(geometry.get("coordinates") or [])}
-
-
-def _round(coords: Any) -> Any:
-    if coords and isinstance(coords[0], int | float):
-        return [_decimals(c) for c in coords]
-    return [_round(part) for part in coords]
-
-
-def _decimals(value: float) -> float:
-    """np.round(value, PRECISION) without numpy (its formula, so both agree to the bit)."""
-    scaled = value * _SCALE
-    return round(scaled) / _SCALE if math.isfinite(scaled) else float(value)
 
 
 def to_geojson(geoms: np.ndarray) -> list[dict[str, Any] | None]:

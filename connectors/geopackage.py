@@ -38,7 +38,6 @@ from connectors.crs import (
     bbox_from_crs84,
     bbox_geometry,
     crs_uri,
-    rounded,
     split_bbox,
     to_geojson,
     transform_bbox,
@@ -173,8 +172,7 @@ class GeoPackageConnector(FeatureConnector):
         self._close()
 
         def everything(conn: sqlite3.Connection, table: _Table) -> tuple[Description, list[Record]]:
-            whole = SourceQuery(exact_geometry=True)  # the gateway's index rounds for output
-            return self._describe(conn, table), self._page(conn, table, whole)[0]
+            return self._describe(conn, table), self._page(conn, table, SourceQuery())[0]
 
         return self._run(everything)
 
@@ -256,7 +254,7 @@ class GeoPackageConnector(FeatureConnector):
         sql = f"{table.select} WHERE {where} ORDER BY {order} LIMIT ?{n + 1} OFFSET ?{n + 2}"
         limit = -1 if q.limit is None else q.limit
         rows = conn.execute(sql, (*params, limit, q.offset)).fetchall()
-        records = _records(table, rows, _geometries(table, rows), q.exact_geometry)
+        records = _records(table, rows, _geometries(table, rows))
         if not q.want_count:
             return records, None
         count_sql = f"SELECT count(*) FROM {_quote(table.name)} WHERE {where}"
@@ -285,8 +283,8 @@ class GeoPackageConnector(FeatureConnector):
                     total += 1
             if end is not None and total >= end and not q.want_count:
                 cursor.close()
-                return _records(table, page_rows, page_geoms, q.exact_geometry), None
-        return _records(table, page_rows, page_geoms, q.exact_geometry), total
+                return _records(table, page_rows, page_geoms), None
+        return _records(table, page_rows, page_geoms), total
 
     def _get(self, conn: sqlite3.Connection, table: _Table, record_id: str) -> Record | None:
         value: str | int = record_id
@@ -297,7 +295,7 @@ class GeoPackageConnector(FeatureConnector):
             value = int(record_id)
         sql = f"{table.select} WHERE {_quote(table.id_field)} = ? LIMIT 1"
         rows = conn.execute(sql, (value,)).fetchall()
-        return _records(table, rows, _geometries(table, rows), False)[0] if rows else None
+        return _records(table, rows, _geometries(table, rows))[0] if rows else None
 
 
 def _read_table(conn: sqlite3.Connection, config: GeoPackageConnector.Config) -> _Table:
@@ -424,13 +422,9 @@ def _geometries(table: _Table, rows: Sequence[Sequence[Any]]) -> np.ndarray:
     return transform_geometries(shapely.from_wkb(wkb), table.crs)
 
 
-def _records(
-    table: _Table, rows: Sequence[Sequence[Any]], geoms: Sequence[Any], exact: bool
-) -> list[Record]:
-    """Records of the rows; geometries rounded for output unless `exact` (evaluation)."""
-    served = np.array(geoms, dtype=object) if exact else rounded(geoms)
+def _records(table: _Table, rows: Sequence[Sequence[Any]], geoms: Sequence[Any]) -> list[Record]:
     records = []
-    for row, geometry in zip(rows, to_geojson(served), strict=True):
+    for row, geometry in zip(rows, to_geojson(np.array(geoms, dtype=object)), strict=True):
         props = {f.name: _value(f, v) for f, v in zip(table.fields, row, strict=False)}
         records.append({"id": props[table.id_field], "properties": props, "geometry": geometry})
     return records

@@ -64,11 +64,12 @@ class QuerySettings(Strict):
         "0: no limit.",
     )
     scan_seconds: float = Field(
-        1.0,
+        2.0,
         ge=0,
-        description="Seconds the gateway may spend evaluating such rows itself (mapping, "
-        "filter, sort) per source and request, the time every other request waits for it. "
-        "0: no limit.",
+        description="Seconds (wall clock) the gateway may spend evaluating such rows itself "
+        "(mapping, filter, sort) per source and request: the time every other request "
+        "waits for it. The bound for files held in memory; over other sources scan_rows "
+        "usually ends a costly query first. 0: no limit.",
     )
     like_length: int = Field(
         1000,

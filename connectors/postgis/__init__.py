@@ -4,10 +4,9 @@ PostgreSQL does the work: the bbox (an exact ST_Intersects in CRS84 that the GiS
 serves; an antimeridian box is split in two), CQL2 filters (compiled by
 connectors/sqlfilter.py), sorting, offset/limit paging (deep offsets over the ids first),
 keyset paging (`SourceQuery.after`, see sql.ordering) and counting when it is cheap.
-Geometries leave the database as GeoJSON text in CRS84 (ST_AsGeoJSON, 7 decimals): for
-100-row pages that measured faster than WKB decoded and transformed with shapely. When the
-gateway evaluates a spatial filter itself (`exact_geometry`), they leave as stored (WKB)
-and are moved to CRS84 here, unrounded. Values
+Geometries leave the database as stored (WKB) and are moved to CRS84 here, unrounded, by
+the transformer that moves file sources and filter literals (connectors/postgis/geometry.py:
+points cost what parsing ST_AsGeoJSON text did). Values
 are typed as JSON wants them: numeric -> float, date -> 'YYYY-MM-DD', timestamps -> ISO
 8601 (UTC), json and arrays -> parsed.
 
@@ -201,11 +200,11 @@ class PostGISConnector(FeatureConnector):
             async with self._connection() as conn:
                 rows = await conn.fetch(sql, *params) if q.limit else []
                 matched = await self._count(conn, table, q, where, counted, len(rows))
-            found = records(table.projection(q.fields, q.exact_geometry), rows)
+            found = records(table.projection(q.fields), rows)
             return QueryResult(_aiter(found), number_matched=matched)
         async with self._connection() as conn:
             matched = await self._count(conn, table, q, where, counted, None)
-        stream = self._stream(table.projection(q.fields, q.exact_geometry), sql, params)
+        stream = self._stream(table.projection(q.fields), sql, params)
         return QueryResult(stream, number_matched=matched)
 
     async def get(self, record_id: str) -> Record | None:

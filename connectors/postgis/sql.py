@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import numpy as np
-import orjson
-import shapely
 
 from connectors.base import Record, SourceQuery
-from connectors.crs import bbox_from_crs84, split_bbox, to_geojson, transform_geometries
+from connectors.crs import bbox_from_crs84, split_bbox
+from connectors.postgis import geometry as wkb
 from connectors.postgis.table import Column, Projection, Table
 
 _DEFERRED_OFFSET = 1000  # from this offset on, page over the ids first (see statement)
@@ -56,7 +54,7 @@ def statement(table: Table, q: SourceQuery, params: Params) -> tuple[str, list[s
     filtered = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     paging = "" if q.limit is None else f" LIMIT {params.add(q.limit)}"
     paging += f" OFFSET {params.add(q.offset)}" if q.offset else ""
-    select = table.projection(q.fields, q.exact_geometry).select
+    select = table.projection(q.fields).select
     if q.limit is None or q.offset < _DEFERRED_OFFSET:
         return f"{select}{filtered} ORDER BY {order}{paging}", where, counted
     key = table.column(table.id_field).quoted
@@ -155,34 +153,14 @@ def ordering(table: Table, q: SourceQuery, params: Params) -> tuple[str, list[st
 
 def records(projection: Projection, rows: list[asyncpg.Record]) -> list[Record]:
     names, id_index = projection.names, projection.id_index
-    if projection.exact:
-        return _exact_records(projection, rows)
-    loads = orjson.loads
-    return [
-        {
-            "id": row[id_index],
-            "properties": dict(zip(names, row, strict=False)),
-            "geometry": None if (g := row[-1]) is None else loads(g),
-        }
-        for row in rows
-    ]
-
-
-def _exact_records(projection: Projection, rows: list[asyncpg.Record]) -> list[Record]:
-    """Records with the stored geometries (WKB) moved to CRS84 by pyproj, unrounded: the
-    transformer that moves a `filter-crs` literal and file sources, so shared vertices
-    stay shared (see connectors/crs.transform_geometries)."""
-    names, id_index = projection.names, projection.id_index
-    stored = shapely.from_wkb(np.array([row[-1] for row in rows], dtype=object))
-    crs = projection.crs
-    moved = stored if crs == "EPSG:4326" else transform_geometries(stored, crs)
+    geometries = wkb.geojson([row[-1] for row in rows], projection.crs)
     return [
         {
             "id": row[id_index],
             "properties": dict(zip(names, row, strict=False)),
             "geometry": geometry,
         }
-        for row, geometry in zip(rows, to_geojson(moved), strict=True)
+        for row, geometry in zip(rows, geometries, strict=True)
     ]
 
 

@@ -15,6 +15,7 @@ import asyncpg
 
 from connectors.base import FieldInfo, FieldType
 from connectors.crs import transform_bbox
+from connectors.postgis import geometry as wkb
 
 _GEOMETRY_TYPES = {
     "POINT": "Point",
@@ -94,13 +95,10 @@ class Column:
 
 @dataclass(frozen=True)
 class Projection:
-    select: str  # SELECT <columns>, <geometry> FROM <table>
+    select: str  # SELECT <columns>, <geometry as WKB> FROM <table>
     names: tuple[str, ...]  # the record fields, the first len(names) columns
     id_index: int  # the id's column
-    # the geometry column: GeoJSON text in CRS84 rounded for output, or (exact) the stored
-    # geometry as WKB in `crs`, which the connector moves to CRS84 unrounded
-    exact: bool = False
-    crs: str = "EPSG:4326"
+    crs: str = "EPSG:4326"  # of the geometry column
 
 
 @dataclass(frozen=True)
@@ -120,39 +118,31 @@ class Table:
         return tuple(c for c in self.all.values() if c.type is not None)
 
     @cached_property
-    def geojson(self) -> str:
-        geom = quote(self.geometry)
-        g84 = geom if self.srid == 4326 else f"ST_Transform({geom}, 4326)"
-        return f"CASE WHEN ST_IsEmpty({geom}) THEN NULL ELSE ST_AsGeoJSON({g84}, 7) END"
-
-    @cached_property
     def select(self) -> str:
         return self.projection(None).select
 
     @cached_property
-    def _projections(self) -> dict[tuple[tuple[str, ...] | None, bool], Projection]:
+    def _projections(self) -> dict[tuple[str, ...] | None, Projection]:
         return {}
 
-    def projection(self, fields: tuple[str, ...] | None, exact: bool = False) -> Projection:
+    def projection(self, fields: tuple[str, ...] | None) -> Projection:
         """The SELECT of the given fields (all published columns for None), the id column
-        appended when it is not one of them; `exact`: the stored geometry (WKB), not the
-        rounded GeoJSON, for the gateway to evaluate a spatial filter on."""
-        found = self._projections.get((fields, exact))
+        appended when it is not one of them, then the geometry as stored (WKB)."""
+        found = self._projections.get(fields)
         if found is None:
             chosen = self.columns if fields is None else tuple(self.column(f) for f in fields)
             names = tuple(c.name for c in chosen)
             extra = () if self.id_field in names else (self.column(self.id_field),)
             selected = ", ".join(c.expression for c in (*chosen, *extra))
-            geometry = f"ST_AsBinary({quote(self.geometry)})" if exact else self.geojson
+            geometry = wkb.select(quote(self.geometry))
             found = Projection(
                 select=f"SELECT {selected}, {geometry} FROM {self.target}",
                 names=names,
                 id_index=len(names) if extra else names.index(self.id_field),
-                exact=exact,
                 crs=self.crs,
             )
             if len(self._projections) < 64:
-                self._projections[(fields, exact)] = found
+                self._projections[fields] = found
         return found
 
     def column(self, name: str) -> Column:

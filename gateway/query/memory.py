@@ -2,9 +2,8 @@
 
 File sources are mapped once and indexed here, so a request costs an R-tree lookup and a
 slice, not a parse. The same evaluation (`matches`) is the reference the pushdown paths are
-tested against. Connectors load geometries unrounded; the index keeps them as shapely
-geometries, which the R-tree and every spatial predicate use, and serves the features with
-coordinates rounded to 7 decimals (connectors/crs.py): rounding is for output only.
+tested against. Geometries are kept as shapely objects too, made once: the R-tree and
+every spatial predicate use them, as the connector loaded them (never rounded).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import box
 
-from connectors.crs import round_geojson
 from gateway.query.budget import UNLIMITED, Budget
 from gateway.query.model import BBox, Page, Query, SortKey
 from gateway.query.sorting import sort_features
@@ -49,9 +47,8 @@ class MemoryIndex:
         self.features = features
         self.temporal_property = temporal_property
         geometries = [geometry_of(f) for f in features]
-        self._geometries = geometries  # as loaded, unrounded: what filters evaluate
+        self._geometries = geometries
         self._with_geometry = [i for i, g in enumerate(geometries) if g is not None]
-        _serve_rounded(features, self._with_geometry)
         self._tree = STRtree([geometries[i] for i in self._with_geometry])
         self._spans = [self._span(f) for f in features]
         self._by_id = {str(f["id"]): f for f in features}
@@ -95,7 +92,7 @@ class MemoryIndex:
         return selected
 
     def _test(self, expr: object) -> Callable[[int], bool]:
-        """The filter as a test of feature i, on its unrounded geometry."""
+        """The filter as a test of feature i, with its geometry already made."""
         features, geometries = self.features, self._geometries
         current: list[shapely.Geometry | None] = [None]
         predicate = compile_predicate(expr, geometry=lambda feature: current[0])
@@ -132,13 +129,6 @@ def compile_predicate(expr: object, **options: Any) -> Callable[[Feature], bool]
     from gateway.query.evaluate import compile_predicate as compile_expr
 
     return compile_expr(expr, **options)  # type: ignore[arg-type]
-
-
-def _serve_rounded(features: list[Feature], indices: list[int]) -> None:
-    """Each feature's geometry as served: rounded (a new feature: the record stays as is)."""
-    for i in indices:
-        feature = features[i]
-        features[i] = {**feature, "geometry": round_geojson(feature.get("geometry"))}
 
 
 def predicate(query: Query, temporal_property: str | None) -> Callable[[Feature], bool]:

@@ -6,8 +6,7 @@ whatever cannot be pushed (the residual) is evaluated after mapping, streaming, 
 answer is the same either way. A sort that cannot be pushed makes the gateway read every
 match and sort them itself: correct, and said so in the log, but slow on big sources. What
 the gateway reads and evaluates is charged to the request's budget (gateway/query/budget.py),
-so a query that would read a whole table ends with a 400 asking to narrow it. Geometries the
-gateway tests itself are asked for unrounded, as stored, and rounded only when served.
+so a query that would read a whole table ends with a 400 asking to narrow it.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from connectors.base import Capabilities, FeatureConnector, Record, SourceQuery
-from connectors.crs import round_geojson
-from connectors.filters import GEOMETRY, properties
 from gateway.config import MappingRule
 from gateway.errors import InvalidParameter
 from gateway.mapping import Feature, Mapper
@@ -106,24 +103,8 @@ def plan(caps: Capabilities, mapper: Mapper, query: Query, fields: dict[str, str
         filter=pushed_filter,
         sortby=source_sort or (),
         fields=_projection(mapper, fields) if caps.projection else None,
-        exact_geometry=_reads_geometry(residual),
     )
     return Plan(pushed, residual, sorted_by_source=bool(source_sort))
-
-
-def _reads_geometry(residual: Query) -> bool:
-    """Does the gateway test geometries itself? Then it asks for them unrounded, as stored
-    (rounding to 7 decimals moves a shared boundary), and rounds what it serves."""
-    expr = residual.filter
-    return residual.bbox is not None or (expr is not None and GEOMETRY in properties(expr))
-
-
-def _served(features: list[Feature], p: Plan) -> list[Feature]:
-    """Features as served: geometries read unrounded for evaluation are rounded now."""
-    if p.pushed.exact_geometry:
-        for feature in features:
-            feature["geometry"] = round_geojson(feature.get("geometry"))
-    return features
 
 
 def _projection(mapper: Mapper, fields: dict[str, str]) -> tuple[str, ...] | None:
@@ -288,7 +269,7 @@ class _Scan:
         kept = kept[: query.limit]
         positions = Positions([record for record, _ in kept], self.p.pushed) if keyset else None
         return Page(
-            features=_served([feature for _, feature in kept], self.p),
+            features=[feature for _, feature in kept],
             number_matched=matched if exhausted and after is None else None,
             has_next=not exhausted,
             resume=positions[-1] if positions and not exhausted else None,
@@ -309,7 +290,7 @@ async def _sort_all(
     ordered = meter.timed(lambda: sort_features(everything, query.sortby))
     end = query.offset + query.limit
     return Page(
-        _served(ordered[query.offset : end], p),
+        ordered[query.offset : end],
         number_matched=len(ordered),
         has_next=end < len(ordered),
     )

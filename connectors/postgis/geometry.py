@@ -1,0 +1,50 @@
+"""Stored geometries (WKB) as GeoJSON geometries in CRS84, never rounded.
+
+The gateway serves and evaluates what the database stores: a geometry in another SRID is
+moved to CRS84 by pyproj, as file sources and `filter-crs` literals are, so a vertex they
+share stays one (see connectors/crs.transform_geometries). Points, most of what cities
+publish, are read straight from their 21 bytes, all of a page in one numpy view: as cheap
+as parsing ST_AsGeoJSON text was, which rounded to 7 decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+
+from connectors.crs import to_geojson, transform_geometries, transformer
+
+_POINT = b"\x01\x01\x00\x00\x00"  # little-endian WKB, type 1: a 2D point, then x and y
+Geometry = dict[str, Any] | None
+
+
+def select(column: str) -> str:
+    """The SELECT expression of a geometry column: NDR WKB, NULL for empty geometries."""
+    return f"CASE WHEN ST_IsEmpty({column}) THEN NULL ELSE ST_AsBinary({column}, 'NDR') END"
+
+
+def geojson(blobs: Sequence[bytes | None], crs: str) -> list[Geometry]:
+    """GeoJSON geometries in CRS84 of WKB in `crs` ("EPSG:4326" is already lon/lat)."""
+    at = [i for i, blob in enumerate(blobs) if blob is not None]
+    stored = [blob for blob in blobs if blob is not None]
+    found: list[Geometry] = [None] * len(blobs)
+    if all(len(blob) == 21 and blob[:5] == _POINT for blob in stored):
+        xy = np.frombuffer(b"".join(blob[5:] for blob in stored), dtype="<f8")
+        xs, ys = xy[0::2], xy[1::2]
+        if crs != "EPSG:4326" and stored:
+            xs, ys = transformer(crs).transform(xs, ys)
+        for i, x, y in zip(at, np.asarray(xs).tolist(), np.asarray(ys).tolist(), strict=True):
+            found[i] = {"type": "Point", "coordinates": [x, y]}
+        return found
+    shapes = shapely.from_wkb(np.array(stored, dtype=object))
+    if crs != "EPSG:4326":
+        shapes = transform_geometries(shapes, crs)
+    for i, geometry in zip(at, to_geojson(shapes), strict=True):
+        found[i] = geometry
+    return found
+
+
+__all__ = ["geojson", "select"]
