@@ -6,7 +6,9 @@ request waits for. A table of 100,000 rows behind a filter PostgreSQL could not 
 0.8 s per request, and four such requests made an ordinary page take 2 s. So every call
 into a source (each member of a federation separately) may read and evaluate at most
 `rows` rows and spend at most `seconds` doing so (mapping, testing, sorting: the gateway's
-own time, not the time it waits for the source). Past either, the request ends with
+own wall-clock time, not the time it waits for the source; a file held in memory reads
+nothing per request, so only its time counts). The source is asked for no more rows than
+the budget allows. Past either limit, the request ends with
 `QueryTooCostly` (400): the client's query asks too much, the source is fine, so the
 circuit breaker does not count it and a federation does not list the source as failed.
 """
