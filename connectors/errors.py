@@ -26,7 +26,7 @@ class SourceRejectedValue(Exception):
     date). The client's error: answered 400, not counted against the source."""
 
 
-class SourceQueryTooCostly(Exception):
+class SourceStatementTimeout(Exception):
     """The backend cancelled the statement after its own time limit, and answered so: it is
     alive, the query was too expensive. Answered 504, not counted against the source."""
 
@@ -48,7 +48,7 @@ class SourceAnswerTooLarge(Exception):
 __all__ = [
     "SourceAnswerTooLarge",
     "SourceError",
-    "SourceQueryTooCostly",
+    "SourceStatementTimeout",
     "SourceRefused",
     "SourceRejectedValue",
     "SourceTimeout",

@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.errors import (
     SourceAnswerTooLarge,
     SourceError,
-    SourceQueryTooCostly,
     SourceRefused,
     SourceRejectedValue,
+    SourceStatementTimeout,
     SourceTimeout,
 )
 from gateway import metrics
@@ -50,7 +50,7 @@ _STANDING = 0.5  # share of queue_timeout the oldest waiter may wait before arri
 _NAMED_FAILURES = (
     SourceError,
     GatewayError,
-    SourceQueryTooCostly,
+    SourceStatementTimeout,
     SourceAnswerTooLarge,
     OSError,
     TimeoutError,
@@ -266,7 +266,7 @@ class SourceGuard:
             return "client_error", InvalidParameter(
                 "query", f"source '{self.name}' refused the request"
             )
-        if isinstance(error, SourceQueryTooCostly):
+        if isinstance(error, SourceStatementTimeout):
             message = (
                 "the source gave up on this query as too costly; narrow it "
                 "(bbox, filters, a smaller limit)"

@@ -12,8 +12,8 @@ import pytest
 from connectors.errors import (
     SourceAnswerTooLarge,
     SourceError,
-    SourceQueryTooCostly,
     SourceRejectedValue,
+    SourceStatementTimeout,
     SourceTimeout,
 )
 from gateway.errors import InvalidParameter, SourceBusy, UpstreamFailed, UpstreamTimeout
@@ -64,7 +64,7 @@ async def test_the_deadline_holds_even_when_the_work_cleans_up_slowly() -> None:
     [
         (SourceRejectedValue("PostgreSQL: invalid byte 0x00"), InvalidParameter, 400, False),
         (InvalidParameter("filter", "bad"), InvalidParameter, 400, False),
-        (SourceQueryTooCostly("cancelled after 5 s"), UpstreamTimeout, 504, False),
+        (SourceStatementTimeout("cancelled after 5 s"), UpstreamTimeout, 504, False),
         (SourceAnswerTooLarge("65 MB"), UpstreamFailed, 502, False),
         (SourceTimeout("read timeout"), UpstreamTimeout, 504, True),
         (SourceError("connection refused by 10.0.0.7:5432"), UpstreamFailed, 502, True),

@@ -40,7 +40,7 @@ from connectors.base import (
     SourceQuery,
 )
 from connectors.crs import crs_uri
-from connectors.errors import SourceError, SourceQueryTooCostly, SourceRejectedValue
+from connectors.errors import SourceError, SourceRejectedValue, SourceStatementTimeout
 from connectors.postgis.sql import Params, filter_ops, records, statement
 from connectors.postgis.table import Projection, Table, extent, read_table
 
@@ -288,7 +288,7 @@ class PostGISConnector(FeatureConnector):
                 yield conn
         except asyncpg.QueryCanceledError as e:
             limit = self.config.statement_timeout
-            raise SourceQueryTooCostly(f"PostgreSQL cancelled the query after {limit:g} s") from e
+            raise SourceStatementTimeout(f"PostgreSQL cancelled the query after {limit:g} s") from e
         except asyncpg.DataError as e:  # SQLSTATE class 22: a value of the request
             raise SourceRejectedValue(f"PostgreSQL: {e}") from e
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as e:
