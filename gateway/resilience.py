@@ -10,6 +10,7 @@ So each call gets:
   costly, or load shed here;
 - a **bulkhead**: at most `concurrency` calls at once, at most `queue` more waiting, each
   at most `queue_timeout`; beyond that the call is shed with 503 and Retry-After at once;
+  a stream (`stream`, gateway/streaming.py) holds its slot until it ends;
 - metrics, and a log line with the request id for each failure. Clients get a message that
   names the source only; drivers' errors, hosts and upstream texts stay in the log.
 """
@@ -22,7 +23,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,7 +46,11 @@ from gateway.errors import (
     UpstreamTimeout,
 )
 
+if TYPE_CHECKING:
+    from gateway.streaming import GuardedStream
+
 T = TypeVar("T")
+S = TypeVar("S")
 _NAMED_FAILURES = (
     SourceError,
     GatewayError,
@@ -141,16 +146,24 @@ class Bulkhead:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        if self.limit is None:
+        await self.acquire()
+        try:
             yield
+        finally:
+            self.release()
+
+    async def acquire(self) -> None:
+        """A slot, waited for in turn (or SourceBusy); `release` it exactly once. A stream
+        holds its slot beyond one call, until it ends."""
+        if self.limit is None:
             return
         if self.active < self.limit and not self._waiters:
             self.active += 1
         else:
             await self._queue()
-        try:
-            yield
-        finally:
+
+    def release(self) -> None:
+        if self.limit is not None:
             self._release()
 
     async def _queue(self) -> None:
@@ -211,6 +224,45 @@ class SourceGuard:
             self.breaker.abandoned()
             self._observe("shed", 0.0)
             raise
+
+    async def stream(self, opening: Coroutine[Any, Any, S]) -> GuardedStream[S, Any]:
+        """Open a stream of records under the guard (gateway/streaming.py): opening it, up
+        to its first record, is a call like any other; the bulkhead slot stays held until
+        the stream ends; each further record must come within `timeout`; the breaker hears
+        the outcome at the end. Close the stream (`aclose`) when done with it."""
+        from gateway.streaming import GuardedStream
+
+        if not self.breaker.allow():
+            raise self._rejected(opening)
+        try:
+            await self.bulkhead.acquire()
+        except SourceBusy:
+            opening.close()
+            self.breaker.abandoned()
+            self._observe("shed", 0.0)
+            raise
+        except BaseException:  # cancelled while queued
+            opening.close()
+            raise
+        stream: GuardedStream[S, Any] = GuardedStream(self, opening)
+        await stream.open()
+        return stream
+
+    def _rejected(self, work: Coroutine[Any, Any, Any]) -> UpstreamFailed:
+        """The answer while the circuit is open; the work is never started."""
+        work.close()
+        self._observe("rejected", 0.0)
+        wait = self.breaker.retry_in()
+        return UpstreamFailed(
+            self.name, f"failed repeatedly; not asked again for {wait:.0f} s (circuit open)"
+        )
+
+    def deadline(self) -> tuple[float, bool]:
+        """When a call starting now must have answered (loop time), and whether that is the
+        source's own deadline (its fault when missed) or an outer, federation's one."""
+        own = asyncio.get_running_loop().time() + self.timeout
+        outer = DEADLINE.get()
+        return (own, True) if outer is None or outer >= own else (outer, False)
 
     async def _run(self, work: Coroutine[Any, Any, T]) -> T:
         loop = asyncio.get_running_loop()
