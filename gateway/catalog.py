@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import profiles
-from connectors.base import CRS84, Description, FeatureConnector
+from connectors.base import CRS84, Description, FeatureConnector, Record
 from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
 from gateway.errors import UpstreamFailed
@@ -24,9 +25,10 @@ from gateway.mapping import Feature, Mapper
 from gateway.query import planner
 from gateway.query.budget import Budget
 from gateway.query.memory import MemoryIndex
-from gateway.query.model import BBox, Page, Query
+from gateway.query.model import BBox, Page, PageStream, Query
 from gateway.registry import connector_class
 from gateway.resilience import SourceGuard, effective
+from gateway.streaming import GuardedStream
 
 RELOAD_CHECK_SECONDS = 1.0
 log = logging.getLogger("twinbridge.catalog")
@@ -150,6 +152,20 @@ class CollectionSource:
             )
         )
 
+    async def stream(self, query: Query) -> PageStream:
+        """A large page as a stream: read from the connector under the guard, which holds
+        the source's slot until the stream ends. What the gateway evaluates itself (a
+        residual filter, a sort the source cannot do) and in-memory sources answer as a
+        list, handed out in batches."""
+        await self._ready()
+        if not self.in_memory:
+            opening = planner.pushed_stream(
+                self.connector, self.mapper, query, self._source_fields()
+            )
+            if opening is not None:
+                return SourceStream(await self.guard.stream(opening))
+        return PageStream.of(await self.items(query))
+
     async def count(self, query: Query) -> int:
         await self._ready()
         if self.in_memory:
@@ -218,6 +234,34 @@ class CollectionSource:
         if self.profile:
             return self.profile.geometry_type
         return self.description_.geometry_type if self.description_ else None
+
+
+class SourceStream(PageStream):
+    """A source's page as it streams: its features in batches, then whether there is more
+    and where the next page starts (the position of the last feature)."""
+
+    def __init__(self, guarded: GuardedStream[planner.Streamed, tuple[Record, Feature]]) -> None:
+        source = guarded.source
+        assert source is not None
+        super().__init__(source.number_matched)
+        self._guarded = guarded
+
+    async def batches(self) -> AsyncIterator[list[Feature]]:
+        guarded = self._guarded
+        source = guarded.source
+        assert source is not None
+        try:
+            while (batch := await guarded.next_batch()) is not None:
+                self.positions = source.positions([record for record, _ in batch])
+                yield [feature for _, feature in batch]
+        finally:
+            await guarded.aclose()
+        self.has_next = source.has_next
+        if self.has_next and self.positions:
+            self.resume = self.positions[-1]
+
+    async def aclose(self) -> None:
+        await self._guarded.aclose()
 
 
 SCALAR = ("string", "integer", "number", "boolean")

@@ -20,7 +20,7 @@ from gateway.catalog import CollectionSource, Extent
 from gateway.config import FederationSettings
 from gateway.errors import InvalidParameter, UpstreamFailed
 from gateway.mapping import Feature
-from gateway.query.model import Page, Query
+from gateway.query.model import Page, PageStream, Query
 from gateway.query.sorting import merge_sorted
 from gateway.resilience import deadline_within
 
@@ -102,6 +102,15 @@ class FederatedCollection:
             if query.sortby:
                 return await self._sorted_items(query)
             return await self._concatenated(query)
+
+    async def stream(self, query: Query) -> PageStream:
+        """A large page as a stream (gateway/federated_stream.py): unsorted, the members'
+        streams one after the other; sorted, a k-way merge of them."""
+        from gateway import federated_stream
+
+        if query.sortby:
+            return await federated_stream.merged(self, query)
+        return await federated_stream.concatenated(self, query)
 
     async def _concatenated(self, query: Query) -> Page:
         """Unsorted: the members one after the other. A page usually asks one member; the

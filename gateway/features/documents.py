@@ -16,7 +16,7 @@ from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI, format_links, l
 from gateway.features.schemas import SCHEMA_JSON
 from gateway.features.views import ApiView, Collection
 from gateway.mapping import Feature
-from gateway.query.model import Page
+from gateway.query.model import Page, PageStream
 
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
@@ -103,6 +103,24 @@ def items(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """`cursor`: where the next page starts, when the collection pages without offsets."""
+    doc: dict[str, Any] = {"type": "FeatureCollection", "features": page.features}
+    doc.update(items_tail(c, root, fmt, params, page, len(page.features), offset, limit, cursor))
+    return doc
+
+
+def items_tail(
+    c: Collection,
+    root: str,
+    fmt: str,
+    params: dict[str, str],
+    page: Page | PageStream,
+    returned: int,
+    offset: int,
+    limit: int,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """A FeatureCollection's members besides its features: a streamed page writes them
+    after the features, once it knows how many went out and whether there is a next."""
     url = f"{root}/collections/{c.id}/items"
     kept = {k: v for k, v in params.items() if k not in ("f", "offset", "cursor")}
     json_type = GEOJSON
@@ -120,11 +138,11 @@ def items(
             before["offset"] = str(offset - limit)
         links.append(link(with_query(url, before), "prev", page_type, "Previous page"))
     links.append(link(f"{root}/collections/{c.id}", "collection", JSON, c.title))
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": page.features, "links": links}
+    doc: dict[str, Any] = {"links": links}
     doc["timeStamp"] = _iso(datetime.now(UTC).replace(microsecond=0))
     if page.number_matched is not None:
         doc["numberMatched"] = page.number_matched
-    doc["numberReturned"] = len(page.features)
+    doc["numberReturned"] = returned
     if page.failed_sources:
         doc["twinbridge:failedSources"] = page.failed_sources
     return doc

@@ -1,15 +1,31 @@
-"""Content negotiation and the response writers (JSON via orjson, HTML via templates)."""
+"""Content negotiation and the response writers (JSON via orjson, HTML via templates).
+
+A large page is written as a stream (`feature_collection`, `StreamedJSON`): the features in
+pieces of some tens of KB as they come, then the members that depend on how the stream
+ended (numberReturned, the next link). A failure after the first byte can no longer change
+the status, so the transfer is aborted: the client sees a truncated body and a protocol
+error, never a well-formed but silently short 200.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
 
+from gateway.context import REQUEST_ID
+from gateway.errors import GatewayError
 from gateway.features import html
 from gateway.features.links import HTML, JSON
+
+log = logging.getLogger("twinbridge.errors")
+Feature = dict[str, Any]
 
 _OFFERED = {"application/json": "json", "application/geo+json": "json", "text/html": "html"}
 
@@ -49,3 +65,69 @@ def html_response(
 ) -> Response:
     body = html.render(kind, doc, title=title, breadcrumbs=crumbs)  # type: ignore[arg-type]
     return Response(body, status_code=status, media_type=HTML + "; charset=utf-8")
+
+
+async def feature_collection(
+    batches: AsyncIterable[list[Feature]],
+    present: Callable[[list[Feature]], list[Feature]],
+    tail: Callable[[int], dict[str, Any]],
+) -> AsyncIterator[bytes]:
+    """A FeatureCollection in pieces: each batch of features presented (CRS, properties,
+    skipGeometry) and encoded on its own, then `tail(number returned)`'s members."""
+    yield b'{"type":"FeatureCollection","features":['
+    returned = 0
+    async for batch in batches:
+        if not batch:
+            continue
+        body = orjson.dumps(present(batch))[1:-1]  # the features, comma-separated
+        yield body if returned == 0 else b"," + body
+        returned += len(batch)
+    yield b"]," + orjson.dumps(tail(returned))[1:]
+
+
+class StreamedJSON(StreamingResponse):
+    """A JSON answer written while it is produced. When producing fails mid-way, the answer
+    is left unfinished: without its last chunk the server closes the connection, so the
+    client sees a truncated transfer (and the JSON is cut off, too). `closer` is awaited at
+    the end whatever happened, also when the body was never started (the client left)."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes],
+        closer: Callable[[], Awaitable[None]] | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(content, **kw)
+        self.closer = closer
+
+    async def stream_response(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        sent = 0
+        try:
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += len(chunk)
+        except GatewayError as e:
+            detail = getattr(e, "detail", e.description)
+            log.warning(
+                "request_id=%s aborted the answer after %d bytes: %s (%s)",
+                REQUEST_ID.get(),
+                sent,
+                e.description,
+                detail,
+            )
+            return
+        except Exception:
+            log.exception("request_id=%s aborted the answer after %d bytes", REQUEST_ID.get(), sent)
+            return
+        finally:
+            # The client may be gone (cancelled send): what the body holds is freed now.
+            with anyio.CancelScope(shield=True):
+                aclose = getattr(self.body_iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                if self.closer is not None:
+                    await self.closer()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -40,6 +40,13 @@ ITEMS_PARAMS = (
 )
 
 
+# Pages with a larger limit are streamed (GeoJSON/JSON): their memory stays flat however
+# large the limit an operator allows; smaller pages take the list path, tuned for speed.
+STREAM_ABOVE = 1000
+# HTML pages show at most this many features (a table and a map; use f=json for more).
+HTML_LIMIT = 1000
+
+
 @dataclass(frozen=True)
 class Presentation:
     crs: str = CRS84

@@ -4,7 +4,8 @@ an encoder. The federated root and every tenant share these handlers through Api
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -16,12 +17,43 @@ from gateway.errors import NotFound, partial_warning
 from gateway.features import documents, openapi, schemas
 from gateway.features.cursor import PARAM as CURSOR
 from gateway.features.cursor import Cursors
-from gateway.features.encoders import html_response, json_response, negotiate
-from gateway.features.items import item_presentation, items_request
+from gateway.features.encoders import (
+    StreamedJSON,
+    feature_collection,
+    html_response,
+    json_response,
+    negotiate,
+)
+from gateway.features.items import (
+    HTML_LIMIT,
+    STREAM_ABOVE,
+    Presentation,
+    item_presentation,
+    items_request,
+)
 from gateway.features.links import GEOJSON, OPENAPI, base_url
 from gateway.features.params import parse_format, single_values
 from gateway.features.views import ApiView, Collection
 from gateway.query.filtering import read_filter_body
+from gateway.query.model import PageStream, Query
+
+
+@dataclass(frozen=True)
+class ItemsAnswer:
+    """What the members after a streamed page's features are built from."""
+
+    collection: Collection
+    root: str
+    fmt: str
+    values: dict[str, str]
+    query: Query
+    scope: str  # what the page's cursors are signed for
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    """No body (HEAD): the stream is closed unread."""
+    return
+    yield b""
 
 
 @dataclass
@@ -115,6 +147,13 @@ class Features:
         scope = f"{view.path}/collections/{c.id}"
         if CURSOR in values:
             query = self.cursors.apply(scope, query, values[CURSOR])
+        if fmt == "html":
+            query = replace(query, limit=min(query.limit, HTML_LIMIT))
+        elif query.limit > STREAM_ABOVE:
+            page = await c.stream(query)
+            return self._streamed(
+                request, ItemsAnswer(c, root, fmt, values, query, scope), page, presentation
+            )
         page = await c.items(query)
         page.features = presentation.apply(page.features)
         cursor = None
@@ -128,10 +167,42 @@ class Features:
             crumbs = self._collection_crumbs(view, root, c) + [
                 ("Items", f"{root}/collections/{c.id}/items")
             ]
-            response = html_response("items", {**doc, "title": c.title}, c.title, crumbs)
+            doc = {**doc, "title": c.title, "html_limit": HTML_LIMIT}
+            response = html_response("items", doc, c.title, crumbs)
             response.headers.update(headers)
             return response
         return json_response(doc, GEOJSON, **headers)
+
+    def _streamed(
+        self, request: Request, answer: ItemsAnswer, page: PageStream, presentation: Presentation
+    ) -> Response:
+        """A large page written as it streams; its links and numberReturned go last."""
+        headers = {"Content-Crs": f"<{presentation.crs}>"}
+        if page.failed_sources:  # known before the first byte; later ones are in the body
+            headers["Warning"] = partial_warning(page.failed_sources)
+        if request.method == "HEAD":
+            return StreamedJSON(_nothing(), page.aclose, media_type=GEOJSON, headers=headers)
+        query = answer.query
+
+        def tail(returned: int) -> dict[str, Any]:
+            cursor = None
+            if page.has_next and page.resume is not None:
+                offset = query.offset + query.limit
+                cursor = self.cursors.issue(answer.scope, query, offset, page.resume)
+            return documents.items_tail(
+                answer.collection,
+                answer.root,
+                answer.fmt,
+                answer.values,
+                page,
+                returned,
+                query.offset,
+                query.limit,
+                cursor,
+            )
+
+        body = feature_collection(page.batches(), presentation.apply, tail)
+        return StreamedJSON(body, page.aclose, media_type=GEOJSON, headers=headers)
 
     async def schema_doc(self, request: Request) -> Response:
         view, root = self.view(request)

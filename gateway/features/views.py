@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from gateway.catalog import Catalog, Extent
 from gateway.federation import FederatedCollection
 from gateway.mapping import Feature
-from gateway.query.model import Page, Query
+from gateway.query.model import Page, PageStream, Query
 
 
 class Collection(Protocol):
@@ -20,6 +20,7 @@ class Collection(Protocol):
     temporal_property: str | None
 
     async def items(self, query: Query) -> Page: ...
+    async def stream(self, query: Query) -> PageStream: ...
     async def item(self, feature_id: str) -> Feature | None: ...
     def extent(self) -> Extent: ...
     def fields(self) -> dict[str, Any]: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,3 +56,68 @@ class Page:
     # and after each of its features (a federation merge consumes part of a member's page).
     resume: Any = None
     positions: Sequence[Any] | None = None
+
+
+class PageStream:
+    """One page whose features arrive in batches (a large page, never held whole).
+
+    `number_matched` is set only when known exactly before the first feature. `has_next`
+    and `resume` are final once the batches are exhausted; `positions` are the resume states
+    of the features of the batch last handed out (a federation merge stops mid-batch).
+    Close it (`aclose`) when stopping early: a source stream holds a connection."""
+
+    def __init__(
+        self,
+        number_matched: int | None = None,
+        failed_sources: list[dict[str, str]] | None = None,
+    ) -> None:
+        self.number_matched = number_matched
+        self.failed_sources = failed_sources
+        self.has_next = False
+        self.resume: Any = None
+        self.positions: Sequence[Any] | None = None
+
+    def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what the stream holds; nothing by default."""
+
+    @classmethod
+    def of(cls, page: Page, size: int = 128) -> PageStream:
+        """A page already in memory, handed out in batches like a stream."""
+        return _Listed(page, size)
+
+
+class _Listed(PageStream):
+    def __init__(self, page: Page, size: int) -> None:
+        super().__init__(page.number_matched, page.failed_sources)
+        self.has_next, self.resume = page.has_next, page.resume
+        self._page, self._size = page, size
+
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        features, positions = self._page.features, self._page.positions
+        for start in range(0, len(features), self._size):
+            end = start + self._size
+            batch = features[start:end]
+            self.positions = None if positions is None else _Window(positions, start, len(batch))
+            yield batch
+
+
+class _Window(Sequence[Any]):
+    """Part of a page's positions, without computing them (a merge asks for one or two)."""
+
+    def __init__(self, positions: Sequence[Any], start: int, length: int) -> None:
+        self._positions, self._start, self._length = positions, start, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._positions[self._start + index]

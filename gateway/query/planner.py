@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
-from connectors.base import Capabilities, FeatureConnector, Record, SourceQuery
+from connectors.base import Capabilities, FeatureConnector, QueryResult, Record, SourceQuery
 from gateway.config import MappingRule
 from gateway.errors import InvalidParameter
 from gateway.mapping import Feature, Mapper
@@ -149,6 +149,71 @@ async def run(
     return _page(
         records[: query.limit], mapper, p, result.number_matched, len(records) > query.limit, keyset
     )
+
+
+def pushed_stream(
+    connector: FeatureConnector, mapper: Mapper, query: Query, fields: dict[str, str]
+) -> Coroutine[Any, Any, Streamed] | None:
+    """A page the source selects and orders entirely, as a stream (see `Streamed`): the
+    coroutine opens it. None when part of the query is left to the gateway; such a page is
+    made by `run` (a residual scan is bounded by the request's budget)."""
+    caps = connector.capabilities()
+    p = plan(caps, mapper, query, fields)
+    if not (p.exact and caps.paging):
+        return None
+    keyset = caps.keyset and caps.paging
+    after = _after(query.resume, p.pushed) if keyset else None
+    pushed = replace(
+        p.pushed,
+        limit=query.limit + 1,
+        offset=0 if after is not None else query.offset,
+        after=after,
+        want_count=caps.count,
+    )
+    return _open_stream(connector, mapper, pushed, query.limit, p.pushed if keyset else None)
+
+
+async def _open_stream(
+    connector: FeatureConnector,
+    mapper: Mapper,
+    pushed: SourceQuery,
+    limit: int,
+    keyset: SourceQuery | None,
+) -> Streamed:
+    return Streamed(await connector.query(pushed), mapper, limit, keyset)
+
+
+class Streamed:
+    """The source's records, mapped one by one: (record, feature) for `limit` of them, then
+    one record more is read to learn whether there is a next page (`has_next`, final once
+    the iteration ended). `positions(records)` gives the resume states of records."""
+
+    def __init__(
+        self, result: QueryResult, mapper: Mapper, limit: int, keyset: SourceQuery | None
+    ) -> None:
+        self.number_matched = result.number_matched
+        self.has_next = False
+        self._records = result.records
+        self._take = mapper.take
+        self._limit = limit
+        self._keyset = keyset
+
+    async def __aiter__(self) -> AsyncIterator[tuple[Record, Feature]]:
+        records, take, left = self._records, self._take, self._limit
+        try:
+            async for record in records:
+                if left == 0:
+                    self.has_next = True
+                    break
+                left -= 1
+                yield record, take(record)
+        finally:
+            aclose = getattr(records, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def positions(self, records: list[Record]) -> Positions | None:
+        return None if self._keyset is None else Positions(records, self._keyset)
 
 
 def _page(
