@@ -329,6 +329,7 @@ def _expand_one(
 def read_collection(
     ctx: ReadContext, path: ResourcePath, scope: Scope, options: QueryOptions
 ) -> Plan[dict]:
+    asked = options  # the nextLink repeats what was asked ($ref, not the selection it means)
     if path.ref:
         options = replace(options, select=(("@iot.selfLink",),), expand=())
     pg = yield from page(ctx, scope, options)
@@ -336,7 +337,7 @@ def read_collection(
     if pg.count is not None:
         doc["@iot.count"] = pg.count
     if pg.last_keys is not None and ctx.next_links:
-        doc["@iot.nextLink"] = next_link(ctx, ctx.links.path(path), options, pg.last_keys)
+        doc["@iot.nextLink"] = next_link(ctx, ctx.links.path(path), asked, pg.last_keys)
     if options.result_format == "dataArray" and not path.ref:
         doc["value"] = data_array(scope.etype, pg.rows, ctx.links, options.select)
     else:
