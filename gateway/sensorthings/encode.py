@@ -8,7 +8,7 @@ by orjson, so it goes out without being parsed again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,3 +191,22 @@ def data_array(
             }
         )
     return out
+
+
+async def entity_set_pieces(
+    count: int | None,
+    chunks: AsyncIterator[list[dict[str, Any]]],
+    tail: Callable[[], dict[str, Any]],
+) -> AsyncIterator[bytes]:
+    """An entity set written as its chunks come: `@iot.count` (known before), the values,
+    then `tail()`'s members (`@iot.nextLink`, known once the values are out)."""
+    head = orjson.dumps({"@iot.count": count})[1:-1] + b"," if count is not None else b""
+    yield b"{" + head + b'"value":['
+    first = True
+    async for values in chunks:
+        if values:
+            body = orjson.dumps(values)[1:-1]
+            yield body if first else b"," + body
+            first = False
+    after = tail()
+    yield b"]" + (b"," + orjson.dumps(after)[1:] if after else b"}")

@@ -23,10 +23,11 @@ from gateway.bodies import read_body
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
 from gateway.errors import GatewayError, NotFound, log_answer, partial_warning
+from gateway.features.encoders import StreamedJSON
 from gateway.features.links import OPENAPI, base_url
 from gateway.sensorthings import openapi
 from gateway.sensorthings.auth import require_key
-from gateway.sensorthings.encode import Links
+from gateway.sensorthings.encode import Links, entity_set_pieces
 from gateway.sensorthings.errors import (
     ON_ACTION,
     ON_COLLECTION,
@@ -43,6 +44,7 @@ from gateway.sensorthings.paths import ResourcePath, parse_path
 from gateway.sensorthings.root import conformance, root_document
 from gateway.sensorthings.service import parse_body
 from gateway.sensorthings.store.read import RawValue
+from gateway.sensorthings.store.stream import EntitySetStream
 
 log = logging.getLogger("twinbridge.sensorthings")
 VERSION = "v1.1"
@@ -210,7 +212,8 @@ class SensorThings:
             options = parse_options(request.query_params.multi_items(), self.limits)
             if options.result_format and path.type.name != "Observation":
                 raise InvalidParameter("$resultFormat", "dataArray is for Observations only")
-            return self._answer(await service.get(path, options, links))
+            read = getattr(service, "stream", service.get)  # the embedded store streams
+            return self._answer(await read(path, options, links))
         if not service.writable:
             raise Forbidden("this SensorThings service is read-only")
         require_key(request.headers, service.api_key_env)
@@ -253,6 +256,9 @@ class SensorThings:
 
     @staticmethod
     def _answer(result: Any) -> Response:
+        if isinstance(result, EntitySetStream):
+            pieces = entity_set_pieces(result.count, result.chunks(), result.tail)
+            return StreamedJSON(pieces, media_type=JSON)
         if isinstance(result, RawValue):
             if result.text is None:
                 return Response(status_code=204)

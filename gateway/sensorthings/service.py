@@ -42,6 +42,7 @@ from gateway.sensorthings.store.read import (
     read_entity,
     resolve_target,
 )
+from gateway.sensorthings.store.stream import read_streamed
 from gateway.sensorthings.store.values import check_body
 from gateway.sensorthings.store.write import WriteContext, insert
 
@@ -116,6 +117,11 @@ class EmbeddedService:
     async def get(self, path: ResourcePath, options: QueryOptions, links: Links) -> Any:
         bind.check(path.type, options, self.odata_limits)
         return await self.store.read(read(self.context(links), path, options))
+
+    async def stream(self, path: ResourcePath, options: QueryOptions, links: Links) -> Any:
+        """`get` for a client: a large entity set comes as a stream (store/stream.py)."""
+        bind.check(path.type, options, self.odata_limits)
+        return await read_streamed(self.store.read, self.context(links), path, options)
 
     async def create(self, path: ResourcePath, body: Any, links: Links) -> Created:
         if not path.is_collection or path.ref:
