@@ -17,9 +17,11 @@ from starlette.testclient import TestClient
 import profiles
 from gateway.app import create_app
 from gateway.config import parse_config
+from gateway.errors import UpstreamFailed
 from gateway.features import routes
 from gateway.features.items import HTML_LIMIT, STREAM_ABOVE
 from tests.postgis_fixtures import TREE_COUNT, PostGIS, postgis_fixture  # noqa: F401
+from tests.test_federation import config, write_trees
 
 EPSG25832 = quote("http://www.opengis.net/def/crs/EPSG/0/25832", safe="")
 EPSG4326 = quote("http://www.opengis.net/def/crs/EPSG/0/4326", safe="")
@@ -178,3 +180,54 @@ def test_a_streamed_federated_walk_sees_every_feature_once(postgis, tmp_path, mo
             url = f"/collections/street-trees/items?limit=1100{sort}"
             ids = walk_both(client, url, monkeypatch, pages=10)
             assert len(ids) == len(set(ids)) == TREE_COUNT + 1500
+
+
+# --- federations that lose a member -------------------------------------------------------------
+
+
+def two_files(tmp_path: Path, partial: str, b: str = "b.geojson") -> TestClient:
+    write_trees(tmp_path / "a.geojson", 1500)
+    write_trees(tmp_path / "b.geojson", 1500, start=5000)
+    return TestClient(create_app(config(tmp_path, {"a": "a.geojson", "b": b}, partial=partial)))
+
+
+@pytest.mark.parametrize("sort", ["", "&sortby=-height_m"])
+def test_a_member_failing_before_the_first_byte_is_named_in_header_and_body(tmp_path, sort):
+    with two_files(tmp_path, "flag", b="missing.geojson") as client:
+        response = client.get(f"/collections/street-trees/items?limit=2000{sort}")
+        assert response.status_code == 200 and "content-length" not in response.headers
+        doc = response.json()
+        assert len(doc["features"]) == doc["numberReturned"] == 1500
+        assert "numberMatched" not in doc
+        assert [f["source"] for f in doc["twinbridge:failedSources"]] == ["b/trees"]
+        assert "b/trees" in response.headers["warning"]
+
+
+def failing_stream(client: TestClient, tenant: str) -> None:
+    source = client.app.state.catalog.tenants[tenant].collections["trees"]  # type: ignore[attr-defined]
+
+    async def down(query: Any) -> Any:
+        raise UpstreamFailed(source.name, "the source failed to answer")
+
+    source.stream = down
+
+
+def test_a_member_failing_when_its_turn_comes_is_named_in_the_body(tmp_path):
+    with two_files(tmp_path, "flag") as client:
+        failing_stream(client, "b")
+        response = client.get("/collections/street-trees/items?limit=2000")
+        assert response.status_code == 200
+        doc = response.json()  # well-formed: what is missing is said
+        assert len(doc["features"]) == 1500 and "numberMatched" not in doc
+        assert [f["source"] for f in doc["twinbridge:failedSources"]] == ["b/trees"]
+        assert not any(link["rel"] == "next" for link in doc["links"])
+
+
+def test_with_partial_fail_a_member_failing_mid_answer_aborts_it(tmp_path):
+    with two_files(tmp_path, "fail") as client:
+        failing_stream(client, "b")
+        response = client.get("/collections/street-trees/items?limit=2000")
+        assert response.status_code == 200  # sent before b's turn came
+        assert response.content.startswith(b'{"type":"FeatureCollection","features":[')
+        with pytest.raises(orjson.JSONDecodeError):
+            orjson.loads(response.content)  # cut off: never a well-formed short answer
