@@ -12,8 +12,9 @@ RSS counter of the server's processes (`/proc/<pid>/clear_refs`), reads the whol
 `limit=N` answer as a stream (never held by this script), checks it is complete (the
 numberReturned it reports), reads the peak RSS (VmHWM in `/proc/<pid>/status`, the largest
 process of the server) and stops the server before the next one starts. The table gives the
-answer's size and time, the RSS before and at the peak, and the ratios TwinBridge/peer; it
-is written to bench/results/memory_postgis.json.
+answer's size and time, the RSS before and at the peak, and the ratios TwinBridge/peer, and
+says whether TwinBridge's peak stayed under `--target-mb` (200, issue 16); it is written to
+bench/results/memory_postgis.json.
 """
 
 from __future__ import annotations
@@ -161,6 +162,9 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     for row in rows:
         if row.problem:
             console.print(f"[yellow]{row.server}: {row.problem}[/yellow]", soft_wrap=True)
+    met = not ours.problem and ours.peak_rss_mb < args.target_mb
+    verdict = "[green]met[/green]" if met else "[red]NOT met[/red]"
+    console.print(f"target: TwinBridge's peak RSS under {args.target_mb:,} MB: {verdict}")
     packages = ("twinbridge", "tipg", "pygeoapi", "asyncpg", "uvicorn", "orjson")
     settings = {"trees": args.count, "peers": args.peers}
     common.save_results(RESULTS, settings, packages, [asdict(r) for r in rows])
@@ -188,6 +192,9 @@ def main() -> None:
         type=lambda text: [p for p in text.split(",") if p],
         default=["tipg"],
         help="comma-separated: tipg, pygeoapi (default tipg)",
+    )
+    parser.add_argument(
+        "--target-mb", type=int, default=200, help="the most TwinBridge's peak RSS may be"
     )
     parser.add_argument("--database", default="twinbridge_memory")
     parser.add_argument("--host", default="127.0.0.1")
