@@ -72,7 +72,7 @@ def server_command(
         doc = yaml.safe_load((tmp / "pygeoapi.yml").read_text())
         doc["server"]["limits"]["max_items"] = args.count
         (tmp / "pygeoapi.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        return command
+        return [*command, "--timeout", "1800"]  # gunicorn kills a worker busy for 30 s
     dsn = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
     env.update(DATABASE_URL=dsn, TIPG_MAX_FEATURES_PER_QUERY=str(args.count))
     cmd = [str(BIN / "uvicorn"), "tipg.main:app", "--port", str(port), "--workers", "1"]

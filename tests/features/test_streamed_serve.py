@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 COPIES = 80  # the big table: 80 × the 2,000 trees, ~60 MB of GeoJSON as one page
 BIG = TREE_COUNT * COPIES
 BOUND_MB = 16  # the most the gateway's resident memory may grow while it streams that
+IDLE = 0.5  # the `stalling` collection's timeout: each record mid-stream within this
 NAMES = [n for n in profiles.get("street-trees").properties() if n != "tenant"]
 
 
@@ -69,25 +70,27 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(postgis: PostGIS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The gateway with `big` (direct), `faulty` (through a fault proxy) and `trees`; `big` and
-    `faulty` take one call at a time and queue none, so a slot still held answers 503."""
+    """The gateway with `big` (direct), `faulty` and `stalling` (through a fault proxy; the
+    latter with a 0.5 s timeout) and `trees`; each takes one call at a time and queues none,
+    so a slot still held answers 503."""
     asyncio.run(_make_big(postgis.dsn))
     folder = tmp_path_factory.mktemp("streamed")
-    one_at_a_time = {"concurrency": 1, "queue": 0, "timeout": 5}
+    one_at_a_time = {"concurrency": 1, "queue": 0}
     with fault_proxy(postgis.port) as proxy:
 
-        def collection(table: str, **source: object) -> dict[str, object]:
+        def collection(table: str, timeout: float = 5, **source: object) -> dict[str, object]:
             options = postgis.options(table, pool_min_size=1, pool_max_size=1, **source)
             return {
                 "profile": "street-trees",
                 "source": {"connector": "postgis", **options},
                 "mapping": {"id": "fid", "properties": {n: n for n in NAMES}},
-                "resilience": one_at_a_time,
+                "resilience": {**one_at_a_time, "timeout": timeout},
             }
 
         collections = {
             "big": collection("trees_big"),
             "faulty": collection("trees_big", port=proxy.port),
+            "stalling": collection("trees_big", timeout=IDLE, port=proxy.port, statement_timeout=1),
             "trees": collection("trees"),
         }
         config = {
@@ -173,6 +176,25 @@ def test_a_backend_dying_mid_stream_aborts_the_transfer(served: Served) -> None:
     assert again.status_code == 200, again.text
     logged = served.log.read_text()
     assert f"request_id={request_id} aborted the answer after" in logged
+
+
+def test_a_backend_that_stops_sending_mid_stream_is_cut_off_by_the_idle_deadline(
+    served: Served,
+) -> None:
+    served.proxy.set("pass")
+    with httpx.stream("GET", served.items("stalling", f"limit={BIG}"), timeout=30) as response:
+        assert response.status_code == 200
+        chunks = response.iter_raw()
+        next(chunks)
+        served.proxy.set("hang")  # PostgreSQL's answers stop coming; the connection stays up
+        started = time.monotonic()
+        with pytest.raises(httpx.RemoteProtocolError):
+            for _ in chunks:
+                pass
+    assert time.monotonic() - started < IDLE + 2  # the buffered part, then the cut
+    served.proxy.set("pass", cut=True)  # the hung connection goes; the pool makes a new one
+    assert httpx.get(served.items("stalling", "limit=5"), timeout=10).status_code == 200
+    assert "mid-stream" in served.log.read_text()
 
 
 def _busy_connections(db: PostGIS) -> int:
