@@ -139,7 +139,7 @@ async def test_a_waiter_gives_up_after_queue_timeout_and_the_slot_passes_on() ->
     started = time.perf_counter()
     with pytest.raises(SourceBusy, match="no free slot within 0.05 s"):
         await g.call(busy())
-    assert 0.04 < time.perf_counter() - started < 0.1
+    assert 0.04 < time.perf_counter() - started < 0.3  # generous: a machine busy with other tests
     waiting = asyncio.create_task(g.call(busy()))
     await asyncio.sleep(0)
     release.set()
