@@ -67,7 +67,8 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 class RequestLog:
     """One structured line per request, with a request id echoed as X-Request-Id, and the
     time to the response's start as Server-Timing (what the gateway spent, whatever the
-    network added)."""
+    network added). A streamed answer cut off after its start (its source failed) is
+    logged and counted with status e.g. `200-aborted`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -80,11 +81,13 @@ class RequestLog:
         offered = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
         request_id = new_request_id(offered.decode("latin-1"))
         REQUEST_ID.set(request_id)
-        status = 500
+        status, complete = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
+            nonlocal status, complete
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            elif message["type"] == "http.response.start":
                 status = message["status"]
                 took = (time.perf_counter() - started) * 1000
                 message["headers"] = [
@@ -99,7 +102,8 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             route = scope.get(metrics.ROUTE_KEY, "unmatched")
-            metrics.observe_request(route, scope["method"], status, seconds)
+            outcome = status if complete or status == 500 else f"{status}-aborted"
+            metrics.observe_request(route, scope["method"], outcome, seconds)
             if log.isEnabledFor(logging.INFO):
                 query = scope.get("query_string", b"").decode("latin-1")
                 log.info(
@@ -108,7 +112,7 @@ class RequestLog:
                     scope["method"],
                     scope["path"],
                     query or "-",
-                    status,
+                    outcome,
                     seconds * 1000,
                 )
 

@@ -79,7 +79,7 @@ def _labelled(app: ASGIApp, path: str) -> ASGIApp:
     return labelled
 
 
-def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+def observe_request(route: str, method: str, status: int | str, seconds: float) -> None:
     REQUESTS.labels(route, method, str(status)).inc()
     REQUEST_SECONDS.labels(route, str(status)).observe(seconds)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -77,3 +78,32 @@ def test_metrics_behind_a_token(tmp_path: Path) -> None:
             assert "twinbridge_requests_total" in client.get("/metrics", headers=right).text
     finally:
         del os.environ[env]
+
+
+def test_an_answer_cut_off_after_its_start_is_counted_as_aborted() -> None:
+    import asyncio
+
+    from gateway import metrics
+    from gateway.app import RequestLog
+
+    async def streams_then_fails(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"features": [', "more_body": True})
+
+    async def run() -> None:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/x",
+            "headers": [],
+            metrics.ROUTE_KEY: "/cut",
+        }
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await RequestLog(streams_then_fails)(scope, None, send)  # type: ignore[arg-type]
+
+    asyncio.run(run())
+    assert metrics.REQUESTS.labels("/cut", "GET", "200-aborted")._value.get() == 1

@@ -136,9 +136,7 @@ def read_large(ctx: ReadContext, path: ResourcePath, options: QueryOptions) -> P
     if scope is None:
         assert found.id is not None
         return (yield from read_entity(ctx, path, found.etype, found.id, options))
-    if ctx.top(options) <= STREAM_ABOVE or (
-        options.result_format == "dataArray" and not path.ref
-    ):
+    if ctx.top(options) <= STREAM_ABOVE or (options.result_format == "dataArray" and not path.ref):
         return (yield from read_collection(ctx, path, scope, options))
     asked = options
     if path.ref:
