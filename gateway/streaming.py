@@ -10,7 +10,9 @@ outlives it, so `SourceGuard.stream` opens one of these:
   connection), and is released at once when the consumer closes it early (a client that
   went away);
 - each further record must come within the source's `timeout` (an idle deadline): time the
-  consumer spends on a slow client is not counted against the source;
+  consumer spends on a slow client is not counted against the source; but a client that
+  takes no batch for `timeout` seconds loses the stream (slot and connection freed, the
+  transfer cut off), or a few clients that stop reading could hold every slot of a city;
 - the breaker hears the outcome once, at the end.
 
 A task of its own reads the source a few batches ahead of the consumer, as `call` runs its
@@ -25,7 +27,7 @@ from collections import deque
 from collections.abc import AsyncIterable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from gateway.errors import UpstreamTimeout
+from gateway.errors import GatewayError, UpstreamTimeout
 
 if TYPE_CHECKING:
     from gateway.resilience import SourceGuard
@@ -35,6 +37,21 @@ T = TypeVar("T")
 BATCH = 128  # records handed over at once: some tens of KB of GeoJSON
 AHEAD = 4  # batches read ahead of the consumer at most
 FLUSH = 0.05  # seconds a partly filled batch waits for more records
+
+
+class _Cut(Exception):
+    """Ends the reader when the consumer stopped taking batches."""
+
+
+class SlowClient(GatewayError):
+    """The client read the answer too slowly; its stream was given up (the transfer is cut
+    off, so no status or body reaches it any more)."""
+
+    status = 408
+    code = "RequestTimeout"
+
+    def __init__(self, source: str) -> None:
+        super().__init__(f"source '{source}': the client read too slowly; the answer was cut")
 
 
 class GuardedStream(Generic[S, T]):
@@ -54,6 +71,7 @@ class GuardedStream(Generic[S, T]):
         self._waiting = False  # the reader waits for room (the consumer is behind)
         self._ended = False  # slot released, outcome told
         self._first = True  # no record handed over yet
+        self._cut = False  # ended because the consumer stopped taking batches
         self._task = asyncio.ensure_future(self._read(opening))
         self._task.add_done_callback(lambda _: self._arrived.set())
 
@@ -73,6 +91,8 @@ class GuardedStream(Generic[S, T]):
                     batch, filled = [], loop.time()
             if batch:
                 await self._hand_over(batch)
+        except _Cut:
+            pass  # the slot is free; the consumer learns it when it asks again
         finally:
             aclose = getattr(records, "aclose", None)
             if aclose is not None:
@@ -85,9 +105,24 @@ class GuardedStream(Generic[S, T]):
         if len(self._ready) >= AHEAD:
             self._room.clear()
             self._waiting = True
-            await self._room.wait()
+            try:
+                async with asyncio.timeout(self.guard.timeout):
+                    await self._room.wait()
+            except TimeoutError:
+                self._slow_client()
+                raise _Cut() from None
             self._waiting = False
             self._progress = self._loop.time()  # the idle clock restarts with reading
+
+    def _slow_client(self) -> None:
+        """The consumer took nothing for `timeout` seconds (its client stopped reading):
+        free the slot now, from the reader's side; the consumer, if it ever asks again,
+        learns that the stream was cut."""
+        self._cut = True
+        self._ended = True
+        self._ready.clear()
+        self.guard.bulkhead.release()
+        self.guard._settle("slow_client", self._started)
 
     async def open(self) -> None:
         """Wait for the first record (or the end) by the deadline of an ordinary call."""
@@ -109,6 +144,8 @@ class GuardedStream(Generic[S, T]):
         """The next batch of records; None at the end. A failure of the source is raised
         as the guard answers it (UpstreamFailed, UpstreamTimeout, …)."""
         while True:
+            if self._cut:
+                raise SlowClient(self.guard.name)
             if self._ready:
                 batch = self._ready.popleft()
                 if self._waiting:

@@ -232,6 +232,31 @@ def test_a_client_that_goes_away_frees_the_slot_and_the_connection_at_once(
     assert _busy_connections(served.db) == 0
 
 
+def test_a_client_that_stops_reading_loses_its_stream_and_frees_the_slot(
+    served: Served,
+) -> None:
+    """A few clients that open huge pages and stop reading must not hold a city's slots:
+    once nothing is taken for the source's timeout, the stream is given up."""
+    import socket
+
+    served.proxy.set("pass")
+    port = int(served.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        target = f"/db/collections/stalling/items?limit={BIG}"
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")  # then it reads no more
+        busy = httpx.get(served.items("stalling", "limit=5"), timeout=10)
+        assert busy.status_code == 503  # the slot is the stalled stream's
+        started = time.monotonic()
+        while time.monotonic() - started < IDLE + 5:
+            if httpx.get(served.items("stalling", "limit=5"), timeout=10).status_code == 200:
+                break
+            time.sleep(0.1)
+        assert time.monotonic() - started < IDLE + 5, "the slot stayed with the stalled client"
+    assert "slow_client" in served.log.read_text()
+
+
 def test_ogrinfo_reads_streamed_pages(served: Served) -> None:
     require_command("ogrinfo")
     done = subprocess.run(
