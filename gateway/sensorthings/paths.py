@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from gateway.errors import InvalidParameter, NotFound
 from gateway.sensorthings.model import BY_PLURAL, EntityType, Rel, target
@@ -54,11 +55,16 @@ class ResourcePath:
     def is_collection(self) -> bool:
         return bool(self.segments) and self.member is None and self.last.is_collection
 
-    def text(self) -> str:
-        """The path again, as it appears after the service root."""
+    def text(self, for_url: bool = False) -> str:
+        """The path again, as it appears after the service root; `for_url` percent-encodes
+        the ids, so that one holding `/`, `?`, `#` or `..` stays one segment of one path
+        when the text goes into a URL (an upstream request)."""
+        keys = [None if seg.id is None else format_key(seg.id) for seg in self.segments]
+        if for_url:
+            keys = [None if k is None else quote(k, safe="'") for k in keys]
         parts = [
-            seg.name + (f"({format_key(seg.id)})" if seg.id is not None else "")
-            for seg in self.segments
+            seg.name + (f"({key})" if key is not None else "")
+            for seg, key in zip(self.segments, keys, strict=True)
         ]
         if self.member:
             parts.append(self.member)

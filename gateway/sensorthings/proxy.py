@@ -65,7 +65,7 @@ class UpstreamService:
         )
 
     def upstream_url(self, path: ResourcePath, options: QueryOptions) -> str:
-        url = f"{self.upstream}/{path.text()}"
+        url = f"{self.upstream}/{path.text(for_url=True)}"
         if path.is_collection:
             params = render.options(options, top=self.top(options))
         else:

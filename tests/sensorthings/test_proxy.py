@@ -128,6 +128,18 @@ def test_bad_queries_are_ours_unknown_ids_theirs_and_writes_refused(gateway):
     assert "create-update-delete" not in str(get(gateway, f"{UP}/")["serverSettings"])
 
 
+def test_string_ids_reach_the_upstream_as_one_percent_encoded_id(gateway):
+    """An id holding '/', '#', '?' or a control character stays one id of one path: it went
+    into the upstream URL as it was, so `Things('/../Datastreams#')` answered the upstream's
+    Datastreams, `?` started a query, and a NUL made httpx refuse the URL (a 502 counted
+    against the upstream)."""
+    guard = gateway.app.state.sensorthings.guarded["up"].guard
+    for key in ("/../Datastreams#", "/../../../../origin/sta/v1.1/Sensors", "x?$top=1", "a\x00b"):
+        r = gateway.get(f"{UP}/Things('{quote(key, safe='')}')")
+        assert r.status_code == 404, (key, r.text)
+        assert guard.breaker._failures == 0
+
+
 def test_an_upstream_that_is_down_is_a_502_naming_the_source(gateway):
     r = gateway.get("/zdown/sta/v1.1/Things")
     assert r.status_code == 502
