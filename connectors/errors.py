@@ -32,7 +32,8 @@ class SourceStatementTimeout(Exception):
 
 
 class SourceRefused(Exception):
-    """An upstream API answered 4xx to a request the gateway considered valid."""
+    """An upstream API answered 4xx to a request the gateway considered valid, or the
+    request cannot be sent at all (`status` 414: its URL is too long). Answered 400."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

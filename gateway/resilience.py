@@ -310,9 +310,10 @@ class SourceGuard:
                 "(e.g. a NUL character, or a number or date out of its range)",
             )
         if isinstance(error, SourceRefused):
-            return "client_error", InvalidParameter(
-                "query", f"source '{self.name}' refused the request"
-            )
+            why = "refused the request"
+            if error.status == 414:
+                why = "the request is too long to pass on; shorten it"
+            return "client_error", InvalidParameter("query", f"source '{self.name}': {why}")
         if isinstance(error, SourceStatementTimeout):
             message = (
                 "the source gave up on this query as too costly; narrow it "

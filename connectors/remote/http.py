@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.errors import SourceAnswerTooLarge, SourceError, SourceTimeout
+from connectors.errors import SourceAnswerTooLarge, SourceError, SourceRefused, SourceTimeout
 
 RETRY_STATUS = frozenset({502, 503, 504})
 _BACKOFF_BASE = 0.05  # seconds; doubled per attempt, full jitter
@@ -42,6 +42,13 @@ class HttpSettings(BaseModel):
         64 * 1024 * 1024,
         ge=1024,
         description="Largest upstream answer read; a larger one fails the call (502).",
+    )
+    max_url_length: int = Field(
+        32768,
+        ge=256,
+        description="Longest URL sent upstream (TwinBridge takes 32768 bytes, Tomcat's default "
+        "for FROST is 8 KiB). A request that would need a longer one is refused (400) "
+        "without asking: re-serialised, a query may grow past what the client sent.",
     )
     retries: int = Field(
         1,
@@ -113,6 +120,10 @@ class HttpEndpoint:
         """GET a URL below the base; 4xx answers are returned for the caller to judge."""
         if not self.owns(url):
             raise ValueError(f"{url} is not below the endpoint {self.base}")
+        if len(url) > self.settings.max_url_length:
+            raise SourceRefused(
+                414, f"{self.name}: a URL of {len(url)} bytes, beyond max_url_length"
+            )
         self.budget.deposit()
         attempt = 0
         while True:
@@ -155,6 +166,8 @@ class HttpEndpoint:
             raise SourceTimeout(f"{self.name}: {type(e).__name__} from {url}") from e
         except (httpx.TransportError, httpx.DecodingError) as e:
             raise SourceError(f"{self.name}: {type(e).__name__}: {e} ({url})") from e
+        except httpx.InvalidURL as e:  # a URL made from the request: not the upstream's fault
+            raise SourceRefused(400, f"{self.name}: {e}") from e
         return HttpAnswer(response.status_code, response.headers, b"".join(chunks))
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.errors import SourceAnswerTooLarge, SourceError, SourceTimeout
+from connectors.errors import SourceAnswerTooLarge, SourceError, SourceRefused, SourceTimeout
 from connectors.remote.http import HttpEndpoint, HttpSettings, RetryBudget
 
 pytestmark = pytest.mark.anyio
@@ -98,4 +98,19 @@ async def test_redirects_are_not_followed() -> None:
     )
     e = await endpoint()
     assert (await e.get(f"{BASE}/Things")).status == 302
+    await e.close()
+
+
+@respx.mock
+async def test_a_url_beyond_the_limit_or_one_httpx_refuses_is_the_requests_fault() -> None:
+    """Neither reaches the upstream, and neither counts against it: SourceRefused (a 400)."""
+    route = respx.get(url__startswith=BASE).mock(return_value=httpx.Response(200, json={}))
+    e = await endpoint(max_url_length=300)
+    with pytest.raises(SourceRefused) as long:
+        await e.get(f"{BASE}/Things?$filter=" + "x" * 300)
+    assert long.value.status == 414
+    with pytest.raises(SourceRefused) as invalid:
+        await e.get(f"{BASE}/Things('a\x00b')")
+    assert invalid.value.status == 400
+    assert route.call_count == 0
     await e.close()

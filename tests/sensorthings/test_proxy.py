@@ -140,6 +140,20 @@ def test_string_ids_reach_the_upstream_as_one_percent_encoded_id(gateway):
         assert guard.breaker._failures == 0
 
 
+def test_a_query_too_long_to_pass_on_is_a_400_not_a_failure_of_the_upstream(
+    origin: str, tmp_path: Path
+):
+    """Re-serialised (`+` becomes `%20`), a query can outgrow what the client sent and what
+    the upstream takes; it is refused before it is sent, and counts for nothing."""
+    upstream = {"url": origin, "max_url_length": 400}
+    data = {"tenants": {"short": {"sensorthings": {"upstream": upstream}}}}
+    with TestClient(create_app(parse_config(data, "test", tmp_path))) as client:
+        assert client.get("/short/sta/v1.1/Things?$filter=name+eq+'thing+1'").status_code == 200
+        r = client.get("/short/sta/v1.1/Things?$filter=name+eq+'" + "+" * 300 + "'")
+        assert r.status_code == 400 and "too long to pass on" in r.json()["message"]
+        assert client.app.state.sensorthings.guarded["short"].guard.breaker._failures == 0
+
+
 def test_an_upstream_that_is_down_is_a_502_naming_the_source(gateway):
     r = gateway.get("/zdown/sta/v1.1/Things")
     assert r.status_code == 502
