@@ -3,6 +3,7 @@ date-times, dates, times, intervals, `duration'…'`, `geography'…'`), punctua
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,17 +32,21 @@ class Token:
 
 
 _DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?"
+# ASCII: Python's \d and \s also match other scripts' digits and spaces ("１２" would be 12).
 _PATTERNS = [
-    ("ws", re.compile(r"\s+")),
-    ("interval", re.compile(f"({_DATETIME})/({_DATETIME})")),
-    ("datetime", re.compile(_DATETIME)),
-    ("date", re.compile(r"\d{4}-\d{2}-\d{2}(?![\dT])")),
-    ("time", re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?![\d:])")),
-    ("number", re.compile(r"-?(?:\d+\.\d+|\d+)(?:[eE][+-]?\d+)?(?![\w.])")),
-    ("typed", re.compile(r"(duration|geography|geometry)'((?:[^']|'')*)'")),
-    ("string", re.compile(r"'((?:[^']|'')*)'")),
-    ("name", re.compile(r"[A-Za-z_@$][A-Za-z0-9_.@-]*")),
-    ("punct", re.compile(r"[(),/:\-]")),
+    (kind, re.compile(pattern, re.ASCII))
+    for kind, pattern in [
+        ("ws", r"\s+"),
+        ("interval", f"({_DATETIME})/({_DATETIME})"),
+        ("datetime", _DATETIME),
+        ("date", r"\d{4}-\d{2}-\d{2}(?![\dT])"),
+        ("time", r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?![\d:])"),
+        ("number", r"-?(?:\d+\.\d+|\d+)(?:[eE][+-]?\d+)?(?![\w.])"),
+        ("typed", r"(duration|geography|geometry)'((?:[^']|'')*)'"),
+        ("string", r"'((?:[^']|'')*)'"),
+        ("name", r"[A-Za-z_@$][A-Za-z0-9_.@-]*"),
+        ("punct", r"[(),/:\-]"),
+    ]
 ]
 _DURATION = re.compile(
     r"^(-)?P(?!$)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
@@ -89,9 +94,14 @@ def parse_wkt(text: str) -> str | None:
     return cleaned
 
 
-def _number(text: str) -> int | float:
-    if any(c in text for c in ".eE"):
-        return float(text)
+def _number(text: str, option: str, pos: int) -> int | float:
+    """An integer within BIGINT, else a float (Python's int() refuses beyond 4,300 digits);
+    a number no double holds (1e400: no store takes it, JSON cannot say it) is an error."""
+    if any(c in text for c in ".eE") or len(text.lstrip("-")) > 19:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ODataSyntaxError(option, f"'{text[:40]}' is beyond the range of a number", pos)
+        return value
     value = int(text)
     return value if -(2**63) <= value < 2**63 else float(value)  # beyond BIGINT: a float
 
@@ -110,7 +120,7 @@ def _convert(kind: str, m: re.Match[str], option: str, pos: int) -> tuple[str, A
     except (ValueError, OverflowError):  # also beyond year 1..9999 once made UTC
         raise ODataSyntaxError(option, f"'{text}' is not a valid {kind}", pos) from None
     if kind == "number":
-        return kind, _number(text)
+        return kind, _number(text, option, pos)
     if kind == "string":
         return kind, m.group(1).replace("''", "'")
     if kind == "typed":
