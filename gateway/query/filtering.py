@@ -14,7 +14,7 @@ import orjson
 from cachetools import LRUCache
 from starlette.requests import Request
 
-from connectors.filters import Call, Expr, Literal, Property
+from connectors.filters import Call, Expr, Literal, Property, walk
 from gateway.bodies import read_body
 from gateway.config import QuerySettings
 from gateway.errors import InvalidParameter
@@ -26,6 +26,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+NUL_REFUSED = "NUL characters are not allowed in strings"
 _PARSED: LRUCache[tuple[Any, ...], Expr] = LRUCache(maxsize=256)
 _PARSED_LOCK = Lock()
 
@@ -49,6 +50,15 @@ async def read_filter_body(request: Request, limit: int) -> Any:
     if data is None:  # an empty body is no filter; a JSON null is not a filter
         raise InvalidParameter("filter", "null is not a CQL2-JSON expression")
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    """A NUL character in a string literal (or a list of them): no source keeps one, and
+    PostgreSQL refuses it as invalid data. Refused here, so that the answer is the same 400
+    over every source instead of an empty page over files."""
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, tuple | list) and any(_has_nul(v) for v in value)
 
 
 def _typed(value: str, schema: dict[str, Any], name: str) -> Any:
@@ -140,7 +150,11 @@ def parse_filters(
         terms.append(parse_text(text, lang or "cql2-text", queryables, crs, limits))
     elif "filter-crs" in standard:  # without a filter it selects nothing, but must be valid
         cql2.parse("TRUE", "cql2-text", {}, standard["filter-crs"])
+    if terms and any(_has_nul(n.value) for n in walk(terms[0]) if isinstance(n, Literal)):
+        raise InvalidParameter("filter", NUL_REFUSED)
     for name, value in by_queryable.items():
+        if "\x00" in value:
+            raise InvalidParameter(name, NUL_REFUSED)
         terms.append(Call("=", (Property(name), Literal(_typed(value, queryables[name], name)))))
     if not terms:
         return None
