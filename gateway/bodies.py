@@ -5,9 +5,9 @@ more than the limit in memory. A declared length over the limit is refused befor
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from gateway.errors import PayloadTooLarge
+from gateway.errors import InvalidParameter, PayloadTooLarge
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -21,9 +21,12 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left, or its body broke off (a malformed chunk)
+        raise InvalidParameter("body", "the request ended before its body did") from None
     return b"".join(chunks)

@@ -101,10 +101,19 @@ class GatewayProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
             body,
         ]
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._deferred = b"".join(lines)
-            self.flow.pause_reading()
-            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if not cycle.more_body:  # a request pipelined after this one's: answered in turn
+                self._deferred = b"".join(lines)
+                self.flow.pause_reading()
+                return
+            # The refused bytes are this request's own body (a malformed chunk): the app
+            # reading it would wait for the rest for ever, and the client for an answer.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()
+                return
         self.transport.write(b"".join(lines))
         self.transport.close()
 

@@ -115,6 +115,22 @@ def test_malformed_requests_get_400_in_the_facade_shape(live_demo: str, raw: byt
     assert_error(exchange(live_demo, raw), 400, facade)
 
 
+@pytest.mark.parametrize(("path", "facade"), [("/collections/street-trees/items", "ogc"),
+                                              ("/hamburg/sta/v1.1/Things", "sta")])  # fmt: skip
+def test_a_malformed_chunk_in_a_body_is_answered_400_at_once(
+    live_demo: str, path: str, facade: str
+):
+    """The parser fails inside the body the app is reading: the answer used to wait for the
+    current request's response, which waited for the rest of the body, for ever."""
+    raw = (
+        f"POST {path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    assert_error(exchange(live_demo, raw), 400, facade)
+    assert time.monotonic() - started < 2
+
+
 def test_pipelined_requests_are_measured_one_by_one_and_answered_in_order(live_demo: str):
     ok = "GET /health HTTP/1.1\r\nHost: gw\r\nX-Pad: {}\r\n\r\n".format("p" * 20000).encode()
     answer = exchange(live_demo, ok + ok + get("/collections?x=" + "a" * 40000))

@@ -65,3 +65,33 @@ def test_the_default_limit_is_one_mebibyte(demo_client: TestClient):
     response = demo_client.post(ITEMS, content=padded(1024 * 1024 + 1), headers=headers)
     assert response.status_code == 413
     assert "1048576 bytes" in response.json()["description"]
+
+
+def test_a_body_that_breaks_off_is_a_400_not_an_unexpected_error(
+    small: TestClient, caplog: pytest.LogCaptureFixture
+):
+    """The client left (or the server refused a malformed chunk) while the body streamed in:
+    nothing to log as a failure of ours."""
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"op":', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict] = []
+    scope = {
+        "type": "http", "method": "POST", "path": ITEMS, "raw_path": ITEMS.encode(),
+        "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+        "headers": [(b"host", b"t"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1), "server": ("t", 80),
+    }  # fmt: skip
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    small.portal.call(small.app, scope, receive, send)  # type: ignore[union-attr,arg-type]
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
