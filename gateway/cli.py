@@ -65,6 +65,7 @@ def serve(
             log_level=log_level,
             access_log=False,
             proxy_headers=False,  # server.forwarded_allow_ips decides (gateway/forwarded.py)
+            server_header=False,  # no "server: uvicorn" telling the software to every client
             http="gateway.protocol:GatewayProtocol",  # head limits, errors in the facade shape
         )
 
