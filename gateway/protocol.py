@@ -26,6 +26,7 @@ from gateway.limits import RequestLimits, error_document, header_bytes
 MALFORMED = "the request is not valid HTTP/1.1"
 # The request line around the URL and the head's final CRLF: never counted as header bytes.
 _LINE_SLACK = 64
+_RECENT = 2048  # bytes kept to find a request line the parser could not read
 
 
 class Rejected(Exception):
@@ -42,11 +43,13 @@ class GatewayProtocol(HttpToolsProtocol):
         self._rejection: tuple[int, str] | None = None
         self._deferred: bytes | None = None
         self.url = b""
+        self._recent = b""
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
             self._head_bytes += len(data)
+        self._recent = (self._recent + data[-_RECENT:])[-_RECENT:]
         super().data_received(data)
         over = self._head_bytes - len(self.url) - _LINE_SLACK > self.limits.max_header_bytes
         if self._in_head and over and not self.transport.is_closing():
@@ -84,12 +87,15 @@ class GatewayProtocol(HttpToolsProtocol):
             self.transport.write(self._deferred)
             self.transport.close()
 
+    def _target(self) -> bytes:
+        return _request_target(self._recent)
+
     def send_400_response(self, msg: str) -> None:
         """Every refusal of a request head ends here (uvicorn calls it on parser errors).
         Requests pipelined before the refused one are answered first."""
         status, message = self._rejection or (400, MALFORMED)
         request_id = new_request_id(None)
-        body = error_document(self.url, status, message, request_id)
+        body = error_document(self.url or self._target(), status, message, request_id)
         lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n".encode()]
         lines += [
             name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
@@ -116,6 +122,16 @@ class GatewayProtocol(HttpToolsProtocol):
                 return
         self.transport.write(b"".join(lines))
         self.transport.close()
+
+
+def _request_target(recent: bytes) -> bytes:
+    """The target in the request line of the last head in `recent` (the bytes last received):
+    the parser failed on it before it could report a URL (a byte no URL may hold), and the
+    refusal should still have the shape of the facade the path belongs to."""
+    heads = [h for h in recent.split(b"\r\n\r\n") if h.strip()]
+    line = heads[-1].lstrip().split(b"\n", 1)[0] if heads else b""
+    parts = line.split(b" ")
+    return parts[1] if len(parts) > 1 else b""
 
 
 def configure(limits: RequestLimits) -> None:

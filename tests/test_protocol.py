@@ -109,6 +109,9 @@ def test_a_header_that_never_ends_is_refused_while_it_arrives(live_demo: str):
         (b"GET /sta/v1.1/Things HT\x00TP/1.1\r\n\r\n", "sta"),
         (b"GET /collections HTTP/1.1\r\nBad Header\r\n\r\n", "ogc"),
         (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "ogc"),  # TLS on the plain port
+        # bytes no URL may hold: the parser stops before it reports the URL
+        (b"GET /hamburg/sta/v1.1/Things('\xe4') HTTP/1.1\r\nHost: gw\r\n\r\n", "sta"),
+        (b"GET /sta/v1.1/Things?$filter=name%20eq%20'\x00' HTTP/1.1\r\n\r\n", "sta"),
     ],
 )
 def test_malformed_requests_get_400_in_the_facade_shape(live_demo: str, raw: bytes, facade: str):
@@ -129,6 +132,13 @@ def test_a_malformed_chunk_in_a_body_is_answered_400_at_once(
     started = time.monotonic()
     assert_error(exchange(live_demo, raw), 400, facade)
     assert time.monotonic() - started < 2
+
+
+def test_a_malformed_request_line_after_a_pipelined_request_keeps_its_facade(live_demo: str):
+    first = b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n"
+    answer = exchange(live_demo, first + b"GET /sta/v1.1/Things\x01 HTTP/1.1\r\n\r\n")
+    assert re.findall(rb"HTTP/1.1 (\d{3}) ", answer) == [b"200", b"400"]
+    assert json.loads(answer.rsplit(b"\r\n\r\n", 1)[1])["type"] == "error"
 
 
 def test_pipelined_requests_are_measured_one_by_one_and_answered_in_order(live_demo: str):
