@@ -143,6 +143,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         title="TwinBridge", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.catalog = catalog
+    app.state.sensorthings = sensorthings
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
