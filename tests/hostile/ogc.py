@@ -144,31 +144,29 @@ def _functions_and_names(s: Surface) -> Iterator[Case]:
 
 
 def _markup(s: Surface) -> Iterator[Case]:
-    """Markup in what the HTML pages echo back (f=html, or a browser's Accept)."""
+    """Markup in what the HTML pages echo back: pages asked for with f=html, and error pages,
+    which are HTML when a browser's Accept asks for it (with f=html they are JSON)."""
     html = ("f", "html")
+    browser = (("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),)
     for i, p in enumerate(P.XSS):
         it = rotate(s.items, i)
         key = f"{it.label}:{p.name}"
-        yield ok(
-            c("injection", f"html-queryable:{key}", url(it.path, html, (it.string, p.wire))),
-            STRING_VALUE,
-        )
+        queryable = c("injection", f"html-queryable:{key}", url(it.path, html, (it.string, p.wire)))
+        yield ok(queryable, STRING_VALUE)
         lit = url(it.path, html, ("filter", enc(f"{it.string} = ") + quoted_literal(p)))
         yield ok(c("injection", f"html-filter:{key}", lit), LITERAL)
-        yield c("injection", f"html-limit:{key}", url(it.path, html, ("limit", p.wire)))
-        yield c("injection", f"html-sortby:{key}", url(it.path, html, ("sortby", p.wire)))
-        yield c("injection", f"html-param-name:{key}", url(it.path, html, (p.wire, "1")))
-        yield c("injection", f"html-item:{key}", url(f"{it.path}/{p.wire}", html), status=404)
-        yield c(
-            "injection",
-            f"html-collection:{key}",
-            url(f"{it.collection.rsplit('/', 1)[0]}/{p.wire}", html),
-            status=404,
-        )
-        yield c("injection", f"html-tenant:{key}", url(f"/{p.wire}/", html), status=404)
-        accept = (("accept", "text/html,application/xhtml+xml"),)
-        yield c(
-            "injection", f"html-accept-bbox:{key}", url(it.path, ("bbox", p.wire)), headers=accept
-        )
-        page = rotate(s.pages, i)
-        yield c("injection", f"html-page-param:{page}:{p.name}", url(page, html, (p.wire, "1")))
+        collection = it.collection.rsplit("/", 1)[0]
+        errors = {
+            "limit": (url(it.path, ("limit", p.wire)), None),
+            "bbox": (url(it.path, ("bbox", f"{p.wire},1,2,3")), None),
+            "sortby": (url(it.path, ("sortby", p.wire)), None),
+            "datetime": (url(it.path, ("datetime", p.wire)), None),
+            "param-name": (url(it.path, (p.wire, "1")), None),
+            "item": (f"{it.path}/{p.wire}", 404),
+            "collection": (f"{collection}/{p.wire}", 404),
+            "tenant": (f"/{p.wire}/", 404),
+            "page-param": (url(rotate(s.pages, i), (p.wire, "1")), None),
+        }
+        for name, (target, status) in errors.items():
+            yield c("injection", f"html-{name}:{key}", target, headers=browser, status=status)
+        yield c("injection", f"json-item:{key}", url(f"{it.path}/{p.wire}", html), status=404)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from tests.hostile import payloads as P
 from tests.hostile.corpus import (
     IGNORED_HEADER,
     UNTRUSTED,
@@ -15,7 +16,7 @@ from tests.hostile.corpus import (
     ok,
     rotate,
 )
-from tests.hostile.ogc import c
+from tests.hostile.ogc import c, url
 from tests.hostile.payloads import enc
 
 DECODED_SLASH = "the server decodes %2F before routing (as uvicorn does): the same resource"
@@ -63,6 +64,13 @@ def paths(s: Surface) -> Iterator[Case]:
     for name, target in targets.items():
         case = c("paths", name, target, status=None if name in decoded else 404)
         yield ok(case, DECODED_SLASH) if name in decoded else case
+    heads = {
+        "head-bad-limit": url(it.path, ("limit", P.SQL[0].wire)),
+        "head-bad-item": f"{it.path}/{P.XSS[0].wire}",
+        "head-bad-filter": url(it.path, ("filter", enc("(" * 100))),
+    }
+    for name, target in heads.items():
+        yield c("paths", name, target, method="HEAD")
     for method in ("PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"):
         yield c("paths", f"method-{method}", it.path, method=method, status=405)
 

@@ -59,7 +59,30 @@ def size(s: Surface) -> Iterator[Case]:
             yield c("size", f"limit-{name}:{it.label}", url(it.path, ("limit", value)))
             yield c("size", f"offset-{name}:{it.label}", url(it.path, ("offset", value)))
         yield from _long_values(it, s.in_memory)
+        yield from _column_edges(it)
     yield from _bboxes(s)
+
+
+def _column_edges(it: Items) -> Iterator[Case]:
+    """Values just past what a column type holds (smallint, integer, bigint, real, dates):
+    numbers and dates all the same, matching nothing, whatever the source keeps them in."""
+    edges = {
+        "smallint": (it.integer, "32768"),
+        "integer": (it.integer, "2147483648"),
+        "bigint": (it.integer, "9223372036854775808"),
+        "bigint-low": (it.integer, "-9223372036854775809"),
+        "real": (it.number, "3.5e38"),
+        "denormal": (it.number, "4.9e-324"),
+        "first-day": (it.date, "0001-01-01"),
+        "last-day": (it.date, "9999-12-31"),
+    }
+    why = "a value past the column's type is a value nothing has"
+    for name, (queryable, value) in edges.items():
+        as_param = c("size", f"edge-{name}:{it.label}", url(it.path, (queryable, value)))
+        yield ok(as_param, why, empty=True)
+        literal = value if queryable != it.date else f"DATE('{value}')"
+        text = url(it.path, ("filter", enc(f"{queryable} = {literal}")))
+        yield ok(c("size", f"edge-{name}-filter:{it.label}", text), why, empty=True)
 
 
 def _many_terms(it: Items, in_memory: bool) -> Iterator[Case]:

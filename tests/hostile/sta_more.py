@@ -116,6 +116,12 @@ def paths(s: Surface) -> Iterator[Case]:
         for name, target in bad.items():
             yield c("paths", f"{name}:{r.label}", target)
         yield c("paths", f"unknown-tenant:{r.label}", "/nobody/sta/v1.1/Things", status=404)
+        yield c(
+            "paths",
+            f"head-bad-filter:{r.label}",
+            url(f"{r.root}/Things", (q("$filter"), enc("(" * 100))),
+            method="HEAD",
+        )
         for method in ("PUT", "TRACE", "PROPFIND", "OPTIONS"):
             yield c("paths", f"method-{method}:{r.label}", f"{r.root}/Things", method=method)
 
