@@ -40,10 +40,6 @@ PENDING_LOGICAL = (
     "pending h/residual-cost: connectors/filters.py kind_error lets any literal be an operand of "
     "AND/OR/NOT, so `1 OR 1=1` selects everything instead of a 400"
 )
-PENDING_FINITE = (
-    "pending h/residual-cost: a non-finite number (1e400) as a queryable parameter compares "
-    "as infinity instead of a 400 (their _typed refuses it)"
-)
 
 
 def url(path: str, *pairs: tuple[str, str]) -> str:

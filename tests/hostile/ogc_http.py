@@ -20,9 +20,6 @@ from tests.hostile.ogc import c, url
 from tests.hostile.payloads import enc
 
 DECODED_SLASH = "the server decodes %2F before routing (as uvicorn does): the same resource"
-PENDING_LIKE = "pending h/residual-cost: bounded LIKE patterns"
-LIKE_WHY = "a LIKE pattern within the limits (a trailing lone backslash stands for itself)"
-JSON_TYPE = (("content-type", "application/json"),)
 
 
 def paths(s: Surface) -> Iterator[Case]:

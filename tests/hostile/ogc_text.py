@@ -21,11 +21,6 @@ from tests.hostile.corpus import (
 from tests.hostile.ogc import LANG, c, eq_json, url
 from tests.hostile.payloads import Payload, enc, quoted_literal
 
-DECODED_SLASH = "the server decodes %2F before routing (as uvicorn does): the same resource"
-PENDING_LIKE = "pending h/residual-cost: bounded LIKE patterns"
-LIKE_WHY = "a LIKE pattern within the limits (a trailing lone backslash stands for itself)"
-JSON_TYPE = (("content-type", "application/json"),)
-
 
 def encoding(s: Surface) -> Iterator[Case]:
     for i, p in enumerate(P.ENCODINGS):
