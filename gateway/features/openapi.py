@@ -28,6 +28,7 @@ from gateway.query.filtering import LANGUAGES
 
 REF = "#/components"
 SCHEMA_JSON = "application/schema+json"
+NO_NUL = "^[^\\u0000]*$"  # ECMA-262 and Python read \u0000 alike
 CQL2_MEDIA = (JSON, "application/query-cql-json")
 CQL2_JSON = {
     "description": "A CQL2-JSON expression (see the queryables); an empty body is no filter.",
@@ -252,6 +253,8 @@ def _queryable_parameters(fields: dict[str, Any], names: list[str]) -> list[dict
         schema = {k: v for k, v in fields.get(name, {}).items() if k in ("type", "format")}
         if isinstance(schema.get("type"), list):
             schema["type"] = next((t for t in schema["type"] if t != "null"), "string")
+        if schema.get("type", "string") == "string":
+            schema["pattern"] = NO_NUL  # no source keeps one: refused (gateway.query.filtering)
         out.append(
             _query_param(
                 name, schema or {"type": "string"}, f"Only items whose {name} equals this."
