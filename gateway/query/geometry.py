@@ -80,7 +80,7 @@ class GeometryReader:
 
     def __init__(self, crs: str | None) -> None:
         """`crs` must name CRS84 or an EPSG code: client text never reaches PROJ's parser."""
-        text = (crs or CRS84).strip().strip("<>[]")
+        text = (CRS84 if crs is None else crs).strip().strip("<>[]")  # "" is no CRS
         code = _EPSG.fullmatch(text)
         try:
             if text not in _CRS84_NAMES and code is None:
