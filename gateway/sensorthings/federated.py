@@ -108,9 +108,9 @@ def _state(token: str | None) -> dict[str, Any] | None:
     try:
         raw = token.removeprefix(TOKEN)
         state = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        assert (
-            token.startswith(TOKEN) and isinstance(state["i"], int) and isinstance(state["c"], dict)
-        )
+        index = state["i"]  # a position in the tenants' order: Python would count from the end
+        assert token.startswith(TOKEN) and type(index) is int and index >= 0
+        assert isinstance(state["c"], dict)
         parse_options(state["c"].items())
     except (
         binascii.Error,

@@ -3,6 +3,7 @@ root `/sta/v1.1/` over an embedded tenant, the proxied one and one whose upstrea
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -195,6 +196,15 @@ def test_federated_paging_visits_every_entity_once_across_tenants(gateway):
         things += [t["@iot.id"] for t in page["value"]]
         url = page.get("@iot.nextLink")
     assert len(things) == 2 and all(t.startswith("up:") for t in things)
+
+
+@pytest.mark.parametrize("state", ['{"i":-100,"c":{}}', '{"i":-1,"c":{}}', '{"i":true,"c":{}}'])
+def test_a_forged_federated_skiptoken_is_a_400(gateway, state: str):
+    """The token is the client's to send back: a negative position counted from the end of
+    the tenants (beyond it, an IndexError and a 500)."""
+    token = "fed." + base64.urlsafe_b64encode(state.encode()).decode().rstrip("=")
+    r = gateway.get(f"{FED}/Things?$skiptoken={token}")
+    assert r.status_code == 400 and "$skiptoken" in r.json()["message"]
 
 
 def test_federated_filters_on_namespaced_ids_and_merged_order(gateway):
