@@ -61,6 +61,16 @@ def paths(s: Surface) -> Iterator[Case]:
     for name, target in targets.items():
         case = c("paths", name, target, status=None if name in decoded else 404)
         yield ok(case, DECODED_SLASH) if name in decoded else case
+    cursors = {
+        "garbage": "AAAA",
+        "dot": ".",
+        "long": "A" * 20000,
+        "padding": "====",
+        "json": "eyJvIjotMX0",
+        "sql": P.SQL[0].wire,
+    }
+    for name, value in cursors.items():
+        yield c("paths", f"cursor-{name}", url(it.path, ("cursor", value)))
     heads = {
         "head-bad-limit": url(it.path, ("limit", P.SQL[0].wire)),
         "head-bad-item": f"{it.path}/{P.XSS[0].wire}",

@@ -3,6 +3,7 @@ system query options, OData literals, functions and paths, ids, bodies and heade
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 from tests.hostile import payloads as P
@@ -36,7 +37,54 @@ def name_eq(r: StaRoot, literal: str, entity: str = "Things") -> str:
     return url(f"{r.root}/{entity}", (q("$filter"), enc("name eq ") + literal))
 
 
+def _tokens(s: Surface) -> Iterator[Case]:
+    """Forged continuation tokens: the federated view's is base64 JSON the client sends back."""
+    forged = {
+        "negative": '{"i":-100,"c":{}}',
+        "last": '{"i":-1,"c":{}}',
+        "bool": '{"i":true,"c":{}}',
+        "huge": '{"i":99999999999999999999999,"c":{}}',
+        "float": '{"i":1.5,"c":{}}',
+        "array": "[1,2]",
+        "options": '{"i":0,"c":{"$skip":"-1"}}',
+        "skip-filter": '{"i":0,"c":{"$skipFilter":"(id gt 1) or true; DROP"}}',
+        "not-json": "' OR 1=1 --",
+    }
+    for r in s.sta:
+        if not r.federated:
+            continue
+        for name, state in forged.items():
+            token = "fed." + base64.urlsafe_b64encode(state.encode()).decode().rstrip("=")
+            yield c(
+                "injection",
+                f"skiptoken-{name}:{r.label}",
+                url(f"{r.root}/Things", (q("$skiptoken"), token)),
+            )
+        past = "fed." + base64.urlsafe_b64encode(b'{"i":7,"c":{}}').decode().rstrip("=")
+        why = "a position past the last tenant: the end, an empty page"
+        deep = '{"i":0,"c":' + '{"a":' * 500 + "1" + "}" * 501
+        custom = "fed." + base64.urlsafe_b64encode(deep.encode()).decode().rstrip("=")
+        yield ok(
+            c(
+                "injection",
+                f"skiptoken-deep:{r.label}",
+                url(f"{r.root}/Things", (q("$skiptoken"), custom)),
+            ),
+            "what is no system option is ignored, as OData's custom parameters are: page one",
+        )
+        yield ok(
+            c(
+                "injection",
+                f"skiptoken-past:{r.label}",
+                url(f"{r.root}/Things", (q("$skiptoken"), past)),
+            ),
+            why,
+            empty=True,
+        )
+
+
 def injection(s: Surface) -> Iterator[Case]:
+    yield from _tokens(s)
     for r in s.sta:
         for p in P.SQL:
             key = f"{r.label}:{p.name}"
