@@ -114,6 +114,29 @@ def injection(s: Surface) -> Iterator[Case]:
             yield c("injection", f"sql-param-{param}:{key}", url(it.path, (param, p.wire)))
     yield from _functions_and_names(s)
     yield from _markup(s)
+    yield from _crs_names(s)
+
+
+def _crs_names(s: Surface) -> Iterator[Case]:
+    """CRS parameters name a CRS the collection offers, or an EPSG code for filter-crs:
+    nothing else reaches PROJ (a PROJ string, a file, a URL of someone else's)."""
+    names = {
+        "epsg-0": "EPSG:0",
+        "epsg-huge": "http://www.opengis.net/def/crs/EPSG/0/999999",
+        "compound": "http://www.opengis.net/def/crs/EPSG/0/4326+5773",
+        "proj-string": "+proj=longlat +datum=WGS84",
+        "file": "file:///etc/passwd",
+        "url": "http://evil.example/crs",
+        "urn": "urn:ogc:def:crs:EPSG::4326",
+        "padded": "http://www.opengis.net/def/crs/EPSG/0/0000004326",
+    }
+    point = ("filter", enc("S_INTERSECTS(geometry, POINT(10 53.5))"))
+    for i, (name, value) in enumerate(names.items()):
+        it = rotate(s.items, i)
+        for param in ("crs", "bbox-crs", "filter-crs"):
+            extra = point if param == "filter-crs" else ("bbox", "0,0,1,1")
+            target = url(it.path, (param, enc(value)), extra)
+            yield c("injection", f"crs-{param}-{name}:{it.label}", target)
 
 
 def _functions_and_names(s: Surface) -> Iterator[Case]:
