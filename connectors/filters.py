@@ -181,13 +181,17 @@ def kind(expr: Expr, kinds: Mapping[str, str | None]) -> str | None:
     return "predicate" if expr.op in PREDICATES else _RESULT_KINDS.get(expr.op, "number")
 
 
+def _boolean_literal(expr: Expr) -> bool:
+    return isinstance(expr, Literal) and isinstance(expr.value, bool)
+
+
 def kind_error(call: Call, kinds: Mapping[str, str | None]) -> str | None:
     """Why `call`'s arguments do not suit its operator, or None (unknown kinds pass)."""
     found = [kind(a, kinds) for a in call.args]
     allowed = ARGUMENT_KINDS.get(call.op, COMPARABLE)
     for arg, k in zip(call.args, found, strict=True):
-        if k is None or k in allowed or (call.op in LOGICAL and isinstance(arg, Literal)):
-            continue
+        if k is None or k in allowed or (call.op in LOGICAL and _boolean_literal(arg)):
+            continue  # TRUE and FALSE are conditions too; `1 OR 1=1` is no condition
         what = f"the {k} property '{arg.name}'" if isinstance(arg, Property) else f"a {k}"
         return f"'{call.op}' cannot take {what}"
     alike = {k for k in found if k is not None}

@@ -253,6 +253,8 @@ class _Compiler:
             if not filters.properties(Call("array", call.args[1:])):
                 return _within(a, b(_NOTHING), d(_NOTHING))
             return lambda f: within_distance(a(f), b(f), d(f))
+        if op == "in" and (listed := _listed(call.args[1:])) is not None:
+            return _in_set(fns[0], *listed, _in(op, fns))
         build = _BUILDERS.get(op)
         if build is None:
             raise ValueError(f"cannot evaluate operator '{op}'")
@@ -319,6 +321,35 @@ def _between(op: str, fns: list[Fn]) -> Fn:
 def _in(op: str, fns: list[Fn]) -> Fn:
     needle, items = fns[0], fns[1:]
     return lambda f: (lambda v: or3([compare("=", v, item(f)) for item in items]))(needle(f))
+
+
+def _listed(items: tuple[Expr, ...]) -> tuple[str, frozenset[Any]] | None:
+    """(kind, values) when every item is a string literal, or every one a number (no
+    NaN): membership in a set then decides as the comparisons one by one would."""
+    values = [item.value for item in items if isinstance(item, Literal)]
+    kinds = {kind_of(v) for v in values}
+    if len(values) != len(items) or len(kinds) != 1 or kinds & {"boolean", "date", "datetime"}:
+        return None
+    if any(v != v for v in values):
+        return None
+    (kind,) = kinds
+    return (kind, frozenset(values)) if kind in ("string", "number") else None
+
+
+def _in_set(needle: Fn, kind: str, values: frozenset[Any], each: Fn) -> Fn:
+    """IN over a literal list in one lookup: a 400-item list over 30,000 features took
+    seconds item by item. A value of another kind takes the general path (a date meets
+    strings by parsing them; anything else is unknown)."""
+
+    def run(f: Feature) -> bool | None:
+        v = needle(f)
+        if v is None:
+            return None
+        if kind_of(v) != kind or v != v:
+            return each(f)
+        return v in values
+
+    return run
 
 
 _BUILDERS: dict[str, Callable[[str, list[Fn]], Fn]] = {

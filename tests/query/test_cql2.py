@@ -119,6 +119,8 @@ def test_unknown_properties_and_functions_are_named():
         ("name LIKE 5", "'like' cannot take a number"),
         ("S_INTERSECTS(name, POINT(1 2))", "the string property 'name'"),
         ("ok AND pop = 1", "the boolean property 'ok'"),
+        ("1 OR 1=1", "'or' cannot take a number"),
+        ("NOT 'x'", "'not' cannot take a string"),
         ("pop + 1", "must be a condition"),
         ("T_AFTER(pop, DATE('2020-01-01'))", "the number property 'pop'"),
         ("A_CONTAINS(name, ('a'))", "the string property 'name'"),

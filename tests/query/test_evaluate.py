@@ -1,7 +1,9 @@
+from datetime import date
 from typing import Any
 
 import pytest
 
+from connectors.filters import Call, Literal, Property
 from gateway.query.cql2 import field_types, parse
 from gateway.query.evaluate import compile_predicate, compile_value
 
@@ -263,3 +265,19 @@ def test_s_dwithin_against_a_literal_measures_as_the_general_formula():
             ]
         )
         assert test(feature(shape)) is bool(within_distance(shape, centre, 1500))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["b", "B", "", None, 2, 2.0, 3, True, float("nan"), "2021-01-02", date(2021, 1, 2), ["b"]],
+)
+def test_in_over_a_literal_list_decides_as_its_comparisons_one_by_one(value: Any):
+    """One set lookup per row stands for the list's equalities (IN is their OR): the same
+    three-valued answer for every kind of value."""
+    lists = (("a", "b", "c"), (1, 2, 2.5), (date(2021, 1, 2), date(2021, 1, 3)), (True,))
+    for items in lists:
+        literals = [Literal(v) for v in items]
+        listed = Call("in", (Property("v"), *literals))
+        each = Call("or", tuple(Call("=", (Property("v"), lit)) for lit in literals))
+        row = feature(v=value)
+        assert compile_value(listed)(row) == compile_value(each)(row), (items, value)
