@@ -76,9 +76,11 @@ def _typed(value: str, schema: dict[str, Any], name: str) -> Any:
         raise InvalidParameter(name, f"'{value[:40]}' is not a finite number") from None
     if "boolean" in types and value.lower() in ("true", "false"):
         return value.lower() == "true"
+    if types == ["boolean"]:
+        raise InvalidParameter(name, f"'{value[:40]}' is neither true nor false")
     fmt = schema.get("format")
     if fmt in ("date", "date-time") and not _is_temporal(value, fmt):
-        raise InvalidParameter(name, f"'{value}' is not an RFC 3339 {fmt}")
+        raise InvalidParameter(name, f"'{value[:40]}' is not an RFC 3339 {fmt}")
     return value
 
 

@@ -120,3 +120,10 @@ def test_like_pattern_bounds_come_from_the_server_settings():
     with pytest.raises(InvalidParameter, match="3 wildcards .* the limit is 2"):
         parse_filters(text, {}, queryables(), limits=strict)
     assert parse_filters(text, {}, queryables()) is not None  # the default allows 64
+
+
+def test_a_boolean_queryable_parameter_takes_true_or_false_only():
+    flags = {"geschuetzt": {"type": "boolean"}}
+    assert parse_filters({}, {"geschuetzt": "TRUE"}, flags) is not None
+    with pytest.raises(InvalidParameter, match="'maybe' is neither true nor false"):
+        parse_filters({}, {"geschuetzt": "maybe"}, flags)
