@@ -67,9 +67,10 @@ class WFSConfig(ConnectorConfig):
     hits: Literal["auto"] | bool = Field(
         "auto",
         description="numberMatched from a `resultType=hits` request beside the page: "
-        "`auto` asks only for queries without filter and bbox (an exact count the server "
-        "makes from its index), `true` for every query, `false` never (set it for servers "
-        "whose counts are slow or estimates; numberMatched is then left out).",
+        "`auto` asks only for queries without a filter (a count the server makes from its "
+        "index), `true` also for filtered ones, `false` never (set it for servers whose "
+        "counts are slow or estimates; numberMatched is then left out). Never with a bbox, "
+        "which is tested exactly in the gateway.",
     )
     srs_name: str | None = Field(
         None,
@@ -182,8 +183,12 @@ class WFSConnector(FeatureConnector):
         return QueryResult(reader.pages(self.endpoint, self.config.url, plan), count)
 
     def _hits_allowed(self, q: SourceQuery) -> bool:
+        """The server's count is exact for what it selects: not with a bbox, whose exact
+        test runs here (the server's box is a wider envelope in its CRS)."""
+        if q.bbox is not None:
+            return False
         if self.config.hits == "auto":
-            return q.filter is None and q.bbox is None
+            return q.filter is None
         return bool(self.config.hits)
 
     async def get(self, record_id: str) -> Record | None:
