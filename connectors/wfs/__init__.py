@@ -101,7 +101,8 @@ class WFSConfig(ConnectorConfig):
         "background refresh.",
     )
     http: HttpSettings = Field(
-        default_factory=HttpSettings, description="Connection settings of the endpoint."
+        default_factory=HttpSettings,
+        description="Connection settings of the endpoint (see `source.http`).",
     )
 
 
