@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import shapely
+from lxml import etree
 
 from connectors.base import FieldType, Record
 from connectors.crs import to_geojson, transform_geometries
@@ -104,7 +105,7 @@ async def _gml_features(layout: Layout, answer: HttpStream) -> AsyncIterator[Rec
     try:
         async for record in parsed:
             yield record
-    except XMLRejected as e:
+    except (XMLRejected, etree.XMLSyntaxError) as e:
         raise SourceError(f"{layout.source}: unreadable GML: {e}") from e
     except ValueError as e:  # an exception report or another document
         report = getattr(e, "report", None)

@@ -115,7 +115,7 @@ def _with_bbox(
     minx, miny, maxx, maxy = boxes[0]
     envelope = (miny, minx, maxy, maxx) if lat_first(srs) else (minx, miny, maxx, maxy)
     if request.filter_xml is None:
-        return replace(request, bbox=envelope), within
+        return replace(request, bbox=envelope, geometry_name=schema.geometry_name), within
     combined = and_bbox(request.filter_xml, schema.geometry_name, envelope, srs)
     return replace(request, filter_xml=combined), within
 

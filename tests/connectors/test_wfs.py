@@ -194,3 +194,34 @@ async def test_a_burst_of_cold_requests_fetches_the_metadata_once(
     assert len(mapserver_trees.requests("REQUEST=GetCapabilities")) == caps + 1
     assert len(mapserver_trees.requests("REQUEST=DescribeFeatureType")) == schema + 1
     await connector.close()
+
+
+async def test_a_request_too_long_for_a_url_goes_as_a_post_with_the_same_answer(
+    mapserver_trees: MapServerHandle, wfs: WFSConnector
+) -> None:
+    short = make(mapserver_trees, **TREES, page_size=450, http={"max_url_length": 256})
+    await short.open()
+    bbox = (9.95, 53.55, 10.0, 53.6)
+    posts = len(mapserver_trees.requests("POST /ms"))
+    for q in (SourceQuery(), SourceQuery(bbox=bbox)):
+        # MapServer orders a POSTed query otherwise than the same query as KVP
+        (posted, _), (got, _) = await run(short, q), await run(wfs, q)
+        assert sorted(posted, key=lambda r: r["id"]) == sorted(got, key=lambda r: r["id"])
+    assert len(mapserver_trees.requests("POST /ms")) - posts == 5 + 1
+    await short.close()
+
+
+async def test_config_check_names_what_the_server_does_not_have(
+    mapserver_trees: MapServerHandle, wfs: WFSConnector
+) -> None:
+    assert await wfs.problems() == []
+    wrong = make(mapserver_trees, id_field="baum_id", srs_name="EPSG:3857", output_format="gml31")
+    await wrong.open()
+    problems = " | ".join(await wrong.problems())
+    assert "id_field 'baum_id' is not a property of ms:trees" in problems
+    assert "srs_name EPSG:3857 is not offered" in problems
+    await wrong.close()
+    unknown = make(mapserver_trees, "strassen")
+    await unknown.open()
+    assert "no feature type 'strassen'" in " ".join(await unknown.problems())
+    await unknown.close()
