@@ -16,8 +16,9 @@ the geometry is GeoJSON in CRS84, moved there a batch of features at a time (gml
 Read: `wfs:FeatureCollection` of WFS 2.0 (`wfs:member`) and 1.1 / GML 3.1 and 2
 (`gml:featureMember`, `gml:featureMembers`). An `ows:ExceptionReport` (or an OGC
 ServiceExceptionReport) root, a truncated or malformed document, a DOCTYPE (no upstream
-needs one: it is how entity bombs and XXE arrive) or a `wfs:truncatedResponse` is a
-SourceError.
+needs one: it is how entity bombs and XXE arrive; refused before parsing by
+connectors/remote/xml.py, whose hardened pull parser reads the rest) or a
+`wfs:truncatedResponse` is a SourceError.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lxml import etree
 
 from connectors.base import FieldType, Record
 from connectors.errors import SourceError
+from connectors.remote.xml import PrologGuard, XMLRejected, ows_exception_text, pull_parser
 from connectors.wfs.gmlgeom import GeometryReader, Shape, is_geometry, local, to_geojson
 
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -51,19 +53,6 @@ _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
 
-def pull_parser() -> etree.XMLPullParser:
-    """The hardened settings: no DTD, no entities, no network, no huge trees."""
-    return etree.XMLPullParser(
-        events=("end",),
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 class GmlFeatures:
     """One GetFeature answer: `number_matched`/`number_returned` after `start()`, then the
     records by iterating."""
@@ -82,7 +71,8 @@ class GmlFeatures:
         self._fields = dict(fields)
         self._geometry_name = geometry_name
         self._reader = GeometryReader(crs)
-        self._parser = pull_parser()
+        self._parser = pull_parser(events=("end",))
+        self._prolog = PrologGuard()
         self._events: list[Any] = []
         self._root: Any = None
         self._done = False
@@ -104,10 +94,14 @@ class GmlFeatures:
             chunk = await anext(self._chunks, None)
             if chunk is None:
                 self._done = True
+                self._prolog.close()
                 self._parser.close()
             else:
+                self._prolog.feed(chunk)  # a DOCTYPE is refused before lxml sees it
                 self._parser.feed(chunk)
             events = [elem for _, elem in self._parser.read_events()]
+        except XMLRejected as e:
+            raise SourceError(f"GML answer refused: {e}") from None
         except etree.XMLSyntaxError as e:
             raise SourceError(f"malformed GML: {e}") from None
         if events and self._root is None:
@@ -151,7 +145,7 @@ class GmlFeatures:
             parent = elem.getparent()
             if parent is None:  # the root itself
                 if failed:
-                    raise SourceError(f"WFS exception: {_exception_text(root)}")
+                    raise SourceError(f"WFS exception: {ows_exception_text(root, limit=1000)}")
             elif failed:
                 continue
             elif parent.tag in _CONTAINERS and elem.tag not in _NESTED:
@@ -232,11 +226,6 @@ def _drop(elem: Any) -> None:
             del parent[0]
 
 
-def _exception_text(root: Any) -> str:
-    texts = [" ".join(t.split()) for t in root.itertext() if t.strip()]
-    return "; ".join(texts)[:1000] or "no text"
-
-
 def _finish(pending: list[tuple[Record, Shape | None]]) -> list[Record]:
     geometries = to_geojson([shape for _, shape in pending])
     for (record, _), geometry in zip(pending, geometries, strict=True):
@@ -260,4 +249,4 @@ async def parse_feature_collection(
         yield record
 
 
-__all__ = ["GmlFeatures", "parse_feature_collection", "pull_parser", "typed"]
+__all__ = ["GmlFeatures", "parse_feature_collection", "typed"]

@@ -24,6 +24,8 @@ from lxml import etree
 from connectors.base import CRS84
 from connectors.crs import parse_crs, transformer
 from connectors.errors import SourceError
+from connectors.remote.xml import local_name as local
+from connectors.remote.xml import namespace
 
 GML32 = "http://www.opengis.net/gml/3.2"
 GML = "http://www.opengis.net/gml"  # GML 2 and 3.1
@@ -62,14 +64,6 @@ def srs_axes(name: str) -> tuple[str, bool]:
     axes = parse_crs(crs).axis_info
     north_first = bool(axes) and axes[0].direction.lower() in ("north", "south")
     return crs, north_first and not legacy
-
-
-def local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def namespace(tag: Any) -> str:
-    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
 
 
 def is_geometry(elem: etree._Element) -> bool:

@@ -254,9 +254,9 @@ EXCEPTION = (
     [
         (EXCEPTION, "Invalid filter"),
         (collection(member(1, POINT_25832))[:-30], "malformed"),
-        ("", "malformed|empty"),
-        ("this is not xml", "malformed"),
-        ('{"type": "FeatureCollection"}', "malformed"),
+        ("", "ended before its root|empty"),
+        ("this is not xml", "not an XML document"),
+        ('{"type": "FeatureCollection"}', "not an XML document"),
         (collection(member(1, POINT_25832) + "<wfs:truncatedResponse/>"), "truncated"),
         (collection(member(1, "<gml:Point><gml:pos>1 2 3</gml:pos></gml:Point>")), "2D"),
         (collection(member(1, POINT_25832, "<ms:fid>x</ms:fid>")), "not a integer"),
