@@ -428,13 +428,18 @@ def sortable(
     keys: Iterable[tuple[str, bool]],
     *,
     ordered_strings: bool = False,
+    typed_sort: bool = False,
 ) -> bool:
-    """Would SORTBY order like the gateway (nulls last either way, strings by code point)?
-    Only ascending keys of numbers and dates qualify (a database sorts nulls first when
-    descending, and text by its collation), strings too when `ordered_strings`."""
+    """Would SORTBY order like the gateway (nulls last either way, numbers by value,
+    strings by code point)? By default only ascending dates qualify: a database sorts nulls
+    first when descending, text by its collation, and MapServer 8 over PostGIS sorts every
+    column as text (it orders by the `col::text` it selects: 1, 10, 100, 2), which ISO dates
+    survive. `typed_sort`: the server sorts numbers as numbers; `ordered_strings`: it sorts
+    text by code point. Any SORTBY still gives paging a stable order."""
     if not caps.sorting:
         return False
-    allowed = {"integer", "number", "date"} | ({"string"} if ordered_strings else set())
+    allowed = {"date"} | ({"integer", "number"} if typed_sort else set())
+    allowed |= {"string"} if ordered_strings else set()
     return all(ascending and types.get(name) in allowed for name, ascending in keys)
 
 

@@ -266,11 +266,13 @@ def test_densified_edges_stay_within_the_tolerance():
 
 def test_sortby_and_sortability(caps):
     assert render_sortby([("planting_year", True), ("fid", False)]) == "planting_year ASC,fid DESC"
-    assert sortable(caps, TYPES, [("planting_year", True), ("fid", True)])
-    assert not sortable(caps, TYPES, [("planting_year", False)])  # nulls first descending
+    assert sortable(caps, TYPES, [("last_update", True)])
+    assert not sortable(caps, TYPES, [("fid", True)])  # MapServer sorts numbers as text
+    assert sortable(caps, TYPES, [("planting_year", True), ("fid", True)], typed_sort=True)
+    assert not sortable(caps, TYPES, [("planting_year", False)], typed_sort=True)  # nulls first
     assert not sortable(caps, TYPES, [("genus", True)])  # collation
     assert sortable(caps, TYPES, [("genus", True)], ordered_strings=True)
-    assert not sortable(FilterCapabilities(), TYPES, [("fid", True)])
+    assert not sortable(FilterCapabilities(), TYPES, [("last_update", True)])
 
 
 def test_resource_ids_are_attributes_not_markup():
