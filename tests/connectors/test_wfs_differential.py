@@ -35,6 +35,7 @@ from connectors.wfs.gml import GmlFeatures
 from connectors.wfs.gmlwrite import to_crs
 from gateway.query.cql2 import parse
 from gateway.query.evaluate import compile_predicate
+from gateway.query.spatial import distance_to
 from tests.mapserver import MapServerHandle, mapserver_trees_fixture  # noqa: F401
 from tests.postgis_fixtures import PostGIS, make, postgis_fixture  # noqa: F401
 
@@ -207,6 +208,26 @@ def test_spatial_filters_within_the_tolerance_select_what_the_gateway_selects(
     nearest = min(edge.distance(p) for edge in edges for p in moved.geoms)
     assert nearest > 2 * TOLERANCE, nearest
     assert sorted(selected(wfs, render(expr, caps, **options))) == reference(features, expr)
+
+
+def test_dwithin_within_the_tolerance_selects_what_the_gateway_selects(wfs, caps, features):
+    """The server measures in the UTM plane, the gateway along the ellipsoid: for 150 m
+    they part by ~5 cm, within the tolerance, and no tree lies in that band here."""
+    x, y = features[0]["geometry"]["coordinates"]
+    text = f"S_DWITHIN(geometry, POINT({x + 0.0004} {y + 0.0003}), 150, meters)"
+    expr = parse(text, "cql2-text")
+    options = {"storage_crs": STORAGE, "spatial_tolerance": TOLERANCE * 2}
+    assert pushable(caps, TYPES, **options)(expr)
+    centre = distance_to(shapely.Point(x + 0.0004, y + 0.0003))
+    band = [f for f in features if f["geometry"] and abs(centre(_shape(f)) - 150) < 0.5]
+    assert band == []
+    expected = reference(features, expr)
+    assert 1 < len(expected) < 50
+    assert sorted(selected(wfs, render(expr, caps, **options))) == expected
+
+
+def _shape(feature: dict[str, Any]) -> shapely.Geometry:
+    return shapely.geometry.shape(feature["geometry"])
 
 
 def _walk(expr):
