@@ -5,9 +5,10 @@ arrays in x/y order of its own CRS (the axis order of the srsName undone). `to_g
 then moves the coordinates of a whole batch of shapes to CRS84 in one pyproj call per CRS
 (a call per feature would cost ~50 µs each) and builds the GeoJSON dicts, unrounded.
 
-Axis order by srsName: `urn:ogc:def:crs:EPSG::4326` and `http://www.opengis.net/def/crs/
-EPSG/0/4326` follow the EPSG definition (latitude first for geographic CRSs); the legacy
-forms `EPSG:4326` and `…/epsg.xml#4326` are x/y, as servers write them; CRS84 is lon/lat.
+Axis order by srsName: `urn:ogc:def:crs:EPSG::4326`, `http://www.opengis.net/def/crs/
+EPSG/0/4326` and the short `EPSG:4326` follow the EPSG definition (latitude first for
+geographic CRSs: MapServer 8 writes `srsName="EPSG:4326"` in WFS 1.1 answers with latitude
+first); only the GML 2 form `…/gml/srs/epsg.xml#4326` is x/y; CRS84 is lon/lat.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def srs_axes(name: str) -> tuple[str, bool]:
     if not found:
         raise ValueError(f"unknown srsName '{name}'")
     crs = f"EPSG:{found.group(1)}"
-    legacy = text.upper().startswith("EPSG:") or ".xml#" in text.lower()
+    legacy = ".xml#" in text.lower()
     axes = parse_crs(crs).axis_info
     north_first = bool(axes) and axes[0].direction.lower() in ("north", "south")
     return crs, north_first and not legacy

@@ -342,6 +342,30 @@ def test_mapservers_gml_reads_as_the_postgis_records(wfs, features, srs, output)
         assert record["geometry"] == expected[fid]["geometry"]
 
 
+def test_a_wfs_1_1_answer_in_short_epsg_4326_is_read_latitude_first(wfs, features):
+    """MapServer writes srsName="EPSG:4326" with latitude first in WFS 1.1 (and rounds to
+    6 decimals there): read so, every tree lands within 1e-6 degrees of its place."""
+    params = {"SERVICE": "WFS", "VERSION": "1.1.0", "REQUEST": "GetFeature"}
+    params |= {"TYPENAME": "ms:trees", "SRSNAME": "EPSG:4326"}
+    answer = httpx.get(httpx.URL(wfs).copy_merge_params(params), timeout=60)
+    assert 'srsName="EPSG:4326"' in answer.text
+
+    async def read() -> list[dict[str, Any]]:
+        async def chunks():
+            yield answer.content
+
+        found = GmlFeatures(chunks(), fields=TYPES, geometry_name="msGeometry")
+        return [r async for r in found]
+
+    places = {int(f["id"]): f["geometry"]["coordinates"] for f in features}
+    records = asyncio.run(read())
+    assert len(records) == len(features)
+    for record in records:
+        x, y = record["geometry"]["coordinates"]
+        px, py = places[record["properties"]["fid"]]
+        assert abs(x - px) <= 1e-6 and abs(y - py) <= 1e-6
+
+
 # --- a layer stored in EPSG:4326: spatial filters go exactly, without a tolerance ---------
 
 LONLAT_MAP = """MAP

@@ -111,7 +111,7 @@ def test_unknown_number_matched_is_none():
     [
         ("urn:ogc:def:crs:EPSG::4326", "53.5 10.0", [10.0, 53.5]),
         ("http://www.opengis.net/def/crs/EPSG/0/4326", "53.5 10.0", [10.0, 53.5]),
-        ("EPSG:4326", "10.0 53.5", [10.0, 53.5]),  # the legacy name is x/y
+        ("EPSG:4326", "53.5 10.0", [10.0, 53.5]),  # as MapServer writes it in WFS 1.1
         ("http://www.opengis.net/gml/srs/epsg.xml#4326", "10.0 53.5", [10.0, 53.5]),
         ("urn:ogc:def:crs:OGC:1.3:CRS84", "10.0 53.5", [10.0, 53.5]),
     ],
@@ -196,15 +196,16 @@ def test_gml2_and_31_feature_members_with_coordinates():
     doc = (
         f'<wfs:FeatureCollection {GML31} numberOfFeatures="2">'
         '<gml:featureMember><ms:trees fid="trees.7"><ms:msGeometry>'
-        '<gml:Polygon srsName="EPSG:4326"><gml:outerBoundaryIs><gml:LinearRing>'
+        '<gml:Polygon srsName="http://www.opengis.net/gml/srs/epsg.xml#4326"><gml:outerBoundaryIs>'
+        "<gml:LinearRing>"
         '<gml:coordinates decimal="." cs="," ts=" ">0,0 1,0 1,1 0,0</gml:coordinates>'
         "</gml:LinearRing></gml:outerBoundaryIs></gml:Polygon></ms:msGeometry>"
         "<ms:fid>7</ms:fid></ms:trees></gml:featureMember>"
         "<gml:featureMembers><ms:trees fid='trees.8'><ms:msGeometry>"
-        '<gml:MultiLineString srsName="EPSG:4326"><gml:lineStringMember><gml:LineString>'
+        '<gml:MultiLineString srsName="http://www.opengis.net/gml/srs/epsg.xml#4326"><gml:lineStringMember><gml:LineString>'
         "<gml:coordinates>1,2 3,4</gml:coordinates></gml:LineString></gml:lineStringMember>"
         "</gml:MultiLineString></ms:msGeometry><ms:fid>8</ms:fid></ms:trees>"
-        "<ms:trees fid='trees.9'><ms:msGeometry><gml:Point srsName='EPSG:4326'>"
+        "<ms:trees fid='trees.9'><ms:msGeometry><gml:Point srsName='http://www.opengis.net/gml/srs/epsg.xml#4326'>"
         "<gml:coord><gml:X>5</gml:X><gml:Y>6</gml:Y></gml:coord></gml:Point></ms:msGeometry>"
         "<ms:fid>9</ms:fid></ms:trees></gml:featureMembers></wfs:FeatureCollection>"
     )
