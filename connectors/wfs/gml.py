@@ -10,7 +10,7 @@ memory holds one feature and one batch of records whatever the page size. Record
 `{"id", "properties", "geometry"}`: the id is the feature's gml:id (fid in GML 2), the
 properties are the feature's child elements in source names typed by `fields` (the
 DescribeFeatureType types; xsi:nil and a missing element are None, and so is an empty one
-unless `empty_is_null=False`: MapServer writes a null string as `<ms:street></ms:street>`),
+with `empty_is_null=True`: MapServer writes a null string as `<ms:street></ms:street>`),
 the geometry is GeoJSON in CRS84, moved there a batch of features at a time (gmlgeom.py).
 
 Read: `wfs:FeatureCollection` of WFS 2.0 (`wfs:member`) and 1.1 / GML 3.1 and 2
@@ -64,7 +64,7 @@ class GmlFeatures:
         fields: Mapping[str, FieldType],
         geometry_name: str | None,
         crs: str | None = None,
-        empty_is_null: bool = True,
+        empty_is_null: bool = False,
     ) -> None:
         self._chunks = chunks
         self._empty_is_null = empty_is_null
@@ -239,7 +239,7 @@ async def parse_feature_collection(
     fields: Mapping[str, FieldType],
     geometry_name: str | None,
     crs: str | None = None,
-    empty_is_null: bool = True,
+    empty_is_null: bool = False,
 ) -> AsyncIterator[Record]:
     """The records of a GML answer (use GmlFeatures to read numberMatched first)."""
     features = GmlFeatures(

@@ -328,7 +328,9 @@ def test_mapservers_gml_reads_as_the_postgis_records(wfs, features, srs, output)
             httpx.AsyncClient(timeout=60) as client,
             client.stream("GET", httpx.URL(wfs).copy_merge_params(params)) as answer,
         ):
-            found = GmlFeatures(answer.aiter_bytes(), fields=TYPES, geometry_name="msGeometry")
+            found = GmlFeatures(
+                answer.aiter_bytes(), fields=TYPES, geometry_name="msGeometry", empty_is_null=True
+            )
             await found.start()
             return found, [r async for r in found]
 

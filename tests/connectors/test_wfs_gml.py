@@ -36,6 +36,7 @@ async def read(data: bytes | str, size: int = 7, **options) -> tuple[GmlFeatures
     raw = data.encode() if isinstance(data, str) else data
     options.setdefault("fields", FIELDS)
     options.setdefault("geometry_name", "msGeometry")
+    options.setdefault("empty_is_null", True)  # as MapServer means it
     features = GmlFeatures(chunked(raw, size), **options)
     await features.start()
     return features, [r async for r in features]
@@ -93,10 +94,11 @@ def test_a_wfs2_collection_becomes_typed_records_in_crs84():
     assert second["properties"]["height_m"] is None  # absent
 
 
-def test_empty_strings_can_be_kept():
-    doc = collection(member(1, POINT_25832, "<ms:street></ms:street>"))
+def test_empty_strings_are_kept_unless_they_mean_null():
+    doc = collection(member(1, POINT_25832, "<ms:street></ms:street><ms:height_m/>"))
     _, records = run(read(doc, empty_is_null=False))
     assert records[0]["properties"]["street"] == ""
+    assert records[0]["properties"]["height_m"] is None  # no number is empty
 
 
 def test_unknown_number_matched_is_none():
