@@ -15,7 +15,7 @@ from connectors.errors import SourceError
 from connectors.remote.http import HttpEndpoint, HttpStream
 from connectors.remote.xml import XMLRejected, ows_exception_text, parse_xml
 from connectors.wfs import metadata
-from connectors.wfs.axes import lat_first, short_name
+from connectors.wfs.gmlgeom import srs_axes
 from connectors.wfs.pages import Layout, records
 from connectors.wfs.request import GetFeature, and_bbox, kvp_url, xml_body
 from connectors.wfs.service import FeatureType, Schema, ServiceInfo, choose_format
@@ -109,11 +109,12 @@ def _with_bbox(
     """The request with a search envelope in `srs` (BBOX, or inside the filter), and the
     CRS84 area the records are then tested against here."""
     within = bbox_geometry(bbox)
-    boxes = [bbox_from_crs84(part, short_name(srs)) for part in split_bbox(bbox)]
+    crs, lat_first = srs_axes(srs)
+    boxes = [bbox_from_crs84(part, crs) for part in split_bbox(bbox)]
     if len(boxes) != 1 or boxes[0] is None or schema.geometry_name is None:
         return request, within  # no single envelope: the exact test alone selects
     minx, miny, maxx, maxy = boxes[0]
-    envelope = (miny, minx, maxy, maxx) if lat_first(srs) else (minx, miny, maxx, maxy)
+    envelope = (miny, minx, maxy, maxx) if lat_first else (minx, miny, maxx, maxy)
     if request.filter_xml is None:
         return replace(request, bbox=envelope, geometry_name=schema.geometry_name), within
     combined = and_bbox(request.filter_xml, schema.geometry_name, envelope, srs)

@@ -119,6 +119,18 @@ def test_filters_and_bboxes_select_as_postgis(client: TestClient, query: str) ->
     assert by_id(wfs) == by_id(db) and len(wfs) > 0
 
 
+def test_a_filter_the_server_declares_goes_down_as_fes(
+    client: TestClient, mapserver_trees: MapServerHandle
+) -> None:
+    before = len(mapserver_trees.requests("FILTER="))
+    doc = client.get(
+        "/hamburg/collections/trees-wfs/items?limit=3&filter=district='Altona' AND height_m > 15"
+    ).json()
+    assert len(doc["features"]) == 3
+    sent = mapserver_trees.requests("FILTER=")[before:]
+    assert len(sent) == 1 and "PropertyIsGreaterThan" in sent[0]
+
+
 def test_sorting_orders_as_postgis(client: TestClient) -> None:
     query = "sortby=-height_m,species_scientific&filter=district='Bergedorf'"
     wfs = walk(client, f"/hamburg/collections/trees-wfs/items?limit=100&{query}")
