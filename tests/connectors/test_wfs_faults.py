@@ -170,3 +170,22 @@ async def test_urls_the_capabilities_name_are_never_fetched() -> None:
     c = await connector()
     assert await read(c) == []
     assert elsewhere.call_count == 0
+
+
+@respx.mock
+async def test_pages_of_one_query_all_go_the_same_way_near_the_url_limit() -> None:
+    from connectors.wfs import reader
+    from connectors.wfs.request import kvp_url
+
+    mock_metadata()
+    c = await connector(page_size=2)
+    plan = reader.Plan.make(await c._target(), SourceQuery(limit=6))
+    first = kvp_url(c.endpoint.base, plan.request.page(0, 2))
+    await c.close()
+    # the first page's URL fits, the later ones (with STARTINDEX) would not
+    c = await connector(page_size=2, http={"max_url_length": len(first) + 12})
+    page = GML_HEAD + MEMBER % 1 + MEMBER % 2 + b"</wfs:FeatureCollection>"
+    got = mock_features(httpx.Response(200, content=page))
+    posted = respx.post(URL).mock(return_value=httpx.Response(200, content=page))
+    assert len(await read(c, SourceQuery(limit=6))) == 6
+    assert got.call_count == 0 and posted.call_count == 3
