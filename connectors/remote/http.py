@@ -97,6 +97,25 @@ class HttpStream:
         return b"".join([chunk async for chunk in self.chunks()])
 
 
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _StatelessClient(httpx.AsyncClient):
+    """A client that keeps no cookies: the endpoint is shared by every request of every
+    client, so a cookie an upstream sets for one (a session) must not ride along with the
+    others' requests; keeping none also saves httpx's cookie parsing on each answer."""
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, value: object) -> None:
+        pass
+
+
 class RetryBudget:
     """Retries may add at most `ratio` of the requests (plus `floor` per second), so a
     failing upstream sees little more than the traffic it already gets."""
@@ -129,7 +148,7 @@ class HttpEndpoint:
 
     async def open(self) -> None:
         s = self.settings
-        self._client = httpx.AsyncClient(
+        self._client = _StatelessClient(
             headers={"Accept": "application/json", **s.headers},
             timeout=httpx.Timeout(None, connect=s.connect_timeout),
             limits=httpx.Limits(
