@@ -116,8 +116,9 @@ class HttpEndpoint:
     def owns(self, url: str) -> bool:
         return url == self.base or url.startswith(self.base + "/")
 
-    async def get(self, url: str) -> HttpAnswer:
-        """GET a URL below the base; 4xx answers are returned for the caller to judge."""
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> HttpAnswer:
+        """GET a URL below the base; 4xx answers are returned for the caller to judge.
+        `headers` add to or replace the endpoint's own (e.g. an Accept for GeoJSON)."""
         if not self.owns(url):
             raise ValueError(f"{url} is not below the endpoint {self.base}")
         if len(url) > self.settings.max_url_length:
@@ -128,7 +129,7 @@ class HttpEndpoint:
         attempt = 0
         while True:
             try:
-                answer = await self._fetch(url)
+                answer = await self._fetch(url, headers)
             except SourceTimeout:
                 raise
             except SourceError:
@@ -146,12 +147,12 @@ class HttpEndpoint:
     def _retry(self, attempt: int) -> bool:
         return attempt < self.settings.retries and self.budget.withdraw()
 
-    async def _fetch(self, url: str) -> HttpAnswer:
+    async def _fetch(self, url: str, headers: dict[str, str] | None = None) -> HttpAnswer:
         if self._client is None:
             raise SourceError(f"{self.name}: the endpoint is not open")
         cap = self.settings.max_response_bytes
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._client.stream("GET", url, headers=headers) as response:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > cap:
                     raise SourceAnswerTooLarge(f"{self.name}: {declared} bytes announced")
