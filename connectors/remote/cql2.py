@@ -101,15 +101,26 @@ def to_json(expr: Expr, d: Dialect) -> Any:
 
 
 def to_text(data: Any) -> str:
-    """cql2-text of a CQL2-JSON expression, checked to read back as the same expression."""
+    """cql2-text of a CQL2-JSON expression, checked to read back as the same expression.
+    AND, OR and NOT parenthesise every operand: servers read precedence differently
+    (pygeoapi's ECQL parser took `a OR b AND NOT c` otherwise than CQL2 does)."""
     try:
-        text = cql2.Expr(data).to_text()
+        text = _text(data)
         same = cql2.parse_text(text).to_json() == cql2.Expr(data).to_json()
     except Exception as e:  # noqa: BLE001 - the native library raises several kinds
         raise Unsupported("text", str(e)) from None
     if not same:
         raise Unsupported("text", "does not read back as the same expression")
     return text
+
+
+def _text(node: Any) -> str:
+    op = node.get("op") if isinstance(node, dict) else None
+    if op in ("and", "or"):
+        return f" {op.upper()} ".join(f"({_text(a)})" for a in node["args"])
+    if op == "not":
+        return f"NOT ({_text(node['args'][0])})"
+    return str(cql2.Expr(node).to_text())
 
 
 class _Renderer:
