@@ -7,7 +7,8 @@ scripts/load_postgis_trees.py in EPSG:4326, profile column names):
 - pygeoapi 0.21 (PyPI, gunicorn, PostgreSQL provider) over `trees84`;
 - two city TwinBridges (`twinbridge serve`) publishing `city_a` and `city_b` as tenants
   `nord`/`sued`, collection `baeume`, profile street-trees;
-- a state TwinBridge whose tenants `nord`/`sued` read those two cities through `oapif`.
+- a state TwinBridge whose tenants `nord`/`sued` read those two cities through `oapif`, and
+  whose tenant `land` publishes the `nord` city's federated root collection as it is.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def street_trees(source: dict[str, Any], id_field: str | None = None) -> dict[st
 
 def _serve(config: dict[str, Any], path: Path) -> tuple[subprocess.Popen, str]:
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return start_gateway({"TWINBRIDGE_CONFIG": str(path)})
+    return start_gateway({}, "--config", str(path))
 
 
 SERVER = {"default_limit": 10, "max_limit": 10000, "title": "TwinBridge"}
@@ -186,6 +187,9 @@ def federation(
             }
             for tenant, url in cities.items()
         }
+        # a city's federated root, read as it is (no profile: not in the state's own root)
+        nord_root = {"connector": "oapif", "url": f"{cities['nord']}/collections/street-trees"}
+        tenants["land"] = {"collections": {"nord-alle": {"source": nord_root}}}
         proc, state = _serve({"server": SERVER, "tenants": tenants}, tmp / "state.yaml")
         procs.append(proc)
         yield Federation(cities, state)
