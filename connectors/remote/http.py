@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -22,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.errors import SourceAnswerTooLarge, SourceError, SourceRefused, SourceTimeout
 
 RETRY_STATUS = frozenset({502, 503, 504})
+ENCODINGS = "gzip, deflate"  # the content codings asked for, inflated within the size cap
 _BACKOFF_BASE = 0.05  # seconds; doubled per attempt, full jitter
 _BACKOFF_CAP = 1.0
 
@@ -100,7 +103,7 @@ class HttpEndpoint:
     async def open(self) -> None:
         s = self.settings
         self._client = httpx.AsyncClient(
-            headers={"Accept": "application/json", **s.headers},
+            headers={"Accept": "application/json", "Accept-Encoding": ENCODINGS, **s.headers},
             timeout=httpx.Timeout(None, connect=s.connect_timeout),
             limits=httpx.Limits(
                 max_connections=s.max_connections, max_keepalive_connections=s.max_connections
@@ -156,9 +159,12 @@ class HttpEndpoint:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > cap:
                     raise SourceAnswerTooLarge(f"{self.name}: {declared} bytes announced")
+                inflate = _inflater(response.headers.get("content-encoding", ""), self.name)
                 chunks, size = [], 0
-                # decoded (gzip, br …) chunk by chunk, so the cap also bounds a zip bomb
-                async for chunk in response.aiter_bytes():
+                # inflated here, never more than the cap: httpx's own decoder inflates each
+                # chunk whole (one 100 kB gzip chunk became 100 MB before any check)
+                async for raw in response.aiter_raw():
+                    chunk = raw if inflate is None else inflate(raw, cap - size + 1)
                     size += len(chunk)
                     if size > cap:
                         raise SourceAnswerTooLarge(f"{self.name}: more than {cap} bytes")
@@ -170,6 +176,25 @@ class HttpEndpoint:
         except httpx.InvalidURL as e:  # a URL made from the request: not the upstream's fault
             raise SourceRefused(400, f"{self.name}: {e}") from e
         return HttpAnswer(response.status_code, response.headers, b"".join(chunks))
+
+
+def _inflater(coding: str, name: str) -> Callable[[bytes, int], bytes] | None:
+    """A bounded inflater for the answer's content coding (None: identity): each call
+    returns at most `room` bytes, so a bomb stops at the cap."""
+    coding = coding.strip().lower()
+    if coding in ("", "identity"):
+        return None
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise SourceError(f"{name}: the upstream answered in '{coding[:40]}', not asked for")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+
+    def inflate(data: bytes, room: int) -> bytes:
+        try:
+            return inflater.decompress(data, max(room, 1))
+        except zlib.error as e:
+            raise SourceError(f"{name}: a broken {coding} body: {e}") from None
+
+    return inflate
 
 
 __all__ = ["HttpAnswer", "HttpEndpoint", "HttpSettings", "RetryBudget"]
