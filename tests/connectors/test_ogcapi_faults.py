@@ -25,10 +25,13 @@ from gateway.app import create_app
 from gateway.config import parse_config
 from tests.faults import FaultProxy, fault_proxy
 from tests.ogcapi_fixtures import Upstreams, upstreams  # noqa: F401 - fixtures
+from tests.ogcapi_fixtures import street_trees as profiled
 from tests.postgis_fixtures import postgis_fixture  # noqa: F401 - fixtures
 from tests.test_faults import assert_failed_in_time, server_seconds, timed
 
 TIMEOUT = 0.5
+FEDERATION = 0.8
+SLACK = 0.1
 BAD = "http://bad.upstream.test"
 GOOD = "http://good.upstream.test"
 CONFORMANCE = {
@@ -46,10 +49,12 @@ FEATURE = {
 }
 
 
-def gateway(tenants: dict[str, str], tmp: Path, **http: Any) -> TestClient:
+def gateway(
+    tenants: dict[str, str], tmp: Path, profile: dict[str, Any] | None = None, **http: Any
+) -> TestClient:
     resilience = {"timeout": TIMEOUT, "breaker_failures": 100}
     data = {
-        "server": {"resilience": resilience},
+        "server": {"resilience": resilience, "federation": {"timeout": FEDERATION}},
         "tenants": {
             name: {
                 "collections": {
@@ -58,7 +63,8 @@ def gateway(tenants: dict[str, str], tmp: Path, **http: Any) -> TestClient:
                             "connector": "oapif",
                             "url": url,
                             "http": {"retries": 0, **http},
-                        }
+                        },
+                        **(profile or {}),
                     }
                 }
             }
@@ -88,7 +94,7 @@ def wired(
         "slow": f"http://127.0.0.1:{tipg_proxy.port}/collections/public.trees84",
         "ok": f"{upstreams.tipg}/collections/public.trees84",
     }
-    with gateway(tenants, tmp_path) as client:
+    with gateway(tenants, tmp_path, street_trees()) as client:
         yield client
 
 
@@ -111,6 +117,19 @@ def test_wire_faults_are_answered_by_the_deadline_while_others_are_served(
     assert_failed_in_time(*answers[0])
 
 
+@pytest.mark.integration
+def test_a_hung_city_leaves_a_flagged_partial_by_the_federation_deadline(
+    wired: TestClient, tipg_proxy: FaultProxy
+) -> None:
+    assert wired.get("/collections/street-trees/items?limit=5").status_code == 200
+    tipg_proxy.set("hang", cut=True)
+    response, _ = timed(wired, "/collections/street-trees/items?limit=5")
+    assert response.status_code == 200 and server_seconds(response) <= FEDERATION + SLACK
+    doc = response.json()
+    assert [f["source"] for f in doc["twinbridge:failedSources"]] == ["slow/trees"]
+    assert "slow/trees" in response.headers["warning"] and len(doc["features"]) == 5
+
+
 # --- faults only a mock produces ------------------------------------------------------
 
 
@@ -125,6 +144,13 @@ class Chunks(httpx.AsyncByteStream):
         for _ in range(self.times):
             for start in range(0, len(self.data), 16384):
                 yield self.data[start : start + 16384]
+
+
+def street_trees() -> dict[str, Any]:
+    """The profile over tipg's columns (profile names; tipg types the date as a string)."""
+    collection = profiled({"connector": "oapif"})
+    collection["mapping"]["properties"]["last_update"] = {"from": "last_update", "type": "date"}
+    return {"profile": "street-trees", "mapping": collection["mapping"]}
 
 
 def mock_upstream(base: str, items: Any) -> None:
