@@ -36,6 +36,7 @@ whose order differs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -150,7 +151,7 @@ class OAPIFConnector(FeatureConnector):
     # --- contract ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self.endpoint._client is None:
+        if not self.endpoint.is_open:
             await self.endpoint.open()
         await self._upstream()
 
@@ -206,12 +207,16 @@ class OAPIFConnector(FeatureConnector):
         found = []
         if not up.fields:
             found.append(f"{self.collection_url}: the upstream describes no properties")
+        if up.crs and not set(up.crs) & set(md.CRS84) and "#/crs" not in up.crs:
+            found.append(f"{self.collection_url}: the upstream does not offer CRS84")
+        if not up.declares(md.CORE):
+            found.append(f"{self.landing}: the upstream does not declare OGC API – Features")
         return found
 
     # --- metadata ---------------------------------------------------------------------
 
     async def _upstream(self) -> md.Upstream:
-        if self.endpoint._client is None:
+        if not self.endpoint.is_open:
             await self.endpoint.open()
         self._up = await self.cache.get("upstream", self._load)
         return self._up
@@ -234,6 +239,8 @@ class OAPIFConnector(FeatureConnector):
         answer = await self.endpoint.get(url)
         if optional and answer.status in (400, 404, 406):
             return None
+        if 400 <= answer.status < 500:  # metadata is not the request's: the source is broken
+            raise SourceError(f"{self.name}: the upstream answered {answer.status} for {url}")
         return json_doc(answer, self.name, url)
 
     async def _sampled(self, up: md.Upstream) -> md.Upstream:
@@ -243,15 +250,7 @@ class OAPIFConnector(FeatureConnector):
             for k, v in r["properties"].items():
                 names.setdefault(k, []).append(v)
         fields = tuple(FieldInfo(k, infer_type(v)) for k, v in names.items())
-        return md.Upstream(
-            classes=up.classes,
-            fields=fields,
-            queryables=up.queryables,
-            sortables=up.sortables,
-            geometry=up.geometry,
-            bbox=up.bbox,
-            items_url=up.items_url,
-        )
+        return replace(up, fields=fields)
 
     def _items_url(self, up: md.Upstream) -> str:
         link = up.items_url

@@ -10,12 +10,13 @@ asked for (the operator can vouch for undeclared classes with `assume`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import FieldInfo, FieldType
 
 FEATURES = "http://www.opengis.net/spec/ogcapi-features-"
+CORE = f"{FEATURES}1/1.0/conf/core"
 FILTER = f"{FEATURES}3/1.0/conf/filter"
 FEATURES_FILTER = f"{FEATURES}3/1.0/conf/features-filter"
 SORTING = f"{FEATURES}8/1.0/conf/sorting"
@@ -54,7 +55,7 @@ class Upstream:
     geometry: str = "geometry"
     bbox: tuple[float, float, float, float] | None = None
     items_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    crs: tuple[str, ...] = ()  # the collection's `crs` list (empty: not given, CRS84 only)
 
     def declares(self, cls: str) -> bool:
         return cls in self.classes
@@ -155,7 +156,13 @@ def upstream(
         geometry=q_geometry or s_geometry or "geometry",
         bbox=extent(collection),
         items_url=items_link(collection),
+        crs=crs_list(collection),
     )
+
+
+def crs_list(collection: Any) -> tuple[str, ...]:
+    found = collection.get("crs") if isinstance(collection, dict) else None
+    return tuple(c for c in found or () if isinstance(c, str))
 
 
 __all__ = [

@@ -111,6 +111,10 @@ class HttpEndpoint:
             follow_redirects=False,
         )
 
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()

@@ -8,6 +8,7 @@ filters, sorting, bbox and paging to the end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 from connectors.base import SourceQuery
 from connectors.ogcapi import OAPIFConnector
 from gateway.app import create_app
+from gateway.checks import check_sources
 from gateway.config import parse_config
 from gateway.query.cql2 import parse
 from tests.ogcapi_fixtures import Upstreams, upstreams  # noqa: F401 - fixtures
@@ -177,6 +179,19 @@ async def test_a_client_paging_through_costs_one_upstream_request_per_page(upstr
         assert all("offset" in u for u in seen[1:])  # tipg's own next links, followed
     finally:
         await c.close()
+
+
+def test_config_check_names_what_an_upstream_lacks(upstreams: Upstreams):  # noqa: F811
+    typo = {"properties": {"genus": "gattung", "district": "district"}}
+    tenants = {
+        "typo": {"source": {"connector": "oapif", "url": tipg_url(upstreams)}, "mapping": typo},
+        "gone": {"source": {"connector": "oapif", "url": f"{upstreams.tipg}/collections/nope"}},
+    }
+    config = {"tenants": {n: {"collections": {"trees": c}} for n, c in tenants.items()}}
+    reports = asyncio.run(check_sources(parse_config(config, "check.yaml", Path("."))))
+    problems = {r.tenant: " ".join(r.problems) for r in reports}
+    assert "'gattung'" in problems["typo"] and "genus" in problems["typo"]
+    assert problems["gone"]  # the collection is unknown upstream
 
 
 # --- differential: every path answers as PostGIS ----------------------------------------
