@@ -27,7 +27,7 @@ from connectors.errors import SourceError, SourceRefused
 from connectors.remote.http import HttpAnswer, HttpEndpoint
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/schema+json")
-CARRY = 100  # most leftover records remembered with a link
+CARRY = 16  # most leftover records remembered with a link (memory: 128 × 8 × 16 at worst)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Resume:
 class LinkMemo:
     """Positions the upstream's links lead to, per query, least recently used dropped."""
 
-    def __init__(self, queries: int = 128, positions: int = 32) -> None:
+    def __init__(self, queries: int = 128, positions: int = 8) -> None:
         self._queries: OrderedDict[str, OrderedDict[int, Resume]] = OrderedDict()
         self._max_queries, self._max_positions = queries, positions
 
