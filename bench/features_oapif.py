@@ -58,10 +58,11 @@ def requests(item: int) -> dict[str, dict[str, str]]:
     }
 
 
-def collection(tipg: str, table: str) -> dict[str, Any]:
+def collection(tipg: str, table: str, page_size: int = 1000) -> dict[str, Any]:
     mapping = {p: p for p in PROPERTIES}
     mapping["last_update"] = {"from": "last_update", "type": "date"}  # tipg: a plain string
-    source = {"connector": "oapif", "url": f"{tipg}/collections/public.{table}"}
+    url = f"{tipg}/collections/public.{table}"
+    source = {"connector": "oapif", "url": url, "page_size": page_size}
     return {"profile": "street-trees", "source": source, "mapping": {"properties": mapping}}
 
 
@@ -79,7 +80,8 @@ def start(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> tuple[st
     )
     tables = {"trees": collection(tipg, "trees")}
     if args.stream:
-        tables["many"] = collection(tipg, "trees_many")
+        # tipg pages by offset, each page costing what the rows before it cost: big pages
+        tables["many"] = collection(tipg, "trees_many", page_size=10000)
     config = tmp / "twinbridge.yaml"
     doc = {
         "server": {"default_limit": 10, "max_limit": 10000},
