@@ -270,6 +270,16 @@ EXCEPTION = (
         (collection(member(1, "<gml:Point><gml:pos>1 2 3</gml:pos></gml:Point>")), "2D"),
         (collection(member(1, POINT_25832, "<ms:fid>x</ms:fid>")), "not a integer"),
         (
+            collection(
+                member(
+                    1,
+                    "<gml:Curve><gml:segments><gml:Arc><gml:posList>0 0 1 1 2 0</gml:posList>"
+                    "</gml:Arc></gml:segments></gml:Curve>",
+                )
+            ),
+            "Arc curve segment",
+        ),
+        (
             '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
             '"&lol;&lol;&lol;&lol;&lol;">]>'
             + collection(member(1, POINT_25832, "<ms:genus>&lol2;</ms:genus>"))[21:],
