@@ -24,7 +24,10 @@ Without mapserv or lighttpd the fixture skips locally and fails in CI.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -71,13 +74,21 @@ class MapServerHandle:
         return found
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
+        """End lighttpd and its mapserv processes (lighttpd does not wait for them)."""
+        group = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.process.poll()
             try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=5)
 
 
 def _lighttpd_conf(workdir: Path, port: int, processes: int) -> str:
@@ -122,7 +133,10 @@ def start_mapserver(workdir: Path, maps: dict[str, str], *, processes: int = 1) 
     conf = workdir / "lighttpd.conf"
     conf.write_text(_lighttpd_conf(workdir, port, processes), encoding="utf-8")
     log = (workdir / "lighttpd.out").open("wb")
-    process = subprocess.Popen([lighttpd, "-D", "-f", str(conf)], stdout=log, stderr=log)
+    # a session of its own: stop() ends lighttpd's FastCGI mapserv processes with it
+    process = subprocess.Popen(
+        [lighttpd, "-D", "-f", str(conf)], stdout=log, stderr=log, start_new_session=True
+    )
     handle = MapServerHandle(base_url, workdir, process)
     first = next(iter(maps))
     probe = f"{handle.wfs_url(first)}&SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0"
@@ -197,8 +211,8 @@ TREES_MAP = """MAP
     METADATA
       "wfs_title" "baeume"
       "gml_include_items" "all"
-      "gml_exclude_items" "foto"
-      "gml_featureid" "fid"
+      "gml_exclude_items" "foto,nr"
+      "gml_featureid" "nr"
       "gml_types" "auto"
       "wfs_enable_request" "*"
       "oga_enable_request" "*"
@@ -206,6 +220,17 @@ TREES_MAP = """MAP
   END
 END
 """
+
+
+def write_geopackage(path: Path) -> Path:
+    """The GeoPackage of tests/connectors/gpkg_fixture.py with its fid copied into a column
+    `nr`: MapServer's OGR layers cannot name the fid as gml_featureid."""
+    write_gpkg(path)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("ALTER TABLE baeume ADD COLUMN nr INTEGER")
+        conn.execute("UPDATE baeume SET nr = fid")
+        conn.commit()
+    return path
 
 
 def trees_mapfile(db: PostGIS) -> str:
@@ -219,7 +244,7 @@ def mapserver_trees_fixture(
     postgis: PostGIS, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MapServerHandle]:
     workdir = tmp_path_factory.mktemp("mapserver")
-    write_gpkg(workdir / "baeume.gpkg")
+    write_geopackage(workdir / "baeume.gpkg")
     handle = start_mapserver(workdir, {"trees": trees_mapfile(postgis)})
     try:
         yield handle
