@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import (
     Capabilities,
@@ -44,6 +44,34 @@ from connectors.wfs.service import Schema, ServiceInfo
 
 SLOW_HITS = 0.25  # seconds; a count slower than this costs more than numberMatched is worth
 log = logging.getLogger("twinbridge.wfs")
+
+
+class FesSettings(BaseModel):
+    """Pushdown the server's Filter_Capabilities cannot tell: each verified on MapServer 8."""
+
+    model_config = ConfigDict(extra="forbid")
+    dates: bool = Field(
+        False,
+        description="Push comparisons of dates (MapServer over PostGIS widens a date to its "
+        "day, which the rendering allows for; over an OGR layer it matches nothing).",
+    )
+    ordered_strings: bool = Field(
+        False,
+        description="Push `<`, `>` … on strings: only when the server's collation orders "
+        "by code point, as the gateway does (C collation).",
+    )
+    spatial_tolerance: float | None = Field(
+        None,
+        gt=0,
+        description="Metres a spatial filter may differ where the server reprojects the "
+        "literal into a projected storage CRS (none: spatial filters are pushed only when "
+        "the data is stored in EPSG:4326/CRS84, where they are exact).",
+    )
+    storage_crs: str | None = Field(
+        None,
+        description="The CRS the server stores the data in, when `srs_name` asks for "
+        "another (it decides whether a spatial filter is exact); empty: `srs_name`'s.",
+    )
 
 
 class WFSConfig(ConnectorConfig):
@@ -85,6 +113,11 @@ class WFSConfig(ConnectorConfig):
         None,
         description="CRS asked for (SRSNAME), e.g. `EPSG:25832`; empty: the feature type's "
         "DefaultCRS. `config check` names one the server does not list.",
+    )
+    pushdown: FesSettings = Field(
+        default_factory=lambda: FesSettings(),
+        description="What the operator knows of the server beyond its Filter_Capabilities; "
+        "every key defaults to caution (the gateway evaluates what is not pushed).",
     )
     sort: bool = Field(
         False,
@@ -148,7 +181,7 @@ class WFSConnector(FeatureConnector):
             return last
         target = Target(self.name, self.config, service, feature_type, schema)
         self._last = target
-        self._filter_test = metadata.filter_test(service, schema, target.srs)
+        self._filter_test = metadata.filter_test(service, schema, target.srs, self.config.pushdown)
         return target
 
     async def _load_capabilities(self) -> ServiceInfo:

@@ -10,6 +10,7 @@ from connectors.base import FieldInfo, FieldType
 from connectors.errors import SourceError
 from connectors.remote.http import HttpEndpoint
 from connectors.remote.xml import XMLRejected, ows_exception_text, parse_xml
+from connectors.wfs import fes
 from connectors.wfs.gmlgeom import srs_axes
 from connectors.wfs.service import (
     FeatureType,
@@ -21,7 +22,7 @@ from connectors.wfs.service import (
 )
 
 if TYPE_CHECKING:
-    from connectors.wfs import WFSConfig
+    from connectors.wfs import FesSettings, WFSConfig
 
 XML_ACCEPT = {"Accept": "application/xml, text/xml;q=0.9, */*;q=0.1"}
 
@@ -75,26 +76,29 @@ def with_types(schema: Schema, overrides: Mapping[str, FieldType]) -> Schema:
     return replace(schema, fields=fields, types={f.name: f.type for f in fields})
 
 
-def _fes() -> Any:
-    try:
-        from connectors.wfs import fes
-    except ImportError:  # fes.py not merged yet: nothing is pushed down
-        return None
-    return fes
+def _options(crs: str | None, settings: FesSettings) -> dict[str, Any]:
+    return {
+        "storage_crs": settings.storage_crs or crs,
+        "spatial_tolerance": settings.spatial_tolerance,
+        "ordered_strings": settings.ordered_strings,
+        "dates": settings.dates,
+    }
 
 
-def filter_test(service: ServiceInfo, schema: Schema, crs: str | None) -> Callable[[Any], bool]:
+def filter_test(
+    service: ServiceInfo, schema: Schema, crs: str | None, settings: FesSettings
+) -> Callable[[Any], bool]:
     """The planner's test for a filter subtree (nothing when the server declares nothing)."""
-    fes = _fes()
     caps = service.filter_capabilities
-    if fes is None or caps is None or schema.geometry_name is None:
+    if caps is None or schema.geometry_name is None:
         return lambda expr: False
-    return fes.pushable(caps, schema.types, storage_crs=crs)
+    return fes.pushable(caps, schema.types, **_options(crs, settings))
 
 
-def render_filter(service: ServiceInfo, schema: Schema, crs: str, expr: Any) -> str:
-    fes = _fes()
-    if fes is None or schema.geometry_name is None:
+def render_filter(
+    service: ServiceInfo, schema: Schema, crs: str, expr: Any, settings: FesSettings
+) -> str:
+    if schema.geometry_name is None or service.filter_capabilities is None:
         raise SourceError("a filter was pushed to a WFS source that cannot render it")
     return fes.render_filter(
         expr,
@@ -102,7 +106,7 @@ def render_filter(service: ServiceInfo, schema: Schema, crs: str, expr: Any) -> 
         crs=crs,
         caps=service.filter_capabilities,
         types=schema.types,
-        storage_crs=crs,
+        **_options(crs, settings),
     )
 
 

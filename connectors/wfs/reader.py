@@ -79,7 +79,8 @@ class Plan:
         )
         if q.filter is not None:
             request = replace(
-                request, filter_xml=metadata.render_filter(service, schema, srs, q.filter)
+                request,
+                filter_xml=metadata.render_filter(service, schema, srs, q.filter, config.pushdown),
             )
         within = None
         if q.bbox is not None:

@@ -32,6 +32,17 @@ tenants:
           empty_is_null: true
           field_types: {{last_update: date}}
         mapping: {{properties: {{{props}}}}}
+      trees-wfs-dates:
+        profile: street-trees
+        source:
+          connector: wfs
+          url: "{wfs}"
+          type_name: ms:trees
+          id_field: fid
+          empty_is_null: true
+          field_types: {{last_update: date}}
+          pushdown: {{dates: true}}
+        mapping: {{properties: {{{props}}}}}
       trees-db:
         profile: street-trees
         source:
@@ -129,6 +140,21 @@ def test_a_filter_the_server_declares_goes_down_as_fes(
     assert len(doc["features"]) == 3
     sent = mapserver_trees.requests("FILTER=")[before:]
     assert len(sent) == 1 and "PropertyIsGreaterThan" in sent[0]
+
+
+@pytest.mark.parametrize(
+    ("collection", "pushed"), [("trees-wfs", False), ("trees-wfs-dates", True)]
+)
+def test_date_filters_go_down_only_where_the_operator_says_the_server_compares_dates(
+    client: TestClient, mapserver_trees: MapServerHandle, collection: str, pushed: bool
+) -> None:
+    query = "filter=last_update < DATE('2023-06-01') AND district='Altona'"
+    before = len(mapserver_trees.requests("GetFeature"))
+    wfs = walk(client, f"/hamburg/collections/{collection}/items?limit=400&{query}")
+    sent = mapserver_trees.requests("GetFeature")[before:]
+    db = walk(client, f"/hamburg/collections/trees-db/items?limit=400&{query}")
+    assert by_id(wfs) == by_id(db) and len(wfs) > 0
+    assert any("last_update" in line for line in sent) is pushed
 
 
 def test_sorting_orders_as_postgis(client: TestClient) -> None:
