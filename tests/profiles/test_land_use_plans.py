@@ -35,8 +35,9 @@ INVALID = {
     "ags-seven-digits": "'2000000' does not match",
     "missing-name": "'name' is a required property",
     "unknown-property": "('planArtWert' was unexpected)",
-    "polygon-geometry": "'Polygon' is not one of ['MultiPolygon']",
+    "point-geometry": "'Point' is not one of ['Polygon', 'MultiPolygon']",
     "missing-geometry": "'geometry' is a required property",
+    "polygon-with-multipolygon-coordinates": "$.geometry.coordinates[0]: [[[9.9262",
 }
 # A few codes checked against the XPlanung 6.0 enumerations (XPlanGML_BPlan.xsd and the
 # XLeitstelle's code list names), so a typo in profile.yaml cannot pass unnoticed.
@@ -78,7 +79,7 @@ def test_schema_declares_part5_roles_and_order(plans: Profile) -> None:
     top = plans.schema["properties"]
     assert top["id"]["x-ogc-role"] == "id"
     assert top["geometry"]["x-ogc-role"] == "primary-geometry"
-    assert top["geometry"]["format"] == "geometry-multipolygon"
+    assert top["geometry"]["format"] == "geometry-polygon-or-multipolygon"
     props = plans.properties()
     assert list(props) == PROPERTIES
     assert [p["x-ogc-propertySeq"] for p in props.values()] == list(range(1, len(PROPERTIES) + 1))
