@@ -150,6 +150,11 @@ class FeatureConnector(abc.ABC):
         """A value that changes when the source changes; the gateway reloads then."""
         raise NotImplementedError
 
+    async def problems(self) -> list[str]:
+        """Mismatches between the configuration and the source that `config check` should
+        name (an unknown feature type, a CRS the server does not offer …); [] when none."""
+        return []
+
     async def health(self) -> Health:
         try:
             await self.describe()

@@ -31,6 +31,8 @@ async def _probe(source: CollectionSource) -> SourceReport:
     if source.open_error:
         report.problems.append(source.open_detail or source.open_error)
         return report
+    report.problems += _unmapped_fields(source)
+    report.problems += await source.connector.problems()
     try:
         report.items = await source.count(Query(limit=1))
         page = await source.items(Query(limit=1))
@@ -46,6 +48,22 @@ async def _probe(source: CollectionSource) -> SourceReport:
             ]
     await source.close()
     return report
+
+
+def _unmapped_fields(source: CollectionSource) -> list[str]:
+    """Mapping rules that read a field the source does not describe: they would map to null
+    on every item, silently (a renamed column upstream, a typo in the YAML)."""
+    described = source.description_
+    wanted = source.mapper.inputs()
+    if described is None or wanted is None:
+        return []
+    have = {f.name for f in described.fields} | {described.id_field, "id"}
+    known = ", ".join(sorted(f.name for f in described.fields)) or "none"
+    return [
+        f"the mapping reads '{name}', which the source does not have (it has: {known})"
+        for name in wanted
+        if name not in have
+    ]
 
 
 async def check_sources(loaded: LoadedConfig) -> list[SourceReport]:

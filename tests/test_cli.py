@@ -46,6 +46,21 @@ def test_config_check_fails_and_names_the_broken_source(demo_dir: Path, tmp_path
     assert "gone.csv" in result.output
 
 
+def test_config_check_names_a_mapped_field_the_source_does_not_have(demo_dir: Path, tmp_path: Path):
+    config = yaml.safe_load(DEMO_YAML.read_text())
+    mapping = config["tenants"]["hamburg"]["collections"]["strassenbaeume"]["mapping"]
+    mapping["properties"]["genus"] = "gatung"
+    broken = tmp_path / "typo.yaml"
+    broken.write_text(yaml.safe_dump(config))
+    result = runner.invoke(
+        app,
+        ["config", "check", str(broken)],
+        env={"TWINBRIDGE_DEMO_DIR": str(demo_dir), "COLUMNS": "300"},
+    )
+    assert result.exit_code == 1
+    assert "'gatung'" in result.output and "gattung" in result.output
+
+
 def test_config_check_reports_invalid_yaml_without_traceback(tmp_path: Path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("tenants:\n  Hamburg: {}\n")
