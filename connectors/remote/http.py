@@ -12,8 +12,10 @@ is the guard's (httpx's timeouts are per read: a slow drip would pass them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -67,6 +69,34 @@ class HttpAnswer:
     content: bytes
 
 
+class HttpStream:
+    """An answer whose body is read as it arrives (`chunks()`), within the size cap."""
+
+    def __init__(self, response: httpx.Response, endpoint: HttpEndpoint, url: str) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self._response = response
+        self._endpoint = endpoint
+        self._url = url
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The decoded body chunk by chunk; the cap counts decoded bytes (a zip bomb stops)."""
+        cap, name = self._endpoint.settings.max_response_bytes, self._endpoint.name
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise SourceAnswerTooLarge(f"{name}: {declared} bytes announced")
+        size = 0
+        with self._endpoint.failures(self._url):
+            async for chunk in self._response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise SourceAnswerTooLarge(f"{name}: more than {cap} bytes")
+                yield chunk
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+
 class RetryBudget:
     """Retries may add at most `ratio` of the requests (plus `floor` per second), so a
     failing upstream sees little more than the traffic it already gets."""
@@ -114,16 +144,25 @@ class HttpEndpoint:
             self._client = None
 
     def owns(self, url: str) -> bool:
-        return url == self.base or url.startswith(self.base + "/")
+        """A path below the base, or the base with (more) query parameters: a KVP service
+        such as a WFS lives at one URL, often one with a query of its own (`?map=…`)."""
+        if url == self.base:
+            return True
+        if "?" in self.base:
+            return url.startswith(self.base + "&")
+        return url.startswith((self.base + "/", self.base + "?"))
 
-    async def get(self, url: str) -> HttpAnswer:
-        """GET a URL below the base; 4xx answers are returned for the caller to judge."""
+    def _check(self, url: str) -> None:
         if not self.owns(url):
             raise ValueError(f"{url} is not below the endpoint {self.base}")
         if len(url) > self.settings.max_url_length:
             raise SourceRefused(
                 414, f"{self.name}: a URL of {len(url)} bytes, beyond max_url_length"
             )
+
+    async def get(self, url: str) -> HttpAnswer:
+        """GET a URL below the base; 4xx answers are returned for the caller to judge."""
+        self._check(url)
         self.budget.deposit()
         attempt = 0
         while True:
@@ -144,31 +183,71 @@ class HttpEndpoint:
             await asyncio.sleep(delay)
 
     def _retry(self, attempt: int) -> bool:
-        return attempt < self.settings.retries and self.budget.withdraw()
+        return self._retry_allowed(attempt) and self.budget.withdraw()
 
-    async def _fetch(self, url: str) -> HttpAnswer:
+    def _retry_allowed(self, attempt: int) -> bool:
+        return attempt < self.settings.retries
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> AsyncIterator[HttpStream]:
+        """GET (or, with `content`, POST) a URL below the base and read the body as it
+        arrives. A GET is retried like `get()` until its answer starts; a POST never is
+        (it need not be idempotent). 4xx answers are yielded for the caller to judge."""
+        self._check(url)
         if self._client is None:
             raise SourceError(f"{self.name}: the endpoint is not open")
-        cap = self.settings.max_response_bytes
+        method = "GET" if content is None else "POST"
+        request = self._client.build_request(method, url, headers=headers, content=content)
+        self.budget.deposit()
+        attempt = 0
+        while True:
+            retry = method == "GET" and self._retry_allowed(attempt)
+            try:
+                with self.failures(url):
+                    response = await self._client.send(request, stream=True)
+            except SourceTimeout:
+                raise
+            except SourceError:
+                if not retry or not self.budget.withdraw():
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUS:
+                    break
+                await response.aclose()
+                if not retry or not self.budget.withdraw():
+                    raise SourceError(f"{self.name}: the upstream answered {response.status_code}")
+            attempt += 1
+            await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
         try:
-            async with self._client.stream("GET", url) as response:
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > cap:
-                    raise SourceAnswerTooLarge(f"{self.name}: {declared} bytes announced")
-                chunks, size = [], 0
-                # decoded (gzip, br …) chunk by chunk, so the cap also bounds a zip bomb
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise SourceAnswerTooLarge(f"{self.name}: more than {cap} bytes")
-                    chunks.append(chunk)
+            yield HttpStream(response, self, url)
+        finally:
+            await response.aclose()
+
+    @contextlib.contextmanager
+    def failures(self, url: str) -> Iterator[None]:
+        """httpx's exceptions as connectors.errors classes, by whose fault."""
+        try:
+            yield
         except httpx.TimeoutException as e:
             raise SourceTimeout(f"{self.name}: {type(e).__name__} from {url}") from e
         except (httpx.TransportError, httpx.DecodingError) as e:
             raise SourceError(f"{self.name}: {type(e).__name__}: {e} ({url})") from e
         except httpx.InvalidURL as e:  # a URL made from the request: not the upstream's fault
             raise SourceRefused(400, f"{self.name}: {e}") from e
-        return HttpAnswer(response.status_code, response.headers, b"".join(chunks))
+
+    async def _fetch(self, url: str) -> HttpAnswer:
+        if self._client is None:
+            raise SourceError(f"{self.name}: the endpoint is not open")
+        with self.failures(url):
+            async with self._client.stream("GET", url) as response:
+                body = await HttpStream(response, self, url).read()
+        return HttpAnswer(response.status_code, response.headers, body)
 
 
-__all__ = ["HttpAnswer", "HttpEndpoint", "HttpSettings", "RetryBudget"]
+__all__ = ["HttpAnswer", "HttpEndpoint", "HttpSettings", "HttpStream", "RetryBudget"]

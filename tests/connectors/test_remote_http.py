@@ -114,3 +114,39 @@ async def test_a_url_beyond_the_limit_or_one_httpx_refuses_is_the_requests_fault
     assert invalid.value.status == 400
     assert route.call_count == 0
     await e.close()
+
+
+async def test_a_kvp_endpoint_owns_its_url_with_more_parameters_only() -> None:
+    e = HttpEndpoint("http://127.0.0.1:1/ms?map=trees", HttpSettings(), name="city/wfs")
+    assert e.owns("http://127.0.0.1:1/ms?map=trees&SERVICE=WFS")
+    assert not e.owns("http://127.0.0.1:1/ms?map=trees/../other&SERVICE=WFS")
+    assert not e.owns("http://127.0.0.1:1/ms?map=treesX&SERVICE=WFS")
+    plain = HttpEndpoint("http://127.0.0.1:1/wfs", HttpSettings(), name="city/wfs")
+    assert plain.owns("http://127.0.0.1:1/wfs?SERVICE=WFS")
+    assert not plain.owns("http://127.0.0.1:1/wfsx?SERVICE=WFS")
+
+
+@respx.mock
+async def test_a_streamed_get_is_retried_before_it_starts_and_capped_while_read() -> None:
+    route = respx.get(f"{BASE}/big").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, content=b"x" * 5000)]
+    )
+    e = await endpoint(retries=1, max_response_bytes=4096)
+    async with e.stream(f"{BASE}/big") as answer:
+        assert answer.status == 200
+        with pytest.raises(SourceAnswerTooLarge):
+            async for _ in answer.chunks():
+                pass
+    assert route.call_count == 2
+    await e.close()
+
+
+@respx.mock
+async def test_a_streamed_post_is_never_retried() -> None:
+    route = respx.post(f"{BASE}/wfs").mock(return_value=httpx.Response(503))
+    e = await endpoint(retries=3)
+    with pytest.raises(SourceError, match="answered 503"):
+        async with e.stream(f"{BASE}/wfs", content=b"<GetFeature/>"):
+            pass
+    assert route.call_count == 1
+    await e.close()
