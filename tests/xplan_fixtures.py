@@ -2,16 +2,16 @@
 
 `write_plan_data(folder)` writes the cities' plan files (gateway/demo/plans.py, the same
 bytes the embedded demo reads) and `plan_mapfiles(folder)` returns one mapfile per city,
-keyed like the services (`xplan-hamburg`, `xplan-leipzig`), for `tests.mapserver
-.start_mapserver`. Each service publishes one feature type, `xplan:BP_Plan`, in the
+keyed like the services (`xplan_hamburg`, `xplan_leipzig`), for
+`tests.mapserver.start_mapserver`. Each service publishes one feature type, `xplan:BP_Plan`, in the
 XPlanSyn namespace, from the GeoJSON file through OGR:
 
 - Hamburg (EPSG:25832) offers GeoJSON and GML output; its feature id is XPlanSyn's `gmlId`.
 - Leipzig (EPSG:25833) offers GML only (as a deegree XPlanSynWFS does), so the connector's
   GML path runs against a real server; its feature id is the plan manager's integer id.
 
-The fixture `mapserver_xplan` starts one MapServer for both (session scope); it skips where
-MapServer or the fixture module is missing, as `tests.mapserver` decides.
+The fixture `mapserver_xplan` starts one MapServer for both (session scope); without
+mapserv or lighttpd it skips locally and fails in CI, as `tests.mapserver` decides.
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ from pathlib import Path
 import pytest
 
 from gateway.demo.plans import CRS, PLAN_FILES, write_plans
+from tests.mapserver import MapServerHandle, start_mapserver
 
 XPLAN_NS = "http://www.deegree.org/xplanung/1/0"
 TYPE_NAME = "xplan:BP_Plan"
 SEED = 2024
-SERVICES = {"hamburg": "xplan-hamburg", "leipzig": "xplan-leipzig"}
+SERVICES = {"hamburg": "xplan_hamburg", "leipzig": "xplan_leipzig"}
 FEATURE_ID = {"hamburg": "gmlId", "leipzig": "xplanMgrPlanId"}
 EXTENT = {
     "hamburg": "550000 5915000 590000 5955000",
     "leipzig": "305000 5680000 330000 5700000",
 }
-OFFERED_SRS = "EPSG:25832 EPSG:25833 EPSG:4326 EPSG:4258"
+OTHER_SRS = "EPSG:4326 EPSG:4258"  # after the city's own CRS, which MapServer makes the default
 # Dates are xs:date text in XPlanSyn; MapServer would write OGR dates as gml:TimeInstant.
 DATE_TYPES = "".join(
     f'      "gml_{name}_type" "Character"\n'
@@ -66,6 +67,7 @@ def write_plan_data(folder: Path, seed: int = SEED) -> dict[str, Path]:
 def plan_mapfile(city: str, data: Path) -> str:
     """One city's XPlanSynWFS-style service: WFS 2.0, feature type xplan:BP_Plan."""
     epsg = CRS[city].split(":")[1]
+    srs = f"{CRS[city]} {OTHER_SRS}"
     geojson = city == "hamburg"
     formats = '      "wfs_getfeature_formatlist" "geojson"\n' if geojson else ""
     return f"""MAP
@@ -81,7 +83,8 @@ def plan_mapfile(city: str, data: Path) -> str:
     METADATA
       "wfs_title" "XPlanSynWFS {city.title()} (TwinBridge test data)"
       "wfs_abstract" "Bebauungspläne (XPlanung BP_Plan), synthesised flat schema"
-      "wfs_srs" "{OFFERED_SRS}"
+      "wfs_onlineresource" "{{base_url}}?map={SERVICES[city]}&"
+      "wfs_srs" "{srs}"
       "wfs_enable_request" "*"
       "wfs_namespace_prefix" "xplan"
       "wfs_namespace_uri" "{XPLAN_NS}"
@@ -101,7 +104,7 @@ def plan_mapfile(city: str, data: Path) -> str:
     TEMPLATE "unused"
     METADATA
       "wfs_title" "Bebauungspläne {city.title()}"
-      "wfs_srs" "{OFFERED_SRS}"
+      "wfs_srs" "{srs}"
       "wfs_enable_request" "*"
       "gml_include_items" "all"
       "gml_featureid" "{FEATURE_ID[city]}"
@@ -127,12 +130,9 @@ def plan_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def mapserver_xplan(
     plan_data: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[object]:
+) -> Iterator[MapServerHandle]:
     """One MapServer (lighttpd FastCGI) serving both cities; `.wfs_url(SERVICES[city])`."""
-    mapserver = pytest.importorskip("tests.mapserver", reason="tests/mapserver.py not merged")
-    handle = mapserver.start_mapserver(
-        tmp_path_factory.mktemp("xplan-ms"), plan_mapfiles(plan_data)
-    )
+    handle = start_mapserver(tmp_path_factory.mktemp("xplan-ms"), plan_mapfiles(plan_data))
     try:
         yield handle
     finally:
