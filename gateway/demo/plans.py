@@ -110,6 +110,7 @@ class Plan:
     satzungsbeschluss: date | None
     inkrafttreten: date | None
     techn_herstell: date
+    massstab: int | None  # erstellungsMassstab, the scale denominator
     parts: tuple[Ring, ...]  # exterior rings, counter-clockwise, closed
 
 
@@ -181,6 +182,7 @@ def _plan(rng: random.Random, plan_id: int, name: str, nummer: str | None, place
         satzungsbeschluss=adopted,
         inkrafttreten=in_force,
         techn_herstell=made,
+        massstab=rng.choices((1000, 500, 2000, 2500, None), weights=(70, 12, 10, 4, 4))[0],
         parts=_parts(rng, cx, cy),
     )
 
@@ -233,6 +235,7 @@ def _hamburg_properties(plan: Plan) -> dict:
         "name": plan.name,
         "nummer": plan.nummer,
         "technHerstellDatum": plan.techn_herstell.isoformat(),
+        "erstellungsMassstab": plan.massstab,
         "externeReferenz": f"[{hamburg_document(plan)} | Rechtsplan]",
         "gemeinde": _gemeinde("hamburg", plan),
         "aufstellungsbeschlussDatum": plan.aufstellungsbeschluss.isoformat(),
@@ -253,6 +256,7 @@ def _leipzig_properties(plan: Plan) -> dict:
         "xpVersion": "5.4",
         "name": plan.name,
         "nummer": plan.nummer,
+        "erstellungsMassstab": plan.massstab,
         "gemeinde": _gemeinde("leipzig", plan),
         "aufstellungsbeschlussDatum": german(plan.aufstellungsbeschluss),
         "satzungsbeschlussDatum": german(plan.satzungsbeschluss),

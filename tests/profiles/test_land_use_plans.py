@@ -23,6 +23,7 @@ PROPERTIES = [
     "inkrafttretensDatum",
     "ags",
     "gemeindeName",
+    "erstellungsMassstab",
     "externeReferenz",
     "tenant",
 ]
@@ -98,6 +99,7 @@ def test_plans_in_procedure_may_lack_dates_and_documents(plans: Profile) -> None
         "rechtsstand",
         "satzungsbeschlussDatum",
         "inkrafttretensDatum",
+        "erstellungsMassstab",
         "externeReferenz",
     }
     required = set(plans.schema["properties"]["properties"]["required"])
