@@ -244,10 +244,12 @@ def temporal(d: Data) -> list[Expr]:
 
 
 def property_property(d: Data) -> list[Expr]:
-    if len(d.cols.numbers) < 2:
-        return []
-    a, b = (prop(n) for n in d.cols.numbers[:2])
-    return [op("<", a, b), op(">=", a, b)]
+    """Two numbers, else two dates (ISO dates order alike as text and as dates)."""
+    for names in (d.cols.numbers, d.cols.dates):
+        if len(names) >= 2:
+            a, b = (prop(n) for n in names[:2])
+            return [op("<", a, b), op(">=", a, b)]
+    return []
 
 
 def arithmetic(d: Data) -> list[Expr]:

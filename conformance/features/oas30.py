@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from conformance.context import Problems, Test, expect
 from conformance.features import api
@@ -210,8 +210,12 @@ async def _fill(t: Test, template: str) -> str | None:
     cid = (await api.feature_collection_ids(t))[0]
     path = re.sub(r"/collections/\{[^}/]+\}", "/collections/" + quote(cid, safe=""), template)
     if re.search(r"/items/\{[^}/]+\}", path):
+        # a path naming its collection (/collections/land-use-plans/items/{featureId}) takes
+        # a feature of that collection, not of the first one
+        named = re.search(r"/collections/([^/{}]+)/items/\{", path)
+        owner = unquote(named.group(1)) if named else cid
         try:
-            fid = str(await first_feature_id(_as_collection(t, cid)))
+            fid = str(await first_feature_id(_as_collection(t, owner)))
         except Blocked:
             return None
         path = re.sub(r"/items/\{[^}/]+\}", "/items/" + quote(fid, safe=""), path)

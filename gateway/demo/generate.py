@@ -9,10 +9,12 @@ writes, deterministically (same seed, same bytes):
 - `leipzig.csv`: Latin-1, `;`-separated, decimal commas, EPSG:25833 X/Y columns, dates as
   dd.mm.yyyy and the trunk *diameter* instead of its circumference;
 - `muenchen.gpkg`: a GeoPackage (EPSG:25832) with genus codes, height in cm, the crown
-  *radius*, district numbers, street and house number apart, ISO datetimes.
+  *radius*, district numbers, street and house number apart, ISO datetimes;
+- `hamburg-bplan.geojson`, `leipzig-bplan.geojson`: the two cities' land-use plans
+  (Bebauungspläne) in the flat XPlanSynWFS style, each in its own dialect (plans.py).
 
 `ensure_demo_data()` generates them once into a cache folder and returns it; demo.yaml maps
-all three onto the street-trees profile.
+the trees onto the street-trees profile and the plans onto land-use-plans.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from gateway.demo.places import (
     MUENCHEN_BOX,
     hamburg_bezirk,
 )
+from gateway.demo.plans import PLAN_FILES, write_plans
 from gateway.demo.sensors import ensure_sensor_demo
 from gateway.demo.species import MUENCHEN_GENUS_CODES
 from gateway.demo.trees import Gaps, Tree, lay_out_streets, plant
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 DEFAULT_SEED = 2024
 COUNTS = {"hamburg": 3000, "leipzig": 2500, "muenchen": 3500}
 FILES = {"hamburg": "hamburg.geojson", "leipzig": "leipzig.csv", "muenchen": "muenchen.gpkg"}
@@ -211,9 +214,12 @@ WRITERS: dict[str, Callable[[Path, int], int]] = {
 
 
 def generate(outdir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
-    """Write all three files (and a manifest) into `outdir`; returns city -> feature count."""
+    """Write the tree files, the plan files and a manifest into `outdir`; returns city ->
+    tree count."""
     outdir.mkdir(parents=True, exist_ok=True)
     counts = {city: write(outdir / FILES[city], seed) for city, write in WRITERS.items()}
+    for city, name in PLAN_FILES.items():
+        write_plans(outdir / name, city, seed)
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "counts": counts}
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
@@ -232,7 +238,7 @@ def _is_complete(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return manifest.get("generator_version") == GENERATOR_VERSION and all(
-        (folder / name).is_file() for name in FILES.values()
+        (folder / name).is_file() for name in (*FILES.values(), *PLAN_FILES.values())
     )
 
 
@@ -250,7 +256,7 @@ def ensure_demo_data(target: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".generating-", dir=folder))
     try:
         generate(tmp)
-        for name in [*FILES.values(), MANIFEST]:
+        for name in [*FILES.values(), *PLAN_FILES.values(), MANIFEST]:
             os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

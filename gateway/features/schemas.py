@@ -14,8 +14,12 @@ GEOMETRY = "geometry"
 
 
 def _geometry(c: Collection) -> dict[str, Any]:
+    """The profile schema's geometry format where there is one (it may name two types, as
+    geometry-polygon-or-multipolygon), else the one geometry type the collection has."""
+    profile = getattr(c, "profile", None)
+    fmt = profile.schema["properties"].get("geometry", {}).get("format") if profile else None
     kind = getattr(c, "geometry_type", None)
-    fmt = f"geometry-{kind.lower()}" if kind else "geometry-any"
+    fmt = fmt or (f"geometry-{kind.lower()}" if kind else "geometry-any")
     return {"title": "Geometry", "format": fmt, "x-ogc-role": "primary-geometry"}
 
 

@@ -27,9 +27,13 @@ def bad_returned(doc: Any, scope: B.Scope) -> Any:
 
 
 def first_page_projected(doc: Any, scope: B.Scope) -> Any:
+    def scale(coordinates: Any) -> Any:
+        if coordinates and isinstance(coordinates[0], int | float):
+            return [c * 100_000 for c in coordinates[:2]]
+        return [scale(c) for c in coordinates]
+
     for f in doc.get("features", []):
-        x, y = f["geometry"]["coordinates"][:2]
-        f["geometry"]["coordinates"] = [x * 100_000, y * 100_000]
+        f["geometry"]["coordinates"] = scale(f["geometry"]["coordinates"])
     return doc
 
 

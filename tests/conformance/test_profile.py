@@ -46,6 +46,28 @@ def test_demo_collections_conform_to_street_trees(
     assert schema.requirement.id == "profile:street-trees@1.0.0/schema"
 
 
+@pytest.mark.parametrize(
+    ("root", "collection"),
+    [("", "land-use-plans"), ("/hamburg", "bebauungsplaene"), ("/leipzig", "bebauungsplaene")],
+)
+def test_demo_collections_conform_to_land_use_plans(
+    loop_thread: LoopThread, demo_app: Any, root: str, collection: str
+):
+    """Codes stored as codes (Hamburg) or as names (Leipzig), ISO or German dates: the
+    profile's schema, queryables, sortables and code lists hold for each and for the union."""
+    report = run_suite(
+        loop_thread,
+        demo_app,
+        f"http://testserver{root}/",
+        suites=("profile",),
+        profile="land-use-plans",
+        collection=collection,
+    )
+    assert flagged(report) == set(), explain(report)
+    passed = {r.check for r in report.results if r.status is Status.PASS}
+    assert {"profile/schema", "profile/queryables", "profile/code-lists"} <= passed, explain(report)
+
+
 def test_sample_limits_the_items_validated(loop_thread: LoopThread, demo_app: Any):
     report = run_profile(loop_thread, demo_app, sample=25)
     schema = next(r for r in report.results if r.check == "profile/schema")

@@ -17,6 +17,7 @@ from gateway.config import parse_config
 from gateway.demo import DEMO_CONFIG
 from gateway.demo.generate import COUNTS, FILES, ensure_demo_data, generate, main
 from gateway.demo.places import HAMBURG_BOX, LEIPZIG_BOX, MUENCHEN_BOX
+from gateway.demo.plans import PLAN_FILES
 from tests.conftest import require_command
 from tests.demo.sources import READERS, decode_gpkg_point, hamburg_records, leipzig_records
 
@@ -25,7 +26,7 @@ BOXES = {"hamburg": HAMBURG_BOX, "leipzig": LEIPZIG_BOX, "muenchen": MUENCHEN_BO
 
 def test_two_runs_give_byte_identical_files(demo: Path, tmp_path: Path) -> None:
     generate(tmp_path)
-    for name in FILES.values():
+    for name in [*FILES.values(), *PLAN_FILES.values()]:
         assert (tmp_path / name).read_bytes() == (demo / name).read_bytes(), name
 
 
@@ -142,7 +143,7 @@ def test_ogrinfo_reads_the_geopackage(demo: Path) -> None:
 def test_ensure_demo_data_generates_once(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "cache"
     assert ensure_demo_data(target) == target
-    expected = [*FILES.values(), "manifest.json", "sensorthings"]
+    expected = [*FILES.values(), *PLAN_FILES.values(), "manifest.json", "sensorthings"]
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == sorted(
         expected
     )
@@ -170,24 +171,26 @@ def test_demo_yaml_parses(demo: Path, monkeypatch) -> None:
     loaded = parse_config(data, str(DEMO_CONFIG), DEMO_CONFIG.parent)
     tenants = loaded.config.tenants
     assert {t: list(c.collections) for t, c in tenants.items()} == {
-        "hamburg": ["strassenbaeume"],
-        "leipzig": ["baumkataster"],
+        "hamburg": ["strassenbaeume", "bebauungsplaene"],
+        "leipzig": ["baumkataster", "bebauungsplaene"],
         "muenchen": ["baeume"],
     }
     for tenant in tenants.values():
-        (collection,) = tenant.collections.values()
-        assert collection.profile == "street-trees"
-        assert Path(collection.source.options()["path"]).parent == demo
-        assert Path(collection.source.options()["path"]).is_file()
+        for cid, collection in tenant.collections.items():
+            plans = cid == "bebauungsplaene"
+            assert collection.profile == ("land-use-plans" if plans else "street-trees")
+            assert Path(collection.source.options()["path"]).parent == demo
+            assert Path(collection.source.options()["path"]).is_file()
 
 
 def test_every_profile_property_is_mapped_in_every_collection(demo: Path, monkeypatch) -> None:
     monkeypatch.setenv("TWINBRIDGE_DEMO_DIR", str(demo))
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     loaded = parse_config(data, str(DEMO_CONFIG), DEMO_CONFIG.parent)
-    expected = set(profiles.get("street-trees").properties()) - {"tenant"}  # federation sets it
     for tid, tenant in loaded.config.tenants.items():
         for cid, collection in tenant.collections.items():
-            assert collection.mapping is not None
+            assert collection.profile is not None and collection.mapping is not None
+            # the federation sets `tenant`
+            expected = set(profiles.get(collection.profile).properties()) - {"tenant"}
             assert set(collection.mapping.properties) == expected, f"{tid}/{cid}"
             assert collection.mapping.id
