@@ -89,13 +89,12 @@ def test_schemas_speak_each_citys_dialect(mapserver_xplan) -> None:
     assert not {"planArt", "rechtsstand"} & fields["leipzig"]
 
 
-# --- through the gateway (needs the wfs connector) ---------------------------------------
+# --- through the gateway ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def wfs_config(mapserver_xplan) -> LoadedConfig:
     """examples/land-use-plans-wfs.yaml with the services' URLs (read when it is loaded)."""
-    pytest.importorskip("connectors.wfs", reason="the wfs connector (branch i11/wfs)")
     with pytest.MonkeyPatch.context() as mp:
         for city, var in ENV.items():
             mp.setenv(var, mapserver_xplan.wfs_url(SERVICES[city]))
