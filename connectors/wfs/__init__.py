@@ -1,0 +1,219 @@
+"""A WFS 2.0 feature type as a source (GeoServer, MapServer, deegree, XPlanSynWFS …).
+
+Capabilities and DescribeFeatureType are fetched through the shared HTTP layer, parsed
+with the hardened XML parser (OWSLib reads the capabilities' content from the checked
+bytes) and kept in a MetadataCache. GetFeature pages are asked as GeoJSON when the feature
+type offers it, else as GML read while it arrives; COUNT/STARTINDEX page through the
+upstream until the query's limit. A query's bbox is sent as BBOX (inside the FES filter when
+there is one) in the request CRS and then tested exactly in CRS84 here, since a box
+reprojected by the server is not the client's box; with a bbox, offsets are therefore
+counted here too. Filters go down as FES 2.0 only where the server declares the operators
+(connectors/wfs/fes.py decides); sorting only when configured (`sort`), as servers that
+declare ImplementsSorting do not all sort like the gateway (MapServer 8 sorts numbers as
+text).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from connectors.base import (
+    Capabilities,
+    ConnectorConfig,
+    Description,
+    FeatureConnector,
+    FieldInfo,
+    FieldType,
+    QueryResult,
+    Record,
+    SourceQuery,
+)
+from connectors.crs import crs_uri
+from connectors.errors import SourceError
+from connectors.remote.http import HttpEndpoint, HttpSettings
+from connectors.remote.metacache import MetadataCache
+from connectors.wfs import metadata, reader
+from connectors.wfs.request import equal_to
+from connectors.wfs.service import FeatureType, Schema, ServiceInfo
+
+
+class WFSConfig(ConnectorConfig):
+    url: str = Field(
+        description="The WFS endpoint, as its capabilities are asked for without the "
+        "SERVICE/REQUEST parameters (a query of its own is kept: "
+        "`https://host/mapserv?map=plans`). Only URLs starting with it are fetched."
+    )
+    type_name: str = Field(
+        description="The feature type (`ms:trees`, `xplan:BP_Plan`); its local name is "
+        "enough when no other type shares it."
+    )
+    id_field: str | None = Field(
+        None,
+        description="The property that identifies a feature (e.g. `fid`); items are then "
+        "fetched by a filter on it. Empty: the feature's own id (gml:id, GeoJSON id), "
+        "fetched by RESOURCEID; a server whose GeoJSON carries no id needs id_field.",
+    )
+    output_format: Literal["auto", "geojson", "gml32", "gml31"] = Field(
+        "auto",
+        description="`auto`: GeoJSON when the feature type offers it (application/json, "
+        "application/geo+json or a geojson subtype), else GML 3.2, else GML 3.1 (GML is "
+        "read as a stream); or force one of them.",
+    )
+    page_size: int = Field(
+        1000, ge=1, le=100_000, description="COUNT per upstream GetFeature request."
+    )
+    hits: Literal["auto"] | bool = Field(
+        "auto",
+        description="numberMatched from a `resultType=hits` request beside the page: "
+        "`auto` asks only for queries without filter and bbox (an exact count the server "
+        "makes from its index), `true` for every query, `false` never (set it for servers "
+        "whose counts are slow or estimates; numberMatched is then left out).",
+    )
+    srs_name: str | None = Field(
+        None,
+        description="CRS asked for (SRSNAME), e.g. `EPSG:25832`; empty: the feature type's "
+        "DefaultCRS. `config check` names one the server does not list.",
+    )
+    sort: bool = Field(
+        False,
+        description="Let the server sort (SORTBY) when it declares ImplementsSorting. Off "
+        "by default: MapServer 8 declares it but sorts numbers as text; the gateway then "
+        "sorts itself.",
+    )
+    field_types: dict[str, FieldType] = Field(
+        default_factory=dict,
+        description="Types overriding the schema's, by property (e.g. `last_update: date` "
+        "where the server declares a gml:TimeInstantType for a date).",
+    )
+    empty_is_null: bool = Field(
+        False,
+        description="Read an empty string property as null. MapServer writes NULL as an "
+        "empty string in GeoJSON and as an empty element in GML, so both read back as ''; "
+        "set it for MapServer (a true empty string then reads as null too).",
+    )
+    cache_ttl: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds capabilities and DescribeFeatureType are reused before a "
+        "background refresh.",
+    )
+    http: HttpSettings = Field(
+        default_factory=HttpSettings, description="Connection settings of the endpoint."
+    )
+
+
+class WFSConnector(FeatureConnector):
+    Config = WFSConfig
+    config: WFSConfig
+
+    def __init__(self, config: ConnectorConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.endpoint = HttpEndpoint(self.config.url, self.config.http, name=self.name)
+        self.cache = MetadataCache(ttl=self.config.cache_ttl)
+        self._service: ServiceInfo | None = None
+        self._schema: Schema | None = None
+
+    async def open(self) -> None:
+        await self.endpoint.open()
+
+    async def close(self) -> None:
+        await self.endpoint.close()
+
+    def concurrency(self) -> int | None:
+        return self.config.http.max_connections
+
+    async def _metadata(self) -> tuple[ServiceInfo, FeatureType, Schema]:
+        service = await self.cache.get("capabilities", self._load_capabilities)
+        feature_type = service.feature_type(self.config.type_name)
+        if feature_type is None:
+            raise SourceError(f"{self.name}: the WFS has no feature type '{self.config.type_name}'")
+        schema = await self.cache.get("schema", lambda: self._load_schema(feature_type.name))
+        self._service, self._schema = service, schema
+        return service, feature_type, schema
+
+    async def _load_capabilities(self) -> ServiceInfo:
+        return await metadata.capabilities(self.endpoint, self.config.url)
+
+    async def _load_schema(self, type_name: str) -> Schema:
+        schema = await metadata.schema(self.endpoint, type_name)
+        return metadata.with_types(schema, self.config.field_types)
+
+    async def describe(self) -> Description:
+        _, feature_type, schema = await self._metadata()
+        return Description(
+            fields=tuple(FieldInfo(f.name, f.type, f.title) for f in schema.fields),
+            geometry_type=schema.geometry_type,
+            storage_crs=crs_uri(self._srs(feature_type)),
+            bbox=feature_type.wgs84_bbox,
+            id_field=self.config.id_field,
+        )
+
+    def _srs(self, feature_type: FeatureType) -> str:
+        return self.config.srs_name or (feature_type.crs[0] if feature_type.crs else "EPSG:4326")
+
+    def capabilities(self) -> Capabilities:
+        service, schema = self._service, self._schema
+        filter_test = None
+        if service is not None and schema is not None:
+            filter_test = metadata.filter_test(service, schema, self._storage_crs())
+        return Capabilities(
+            bbox=True,
+            paging=True,
+            count=self.config.hits is not False,
+            filter_test=filter_test,
+            sort=bool(self.config.sort and service and "ImplementsSorting" in _sorting(service)),
+        )
+
+    def _storage_crs(self) -> str | None:
+        service = self._service
+        if service is None:
+            return None
+        feature_type = service.feature_type(self.config.type_name)
+        return None if feature_type is None else self._srs(feature_type)
+
+    async def query(self, q: SourceQuery) -> QueryResult:
+        service, feature_type, schema = await self._metadata()
+        plan = reader.Plan.make(self, service, feature_type, schema, q)
+        count = None
+        if q.want_count and self._hits_allowed(q):
+            count = await reader.hits(self.endpoint, self.config.url, plan)
+        return QueryResult(reader.pages(self.endpoint, self.config.url, plan), count)
+
+    def _hits_allowed(self, q: SourceQuery) -> bool:
+        if self.config.hits == "auto":
+            return q.filter is None and q.bbox is None
+        return bool(self.config.hits)
+
+    async def get(self, record_id: str) -> Record | None:
+        service, feature_type, schema = await self._metadata()
+        id_field = self.config.id_field
+        if id_field is not None:
+            if schema.types.get(id_field) == "integer" and not record_id.lstrip("-").isdigit():
+                return None
+            plan = reader.Plan.make(self, service, feature_type, schema, SourceQuery(limit=1))
+            plan = plan.with_request(filter_xml=equal_to(id_field, record_id))
+        else:
+            plan = reader.Plan.make(self, service, feature_type, schema, SourceQuery(limit=1))
+            plan = plan.with_request(resource_id=record_id)
+        found = [r async for r in reader.pages(self.endpoint, self.config.url, plan)]
+        return found[0] if found else None
+
+    async def problems(self) -> list[str]:
+        try:
+            service, feature_type, schema = await self._metadata()
+        except SourceError as e:
+            return [str(e)]
+        return metadata.problems(self.config, feature_type, schema)
+
+
+def _sorting(service: ServiceInfo) -> frozenset[str]:
+    caps = service.filter_capabilities
+    declared = set(service.constraints)
+    if caps is not None and getattr(caps, "sorting", False):
+        declared.add("ImplementsSorting")
+    return frozenset(declared)
+
+
+__all__ = ["WFSConfig", "WFSConnector"]
