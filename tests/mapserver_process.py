@@ -15,7 +15,9 @@ Without mapserv or lighttpd it raises MapServerMissing (the fixture skips or fai
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -67,6 +69,8 @@ class MapServerHandle:
         return found
 
     def stop(self) -> None:
+        """Stop lighttpd and its mapserv processes: lighttpd leaves its FastCGI children
+        running when it exits, so the whole process group (its own session) is ended."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -74,6 +78,8 @@ class MapServerHandle:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def _lighttpd_conf(workdir: Path, port: int, processes: int, log_requests: bool) -> str:
@@ -125,7 +131,9 @@ def start_mapserver(
     conf = workdir / "lighttpd.conf"
     conf.write_text(_lighttpd_conf(workdir, port, processes, log_requests), encoding="utf-8")
     log = (workdir / "lighttpd.out").open("wb")
-    process = subprocess.Popen([lighttpd, "-D", "-f", str(conf)], stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [lighttpd, "-D", "-f", str(conf)], stdout=log, stderr=log, start_new_session=True
+    )
     handle = MapServerHandle(base_url, workdir, process)
     first = next(iter(maps))
     probe = f"{handle.wfs_url(first)}&SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0"
