@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from connectors.remote.http import HttpSettings
 from gateway.config import (
     CollectionConfig,
     FederationSettings,
@@ -70,6 +71,7 @@ def reference() -> str:
         lines += _table(title, model)
     for name in sorted(available()):
         lines += _table(f"`source` with `connector: {name}`", connector_class(name).Config)
+    lines += _table("`source.http` (connectors of remote services, e.g. `wfs`)", HttpSettings)
     return "\n".join(lines).rstrip() + "\n"
 
 

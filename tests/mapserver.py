@@ -24,6 +24,8 @@ Without mapserv or lighttpd the fixture skips locally and fails in CI.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,8 +107,8 @@ TREES_MAP = """MAP
     METADATA
       "wfs_title" "baeume"
       "gml_include_items" "all"
-      "gml_exclude_items" "foto"
-      "gml_featureid" "fid"
+      "gml_exclude_items" "foto,nr"
+      "gml_featureid" "nr"
       "gml_types" "auto"
       "wfs_enable_request" "*"
       "oga_enable_request" "*"
@@ -114,6 +116,17 @@ TREES_MAP = """MAP
   END
 END
 """
+
+
+def write_geopackage(path: Path) -> Path:
+    """The GeoPackage of tests/connectors/gpkg_fixture.py with its fid copied into a column
+    `nr`: MapServer's OGR layers cannot name the fid as gml_featureid."""
+    write_gpkg(path)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("ALTER TABLE baeume ADD COLUMN nr INTEGER")
+        conn.execute("UPDATE baeume SET nr = fid")
+        conn.commit()
+    return path
 
 
 def trees_mapfile(db: PostGIS) -> str:
@@ -127,7 +140,7 @@ def mapserver_trees_fixture(
     postgis: PostGIS, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MapServerHandle]:
     workdir = tmp_path_factory.mktemp("mapserver")
-    write_gpkg(workdir / "baeume.gpkg")
+    write_geopackage(workdir / "baeume.gpkg")
     handle = start_mapserver(workdir, {"trees": trees_mapfile(postgis)})
     try:
         yield handle

@@ -69,17 +69,22 @@ class MapServerHandle:
         return found
 
     def stop(self) -> None:
-        """Stop lighttpd and its mapserv processes: lighttpd leaves its FastCGI children
-        running when it exits, so the whole process group (its own session) is ended."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        """End lighttpd and its mapserv processes: lighttpd leaves its FastCGI children
+        running when it exits, so its whole process group (its own session) is ended."""
+        group = self.process.pid
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.process.poll()
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=5)
 
 
 def _lighttpd_conf(workdir: Path, port: int, processes: int, log_requests: bool) -> str:

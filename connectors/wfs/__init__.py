@@ -15,6 +15,7 @@ text).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,7 +25,6 @@ from connectors.base import (
     ConnectorConfig,
     Description,
     FeatureConnector,
-    FieldInfo,
     FieldType,
     QueryResult,
     Record,
@@ -35,8 +35,10 @@ from connectors.errors import SourceError
 from connectors.remote.http import HttpEndpoint, HttpSettings
 from connectors.remote.metacache import MetadataCache
 from connectors.wfs import metadata, reader
+from connectors.wfs.gmlgeom import srs_axes
+from connectors.wfs.reader import Target
 from connectors.wfs.request import equal_to
-from connectors.wfs.service import FeatureType, Schema, ServiceInfo
+from connectors.wfs.service import Schema, ServiceInfo
 
 
 class WFSConfig(ConnectorConfig):
@@ -67,9 +69,10 @@ class WFSConfig(ConnectorConfig):
     hits: Literal["auto"] | bool = Field(
         "auto",
         description="numberMatched from a `resultType=hits` request beside the page: "
-        "`auto` asks only for queries without filter and bbox (an exact count the server "
-        "makes from its index), `true` for every query, `false` never (set it for servers "
-        "whose counts are slow or estimates; numberMatched is then left out).",
+        "`auto` asks only for queries without a filter (a count the server makes from its "
+        "index), `true` also for filtered ones, `false` never (set it for servers whose "
+        "counts are slow or estimates; numberMatched is then left out). Never with a bbox, "
+        "which is tested exactly in the gateway.",
     )
     srs_name: str | None = Field(
         None,
@@ -100,7 +103,8 @@ class WFSConfig(ConnectorConfig):
         "background refresh.",
     )
     http: HttpSettings = Field(
-        default_factory=HttpSettings, description="Connection settings of the endpoint."
+        default_factory=HttpSettings,
+        description="Connection settings of the endpoint (see `source.http`).",
     )
 
 
@@ -112,8 +116,8 @@ class WFSConnector(FeatureConnector):
         super().__init__(config, **kwargs)
         self.endpoint = HttpEndpoint(self.config.url, self.config.http, name=self.name)
         self.cache = MetadataCache(ttl=self.config.cache_ttl)
-        self._service: ServiceInfo | None = None
-        self._schema: Schema | None = None
+        self._last: Target | None = None
+        self._filter_test: Callable[[Any], bool] | None = None
 
     async def open(self) -> None:
         await self.endpoint.open()
@@ -124,14 +128,20 @@ class WFSConnector(FeatureConnector):
     def concurrency(self) -> int | None:
         return self.config.http.max_connections
 
-    async def _metadata(self) -> tuple[ServiceInfo, FeatureType, Schema]:
+    async def _target(self) -> Target:
+        """The feature type and its metadata (cached; the last one kept for capabilities())."""
         service = await self.cache.get("capabilities", self._load_capabilities)
         feature_type = service.feature_type(self.config.type_name)
         if feature_type is None:
             raise SourceError(f"{self.name}: the WFS has no feature type '{self.config.type_name}'")
         schema = await self.cache.get("schema", lambda: self._load_schema(feature_type.name))
-        self._service, self._schema = service, schema
-        return service, feature_type, schema
+        last = self._last
+        if last is not None and last.service is service and last.schema is schema:
+            return last
+        target = Target(self.name, self.config, service, feature_type, schema)
+        self._last = target
+        self._filter_test = metadata.filter_test(service, schema, target.srs)
+        return target
 
     async def _load_capabilities(self) -> ServiceInfo:
         return await metadata.capabilities(self.endpoint, self.config.url)
@@ -141,79 +151,66 @@ class WFSConnector(FeatureConnector):
         return metadata.with_types(schema, self.config.field_types)
 
     async def describe(self) -> Description:
-        _, feature_type, schema = await self._metadata()
+        target = await self._target()
         return Description(
-            fields=tuple(FieldInfo(f.name, f.type, f.title) for f in schema.fields),
-            geometry_type=schema.geometry_type,
-            storage_crs=crs_uri(self._srs(feature_type)),
-            bbox=feature_type.wgs84_bbox,
+            fields=target.schema.fields,
+            geometry_type=target.schema.geometry_type,
+            storage_crs=crs_uri(srs_axes(target.srs)[0]),
+            bbox=target.feature_type.wgs84_bbox,
             id_field=self.config.id_field,
         )
 
-    def _srs(self, feature_type: FeatureType) -> str:
-        return self.config.srs_name or (feature_type.crs[0] if feature_type.crs else "EPSG:4326")
-
     def capabilities(self) -> Capabilities:
-        service, schema = self._service, self._schema
-        filter_test = None
-        if service is not None and schema is not None:
-            filter_test = metadata.filter_test(service, schema, self._storage_crs())
+        """Filters and sorting as the metadata last read allows (nothing before it is)."""
+        target = self._last
+        caps = None if target is None else target.service.filter_capabilities
         return Capabilities(
             bbox=True,
             paging=True,
             count=self.config.hits is not False,
-            filter_test=filter_test,
-            sort=bool(self.config.sort and service and "ImplementsSorting" in _sorting(service)),
+            filter_test=self._filter_test,
+            sort=bool(self.config.sort and caps is not None and caps.sorting),
         )
 
-    def _storage_crs(self) -> str | None:
-        service = self._service
-        if service is None:
-            return None
-        feature_type = service.feature_type(self.config.type_name)
-        return None if feature_type is None else self._srs(feature_type)
-
     async def query(self, q: SourceQuery) -> QueryResult:
-        service, feature_type, schema = await self._metadata()
-        plan = reader.Plan.make(self, service, feature_type, schema, q)
+        plan = reader.Plan.make(await self._target(), q)
         count = None
         if q.want_count and self._hits_allowed(q):
-            count = await reader.hits(self.endpoint, self.config.url, plan)
-        return QueryResult(reader.pages(self.endpoint, self.config.url, plan), count)
+            count = await reader.hits(self.endpoint, plan)
+        return QueryResult(reader.pages(self.endpoint, plan), count)
 
     def _hits_allowed(self, q: SourceQuery) -> bool:
+        """The server's count is exact for what it selects: not with a bbox, whose exact
+        test runs here (the server's box is a wider envelope in its CRS)."""
+        if q.bbox is not None:
+            return False
         if self.config.hits == "auto":
-            return q.filter is None and q.bbox is None
+            return q.filter is None
         return bool(self.config.hits)
 
     async def get(self, record_id: str) -> Record | None:
-        service, feature_type, schema = await self._metadata()
+        target = await self._target()
+        plan = reader.Plan.make(target, SourceQuery(limit=1))
         id_field = self.config.id_field
-        if id_field is not None:
-            if schema.types.get(id_field) == "integer" and not record_id.lstrip("-").isdigit():
-                return None
-            plan = reader.Plan.make(self, service, feature_type, schema, SourceQuery(limit=1))
-            plan = plan.with_request(filter_xml=equal_to(id_field, record_id))
-        else:
-            plan = reader.Plan.make(self, service, feature_type, schema, SourceQuery(limit=1))
+        if id_field is None:
             plan = plan.with_request(resource_id=record_id)
-        found = [r async for r in reader.pages(self.endpoint, self.config.url, plan)]
+        elif target.schema.types.get(id_field) == "integer" and not _integer(record_id):
+            return None
+        else:
+            plan = plan.with_request(filter_xml=equal_to(id_field, record_id))
+        found = [r async for r in reader.pages(self.endpoint, plan)]
         return found[0] if found else None
 
     async def problems(self) -> list[str]:
         try:
-            service, feature_type, schema = await self._metadata()
+            target = await self._target()
         except SourceError as e:
             return [str(e)]
-        return metadata.problems(self.config, feature_type, schema)
+        return metadata.problems(self.config, target.feature_type, target.schema)
 
 
-def _sorting(service: ServiceInfo) -> frozenset[str]:
-    caps = service.filter_capabilities
-    declared = set(service.constraints)
-    if caps is not None and getattr(caps, "sorting", False):
-        declared.add("ImplementsSorting")
-    return frozenset(declared)
+def _integer(text: str) -> bool:
+    return text.removeprefix("-").isdigit()
 
 
 __all__ = ["WFSConfig", "WFSConnector"]

@@ -23,8 +23,9 @@ What is pushed, each only where the server declares the operator:
   `storage_crs` is CRS84 or EPSG:4326. Elsewhere a straight CRS84 edge and its reprojected
   vertices part by up to a metre for city-sized polygons, so points near an edge would be
   answered otherwise: a caller who accepts that passes `spatial_tolerance` (metres) and
-  the literal is densified (see gmlwrite.py). DWithin needs that too: the server measures
-  in the plane of a metric CRS, the gateway along the ellipsoid.
+  the literal is densified (see gmlwrite.py). DWithin needs that too, and a distance short
+  enough: the server measures in the plane of a metric CRS, the gateway along the
+  ellipsoid, and the two part by the projection's scale error times the distance.
 String literals that MapServer 8 reads as something else are never pushed (verified against
 it, see tests/connectors/test_wfs_fes.py): a backslash (it breaks the expression), `[`
 (`[name]` is replaced by the attribute's value), `_MAPSERVER_NULL_`, control characters,
@@ -41,8 +42,10 @@ from typing import Any
 
 import shapely
 from lxml import etree
+from pyproj import Proj
 
 from connectors.base import FieldType
+from connectors.crs import parse_crs
 from connectors.filters import GEOMETRY, Call, Expr, Literal, Property, Unsupported, like_tokens
 from connectors.wfs.gmlwrite import GML, OPERANDS, GmlWriter, is_lonlat, srs
 
@@ -309,9 +312,20 @@ class _Renderer:
             metres = args[2]
             if not (isinstance(metres, Literal) and _number(metres.value) and metres.value >= 0):
                 raise Unsupported(op, "a distance literal")
+            self._planar_distance(geom, metres.value)
             distance = etree.SubElement(elem, _F + "Distance", uom="m")
             distance.text = _text(metres.value)
         return elem
+
+    def _planar_distance(self, geom: shapely.Geometry, metres: float) -> None:
+        """The server measures in the plane of the CRS, where a metre is `k` metres (the
+        scale factor: 0.9996 on a UTM zone's central meridian): its answer and the gateway's
+        geodesic one part by |k - 1| * distance, which must stay within the tolerance."""
+        if not self.options.strict:
+            return
+        tolerance = self.options.spatial_tolerance or 0.0
+        if scale_error(self.crs, geom) * metres > tolerance:
+            raise Unsupported("s_dwithin", "the plane's scale error exceeds the tolerance")
 
     def _exact_space(self, op: str) -> None:
         storage = self.options.storage_crs
@@ -336,6 +350,15 @@ class _Renderer:
         etree.SubElement(elem, _F + "ValueReference").text = self.geometry_name
         elem.append(self.gml.envelope(tuple(geom.bounds)))
         return elem
+
+
+def scale_error(crs: str, geom: shapely.Geometry) -> float:
+    """|k - 1| of a projected CRS around a CRS84 geometry (its bounds' corners, the worst)."""
+    proj = Proj(parse_crs(crs))
+    minx, miny, maxx, maxy = geom.bounds
+    factors = proj.get_factors([minx, minx, maxx, maxx], [miny, maxy, miny, maxy])
+    scales = [*factors.meridional_scale, *factors.parallel_scale]
+    return max(abs(k - 1.0) for k in scales) if all(k == k for k in scales) else float("inf")
 
 
 def _value_kind(value: Any) -> str | None:
@@ -428,13 +451,18 @@ def sortable(
     keys: Iterable[tuple[str, bool]],
     *,
     ordered_strings: bool = False,
+    typed_sort: bool = False,
 ) -> bool:
-    """Would SORTBY order like the gateway (nulls last either way, strings by code point)?
-    Only ascending keys of numbers and dates qualify (a database sorts nulls first when
-    descending, and text by its collation), strings too when `ordered_strings`."""
+    """Would SORTBY order like the gateway (nulls last either way, numbers by value,
+    strings by code point)? By default only ascending dates qualify: a database sorts nulls
+    first when descending, text by its collation, and MapServer 8 over PostGIS sorts every
+    column as text (it orders by the `col::text` it selects: 1, 10, 100, 2), which ISO dates
+    survive. `typed_sort`: the server sorts numbers as numbers; `ordered_strings`: it sorts
+    text by code point. Any SORTBY still gives paging a stable order."""
     if not caps.sorting:
         return False
-    allowed = {"integer", "number", "date"} | ({"string"} if ordered_strings else set())
+    allowed = {"date"} | ({"integer", "number"} if typed_sort else set())
+    allowed |= {"string"} if ordered_strings else set()
     return all(ascending and types.get(name) in allowed for name, ascending in keys)
 
 

@@ -10,7 +10,7 @@ from connectors.base import FieldInfo, FieldType
 from connectors.errors import SourceError
 from connectors.remote.http import HttpEndpoint
 from connectors.remote.xml import XMLRejected, ows_exception_text, parse_xml
-from connectors.wfs.axes import epsg_code
+from connectors.wfs.gmlgeom import srs_axes
 from connectors.wfs.service import (
     FeatureType,
     Schema,
@@ -119,8 +119,8 @@ def problems(config: WFSConfig, feature_type: FeatureType, schema: Schema) -> li
         if name not in names:
             found.append(f"field_types names '{name}', not a property of {feature_type.name}")
     if config.srs_name is not None:
-        offered = {epsg_code(c) for c in feature_type.crs}
-        if epsg_code(config.srs_name) not in offered:
+        offered = {_crs(c) for c in feature_type.crs}
+        if _crs(config.srs_name) not in offered:
             found.append(
                 f"srs_name {config.srs_name} is not offered for {feature_type.name} "
                 f"(offered: {', '.join(feature_type.crs)})"
@@ -132,6 +132,13 @@ def problems(config: WFSConfig, feature_type: FeatureType, schema: Schema) -> li
     if schema.geometry_name is None:
         found.append(f"{feature_type.name} has no geometry property in its schema")
     return found
+
+
+def _crs(name: str) -> str | None:
+    try:
+        return srs_axes(name)[0]
+    except ValueError:
+        return None
 
 
 __all__ = [

@@ -8,24 +8,21 @@ too (502). Geometries are moved to CRS84 a batch at a time (one pyproj call per 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import shapely
+from lxml import etree
 
 from connectors.base import FieldType, Record
 from connectors.crs import to_geojson, transform_geometries
 from connectors.errors import SourceError
 from connectors.remote.http import HttpStream
 from connectors.remote.xml import XMLRejected, ows_exception_text, parse_xml
-from connectors.wfs.axes import short_name
-
-try:  # the FES engineer's streamed GML parser, once merged
-    from connectors.wfs.gml import parse_feature_collection  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - until then, the stand-in
-    from connectors.wfs._gml_standin import parse_feature_collection
+from connectors.wfs.gml import parse_feature_collection
+from connectors.wfs.gmlgeom import srs_axes
 
 BATCH = 500  # features moved to CRS84 per pyproj call
 
@@ -62,36 +59,34 @@ async def records(answer: HttpStream, layout: Layout) -> AsyncIterator[Record]:
     content_type = answer.headers.get("content-type", "").lower()
     if answer.status >= 400 or "xml" in content_type and layout.kind == "geojson":
         raise upstream_error(layout.source, await answer.read(), answer.status)
-    if layout.kind == "geojson":
-        raw = _geojson_features(layout, await answer.read())
-    else:
-        raw = _gml_features(layout, answer)
-    batch: list[Record] = []
-    async for record in raw:
-        batch.append(record)
-        if len(batch) >= BATCH:
-            for done in _finish(batch, layout):
-                yield done
-            batch = []
-    for done in _finish(batch, layout):
-        yield done
+    if layout.kind == "gml":  # gml.py moves geometries to CRS84 a batch at a time
+        async for record in _gml_features(layout, answer):
+            yield _finish(record, record["geometry"], layout)
+        return
+    features = _geojson_features(layout, await answer.read())
+    for start in range(0, len(features), BATCH):
+        batch = features[start : start + BATCH]
+        geoms = _shapes([r["geometry"] for r in batch])
+        moved = to_geojson(transform_geometries(geoms, srs_axes(layout.crs)[0]))
+        for record, geometry in zip(batch, moved, strict=True):
+            yield _finish(record, geometry, layout)
 
 
-async def _geojson_features(layout: Layout, body: bytes) -> AsyncIterator[Record]:
+def _geojson_features(layout: Layout, body: bytes) -> list[Record]:
     try:
-        document = orjson.loads(body)
-        features = document["features"]
+        features = orjson.loads(body)["features"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as e:
         raise upstream_error(layout.source, body, 200) from e
-    for feature in features:
-        if not isinstance(feature, dict):
-            raise SourceError(f"{layout.source}: a GeoJSON feature that is not an object")
-        geometry = feature.get("geometry")
-        yield {
-            "id": feature.get("id"),
-            "properties": feature.get("properties") or {},
-            "geometry": None if geometry is None else orjson.dumps(geometry),
+    if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
+        raise SourceError(f"{layout.source}: GeoJSON features that are not objects")
+    return [
+        {
+            "id": f.get("id"),
+            "properties": f.get("properties") or {},
+            "geometry": None if f.get("geometry") is None else orjson.dumps(f["geometry"]),
         }
+        for f in features
+    ]
 
 
 async def _gml_features(layout: Layout, answer: HttpStream) -> AsyncIterator[Record]:
@@ -100,52 +95,38 @@ async def _gml_features(layout: Layout, answer: HttpStream) -> AsyncIterator[Rec
         fields=layout.fields,
         geometry_name=layout.geometry_name,
         crs=layout.crs,
+        empty_is_null=layout.empty_is_null,
     )
     try:
         async for record in parsed:
             yield record
-    except XMLRejected as e:
-        raise SourceError(f"{layout.source}: unreadable GML: {e}") from e
-    except ValueError as e:  # an exception report or another document
-        report = getattr(e, "report", None)
-        text = None if report is None else ows_exception_text(report)
-        if text is not None:
-            raise SourceError(f"{layout.source}: the WFS answered with an exception: {text}") from e
+    except SourceError as e:
         raise SourceError(f"{layout.source}: {e}") from e
+    except (XMLRejected, etree.XMLSyntaxError) as e:
+        raise SourceError(f"{layout.source}: unreadable GML: {e}") from e
 
 
-def _finish(batch: list[Record], layout: Layout) -> list[Record]:
-    """Properties in schema order, the id, and the geometries in CRS84."""
-    if not batch:
-        return []
-    geoms = _shapes(r["geometry"] for r in batch)
-    moved = to_geojson(transform_geometries(geoms, short_name(layout.crs)))
+def _finish(record: Record, geometry: Any, layout: Layout) -> Record:
+    """Properties in schema order (absent ones null), typed alike from GeoJSON and GML."""
+    props = record["properties"]
     fields = layout.fields
-    out = []
-    for record, geometry in zip(batch, moved, strict=True):
-        props = record["properties"]
-        properties = {name: _typed(props.get(name), fields[name]) for name in fields}
-        if layout.empty_is_null:
-            properties = {k: None if v == "" else v for k, v in properties.items()}
-        rid = properties.get(layout.id_field) if layout.id_field else record["id"]
-        if rid is None:
-            raise SourceError(
-                f"{layout.source}: a feature without id (set id_field to the property "
-                "that identifies features)"
-            )
-        out.append({"id": rid, "properties": properties, "geometry": geometry})
-    return out
+    properties = {name: _typed(props.get(name), fields[name]) for name in fields}
+    if layout.empty_is_null:
+        properties = {k: None if v == "" else v for k, v in properties.items()}
+    rid = properties.get(layout.id_field) if layout.id_field else record["id"]
+    if rid is None:
+        raise SourceError(
+            f"{layout.source}: a feature without id (set id_field to the property "
+            "that identifies features)"
+        )
+    return {"id": rid, "properties": properties, "geometry": geometry}
 
 
-def _shapes(geometries: Iterable[Any]) -> Any:
-    items = list(geometries)
-    if all(g is None or isinstance(g, bytes) for g in items):
-        texts = [g for g in items]
-        try:
-            return shapely.from_geojson(texts, on_invalid="raise")
-        except shapely.errors.GEOSException as e:
-            raise SourceError(f"invalid GeoJSON geometry: {e}") from e
-    return shapely.from_wkb(shapely.to_wkb(items))  # shapely objects (GML) as an array
+def _shapes(geometries: list[bytes | None]) -> Any:
+    try:
+        return shapely.from_geojson(geometries, on_invalid="raise")
+    except shapely.errors.GEOSException as e:
+        raise SourceError(f"invalid GeoJSON geometry: {e}") from e
 
 
 def _typed(value: Any, kind: FieldType) -> Any:

@@ -15,18 +15,35 @@ from connectors.errors import SourceError
 from connectors.remote.http import HttpEndpoint, HttpStream
 from connectors.remote.xml import XMLRejected, ows_exception_text, parse_xml
 from connectors.wfs import metadata
-from connectors.wfs.axes import lat_first, short_name
+from connectors.wfs.gmlgeom import srs_axes
 from connectors.wfs.pages import Layout, records
 from connectors.wfs.request import GetFeature, and_bbox, kvp_url, xml_body
 from connectors.wfs.service import FeatureType, Schema, ServiceInfo, choose_format
 
 if TYPE_CHECKING:
-    from connectors.wfs import WFSConnector
+    from connectors.wfs import WFSConfig
 
 _ACCEPT = {
     "geojson": "application/geo+json, application/json;q=0.9, */*;q=0.1",
     "gml": "application/gml+xml, text/xml;q=0.9, */*;q=0.1",
 }
+
+
+@dataclass(frozen=True)
+class Target:
+    """One feature type of one WFS, with what its metadata says about it."""
+
+    name: str  # the source's, for messages
+    config: WFSConfig
+    service: ServiceInfo
+    feature_type: FeatureType
+    schema: Schema
+
+    @property
+    def srs(self) -> str:
+        """The CRS asked for: the configured one, else the feature type's DefaultCRS."""
+        crs = self.feature_type.crs
+        return self.config.srs_name or (crs[0] if crs else "EPSG:4326")
 
 
 @dataclass(frozen=True)
@@ -41,20 +58,18 @@ class Plan:
     paging: bool  # the server implements STARTINDEX
 
     @classmethod
-    def make(
-        cls,
-        connector: WFSConnector,
-        service: ServiceInfo,
-        feature_type: FeatureType,
-        schema: Schema,
-        q: SourceQuery,
-    ) -> Plan:
-        config = connector.config
-        srs = connector._srs(feature_type)
+    def make(cls, target: Target, q: SourceQuery) -> Plan:
+        config, service, feature_type, schema = (
+            target.config,
+            target.service,
+            target.feature_type,
+            target.schema,
+        )
+        srs = target.srs
         try:
             kind, output_format = choose_format(feature_type.output_formats, config.output_format)
         except ValueError as e:
-            raise SourceError(f"{connector.name}: {e}") from e
+            raise SourceError(f"{target.name}: {e}") from e
         request = GetFeature(
             type_name=feature_type.name,
             srs_name=srs,
@@ -75,7 +90,7 @@ class Plan:
         paging = "ImplementsResultPaging" in service.constraints
         local = within is not None or not paging
         layout = Layout(
-            source=connector.name,
+            source=target.name,
             kind=kind,
             crs=srs,
             fields=schema.types,
@@ -109,20 +124,21 @@ def _with_bbox(
     """The request with a search envelope in `srs` (BBOX, or inside the filter), and the
     CRS84 area the records are then tested against here."""
     within = bbox_geometry(bbox)
-    boxes = [bbox_from_crs84(part, short_name(srs)) for part in split_bbox(bbox)]
+    crs, lat_first = srs_axes(srs)
+    boxes = [bbox_from_crs84(part, crs) for part in split_bbox(bbox)]
     if len(boxes) != 1 or boxes[0] is None or schema.geometry_name is None:
         return request, within  # no single envelope: the exact test alone selects
     minx, miny, maxx, maxy = boxes[0]
-    envelope = (miny, minx, maxy, maxx) if lat_first(srs) else (minx, miny, maxx, maxy)
+    envelope = (miny, minx, maxy, maxx) if lat_first else (minx, miny, maxx, maxy)
     if request.filter_xml is None:
-        return replace(request, bbox=envelope), within
+        return replace(request, bbox=envelope, geometry_name=schema.geometry_name), within
     combined = and_bbox(request.filter_xml, schema.geometry_name, envelope, srs)
     return replace(request, filter_xml=combined), within
 
 
 @contextlib.asynccontextmanager
 async def send(
-    endpoint: HttpEndpoint, base: str, request: GetFeature, accept: str
+    endpoint: HttpEndpoint, request: GetFeature, accept: str
 ) -> AsyncIterator[HttpStream]:
     """GET the request as KVP, or POST it as XML when the URL would be too long."""
     url = kvp_url(endpoint.base, request)
@@ -136,10 +152,10 @@ async def send(
         yield answer
 
 
-async def hits(endpoint: HttpEndpoint, base: str, plan: Plan) -> int | None:
+async def hits(endpoint: HttpEndpoint, plan: Plan) -> int | None:
     """numberMatched from a resultType=hits request; None when the server does not know."""
     request = replace(plan.request, hits=True)
-    async with send(endpoint, base, request, "application/xml, text/xml") as answer:
+    async with send(endpoint, request, "application/xml, text/xml") as answer:
         body = await answer.read()
     try:
         root = parse_xml(body)
@@ -152,7 +168,7 @@ async def hits(endpoint: HttpEndpoint, base: str, plan: Plan) -> int | None:
     return int(matched) if matched.isdigit() else None
 
 
-async def pages(endpoint: HttpEndpoint, base: str, plan: Plan) -> AsyncIterator[Record]:
+async def pages(endpoint: HttpEndpoint, plan: Plan) -> AsyncIterator[Record]:
     """The records of consecutive upstream pages until the limit or the end."""
     wanted = None if plan.limit is None else plan.limit + plan.skip  # matching records
     start, seen, taken = plan.offset, 0, 0
@@ -165,7 +181,7 @@ async def pages(endpoint: HttpEndpoint, base: str, plan: Plan) -> AsyncIterator[
             count = min(plan.page_size, wanted - seen)
         request = plan.request.page(start if plan.paging else 0, count)
         received = 0
-        async with send(endpoint, base, request, _ACCEPT[plan.layout.kind]) as answer:
+        async with send(endpoint, request, _ACCEPT[plan.layout.kind]) as answer:
             async for record in records(answer, plan.layout):
                 received += 1
                 if plan.within is not None and not _inside(record, plan.within):
@@ -189,4 +205,4 @@ def _inside(record: Record, area: Any) -> bool:
     return bool(shapely.intersects(shapely.geometry.shape(geometry), area))
 
 
-__all__ = ["Plan", "hits", "pages", "send"]
+__all__ = ["Plan", "Target", "hits", "pages", "send"]

@@ -13,6 +13,8 @@ from urllib.parse import quote, urlencode
 
 from lxml import etree
 
+from connectors.remote.xml import parser
+
 WFS = "http://www.opengis.net/wfs/2.0"
 FES = "http://www.opengis.net/fes/2.0"
 GML = "http://www.opengis.net/gml/3.2"
@@ -26,6 +28,7 @@ class GetFeature:
     count: int | None = None
     start_index: int = 0
     bbox: tuple[float, float, float, float] | None = None  # in srs_name, its axis order
+    geometry_name: str | None = None  # the property a bbox applies to (in a POST)
     filter_xml: str | None = None  # a <fes:Filter> document
     sortby: str | None = None  # "name ASC,other DESC"
     resource_id: str | None = None
@@ -89,8 +92,11 @@ def xml_body(request: GetFeature) -> bytes:
     query = etree.SubElement(root, f"{{{WFS}}}Query")
     query.set("typeNames", request.type_name)
     query.set("srsName", request.srs_name)
-    if request.filter_xml is not None:
-        query.append(etree.fromstring(request.filter_xml, etree.XMLParser(resolve_entities=False)))
+    filter_xml = request.filter_xml
+    if filter_xml is None and request.bbox is not None and request.geometry_name:
+        filter_xml = bbox_filter(request.geometry_name, request.bbox, request.srs_name)
+    if filter_xml is not None:
+        query.append(etree.fromstring(filter_xml, parser()))
     if request.sortby:
         sort = etree.SubElement(query, f"{{{FES}}}SortBy")
         for key in request.sortby.split(","):
@@ -110,19 +116,30 @@ def equal_to(name: str, value: str) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def and_bbox(filter_xml: str, geometry_name: str, bbox: tuple[float, ...], srs_name: str) -> str:
-    """`filter_xml` AND the geometry within the box (KVP cannot send both)."""
-    parsed = etree.fromstring(filter_xml, etree.XMLParser(resolve_entities=False))
-    root = etree.Element(f"{{{FES}}}Filter", nsmap={"fes": FES, "gml": GML})
-    both = etree.SubElement(root, f"{{{FES}}}And")
-    box = etree.SubElement(both, f"{{{FES}}}BBOX")
+def _bbox(parent: etree._Element, geometry_name: str, bbox: tuple[float, ...], srs: str) -> None:
+    box = etree.SubElement(parent, f"{{{FES}}}BBOX")
     etree.SubElement(box, f"{{{FES}}}ValueReference").text = geometry_name
-    envelope = etree.SubElement(box, f"{{{GML}}}Envelope", srsName=srs_name)
+    envelope = etree.SubElement(box, f"{{{GML}}}Envelope", srsName=srs)
     etree.SubElement(envelope, f"{{{GML}}}lowerCorner").text = f"{bbox[0]!r} {bbox[1]!r}"
     etree.SubElement(envelope, f"{{{GML}}}upperCorner").text = f"{bbox[2]!r} {bbox[3]!r}"
+
+
+def bbox_filter(geometry_name: str, bbox: tuple[float, ...], srs_name: str) -> str:
+    """A `<fes:Filter>` with the BBOX alone (the KVP BBOX of a request sent by POST)."""
+    root = etree.Element(f"{{{FES}}}Filter", nsmap={"fes": FES, "gml": GML})
+    _bbox(root, geometry_name, bbox, srs_name)
+    return etree.tostring(root, encoding="unicode")
+
+
+def and_bbox(filter_xml: str, geometry_name: str, bbox: tuple[float, ...], srs_name: str) -> str:
+    """`filter_xml` AND the geometry within the box (KVP cannot send both)."""
+    parsed = etree.fromstring(filter_xml, parser())
+    root = etree.Element(f"{{{FES}}}Filter", nsmap={"fes": FES, "gml": GML})
+    both = etree.SubElement(root, f"{{{FES}}}And")
+    _bbox(both, geometry_name, bbox, srs_name)
     for child in parsed:
         both.append(child)
     return etree.tostring(root, encoding="unicode")
 
 
-__all__ = ["GetFeature", "and_bbox", "equal_to", "kvp", "kvp_url", "xml_body"]
+__all__ = ["GetFeature", "and_bbox", "bbox_filter", "equal_to", "kvp", "kvp_url", "xml_body"]

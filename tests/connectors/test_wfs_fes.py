@@ -166,6 +166,10 @@ def test_spatial_predicates_are_pushed_where_the_server_need_not_reproject(caps)
     dwithin = cql("S_DWITHIN(geometry, POINT(10 53.55), 100, meters)")
     assert not pushable(caps, TYPES, storage_crs="EPSG:4326", spatial_tolerance=0.05)(dwithin)
     assert pushable(caps, TYPES, storage_crs="EPSG:25832", spatial_tolerance=0.05)(dwithin)
+    # UTM's scale error near Hamburg (~3.5e-4) moves a 1 km circle's edge by 35 cm
+    far = cql("S_DWITHIN(geometry, POINT(10 53.55), 1000, meters)")
+    assert not pushable(caps, TYPES, storage_crs="EPSG:25832", spatial_tolerance=0.05)(far)
+    assert not pushable(caps, TYPES, storage_crs="EPSG:3857", spatial_tolerance=0.05)(dwithin)
     collection = cql("S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT(10 53.5)))")
     assert not pushable(caps, TYPES, storage_crs="EPSG:4326")(collection)
 
@@ -266,11 +270,13 @@ def test_densified_edges_stay_within_the_tolerance():
 
 def test_sortby_and_sortability(caps):
     assert render_sortby([("planting_year", True), ("fid", False)]) == "planting_year ASC,fid DESC"
-    assert sortable(caps, TYPES, [("planting_year", True), ("fid", True)])
-    assert not sortable(caps, TYPES, [("planting_year", False)])  # nulls first descending
+    assert sortable(caps, TYPES, [("last_update", True)])
+    assert not sortable(caps, TYPES, [("fid", True)])  # MapServer sorts numbers as text
+    assert sortable(caps, TYPES, [("planting_year", True), ("fid", True)], typed_sort=True)
+    assert not sortable(caps, TYPES, [("planting_year", False)], typed_sort=True)  # nulls first
     assert not sortable(caps, TYPES, [("genus", True)])  # collation
     assert sortable(caps, TYPES, [("genus", True)], ordered_strings=True)
-    assert not sortable(FilterCapabilities(), TYPES, [("fid", True)])
+    assert not sortable(FilterCapabilities(), TYPES, [("last_update", True)])
 
 
 def test_resource_ids_are_attributes_not_markup():
