@@ -9,11 +9,12 @@ What is pushed, each only where the server declares the operator:
 - Comparisons of a property with a literal of its own kind. Numbers: integers up to 2^53
   (servers such as MapServer go through a double), any finite float. Strings: `=` and `<>`
   only, since ordering follows the database's collation, not code points (`ordered_strings`
-  when the operator knows it is code points). Dates (a `date` field and a DATE literal): `=`,
-  `<=`, `>`, `>=`; `<` is sent as `<=` the day before and `<>` as Not(`=`), because
-  MapServer 8 widens a date literal to its whole day and so answers `<` and `<>` wrongly.
-  Booleans and instants are not pushed (MapServer truncates instants to the second and reads
-  a zone suffix as local time).
+  when the operator knows it is code points). Dates (a `date` field and a DATE literal) only
+  with `dates=True`: MapServer 8 over PostGIS widens a date literal to its whole day (so
+  `<` goes as `<=` the day before and `<>` as Not(`=`), which it answers exactly), but over
+  OGR (a GeoPackage) it compares `CAST(col AS REAL)` with text and answers nonsense; a WFS
+  does not say what is behind it. Booleans and instants are not pushed (MapServer truncates
+  instants to the second and reads a zone suffix as local time).
 - LIKE on a string property with a literal pattern: wildCard `%`, singleChar `_`,
   escapeChar `!`, matchCase true (CQL2 LIKE is case-sensitive).
 - BETWEEN, IN (as an Or of equalities; no null items: under a NOT they differ), IS NULL
@@ -146,6 +147,7 @@ class _Options:
     storage_crs: str | None
     spatial_tolerance: float | None
     ordered_strings: bool
+    dates: bool = False
     strict: bool = True  # pushable's test; render_filter trusts what it was given
 
 
@@ -215,7 +217,11 @@ class _Renderer:
                 raise Unsupported(op, "string order is the server's collation")
             _safe_text(value, op)
             return kind
-        if kind == "date" and type(value) is date:
+        if (
+            kind == "date"
+            and type(value) is date
+            and (self.options.dates or not self.options.strict)
+        ):
             return kind
         raise Unsupported(op, f"'{name}' against a {type(value).__name__}")
 
@@ -402,12 +408,15 @@ def render_filter(
     storage_crs: str | None = None,
     spatial_tolerance: float | None = None,
     ordered_strings: bool = False,
+    dates: bool = False,
 ) -> str:
     """`expr` (source names, as `pushable` accepted it) as a `<fes:Filter>` document, with
     geometries in `crs`. Give the same options as to `pushable` (`types` decides how a
     literal is written; without it the literal's own type does). Raises Unsupported for
     what FES cannot say at all."""
-    options = _Options(dict(types or {}), storage_crs, spatial_tolerance, ordered_strings, False)
+    options = _Options(
+        dict(types or {}), storage_crs, spatial_tolerance, ordered_strings, dates, strict=False
+    )
     root = etree.Element(_F + "Filter", nsmap={"fes": FES, "gml": GML})
     root.append(_Renderer(caps, options, geometry_name, crs).node(expr))
     return etree.tostring(root, encoding="unicode")
@@ -420,14 +429,16 @@ def pushable(
     storage_crs: str | None = None,
     spatial_tolerance: float | None = None,
     ordered_strings: bool = False,
+    dates: bool = False,
     max_length: int = MAX_LENGTH,
 ) -> Callable[[Expr], bool]:
     """The planner's test: would the server answer this subtree exactly as the gateway?
 
     `storage_crs`: the CRS the server keeps the feature type in, which is also the CRS
-    geometry literals are rendered in (None: no spatial pushdown)."""
+    geometry literals are rendered in (None: no spatial pushdown). The other options say
+    what the operator knows of the server (see the module text); all default to caution."""
     crs = storage_crs or "EPSG:4326"
-    options = _Options(dict(types), storage_crs, spatial_tolerance, ordered_strings)
+    options = _Options(dict(types), storage_crs, spatial_tolerance, ordered_strings, dates)
 
     def test(expr: Expr) -> bool:
         root = etree.Element(_F + "Filter", nsmap={"fes": FES, "gml": GML})
