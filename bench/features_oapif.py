@@ -8,7 +8,9 @@ starts tipg (uvicorn, one worker) on the table and `twinbridge serve --workers 1
 collection `bench/trees` from the `oapif` connector over tipg's `public.trees` (connector
 defaults: filter, sortby and properties pushed as tipg declares them, pages of up to 1,000).
 Requests (as in features_postgis.py): `limit=100`, a 0.05° bbox in central Hamburg, the CQL2
-filter `planting_year > 2000 AND district = 'Altona'` (pushed to tipg) and an item by id.
+filter `planting_year > 2000 AND district = 'Altona'` (pushed to tipg), an item by id and
+the deep page each server's own `next` link gives after offset 89,900 (TwinBridge sends
+tipg an `offset`, as tipg's links page by offset).
 Each answer of TwinBridge is checked against tipg's first (the same ids in the same order,
 coordinates, properties). Then `wrk -t1 -cC -dDs --latency` for each connection count in
 `--connections` (low concurrency: latency, not throughput, is the point), the two servers
@@ -107,7 +109,20 @@ def requests_for(tb: str, tipg: str) -> dict[str, dict[str, str]]:
         "TwinBridge": f"{tb}/bench/collections/trees/items",
         "tipg": f"{tipg}/collections/public.trees/items",
     }
-    return {label: {s: items[s] + q for s in SERVERS} for label, q in queries.items()}
+    rows = {label: {s: items[s] + q for s in SERVERS} for label, q in queries.items()}
+    # the deep page a client reaches: each server's own next link after offset 89,900
+    rows["next link at 90,000"] = {
+        s: next_link(f"{items[s]}?limit=100&offset=89900") for s in SERVERS
+    }
+    return rows
+
+
+def next_link(url: str) -> str:
+    doc = httpx.get(url, timeout=120, headers={"Accept": "application/geo+json"}).json()
+    found = next((lk["href"] for lk in doc.get("links", []) if lk["rel"] == "next"), None)
+    if found is None:
+        sys.exit(f"no next link in {url}")
+    return str(found)
 
 
 def features(url: str) -> tuple[list[Any], str]:

@@ -15,9 +15,11 @@ while the whole answer is read as a stream, checked for its numberReturned.
   only (no GeoJSON offered, so the connector reads GML 3.2 as it arrives); the connector
   pages with COUNT=`--wfs-page-size` (default 20,000: a page of GML stays under the
   endpoint's 64 MB answer cap) and STARTINDEX.
-- `oapif`: tipg 1.6 on the table (its next links page by offset), or with
-  `--upstream twinbridge` a second TwinBridge over PostGIS (keyset-cursor links, as a state
-  instance reads a city's); the connector asks for pages of 10,000 (its maximum).
+- `oapif`: a second TwinBridge over PostGIS (keyset-cursor next links, as a state instance
+  reads a city's), or with `--upstream tipg` tipg 1.6 (next links by offset: every page
+  counts and skips the rows before it, so use `--oapif-page-size 10000` there); the
+  connector asks for pages of `--oapif-page-size` (default: its own default, 1,000). It
+  reads a page as one JSON document, so the gateway's peak grows with the page size.
 Both collections get `resilience.timeout: 120` (seconds between two records): MapServer
 needs seconds before the first feature of a page deep in the table (its paging is
 `LIMIT … OFFSET …` without an index), more than the default 10 s allow.
@@ -38,6 +40,7 @@ import common
 import features_oapif
 import features_postgis
 import features_wfs
+import mapserver_trees
 import memory_postgis
 import yaml
 from common import BIN, Process, console
@@ -65,7 +68,7 @@ def gateway(doc: dict[str, Any], count: int, tmp: Path, procs: list[Process], na
 
 
 def over_wfs(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> Row:
-    ms = features_wfs.start_mapserver_trees(args, tmp, args.database, geojson=False)
+    ms = mapserver_trees.start_mapserver_trees(args, tmp, args.database, geojson=False)
     try:
         doc = features_wfs.twinbridge_config(
             ms.wfs_url("trees"), page_size=args.wfs_page_size, output_format="auto"
@@ -83,7 +86,7 @@ def over_wfs(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> Row:
 def upstream_oapif(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> str:
     """The upstream collection's URL (tipg or a second TwinBridge over PostGIS)."""
     if args.upstream == "tipg":
-        env = dict(os.environ, TIPG_MAX_FEATURES_PER_QUERY="10000")
+        env = dict(os.environ, TIPG_MAX_FEATURES_PER_QUERY=str(args.oapif_page_size or 10_000))
         ready = "/collections/public.trees/items?limit=1"
         command = partial(features_oapif.tipg_command, args, env)
         return common.launch("tipg", tmp, procs, command, ready, env) + ready.split("/items")[0]
@@ -100,7 +103,8 @@ def upstream_oapif(args: argparse.Namespace, tmp: Path, procs: list[Process]) ->
 
 def over_oapif(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> Row:
     upstream = upstream_oapif(args, tmp, procs)
-    doc = features_oapif.twinbridge_config(upstream, page_size=10_000)
+    source = {} if args.oapif_page_size is None else {"page_size": args.oapif_page_size}
+    doc = features_oapif.twinbridge_config(upstream, **source)
     base = gateway(doc, args.count, tmp, procs, "gateway-oapif")
     console.print(f"oapif over {args.upstream}: reading limit={args.count:,} …")
     row = memory_postgis.measure_url(f"TwinBridge ← OAPIF ({args.upstream})", f"{base}{ITEMS}",
@@ -134,7 +138,8 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     verdict = "[green]met[/green]" if met else "[red]NOT met[/red]"
     console.print(f"target: the gateway's peak RSS under {args.target_mb:,} MB: {verdict}")
     settings = {"trees": args.count, "sources": args.sources, "upstream": args.upstream}
-    settings |= {"wfs_page_size": args.wfs_page_size, "mapserver": features_wfs.mapserver_version()}
+    settings |= {"wfs_page_size": args.wfs_page_size, "oapif_page_size": args.oapif_page_size}
+    settings |= {"mapserver": mapserver_trees.mapserver_version()}
     packages = ("twinbridge", "tipg", "httpx", "lxml", "uvicorn", "orjson")
     common.save_results(RESULTS, settings, packages, [r.__dict__ for r in rows])
 
@@ -159,7 +164,10 @@ def main() -> None:
         default=list(SOURCES),
         help="comma-separated: wfs, oapif (default both)",
     )
-    parser.add_argument("--upstream", choices=("tipg", "twinbridge"), default="tipg")
+    parser.add_argument("--upstream", choices=("tipg", "twinbridge"), default="twinbridge")
+    parser.add_argument(
+        "--oapif-page-size", type=int, default=None, help="the oapif connector's page_size"
+    )
     parser.add_argument("--wfs-page-size", type=int, default=20_000, help="COUNT per GetFeature")
     parser.add_argument("--mapserver-processes", type=int, default=1, help="FastCGI mapserv")
     parser.add_argument("--target-mb", type=int, default=150, help="the most the peak may be")
