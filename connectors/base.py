@@ -73,6 +73,7 @@ class Capabilities:
     filter_ops: frozenset[str] = frozenset()  # filter AST ops it evaluates exactly as the gateway
     filter_test: Callable[[Any], bool] | None = None  # a precise test; wins over filter_ops
     sort: bool = False  # sortby on its own fields (nulls last, as the gateway sorts)
+    sortables: frozenset[str] | None = None  # with sort: the fields it sorts by (None: all)
     keyset: bool = False  # `after` positions when sorted by a unique key
     projection: bool = False  # reads only `fields` (records then hold exactly those, in order)
 

@@ -173,16 +173,22 @@ def bbox_from_crs84(bbox: BBox, target: str, per_edge: int = 21) -> BBox | None:
 
     None means the projection cannot bound the box (far outside its area of use, where a
     transverse Mercator folds over): search without the envelope then. The check maps the
-    envelope back and requires it to cover the box; a 1 % margin absorbs edge curvature.
+    envelope back and requires it to cover the box; a 1 % margin absorbs edge curvature
+    (projected targets only).
     """
     env = transform_bbox(bbox, CRS84, target, per_edge)
     if env is None:
         return None
     minx, miny, maxx, maxy = env
-    dx = (maxx - minx) * 0.01 + 1e-9 * max(1.0, abs(maxx))
-    dy = (maxy - miny) * 0.01 + 1e-9 * max(1.0, abs(maxy))
+    geographic = parse_crs(target).is_geographic
+    # lon/lat to lon/lat keeps edges straight (a datum shift bends them by far less than
+    # 1e-7°, about a centimetre): no relative margin, which would widen a WFS's answer by
+    # every feature in the 1 % strips around the box
+    margin = 0.0 if geographic else 0.01
+    dx = (maxx - minx) * margin + 1e-9 * max(1.0, abs(maxx)) + (1e-7 if geographic else 0)
+    dy = (maxy - miny) * margin + 1e-9 * max(1.0, abs(maxy)) + (1e-7 if geographic else 0)
     env = (minx - dx, miny - dy, maxx + dx, maxy + dy)
-    if parse_crs(target).is_geographic:
+    if geographic:
         return env  # lon/lat to lon/lat never folds
     xs, ys = _ring(env, per_edge)
     bx, by = transformer(target, CRS84).transform(xs, ys)

@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from connectors.remote.http import HttpSettings
 from gateway.config import (
     CollectionConfig,
     FederationSettings,
@@ -30,7 +29,12 @@ END = "<!-- config-reference:end -->"
 
 def _type_name(info: FieldInfo) -> str:
     text = str(info.annotation).replace("typing.", "").replace("NoneType", "null")
-    prefixes = ("gateway.config.", "gateway.sensorthings.config.", "gateway.resilience.")
+    prefixes = (
+        "gateway.config.",
+        "gateway.sensorthings.config.",
+        "gateway.resilience.",
+        "connectors.remote.http.",
+    )
     for prefix in (*prefixes, "<class '", "'>"):
         text = text.replace(prefix, "")
     return text.replace("|", "\\|")
@@ -70,8 +74,12 @@ def reference() -> str:
     for title, model in sections:
         lines += _table(title, model)
     for name in sorted(available()):
-        lines += _table(f"`source` with `connector: {name}`", connector_class(name).Config)
-    lines += _table("`source.http` (connectors of remote services, e.g. `wfs`)", HttpSettings)
+        config = connector_class(name).Config
+        lines += _table(f"`source` with `connector: {name}`", config)
+        for key, info in config.model_fields.items():  # nested blocks, e.g. `http`
+            block = info.annotation
+            if isinstance(block, type) and issubclass(block, BaseModel):
+                lines += _table(f"`source.{info.alias or key}` with `connector: {name}`", block)
     return "\n".join(lines).rstrip() + "\n"
 
 

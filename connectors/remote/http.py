@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.errors import SourceAnswerTooLarge, SourceError, SourceRefused, SourceTimeout
 
 RETRY_STATUS = frozenset({502, 503, 504})
+ENCODINGS = "gzip, deflate"  # the content codings asked for, inflated within the size cap
 _BACKOFF_BASE = 0.05  # seconds; doubled per attempt, full jitter
 _BACKOFF_CAP = 1.0
 
@@ -80,14 +82,18 @@ class HttpStream:
         self._url = url
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The decoded body chunk by chunk; the cap counts decoded bytes (a zip bomb stops)."""
+        """The decoded body chunk by chunk; the cap counts decoded bytes (a zip bomb stops).
+        Inflated here, never past the cap: httpx's own decoder inflates a whole chunk first
+        (16 kB of a gzip bomb became 16 MB before any check)."""
         cap, name = self._endpoint.settings.max_response_bytes, self._endpoint.name
         declared = self.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise SourceAnswerTooLarge(f"{name}: {declared} bytes announced")
+        inflate = _inflater(self.headers.get("content-encoding", ""), name)
         size = 0
         with self._endpoint.failures(self._url):
-            async for chunk in self._response.aiter_bytes():
+            async for raw in self._response.aiter_raw():
+                chunk = raw if inflate is None else inflate(raw, cap - size + 1)
                 size += len(chunk)
                 if size > cap:
                     raise SourceAnswerTooLarge(f"{name}: more than {cap} bytes")
@@ -95,6 +101,25 @@ class HttpStream:
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _StatelessClient(httpx.AsyncClient):
+    """A client that keeps no cookies: the endpoint is shared by every request of every
+    client, so a cookie an upstream sets for one (a session) must not ride along with the
+    others' requests; keeping none also saves httpx's cookie parsing on each answer."""
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, value: object) -> None:
+        pass
 
 
 class RetryBudget:
@@ -129,14 +154,18 @@ class HttpEndpoint:
 
     async def open(self) -> None:
         s = self.settings
-        self._client = httpx.AsyncClient(
-            headers={"Accept": "application/json", **s.headers},
+        self._client = _StatelessClient(
+            headers={"Accept": "application/json", "Accept-Encoding": ENCODINGS, **s.headers},
             timeout=httpx.Timeout(None, connect=s.connect_timeout),
             limits=httpx.Limits(
                 max_connections=s.max_connections, max_keepalive_connections=s.max_connections
             ),
             follow_redirects=False,
         )
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
 
     async def close(self) -> None:
         if self._client is not None:
@@ -160,14 +189,15 @@ class HttpEndpoint:
                 414, f"{self.name}: a URL of {len(url)} bytes, beyond max_url_length"
             )
 
-    async def get(self, url: str) -> HttpAnswer:
-        """GET a URL below the base; 4xx answers are returned for the caller to judge."""
+    async def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+        """GET a URL below the base; 4xx answers are returned for the caller to judge.
+        `headers` add to or replace the endpoint's own (e.g. an Accept for GeoJSON)."""
         self._check(url)
         self.budget.deposit()
         attempt = 0
         while True:
             try:
-                answer = await self._fetch(url)
+                answer = await self._fetch(url, headers)
             except SourceTimeout:
                 raise
             except SourceError:
@@ -241,13 +271,32 @@ class HttpEndpoint:
         except httpx.InvalidURL as e:  # a URL made from the request: not the upstream's fault
             raise SourceRefused(400, f"{self.name}: {e}") from e
 
-    async def _fetch(self, url: str) -> HttpAnswer:
+    async def _fetch(self, url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
         if self._client is None:
             raise SourceError(f"{self.name}: the endpoint is not open")
         with self.failures(url):
-            async with self._client.stream("GET", url) as response:
+            async with self._client.stream("GET", url, headers=headers) as response:
                 body = await HttpStream(response, self, url).read()
         return HttpAnswer(response.status_code, response.headers, body)
+
+
+def _inflater(coding: str, name: str) -> Callable[[bytes, int], bytes] | None:
+    """A bounded inflater for the answer's content coding (None: identity): each call
+    returns at most `room` bytes, so a bomb stops at the cap."""
+    coding = coding.strip().lower()
+    if coding in ("", "identity"):
+        return None
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise SourceError(f"{name}: the upstream answered in '{coding[:40]}', not asked for")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+
+    def inflate(data: bytes, room: int) -> bytes:
+        try:
+            return inflater.decompress(data, max(room, 1))
+        except zlib.error as e:
+            raise SourceError(f"{name}: a broken {coding} body: {e}") from None
+
+    return inflate
 
 
 __all__ = ["HttpAnswer", "HttpEndpoint", "HttpSettings", "HttpStream", "RetryBudget"]

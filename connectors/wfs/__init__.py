@@ -15,6 +15,8 @@ text).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -39,6 +41,9 @@ from connectors.wfs.gmlgeom import srs_axes
 from connectors.wfs.reader import Target
 from connectors.wfs.request import equal_to
 from connectors.wfs.service import Schema, ServiceInfo
+
+SLOW_HITS = 0.25  # seconds; a count slower than this costs more than numberMatched is worth
+log = logging.getLogger("twinbridge.wfs")
 
 
 class WFSConfig(ConnectorConfig):
@@ -68,11 +73,13 @@ class WFSConfig(ConnectorConfig):
     )
     hits: Literal["auto"] | bool = Field(
         "auto",
-        description="numberMatched from a `resultType=hits` request beside the page: "
-        "`auto` asks only for queries without a filter (a count the server makes from its "
-        "index), `true` also for filtered ones, `false` never (set it for servers whose "
-        "counts are slow or estimates; numberMatched is then left out). Never with a bbox, "
-        "which is tested exactly in the gateway.",
+        description="numberMatched from a `resultType=hits` request before the page: "
+        "`auto` asks only for queries without a filter, and stops asking for `cache_ttl` "
+        "seconds once a count took longer than 0.25 s (MapServer counts by scanning the "
+        "table: slower than the page itself); `true` always asks, also for filtered "
+        "queries; `false` never (set it for servers whose counts are estimates; "
+        "numberMatched is then left out). Never with a bbox, which is tested exactly in "
+        "the gateway.",
     )
     srs_name: str | None = Field(
         None,
@@ -118,6 +125,7 @@ class WFSConnector(FeatureConnector):
         self.cache = MetadataCache(ttl=self.config.cache_ttl)
         self._last: Target | None = None
         self._filter_test: Callable[[Any], bool] | None = None
+        self._hits_paused_until = 0.0
 
     async def open(self) -> None:
         await self.endpoint.open()
@@ -176,7 +184,11 @@ class WFSConnector(FeatureConnector):
         plan = reader.Plan.make(await self._target(), q)
         count = None
         if q.want_count and self._hits_allowed(q):
+            started = time.monotonic()
             count = await reader.hits(self.endpoint, plan)
+            if self.config.hits == "auto" and time.monotonic() - started > SLOW_HITS:
+                self._hits_paused_until = time.monotonic() + self.config.cache_ttl
+                log.info("%s: counting took over %.2f s, paused", self.name, SLOW_HITS)
         return QueryResult(reader.pages(self.endpoint, plan), count)
 
     def _hits_allowed(self, q: SourceQuery) -> bool:
@@ -185,7 +197,7 @@ class WFSConnector(FeatureConnector):
         if q.bbox is not None:
             return False
         if self.config.hits == "auto":
-            return q.filter is None
+            return q.filter is None and time.monotonic() >= self._hits_paused_until
         return bool(self.config.hits)
 
     async def get(self, record_id: str) -> Record | None:

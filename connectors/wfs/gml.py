@@ -9,8 +9,9 @@ when its end tag is read and then cleared from the tree, with every sibling befo
 memory holds one feature and one batch of records whatever the page size. Records are
 `{"id", "properties", "geometry"}`: the id is the feature's gml:id (fid in GML 2), the
 properties are the feature's child elements in source names typed by `fields` (the
-DescribeFeatureType types; xsi:nil and a missing element are None, and so is an empty one
-with `empty_is_null=True`: MapServer writes a null string as `<ms:street></ms:street>`),
+DescribeFeatureType types, an empty element with an xlink:href its link; xsi:nil and a
+missing element are None, and so is an empty one with `empty_is_null=True`: MapServer
+writes a null string as `<ms:street></ms:street>`),
 the geometry is GeoJSON in CRS84, moved there a batch of features at a time (gmlgeom.py).
 
 Read: `wfs:FeatureCollection` of WFS 2.0 (`wfs:member`) and 1.1 / GML 3.1 and 2
@@ -34,6 +35,7 @@ from connectors.remote.xml import PrologGuard, XMLRejected, ows_exception_text, 
 from connectors.wfs.gmlgeom import GeometryReader, Shape, is_geometry, local, to_geojson
 
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _ID_ATTRIBUTES = ("{http://www.opengis.net/gml/3.2}id", "{http://www.opengis.net/gml}id", "fid")
 _EXCEPTIONS = frozenset({"ExceptionReport", "ServiceExceptionReport"})
 _WFS = ("http://www.opengis.net/wfs/2.0", "http://www.opengis.net/wfs")
@@ -180,6 +182,8 @@ class GmlFeatures:
         if elem.get(XSI_NIL) in ("true", "1"):
             return None
         text = (elem.text if len(elem) == 0 else "".join(elem.itertext())) or ""
+        if not text.strip() and elem.get(XLINK_HREF):
+            text = elem.get(XLINK_HREF)  # a reference by link (XPlanung's plan documents)
         if not text and self._empty_is_null:
             return None
         return typed(name, text.strip(), self._fields.get(name, "string"))

@@ -175,6 +175,9 @@ def _line(elem: etree._Element, dim: int) -> np.ndarray:
     if local(elem.tag) == "LineString":
         return _points(elem, dim)
     segments = [s for part in _gml(elem, "segments") for s in part]
+    for segment in segments:
+        if local(segment.tag) != "LineStringSegment":  # arcs are no straight lines
+            raise ValueError(f"a {local(segment.tag)} curve segment (only straight ones)")
     lines = [_points(s, _dimension(s, dim)) for s in segments]
     if not lines:
         raise ValueError("a Curve without segments")

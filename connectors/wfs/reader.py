@@ -23,6 +23,7 @@ from connectors.wfs.service import FeatureType, Schema, ServiceInfo, choose_form
 if TYPE_CHECKING:
     from connectors.wfs import WFSConfig
 
+_PAGING_ROOM = 40  # characters "&COUNT=…&STARTINDEX=…" may take at most
 _ACCEPT = {
     "geojson": "application/geo+json, application/json;q=0.9, */*;q=0.1",
     "gml": "application/gml+xml, text/xml;q=0.9, */*;q=0.1",
@@ -143,7 +144,9 @@ async def send(
     """GET the request as KVP, or POST it as XML when the URL would be too long."""
     url = kvp_url(endpoint.base, request)
     headers = {"Accept": accept}
-    if len(url) <= endpoint.settings.max_url_length:
+    # room for any STARTINDEX/COUNT: all pages of a query go the same way (MapServer orders
+    # a POSTed query otherwise than the same one as KVP)
+    if len(url) + _PAGING_ROOM <= endpoint.settings.max_url_length:
         async with endpoint.stream(url, headers=headers) as answer:
             yield answer
         return

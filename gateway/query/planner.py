@@ -92,6 +92,8 @@ def plan(caps: Capabilities, mapper: Mapper, query: Query, fields: dict[str, str
         else (None, None)
     )
     source_sort = _sort_fields(rules, query, fields) if caps.sort and query.sortby else None
+    if source_sort and caps.sortables is not None:
+        source_sort = source_sort if {n for n, _ in source_sort} <= caps.sortables else None
     residual = replace(
         query,
         bbox=None if caps.bbox else query.bbox,

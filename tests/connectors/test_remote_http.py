@@ -3,6 +3,7 @@ much it reads. Faults a real server will not produce on demand come from respx."
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 
 import httpx
@@ -150,3 +151,23 @@ async def test_a_streamed_post_is_never_retried() -> None:
             pass
     assert route.call_count == 1
     await e.close()
+
+
+def test_a_cookie_set_by_the_upstream_never_rides_along_with_later_requests() -> None:
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "session=alice; Path=/"})
+
+    async def main() -> None:
+        endpoint = HttpEndpoint("http://upstream.test/api", HttpSettings(), name="t/c")
+        await endpoint.open()
+        with respx.mock:
+            respx.get(url__startswith="http://upstream.test/api").mock(side_effect=answer)
+            await endpoint.get("http://upstream.test/api/a")
+            await endpoint.get("http://upstream.test/api/b")
+        await endpoint.close()
+
+    asyncio.run(main())
+    assert seen == [None, None]

@@ -4,6 +4,7 @@ is a SourceError (502) naming the source, never a hang, an entity expanded or a 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -170,3 +171,54 @@ async def test_urls_the_capabilities_name_are_never_fetched() -> None:
     c = await connector()
     assert await read(c) == []
     assert elsewhere.call_count == 0
+
+
+@respx.mock
+async def test_pages_of_one_query_all_go_the_same_way_near_the_url_limit() -> None:
+    from connectors.wfs import reader
+    from connectors.wfs.request import kvp_url
+
+    mock_metadata()
+    c = await connector(page_size=2)
+    plan = reader.Plan.make(await c._target(), SourceQuery(limit=6))
+    first = kvp_url(c.endpoint.base, plan.request.page(0, 2))
+    await c.close()
+    # the first page's URL fits, the later ones (with STARTINDEX) would not
+    c = await connector(page_size=2, http={"max_url_length": len(first) + 12})
+    page = GML_HEAD + MEMBER % 1 + MEMBER % 2 + b"</wfs:FeatureCollection>"
+    got = mock_features(httpx.Response(200, content=page))
+    posted = respx.post(URL).mock(return_value=httpx.Response(200, content=page))
+    assert len(await read(c, SourceQuery(limit=6))) == 6
+    assert got.call_count == 0 and posted.call_count == 3
+
+
+def mock_counted_features(count_seconds: float) -> tuple[respx.Route, respx.Route]:
+    """GetFeature pages of one tree, and `resultType=hits` answers after `count_seconds`."""
+
+    async def hits(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(count_seconds)
+        counted = b'<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" '
+        counted += b'numberMatched="1" numberReturned="0"/>'
+        return httpx.Response(200, content=counted, headers={"content-type": "text/xml"})
+
+    counting = respx.get(URL, params={"REQUEST": "GetFeature", "RESULTTYPE": "hits"})
+    counting.mock(side_effect=hits)
+    page = GML_HEAD + MEMBER % 1 + b"</wfs:FeatureCollection>"
+    return counting, mock_features(httpx.Response(200, content=page))
+
+
+@respx.mock
+@pytest.mark.parametrize(("count_seconds", "counts"), [(0.0, [1, 1, 1]), (0.3, [1, None, None])])
+async def test_auto_hits_stop_once_the_server_counts_slower_than_a_page_is_worth(
+    count_seconds: float, counts: list[int | None]
+) -> None:
+    mock_metadata()
+    counting, _ = mock_counted_features(count_seconds)
+    c = await connector()
+    seen = []
+    for _ in range(3):
+        result = await c.query(SourceQuery(limit=10, want_count=True))
+        assert [r["id"] async for r in result.records] == ["trees.1"]
+        seen.append(result.number_matched)
+    assert seen == counts
+    assert counting.call_count == (3 if count_seconds == 0 else 1)

@@ -101,6 +101,12 @@ def test_empty_strings_are_kept_unless_they_mean_null():
     assert records[0]["properties"]["height_m"] is None  # no number is empty
 
 
+def test_a_property_given_by_link_is_its_href():
+    props = '<ms:street xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="https://x/p.pdf"/>'
+    _, records = run(read(collection(member(1, POINT_25832, props))))
+    assert records[0]["properties"]["street"] == "https://x/p.pdf"
+
+
 def test_unknown_number_matched_is_none():
     doc = collection(member(1, POINT_25832), 'numberMatched="unknown" numberReturned="1"')
     features, records = run(read(doc))
@@ -263,6 +269,16 @@ EXCEPTION = (
         (collection(member(1, POINT_25832) + "<wfs:truncatedResponse/>"), "truncated"),
         (collection(member(1, "<gml:Point><gml:pos>1 2 3</gml:pos></gml:Point>")), "2D"),
         (collection(member(1, POINT_25832, "<ms:fid>x</ms:fid>")), "not a integer"),
+        (
+            collection(
+                member(
+                    1,
+                    "<gml:Curve><gml:segments><gml:Arc><gml:posList>0 0 1 1 2 0</gml:posList>"
+                    "</gml:Arc></gml:segments></gml:Curve>",
+                )
+            ),
+            "Arc curve segment",
+        ),
         (
             '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
             '"&lol;&lol;&lol;&lol;&lol;">]>'
