@@ -156,9 +156,12 @@ def pygeoapi_command(
 # --- measuring and results -----------------------------------------------------------------
 
 
-def wrk(url: str, duration: int, connections: int) -> tuple[float, str]:
-    """Requests/s and the problems wrk saw (non-2xx responses, socket errors), if any."""
+def wrk(url: str, duration: int, connections: int, timeout: int | None = None) -> tuple[float, str]:
+    """Requests/s and the problems wrk saw (non-2xx responses, socket errors), if any.
+    `timeout`: seconds before wrk counts a request as timed out (its default is 2)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", url]
+    if timeout is not None:
+        cmd[1:1] = ["--timeout", f"{timeout}s"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rps is None:

@@ -1,211 +1,279 @@
-"""Benchmark: TwinBridge cascading tipg (`oapif` connector) against tipg itself, on the
-street trees in PostGIS, one worker process each; and the gateway's memory while a client
-streams a whole large collection through it.
+"""Benchmark: the latency TwinBridge adds in front of an upstream OGC API – Features server:
+TwinBridge's `oapif` connector over tipg vs tipg directly, on the 100,000 trees in PostGIS.
 
-    .venv/bin/python bench/features_oapif.py [--count 100000] [--requests 200]
-                                             [--stream] [--stream-count 1000000]
+    .venv/bin/python bench/features_oapif.py [--duration 8] [--connections 1,4]
 
-Latency: each request is sent `--requests` times to each server, alternating, one at a time
-(no concurrency: the added latency of the hop is what is measured), after a warm-up; the
-table gives the median (p50) per server and TwinBridge's added share. TwinBridge maps every
-feature onto the street-trees profile and checks tipg's next links; tipg counts every
-match on every request (and TwinBridge passes that number on). The deep page is what each
-server's own `next` link gives after offset 90,000 (TwinBridge sends tipg an `offset`, as
-tipg's own links page by offset).
-
-`--stream`: loads `--stream-count` trees into a second table, then a client follows the
-gateway's next links (limit=10000) through all of them while the gateway's resident set
-(VmRSS, /proc) is sampled; its peak is printed.
+Loads the trees into `twinbridge_bench` (as features_postgis.py does, only when missing),
+starts tipg (uvicorn, one worker) on the table and `twinbridge serve --workers 1` with the
+collection `bench/trees` from the `oapif` connector over tipg's `public.trees` (connector
+defaults: filter, sortby and properties pushed as tipg declares them, pages of up to 1,000).
+Requests (as in features_postgis.py): `limit=100`, a 0.05° bbox in central Hamburg, the CQL2
+filter `planting_year > 2000 AND district = 'Altona'` (pushed to tipg), an item by id and
+the deep page each server's own `next` link gives after offset 89,900 (TwinBridge sends
+tipg an `offset`, as tipg's links page by offset).
+Each answer of TwinBridge is checked against tipg's first (the same ids in the same order,
+coordinates, properties). Then `wrk -t1 -cC -dDs --latency` for each connection count in
+`--connections` (low concurrency: latency, not throughput, is the point), the two servers
+one after the other; the table gives p50 and p99 as wrk saw them, the p50 TwinBridge adds
+in % (the issue's target: at most 15 %), and each server's CPU time per request (user +
+system of its process, from /proc: what the hop costs, whatever else runs on the machine).
+Written to bench/results/features_oapif.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
-import statistics
+import re
+import subprocess
 import sys
-import threading
-import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-import asyncpg
 import common
+import features_postgis
 import httpx
+import memory_postgis
 import yaml
 from common import BIN, Process, console
-from features_postgis import ensure_trees
+from features_wfs import PROPERTIES
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "features_oapif.json"
-BBOX = "9.95,53.55,10.0,53.6"
-FILTER = "planting_year > 2000 AND district = 'Altona'"
-PROPERTIES = [
-    "species_scientific", "species_german", "genus", "planting_year", "height_m",
-    "crown_diameter_m", "trunk_circumference_cm", "district", "street", "last_update",
-]  # fmt: skip
+SERVERS = ("TwinBridge", "tipg")
+TARGET = 0.15  # the p50 TwinBridge may add, as a fraction of tipg's
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def requests(item: int) -> dict[str, dict[str, str]]:
-    return {
-        "items?limit=100": {"limit": "100"},
-        "bbox (0.05°), limit=100": {"limit": "100", "bbox": BBOX},
-        "CQL2 filter, limit=100": {"limit": "100", "filter": FILTER},
-        "item by id": {"_item": str(item)},
-        "page at offset 90,000": {"limit": "100", "offset": "90000"},
-    }
+@dataclass
+class Row:
+    request: str
+    connections: int
+    p50_ms: dict[str, float] = field(default_factory=dict)
+    p99_ms: dict[str, float] = field(default_factory=dict)
+    rps: dict[str, float] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # server CPU time per request
+    problems: dict[str, str] = field(default_factory=dict)
+    added_p50: float | None = None  # TwinBridge's p50 / tipg's - 1
 
 
-def collection(tipg: str, table: str, page_size: int = 1000) -> dict[str, Any]:
-    mapping = {p: p for p in PROPERTIES}
-    mapping["last_update"] = {"from": "last_update", "type": "date"}  # tipg: a plain string
-    url = f"{tipg}/collections/public.{table}"
-    source = {"connector": "oapif", "url": url, "page_size": page_size}
-    return {"profile": "street-trees", "source": source, "mapping": {"properties": mapping}}
-
-
-def start(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> tuple[str, str]:
-    env = dict(os.environ)
+def tipg_command(args: argparse.Namespace, env: dict[str, str], port: int) -> list[str]:
     env["DATABASE_URL"] = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
-    env["TIPG_MAX_FEATURES_PER_QUERY"] = "10000"
+    cmd = [str(BIN / "uvicorn"), "tipg.main:app", "--port", str(port), "--workers", "1"]
+    return [*cmd, "--log-level", "warning", "--no-access-log"]
 
-    def tipg_cmd(port: int) -> list[str]:
-        cmd = [str(BIN / "uvicorn"), "tipg.main:app", "--port", str(port), "--workers", "1"]
-        return [*cmd, "--log-level", "warning", "--no-access-log"]
 
-    tipg = common.launch(
-        "tipg", tmp, procs, tipg_cmd, "/collections/public.trees/items?limit=1", env
-    )
-    tables = {"trees": collection(tipg, "trees")}
-    if args.stream:
-        # tipg pages by offset, each page costing what the rows before it cost: big pages
-        tables["many"] = collection(tipg, "trees_many", page_size=10000)
-    config = tmp / "twinbridge.yaml"
-    doc = {
-        "server": {"default_limit": 10, "max_limit": 10000},
-        "tenants": {"bench": {"collections": tables}},
+def twinbridge_config(upstream: str, **source: Any) -> dict[str, Any]:
+    """`bench/trees` from the oapif connector over `upstream` (a collection URL), mapped
+    onto the street-trees profile; the ids are the upstream's own (tipg: the primary key)."""
+    collection = {
+        "profile": "street-trees",
+        "source": {"connector": "oapif", "url": upstream, **source},
+        "mapping": {"properties": {p: p for p in PROPERTIES}},
     }
+    return {
+        "server": {"default_limit": 10, "max_limit": 10000},
+        "tenants": {"bench": {"collections": {"trees": collection}}},
+    }
+
+
+def start_twinbridge(doc: dict[str, Any], tmp: Path, procs: list[Process]) -> str:
+    config = tmp / "twinbridge.yaml"
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    def tb_cmd(port: int) -> list[str]:
+    def command(port: int) -> list[str]:
         cmd = [str(BIN / "twinbridge"), "serve", "--config", str(config), "--port", str(port)]
         return [*cmd, "--workers", "1", "--log-level", "warning"]
 
-    gateway = common.launch(
-        "TwinBridge", tmp, procs, tb_cmd, "/bench/collections/trees/items?limit=1"
+    return common.launch(
+        "TwinBridge", tmp, procs, command, "/bench/collections/trees/items?limit=1"
     )
-    return tipg, gateway
 
 
-def url(base: str, path: str, params: dict[str, str]) -> tuple[str, dict[str, str]]:
-    if "_item" in params:
-        return f"{base}{path}/{params['_item']}", {}
-    return f"{base}{path}", params
-
-
-def latency(args: argparse.Namespace, tipg: str, gateway: str) -> list[dict[str, Any]]:
-    paths = {
-        "tipg": (tipg, "/collections/public.trees/items"),
-        "TwinBridge": (gateway, "/bench/collections/trees/items"),
+def requests_for(tb: str, tipg: str) -> dict[str, dict[str, str]]:
+    bbox = ",".join(str(v) for v in features_postgis.BBOX)
+    year, district = features_postgis.FILTER_YEAR, features_postgis.FILTER_DISTRICT
+    cql = quote(f"planting_year > {year} AND district = '{district}'")
+    queries = {
+        "limit=100": "?limit=100",
+        "bbox, limit=100": f"?limit=100&bbox={bbox}",
+        "CQL2, limit=100": f"?limit=100&filter-lang=cql2-text&filter={cql}",
+        "item by id": f"/{features_postgis.ITEM_ID}",
     }
-    rows = []
-    with httpx.Client(timeout=30) as client:
-        for name, params in requests(args.count // 2).items():
-            times: dict[str, list[float]] = {s: [] for s in paths}
-            for n in range(args.requests + 10):
-                for server, (base, path) in paths.items():
-                    target, query = url(base, path, params)
-                    started = time.perf_counter()
-                    answer = client.get(target, params=query)
-                    elapsed = time.perf_counter() - started
-                    if answer.status_code != 200:
-                        sys.exit(f"{server} {name}: {answer.status_code} {answer.text[:200]}")
-                    if n >= 10:  # warm-up
-                        times[server].append(elapsed)
-            p50 = {s: statistics.median(t) * 1000 for s, t in times.items()}
-            rows.append({"request": name, **{f"{s} p50 ms": round(v, 2) for s, v in p50.items()}})
-            rows[-1]["added"] = round(p50["TwinBridge"] / p50["tipg"] - 1, 3)
+    items = {
+        "TwinBridge": f"{tb}/bench/collections/trees/items",
+        "tipg": f"{tipg}/collections/public.trees/items",
+    }
+    rows = {label: {s: items[s] + q for s in SERVERS} for label, q in queries.items()}
+    # the deep page a client reaches: each server's own next link after offset 89,900
+    rows["next link at 90,000"] = {
+        s: next_link(f"{items[s]}?limit=100&offset=89900") for s in SERVERS
+    }
     return rows
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def next_link(url: str) -> str:
+    doc = httpx.get(url, timeout=120, headers={"Accept": "application/geo+json"}).json()
+    found = next((lk["href"] for lk in doc.get("links", []) if lk["rel"] == "next"), None)
+    if found is None:
+        sys.exit(f"no next link in {url}")
+    return str(found)
 
 
-def stream(args: argparse.Namespace, gateway: str, pid: int) -> dict[str, Any]:
-    peak, done = [rss_mb(pid)], threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.1):
-            peak.append(rss_mb(pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started, features = time.perf_counter(), 0
-    next_url: str | None = f"{gateway}/bench/collections/many/items?limit=10000"
-    with httpx.Client(timeout=120) as client:
-        while next_url:
-            doc = client.get(next_url).json()
-            features += len(doc["features"])
-            next_url = next((x["href"] for x in doc["links"] if x["rel"] == "next"), None)
-    done.set()
-    sampler.join()
-    seconds = time.perf_counter() - started
-    return {"features": features, "seconds": round(seconds, 1), "rss_mb_start": round(peak[0], 1),
-            "rss_mb_peak": round(max(peak), 1)}  # fmt: skip
+def features(url: str) -> tuple[list[Any], str]:
+    response = httpx.get(url, timeout=60, headers={"Accept": "application/geo+json"})
+    if response.status_code != 200:
+        return [], f"HTTP {response.status_code}: {response.text[:160]}"
+    doc = response.json()
+    found = [doc] if doc.get("type") == "Feature" else doc["features"]
+    return [
+        (str(f["id"]), f["geometry"], {p: f["properties"].get(p) for p in PROPERTIES})
+        for f in found
+    ], ""
 
 
-async def ensure_many(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import load_postgis_trees as loader
+def check(urls: dict[str, str]) -> str:
+    """'' when TwinBridge answers as tipg does (same features in the same order)."""
+    ours, problem = features(urls["TwinBridge"])
+    if problem:
+        return f"TwinBridge: {problem}"
+    theirs, problem = features(urls["tipg"])
+    if problem:
+        return f"tipg: {problem}"
+    if not ours or [f[0] for f in ours] != [f[0] for f in theirs]:
+        return f"other ids: {len(ours)} features vs tipg's {len(theirs)}"
+    for a, b in zip(ours, theirs, strict=True):
+        if a != b:
+            return f"feature {a[0]} differs: {a[1:]} vs {b[1:]}"
+    return ""
 
-    dsn = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
-    conn = await asyncpg.connect(dsn)
-    try:
-        exists = await conn.fetchval("SELECT to_regclass('public.trees_many') IS NOT NULL")
-        rows = await conn.fetchval("SELECT count(*) FROM trees_many") if exists else None
-        if rows != args.stream_count:
-            console.print(f"loading {args.stream_count:,} trees into trees_many …")
-            rows_ = loader.tree_rows(args.stream_count)
-            await loader.load_table(conn, rows_, table="trees_many", srid=4326)
-    finally:
-        await conn.close()
+
+def wrk_latency(url: str, duration: int, connections: int) -> tuple[float, float, int, str]:
+    """p50 and p99 in ms, the number of requests answered, and the problems wrk saw."""
+    cmd = ["wrk", "--latency", "-t1", f"-c{connections}", f"-d{duration}s", url]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+    def percentile(p: str) -> float:
+        found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if found is None:
+            sys.exit(f"cannot parse wrk output:\n{out}")
+        return float(found.group(1)) * UNITS[found.group(2)]
+
+    done = re.search(r"(\d+) requests in", out)
+    problems = [m.group(0).strip() for m in re.finditer(r"(Non-2xx.*|Socket errors:.*)", out)]
+    return (
+        percentile("50"),
+        percentile("99"),
+        int(done.group(1)) if done else 0,
+        "; ".join(problems),
+    )
+
+
+def cpu_seconds(proc: Process) -> float:
+    """User + system CPU time of the server's process and its children so far."""
+    total = 0.0
+    for pid in memory_postgis.processes(proc.pid):
+        with contextlib.suppress(FileNotFoundError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def measure(
+    requests: dict[str, dict[str, str]], servers: dict[str, Process], args: argparse.Namespace
+) -> list[Row]:
+    rows = []
+    for label, urls in requests.items():
+        problem = check(urls)
+        for connections in args.connections:
+            row = Row(label, connections)
+            if problem:
+                row.problems["TwinBridge"] = problem
+                rows.append(row)
+                continue
+            for server in SERVERS:
+                wrk_latency(urls[server], 1, connections)  # warm-up
+            for server in SERVERS:
+                cpu = cpu_seconds(servers[server])
+                p50, p99, done, trouble = wrk_latency(urls[server], args.duration, connections)
+                cpu = cpu_seconds(servers[server]) - cpu
+                row.p50_ms[server], row.p99_ms[server] = p50, p99
+                row.rps[server] = done / args.duration
+                row.cpu_ms[server] = 1000 * cpu / done if done else 0.0
+                if trouble:
+                    row.problems[server] = trouble
+            if not row.problems:
+                row.added_p50 = row.p50_ms["TwinBridge"] / row.p50_ms["tipg"] - 1
+            rows.append(row)
+    return rows
+
+
+def report(rows: list[Row], args: argparse.Namespace) -> None:
+    table = Table(
+        title="TwinBridge (oapif) over tipg vs tipg, 100,000 trees, one worker each, "
+        f"wrk -t1 -d{args.duration}s --latency (latency and CPU time per request in ms)"
+    )
+    for name in ("request", "conns", "tipg p50", "TB p50", "added p50", "tipg p99", "TB p99",
+                 "tipg req/s", "TB req/s", "tipg CPU/req", "TB CPU/req"):  # fmt: skip
+        table.add_column(name, justify="left" if name == "request" else "right")
+    for row in rows:
+        if row.added_p50 is None:
+            table.add_row(row.request, str(row.connections), "[red]FAILED[/red]")
+            continue
+        colour = "green" if row.added_p50 <= TARGET else "red"
+        table.add_row(
+            row.request,
+            str(row.connections),
+            f"{row.p50_ms['tipg']:.1f}",
+            f"{row.p50_ms['TwinBridge']:.1f}",
+            f"[{colour}]{row.added_p50:+.0%}[/{colour}]",
+            f"{row.p99_ms['tipg']:.1f}",
+            f"{row.p99_ms['TwinBridge']:.1f}",
+            f"{row.rps['tipg']:.0f}",
+            f"{row.rps['TwinBridge']:.0f}",
+            f"{row.cpu_ms['tipg']:.1f}",
+            f"{row.cpu_ms['TwinBridge']:.1f}",
+        )
+    console.print(table)
+    for row in rows:
+        for server, problem in row.problems.items():
+            console.print(f"[yellow]* {row.request} -c{row.connections} – {server}: {problem}")
+    measured = [r.added_p50 for r in rows if r.added_p50 is not None]
+    met = len(measured) == len(rows) and max(measured) <= TARGET
+    verdict = "[green]met[/green]" if met else "[red]NOT met[/red]"
+    console.print(f"target: TwinBridge adds at most {TARGET:.0%} to tipg's p50: {verdict}")
+    settings = {"trees": 100_000, "duration_s": args.duration, "connections": args.connections}
+    packages = ("twinbridge", "tipg", "httpx", "uvicorn", "orjson")
+    common.save_results(RESULTS, settings, packages, [asdict(r) for r in rows])
 
 
 def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
-    admin = f"postgresql://{args.user}@{args.host}:{args.port}/postgres"
-    asyncio.run(ensure_trees(admin, args.database, args.count))
-    if args.stream:
-        asyncio.run(ensure_many(args))
-    tipg, gateway = start(args, tmp, procs)
-    rows = latency(args, tipg, gateway)
-    table = Table(
-        title=f"TwinBridge over tipg vs tipg, {args.count:,} trees, p50 of {args.requests}"
-    )
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(f"{v:+.1%}" if k == "added" else str(v) for k, v in row.items()))
-    console.print(table)
-    result: dict[str, Any] = {"latency": rows}
-    if args.stream:
-        result["stream"] = stream(args, gateway, procs[-1].pid)
-        console.print(result["stream"])
-    settings = {"count": args.count, "requests": args.requests}
-    common.save_results(RESULTS, settings, ("tipg", "twinbridge"), [result])
+    dsn = f"postgresql://{args.user}@{args.host}:{args.port}/postgres"
+    asyncio.run(features_postgis.ensure_trees(dsn, args.database, 100_000))
+    env = dict(os.environ)
+    tipg = common.launch(
+        "tipg", tmp, procs, lambda port: tipg_command(args, env, port),
+        "/collections/public.trees/items?limit=1", env,
+    )  # fmt: skip
+    tb = start_twinbridge(twinbridge_config(f"{tipg}/collections/public.trees"), tmp, procs)
+    servers = dict(zip(SERVERS, (procs[1], procs[0]), strict=True))
+    report(measure(requests_for(tb, tipg), servers, args), args)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--stream", action="store_true")
-    parser.add_argument("--stream-count", type=int, default=1_000_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(c) for c in text.split(",") if c],
+        default=[1, 4],
+        help="comma-separated wrk connection counts (default 1,4)",
+    )
     parser.add_argument("--database", default="twinbridge_bench")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)

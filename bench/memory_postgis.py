@@ -100,8 +100,12 @@ def status_mb(pid: int, key: str) -> float:
 
 
 def measure(server: str, base: str, proc: Process, count: int) -> Row:
+    return measure_url(server, f"{base}{ITEMS[server]}", proc, count)
+
+
+def measure_url(server: str, url: str, proc: Process, count: int) -> Row:
+    """The peak RSS of `proc` (and its children) while `url?limit=count` is read."""
     row = Row(server)
-    url = f"{base}{ITEMS[server]}"
     headers = {"Accept": "application/geo+json", "Accept-Encoding": "identity"}
     warm = httpx.get(f"{url}?limit=10", headers=headers, timeout=60)
     if warm.status_code != 200:
