@@ -13,26 +13,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.mapserver_process import (  # noqa: E402 (the repository's root on the path first)
+    GEOJSON_OUTPUTFORMAT,
     MAPSERV,
     OGCAPI_TEMPLATES,
     MapServerHandle,
     start_mapserver,
 )
 
-MAPFILE = """MAP
+MAPFILE = (
+    """MAP
   NAME "trees"
   EXTENT 9.7 53.3 10.4 53.8
   PROJECTION
     "init=epsg:4326"
   END
-  OUTPUTFORMAT
-    NAME "geojson"
-    DRIVER "OGR/GEOJSON"
-    MIMETYPE "application/json; subtype=geojson"
-    FORMATOPTION "STORAGE=stream"
-    FORMATOPTION "FORM=SIMPLE"
-  END
-  WEB
+"""
+    + GEOJSON_OUTPUTFORMAT
+    + """  WEB
     METADATA
       "wfs_title" "Trees"
       "wfs_onlineresource" "{base_url}?map=trees&"
@@ -70,6 +67,7 @@ MAPFILE = """MAP
   END
 END
 """
+)
 
 
 def mapfile(args: argparse.Namespace, database: str, *, geojson: bool = True) -> str:

@@ -34,7 +34,12 @@ import pytest
 from tests import mapserver_process
 from tests.conftest import missing_service
 from tests.connectors.gpkg_fixture import write_gpkg
-from tests.mapserver_process import OGCAPI_TEMPLATES, MapServerHandle, MapServerMissing
+from tests.mapserver_process import (
+    GEOJSON_OUTPUTFORMAT,
+    OGCAPI_TEMPLATES,
+    MapServerHandle,
+    MapServerMissing,
+)
 from tests.postgis_fixtures import PostGIS
 
 
@@ -48,20 +53,16 @@ def start_mapserver(workdir: Path, maps: dict[str, str], *, processes: int = 1) 
         raise
 
 
-TREES_MAP = """MAP
+TREES_MAP = (
+    """MAP
   NAME "trees"
   EXTENT 540000 5900000 600000 5960000
   PROJECTION
     "init=epsg:25832"
   END
-  OUTPUTFORMAT
-    NAME "geojson"
-    DRIVER "OGR/GEOJSON"
-    MIMETYPE "application/json; subtype=geojson"
-    FORMATOPTION "STORAGE=stream"
-    FORMATOPTION "FORM=SIMPLE"
-  END
-  WEB
+"""
+    + GEOJSON_OUTPUTFORMAT
+    + """  WEB
     METADATA
       "wfs_title" "Trees"
       "wfs_onlineresource" "{base_url}?map=trees&"
@@ -116,6 +117,7 @@ TREES_MAP = """MAP
   END
 END
 """
+)
 
 
 def write_geopackage(path: Path) -> Path:

@@ -28,6 +28,15 @@ import httpx
 
 MAPSERV = "/usr/lib/cgi-bin/mapserv"
 OGCAPI_TEMPLATES = "/usr/share/mapserver/ogcapi/templates/html-plain/"
+# MapServer's GeoJSON output, as a mapfile declares it (the OGR driver, streamed)
+GEOJSON_OUTPUTFORMAT = """  OUTPUTFORMAT
+    NAME "geojson"
+    DRIVER "OGR/GEOJSON"
+    MIMETYPE "application/json; subtype=geojson"
+    FORMATOPTION "STORAGE=stream"
+    FORMATOPTION "FORM=SIMPLE"
+  END
+"""
 _METHODS = frozenset({"GET", "POST", "HEAD"})
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from gateway.demo.plans import CRS, PLAN_FILES, write_plans
 from tests.mapserver import MapServerHandle, start_mapserver
+from tests.mapserver_process import GEOJSON_OUTPUTFORMAT
 
 XPLAN_NS = "http://www.deegree.org/xplanung/1/0"
 TYPE_NAME = "xplan:BP_Plan"
@@ -44,15 +45,7 @@ DATE_TYPES = "".join(
         "inkrafttretensDatum",
     )
 )
-GEOJSON_FORMAT = """
-  OUTPUTFORMAT
-    NAME "geojson"
-    DRIVER "OGR/GEOJSON"
-    MIMETYPE "application/json; subtype=geojson"
-    FORMATOPTION "STORAGE=stream"
-    FORMATOPTION "FORM=SIMPLE"
-  END
-"""
+GEOJSON_FORMAT = "\n" + GEOJSON_OUTPUTFORMAT
 
 
 def write_plan_data(folder: Path, seed: int = SEED) -> dict[str, Path]:

@@ -27,6 +27,7 @@ from tests.connectors.wfs_mapserver import (
     wfs_fixture,  # noqa: F401
 )
 from tests.mapserver import MapServerHandle, mapserver_trees_fixture, start_mapserver  # noqa: F401
+from tests.mapserver_process import GEOJSON_OUTPUTFORMAT
 from tests.postgis_fixtures import PostGIS, loader, make, postgis_fixture  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -93,20 +94,16 @@ def test_a_wfs_1_1_answer_in_short_epsg_4326_is_read_latitude_first(wfs, feature
 
 # --- a layer stored in EPSG:4326: spatial filters go exactly, without a tolerance ---------
 
-LONLAT_MAP = """MAP
+LONLAT_MAP = (
+    """MAP
   NAME "lonlat"
   EXTENT -180 -90 180 90
   PROJECTION
     "init=epsg:4326"
   END
-  OUTPUTFORMAT
-    NAME "geojson"
-    DRIVER "OGR/GEOJSON"
-    MIMETYPE "application/json; subtype=geojson"
-    FORMATOPTION "STORAGE=stream"
-    FORMATOPTION "FORM=SIMPLE"
-  END
-  WEB
+"""
+    + GEOJSON_OUTPUTFORMAT
+    + """  WEB
     METADATA
       "wfs_title" "Trees in lon/lat"
       "wfs_onlineresource" "{base_url}?map=lonlat&"
@@ -135,6 +132,7 @@ LONLAT_MAP = """MAP
   END
 END
 """
+)
 LONLAT_SPATIAL = [
     "S_INTERSECTS(geometry, BBOX(9.95, 53.55, 10.0, 53.58))",
     "S_WITHIN(geometry, POLYGON((9.9 53.5, 10.1 53.52, 10.0 53.6, 9.9 53.5)))",
