@@ -10,6 +10,7 @@ abandoned calls drain (memory stays bounded).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -111,6 +112,24 @@ def assert_failed_in_time(
     doc = response.json()
     assert body in doc and doc["requestId"] == response.headers["x-request-id"]
     assert "127.0.0.1" not in response.text and "asyncpg" not in response.text.lower()
+
+
+def assert_fault_answered_while_others_are_served(
+    client: TestClient, proxy: FaultProxy, mode: str, failing: str, other: str
+) -> None:
+    """`mode` on the proxy in front of the source `failing` reads: that request fails by its
+    deadline while a request to another source (`other`), sent meanwhile, is answered."""
+    assert client.get(failing).status_code == 200  # metadata cached, as in steady operation
+    proxy.latency = 1.0
+    proxy.set(mode, cut=True)
+    answers: list[tuple[httpx.Response, float]] = []
+    thread = threading.Thread(target=lambda: answers.append(timed(client, failing)))
+    thread.start()
+    time.sleep(0.05)
+    served, _ = timed(client, other)
+    thread.join()
+    assert served.status_code == 200 and server_seconds(served) < TIMEOUT
+    assert_failed_in_time(*answers[0])
 
 
 def guard_of(client: TestClient, tenant: str = "pg") -> Any:

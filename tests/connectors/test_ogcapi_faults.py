@@ -10,7 +10,6 @@ a gzip bomb, a 4xx to a pushed filter) from respx.
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,7 +26,11 @@ from tests.faults import FaultProxy, fault_proxy
 from tests.ogcapi_fixtures import Upstreams, upstreams  # noqa: F401 - fixtures
 from tests.ogcapi_fixtures import street_trees as profiled
 from tests.postgis_fixtures import postgis_fixture  # noqa: F401 - fixtures
-from tests.test_faults import assert_failed_in_time, server_seconds, timed
+from tests.test_faults import (
+    assert_fault_answered_while_others_are_served,
+    server_seconds,
+    timed,
+)
 
 TIMEOUT = 0.5
 FEDERATION = 0.8
@@ -104,17 +107,8 @@ def test_wire_faults_are_answered_by_the_deadline_while_others_are_served(
     wired: TestClient, tipg_proxy: FaultProxy, mode: str
 ) -> None:
     items = "/slow/collections/trees/items?limit=5"
-    assert wired.get(items).status_code == 200
-    tipg_proxy.latency = 1.0
-    tipg_proxy.set(mode, cut=True)
-    answers: list[tuple[httpx.Response, float]] = []
-    failing = threading.Thread(target=lambda: answers.append(timed(wired, items)))
-    failing.start()
-    time.sleep(0.05)
-    other, seconds = timed(wired, "/ok/collections/trees/items?limit=5")
-    failing.join()
-    assert other.status_code == 200 and server_seconds(other) < TIMEOUT
-    assert_failed_in_time(*answers[0])
+    other = "/ok/collections/trees/items?limit=5"
+    assert_fault_answered_while_others_are_served(wired, tipg_proxy, mode, items, other)
 
 
 @pytest.mark.integration

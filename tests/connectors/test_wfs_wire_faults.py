@@ -5,8 +5,6 @@ by the federation deadline + 100 ms."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from tests.faults import FaultProxy, fault_proxy
 from tests.mapserver import MapServerHandle, mapserver_trees_fixture  # noqa: F401
 from tests.ogcapi_fixtures import street_trees
 from tests.postgis_fixtures import PostGIS, postgis_fixture  # noqa: F401
-from tests.test_faults import assert_failed_in_time, server_seconds, timed
+from tests.test_faults import assert_fault_answered_while_others_are_served, server_seconds, timed
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 0.5
@@ -70,17 +68,8 @@ def client(
 def test_wire_faults_of_a_wfs_are_answered_by_the_deadline_while_others_are_served(
     client: TestClient, wfs_proxy: FaultProxy, mode: str
 ) -> None:
-    assert client.get(ITEMS).status_code == 200  # metadata cached, as in steady operation
-    wfs_proxy.latency = 1.0
-    wfs_proxy.set(mode, cut=True)
-    answers: list[tuple[httpx.Response, float]] = []
-    failing = threading.Thread(target=lambda: answers.append(timed(client, ITEMS)))
-    failing.start()
-    time.sleep(0.05)
-    other, _ = timed(client, "/db/collections/trees/items?limit=5")
-    failing.join()
-    assert other.status_code == 200 and server_seconds(other) < TIMEOUT
-    assert_failed_in_time(*answers[0])
+    other = "/db/collections/trees/items?limit=5"
+    assert_fault_answered_while_others_are_served(client, wfs_proxy, mode, ITEMS, other)
 
 
 def test_a_hung_wfs_leaves_a_flagged_partial_by_the_federation_deadline(
