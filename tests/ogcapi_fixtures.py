@@ -28,20 +28,8 @@ import yaml
 
 from tests.conformance.test_peers import PYGEOAPI, stop, wait_for
 from tests.conftest import free_port, start_gateway
-from tests.postgis_fixtures import TREE_COUNT, PostGIS, loader
+from tests.postgis_fixtures import TREE_COLUMNS, TREE_COUNT, PostGIS, loader
 
-PROPERTIES = (
-    "species_scientific",
-    "species_german",
-    "genus",
-    "planting_year",
-    "height_m",
-    "crown_diameter_m",
-    "trunk_circumference_cm",
-    "district",
-    "street",
-    "last_update",
-)
 SPLIT = 1000  # city_a: fid <= SPLIT
 
 
@@ -139,7 +127,7 @@ def upstreams(postgis: PostGIS, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def street_trees(source: dict[str, Any], id_field: str | None = None) -> dict[str, Any]:
     """A street-trees collection over a source whose fields carry the profile's names."""
-    mapping: dict[str, Any] = {"properties": {p: p for p in PROPERTIES}}
+    mapping: dict[str, Any] = {"properties": {p: p for p in TREE_COLUMNS}}
     if id_field:
         mapping["id"] = id_field
     return {"title": "Bäume", "profile": "street-trees", "source": source, "mapping": mapping}
@@ -200,7 +188,7 @@ def federation(
 
 
 __all__ = [
-    "PROPERTIES",
+    "TREE_COLUMNS",
     "SPLIT",
     "Federation",
     "Upstreams",

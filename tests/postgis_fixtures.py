@@ -41,6 +41,19 @@ from tests.conftest import missing_service
 ADMIN_DSN = os.environ.get("TWINBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 LOADER = Path(__file__).resolve().parent.parent / "scripts" / "load_postgis_trees.py"
 TREE_COUNT = 2000
+# the columns of `trees` besides fid and geom: the street-trees profile's own names
+TREE_COLUMNS = (
+    "species_scientific",
+    "species_german",
+    "genus",
+    "planting_year",
+    "height_m",
+    "crown_diameter_m",
+    "trunk_circumference_cm",
+    "district",
+    "street",
+    "last_update",
+)
 
 # baumid -> (easting, northing) in EPSG:25832; None: a tree without geometry
 BAEUME: dict[int, tuple[float, float] | None] = {

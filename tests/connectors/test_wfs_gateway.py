@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.config import load_config
 from tests.mapserver import MapServerHandle, mapserver_trees_fixture  # noqa: F401
-from tests.postgis_fixtures import TREE_COUNT, PostGIS, postgis_fixture  # noqa: F401
+from tests.postgis_fixtures import TREE_COLUMNS, TREE_COUNT, PostGIS, postgis_fixture  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +61,6 @@ tenants:
           id_field: fid
           srs_name: "EPSG:99999"
 """
-FIELDS = [
-    "species_scientific",
-    "species_german",
-    "genus",
-    "planting_year",
-    "height_m",
-    "crown_diameter_m",
-    "trunk_circumference_cm",
-    "district",
-    "street",
-    "last_update",
-]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +68,7 @@ def client(
     mapserver_trees: MapServerHandle, postgis: PostGIS, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("wfs-gateway")
-    props = ", ".join(f"{f}: {f}" for f in FIELDS)
+    props = ", ".join(f"{f}: {f}" for f in TREE_COLUMNS)
     text = CONFIG.format(wfs=mapserver_trees.wfs_url("trees"), db=postgis, props=props)
     (folder / "twinbridge.yaml").write_text(text, encoding="utf-8")
     with TestClient(create_app(load_config(folder / "twinbridge.yaml"))) as c:

@@ -15,30 +15,18 @@ from gateway.app import create_app
 from gateway.config import parse_config
 from tests.hostile.corpus import Case
 from tests.hostile.targets import POSTGIS, Target, corpus, params, target
-from tests.postgis_fixtures import PostGIS, postgis_fixture  # noqa: F401
+from tests.postgis_fixtures import TREE_COLUMNS, PostGIS, postgis_fixture  # noqa: F401
 from tests.sensorthings.conftest import KEY, PG_DSN, populate_ets, postgres_available
 
 pytestmark = pytest.mark.integration
 CASES = corpus(POSTGIS)
-PROPERTIES = (
-    "species_scientific",
-    "species_german",
-    "genus",
-    "planting_year",
-    "height_m",
-    "crown_diameter_m",
-    "trunk_circumference_cm",
-    "district",
-    "street",
-    "last_update",
-)
 
 
 def config(db: PostGIS, schema: str, key_env: str) -> dict:
     trees = {
         "profile": "street-trees",
         "source": {"connector": "postgis", **db.options("trees", pool_max_size=4)},
-        "mapping": {"id": "fid", "properties": {p: p for p in PROPERTIES}},
+        "mapping": {"id": "fid", "properties": {p: p for p in TREE_COLUMNS}},
     }
     baeume = {"source": {"connector": "postgis", **db.options("baeume", id_field="baumid")}}
     store = {"kind": "postgres", "dsn": PG_DSN, "schema": schema}
