@@ -17,12 +17,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import metrics
+from gateway.assets import static_mount
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
 from gateway.context import REQUEST_ID, new_request_id
 from gateway.errors import GatewayError, Unauthorized, log_answer
 from gateway.features.cursor import Cursors, derived_key
 from gateway.features.encoders import html_response, json_response, negotiate
+from gateway.features.links import base_url
 from gateway.features.routes import Features
 from gateway.features.views import build_views
 from gateway.sensorthings.facade import StaFacade
@@ -40,7 +42,10 @@ def error_response(
 ) -> Response:
     doc = {"code": code, "description": description, "requestId": REQUEST_ID.get()}
     if request.method != "HEAD" and negotiate(request, None) == "html":
-        response = html_response("error", {**doc, "status": status}, f"{status} {code}", [], status)
+        settings = getattr(request.app.state, "server_settings", None)
+        static = f"{base_url(request, settings)}/static" if settings else "/static"
+        doc = {**doc, "status": status}
+        response = html_response("error", doc, f"{status} {code}", [], status, static=static)
     else:
         response = json_response(doc, status=status)
     response.headers.update(headers or {})
@@ -143,6 +148,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         title="TwinBridge", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.catalog = catalog
+    app.state.server_settings = loaded.config.server
     app.state.sensorthings = sensorthings
 
     async def health(request: Request) -> Response:
@@ -181,6 +187,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
                 Route("/ready", ready, methods=["GET", "HEAD"]),
                 Route("/metrics", metrics_endpoint, methods=["GET"]),
                 *sensorthings.routes(),  # before the features' /{tenant}/... patterns
+                static_mount(),
                 *features.routes(),
             ]
         )

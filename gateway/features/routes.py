@@ -86,13 +86,31 @@ class Features:
         values = single_values(request.query_params, allowed)
         return negotiate(request, parse_format(values.get("f"))), values
 
+    def page(
+        self,
+        request: Request,
+        kind: str,
+        doc: dict[str, Any],
+        title: str,
+        crumbs: list,
+        **extra: Any,
+    ) -> Response:
+        """An HTML page, its stylesheet and scripts under this gateway's public /static."""
+        static = f"{base_url(request, self.settings)}/static"
+        return html_response(kind, doc, title, crumbs, static=static, extra=extra)
+
     def respond(
-        self, kind: str, doc: dict[str, Any], fmt: str, view: ApiView, crumbs: list, **kw: Any
+        self,
+        request: Request,
+        kind: str,
+        doc: dict[str, Any],
+        fmt: str,
+        view: ApiView,
+        crumbs: list,
     ) -> Response:
         if fmt == "html":
-            title = doc.get("title") or view.title
-            return html_response(kind, doc, title, crumbs)
-        return json_response(doc, **kw)
+            return self.page(request, kind, doc, doc.get("title") or view.title, crumbs)
+        return json_response(doc)
 
     @staticmethod
     def crumbs(view: ApiView, root: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
@@ -101,22 +119,22 @@ class Features:
     async def landing(self, request: Request) -> Response:
         view, root = self.view(request)
         fmt, _ = self.fmt(request)
-        return self.respond(
-            "landing", documents.landing(view, root, fmt), fmt, view, self.crumbs(view, root)
-        )
+        doc = documents.landing(view, root, fmt)
+        return self.respond(request, "landing", doc, fmt, view, self.crumbs(view, root))
 
     async def conformance(self, request: Request) -> Response:
         view, root = self.view(request)
         fmt, _ = self.fmt(request)
         crumbs = self.crumbs(view, root, ("Conformance", f"{root}/conformance"))
-        return self.respond("conformance", documents.conformance_doc(root, fmt), fmt, view, crumbs)
+        doc = documents.conformance_doc(root, fmt)
+        return self.respond(request, "conformance", doc, fmt, view, crumbs)
 
     async def collections(self, request: Request) -> Response:
         view, root = self.view(request)
         fmt, _ = self.fmt(request)
         crumbs = self.crumbs(view, root, ("Collections", f"{root}/collections"))
         doc = documents.collections(view, root, fmt)
-        return self.respond("collections", {**doc, "title": view.title}, fmt, view, crumbs)
+        return self.respond(request, "collections", {**doc, "title": view.title}, fmt, view, crumbs)
 
     def _collection_crumbs(self, view: ApiView, root: str, c: Collection) -> list:
         return self.crumbs(
@@ -131,13 +149,16 @@ class Features:
         c = self.collection(view, request)
         fmt, _ = self.fmt(request)
         doc = documents.collection(c, root, fmt)
-        return self.respond("collection", doc, fmt, view, self._collection_crumbs(view, root, c))
+        crumbs = self._collection_crumbs(view, root, c)
+        return self.respond(request, "collection", doc, fmt, view, crumbs)
 
     async def items(self, request: Request) -> Response:
         view, root = self.view(request)
         c = self.collection(view, request)
         values = single_values(request.query_params, None)
         fmt = negotiate(request, parse_format(values.get("f")))
+        if fmt == "html":  # the page's GET form sends its empty fields: they mean "any"
+            values = {name: value for name, value in values.items() if value}
         body = (
             await read_filter_body(request, self.settings.max_body_bytes)
             if request.method == "POST"
@@ -168,7 +189,10 @@ class Features:
                 ("Items", f"{root}/collections/{c.id}/items")
             ]
             doc = {**doc, "title": c.title, "html_limit": HTML_LIMIT}
-            response = html_response("items", doc, c.title, crumbs)
+            url = f"{root}/collections/{c.id}/queryables"
+            queryables = schemas.queryables(c, url)["properties"]
+            extra = {"crs": presentation.crs, "queryables": queryables, "html_limit": HTML_LIMIT}
+            response = self.page(request, "items", doc, c.title, crumbs, **extra)
             response.headers.update(headers)
             return response
         return json_response(doc, GEOJSON, **headers)
@@ -213,7 +237,7 @@ class Features:
         doc = getattr(schemas, kind)(c, url)
         if fmt == "html":
             crumbs = self._collection_crumbs(view, root, c) + [(kind.title(), url)]
-            return html_response("queryables", doc, doc["title"], crumbs)
+            return self.page(request, "queryables", doc, doc["title"], crumbs)
         return json_response(doc, schemas.SCHEMA_JSON)
 
     async def item(self, request: Request) -> Response:
@@ -231,7 +255,9 @@ class Features:
             (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
         ]
         if fmt == "html":
-            return html_response("item", doc, f"{c.title}: {fid}", crumbs)
+            return self.page(
+                request, "item", doc, f"{c.title}: {fid}", crumbs, crs=presentation.crs
+            )
         return json_response(doc, GEOJSON, **{"Content-Crs": f"<{presentation.crs}>"})
 
     async def api(self, request: Request) -> Response:
@@ -239,14 +265,14 @@ class Features:
         fmt, _ = self.fmt(request)
         doc = openapi.document(view, root, self.settings)
         if fmt == "html":
-            return html_response("api", doc, f"{view.title}: API", self.crumbs(view, root))
+            return self.page(request, "api", doc, f"{view.title}: API", self.crumbs(view, root))
         return json_response(doc, OPENAPI)
 
     async def api_html(self, request: Request) -> Response:
         view, root = self.view(request)
         single_values(request.query_params, ())
         doc = openapi.document(view, root, self.settings)
-        return html_response("api", doc, f"{view.title}: API", self.crumbs(view, root))
+        return self.page(request, "api", doc, f"{view.title}: API", self.crumbs(view, root))
 
     async def tenant_slash(self, request: Request) -> Response:
         _, root = self.view(request)
