@@ -57,6 +57,7 @@
   const graticule = new ol.layer.Graticule({
     strokeStyle: new ol.style.Stroke({ color: palette.grat, width: 1 }),
     showLabels: true,
+    lonLabelPosition: 0.97, // along the top: the scale line sits bottom left
     wrapX: false,
   });
 
