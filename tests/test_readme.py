@@ -13,7 +13,8 @@ def test_quick_start_is_exactly_two_commands_and_ci_runs_the_second():
     block = README.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line for line in block.splitlines() if line.strip()]
     assert len(commands) == 2
-    assert commands[0].endswith("twinbridge serve")
+    assert commands[0] == "bash scripts/demo.sh"
+    assert (ROOT / "scripts" / "demo.sh").read_text().rstrip().endswith('twinbridge serve "$@"')
     assert commands[1] == "bash scripts/test.sh"
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
 
