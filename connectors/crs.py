@@ -92,9 +92,9 @@ def transform_geometries(geoms: Sequence[Geometry | None] | np.ndarray, source: 
 
     def apply(coords: np.ndarray) -> np.ndarray:
         x, y = to84.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
+        return np.column_stack([x, y, *coords.T[2:]])  # heights stay (horizontal CRSs)
 
-    return shapely.transform(array, apply)
+    return shapely.transform(array, apply, include_z=None)
 
 
 def transform_geometry(geom: Geometry, source: str) -> Geometry:

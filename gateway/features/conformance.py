@@ -36,6 +36,7 @@ CLASSES: tuple[str, ...] = (
 
 
 def conforms_to() -> list[str]:
+    from gateway.features.jsonfg import CLASSES as JSONFG
     from gateway.query.cql2 import CONFORMANCE
 
-    return [*CLASSES, *CONFORMANCE]
+    return [*CLASSES, *CONFORMANCE, *JSONFG]

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from connectors.base import CRS84
 from gateway.features import conformance
 from gateway.features.crs import OFFERED, collection_crs, storage_crs_uri
+from gateway.features.jsonfg import JSONFG, JsonFg
 from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI, format_links, link, with_query
 from gateway.features.schemas import SCHEMA_JSON
 from gateway.features.views import ApiView, Collection
@@ -62,6 +63,7 @@ def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) ->
     links += [
         link(f"{url}/items?f=json", "items", GEOJSON, "Items as GeoJSON"),
         link(f"{url}/items?f=html", "items", HTML, "Items as HTML"),
+        link(f"{url}/items?f=jsonfg", "items", JSONFG, "Items as JSON-FG"),
         link(f"{url}/queryables", QUERYABLES, SCHEMA_JSON, "Queryables"),
         link(f"{url}/sortables", SORTABLES, SCHEMA_JSON, "Sortables"),
         link(f"{url}/schema", SCHEMA, SCHEMA_JSON, "Schema of the items"),
@@ -101,9 +103,14 @@ def items(
     offset: int,
     limit: int,
     cursor: str | None = None,
+    jsonfg: JsonFg | None = None,
 ) -> dict[str, Any]:
-    """`cursor`: where the next page starts, when the collection pages without offsets."""
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": page.features}
+    """`cursor`: where the next page starts, when the collection pages without offsets;
+    `jsonfg`: set for a JSON-FG page, whose collection-level members come first."""
+    doc: dict[str, Any] = {"type": "FeatureCollection"}
+    if jsonfg is not None:
+        doc.update(jsonfg.collection_members())
+    doc["features"] = page.features
     doc.update(items_tail(c, root, fmt, params, page, len(page.features), offset, limit, cursor))
     return doc
 
@@ -123,11 +130,8 @@ def items_tail(
     after the features, once it knows how many went out and whether there is a next."""
     url = f"{root}/collections/{c.id}/items"
     kept = {k: v for k, v in params.items() if k not in ("f", "offset", "cursor")}
-    json_type = GEOJSON
-    links = format_links(
-        url, {**kept, **({"offset": str(offset)} if offset else {})}, fmt, json_type
-    )
-    page_type, page_f = (HTML, "html") if fmt == "html" else (json_type, "json")
+    links = representation_links(url, {**kept, **({"offset": str(offset)} if offset else {})}, fmt)
+    page_type, page_f = _PAGE_TYPES.get(fmt, (GEOJSON, "json"))
     if page.has_next:
         start = {"cursor": cursor} if cursor else {"offset": str(offset + limit)}
         after = {**kept, **start, "f": page_f}
@@ -148,8 +152,27 @@ def items_tail(
     return doc
 
 
-def item(c: Collection, root: str, fmt: str, feature: Feature) -> dict[str, Any]:
+_PAGE_TYPES = {"html": (HTML, "html"), "jsonfg": (JSONFG, "jsonfg")}
+
+
+def representation_links(url: str, params: dict[str, str], fmt: str) -> list[dict[str, str]]:
+    """`self` and `alternate` of items and item: GeoJSON, HTML and JSON-FG, in that order
+    (clients that take the first JSON alternate get plain GeoJSON)."""
+    links = format_links(url, params, "html" if fmt == "html" else "json", GEOJSON)
+    as_jsonfg = link(with_query(url, {**params, "f": "jsonfg"}), "alternate", JSONFG, "As JSON-FG")
+    if fmt == "jsonfg":
+        links[0]["rel"], links[0]["title"] = "alternate", "As GeoJSON"
+        as_jsonfg["rel"], as_jsonfg["title"] = "self", "This document"
+    return [*links, as_jsonfg]
+
+
+def item(
+    c: Collection, root: str, fmt: str, feature: Feature, jsonfg: JsonFg | None = None
+) -> dict[str, Any]:
     url = f"{root}/collections/{c.id}/items/{quote(str(feature['id']), safe='')}"
-    links = format_links(url, {}, fmt, GEOJSON)
+    links = representation_links(url, {}, fmt)
     links.append(link(f"{root}/collections/{c.id}", "collection", JSON, c.title))
-    return {**feature, "links": links}
+    if jsonfg is None:
+        return {**feature, "links": links}
+    rest = {k: v for k, v in feature.items() if k not in ("type", "featureType")}
+    return {"type": "Feature", **jsonfg.root_members(), **rest, "links": links}

@@ -22,17 +22,23 @@ from starlette.types import Send
 from gateway.context import REQUEST_ID
 from gateway.errors import GatewayError
 from gateway.features import html
+from gateway.features.jsonfg import JSONFG_ACCEPTED
 from gateway.features.links import HTML, JSON
 
 log = logging.getLogger("twinbridge.errors")
 Feature = dict[str, Any]
 
-_OFFERED = {"application/json": "json", "application/geo+json": "json", "text/html": "html"}
+_OFFERED = {
+    "application/json": "json",
+    "application/geo+json": "json",
+    "text/html": "html",
+    **dict.fromkeys(JSONFG_ACCEPTED, "jsonfg"),
+}
 
 
-def negotiate(request: Request, f: str | None) -> str:
-    """`f` wins; else the Accept header's best match; JSON when there is none (OWSLib and
-    many scripts send no Accept, or */*)."""
+def negotiate(request: Request, f: str | None, formats: tuple[str, ...] = ("json", "html")) -> str:
+    """`f` wins; else the Accept header's best match among `formats`; JSON when there is
+    none (OWSLib and many scripts send no Accept, or */*)."""
     if f:
         return f
     accept = request.headers.get("accept")
@@ -50,6 +56,8 @@ def negotiate(request: Request, f: str | None) -> str:
                 except ValueError:
                     q = 0.0
         fmt = _OFFERED.get(media.strip().lower())
+        if fmt not in formats:
+            continue
         # Equal weights: the first listed wins (browsers list text/html first).
         if fmt and q > best_q:
             best, best_q = fmt, q - position * 1e-6
@@ -88,10 +96,13 @@ async def feature_collection(
     batches: AsyncIterable[list[Feature]],
     present: Callable[[list[Feature]], list[Feature]],
     tail: Callable[[int], dict[str, Any]],
+    head: dict[str, Any] | None = None,
 ) -> AsyncIterator[bytes]:
-    """A FeatureCollection in pieces: each batch of features presented (CRS, properties,
-    skipGeometry) and encoded on its own, then `tail(number returned)`'s members."""
-    yield b'{"type":"FeatureCollection","features":['
+    """A FeatureCollection in pieces: `head`'s members (JSON-FG's conformsTo first, so a
+    reader can tell the document early), each batch of features presented (CRS,
+    properties, skipGeometry) and encoded on its own, then `tail(number returned)`'s."""
+    members = orjson.dumps(head)[1:-1] + b"," if head else b""
+    yield b'{"type":"FeatureCollection",' + members + b'"features":['
     returned = 0
     async for batch in batches:
         if not batch:

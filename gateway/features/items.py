@@ -11,10 +11,12 @@ from connectors.filters import GEOMETRY, Call, Literal, Property
 from gateway.config import ServerSettings
 from gateway.errors import InvalidParameter, UnknownParameter
 from gateway.features import crs as crs_part
+from gateway.features.jsonfg import JsonFg
 from gateway.features.params import (
     parse_bbox,
     parse_bool,
     parse_datetime,
+    parse_exclude_properties,
     parse_limit,
     parse_offset,
     parse_properties,
@@ -35,9 +37,11 @@ ITEMS_PARAMS = (
     "crs",
     "sortby",
     "properties",
+    "exclude-properties",
     "skipGeometry",
     *FILTER_PARAMS,
 )
+ITEM_PARAMS = ("f", "crs", "properties", "exclude-properties", "skipGeometry")
 
 
 # Pages with a larger limit are streamed (GeoJSON/JSON): their memory stays flat however
@@ -52,15 +56,33 @@ class Presentation:
     crs: str = CRS84
     properties: list[str] | None = None
     skip_geometry: bool = False
+    exclude: frozenset[str] = frozenset()
+    jsonfg: JsonFg | None = None  # set: the features become JSON-FG features
+
+    @property
+    def content_crs(self) -> str:
+        """The CRS of the coordinates the client asked for: JSON-FG's are in `place`."""
+        return self.jsonfg.place_crs if self.jsonfg is not None else self.crs
 
     def apply(self, features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        source = features
         if self.properties is not None:
             keep = self.properties
             features = [
                 {**f, "properties": {k: f["properties"].get(k) for k in keep}} for f in features
             ]
-        if self.skip_geometry:
-            return [{**f, "geometry": None} for f in features]
+        elif self.exclude:
+            drop = self.exclude
+            features = [
+                {**f, "properties": {k: v for k, v in f["properties"].items() if k not in drop}}
+                for f in features
+            ]
+        if self.skip_geometry or GEOMETRY in self.exclude:
+            features = [{**f, "geometry": None} for f in features]
+        if self.jsonfg is not None:
+            return self.jsonfg.features(features, source)
+        if self.skip_geometry or GEOMETRY in self.exclude:
+            return features
         return crs_part.features_to_crs(features, self.crs)
 
 
@@ -105,17 +127,17 @@ def items_request(
         filter=filter_,
         sortby=parse_sortby(standard.get("sortby"), c.sortables()),
     )
-    presentation = Presentation(
-        crs=crs_part.parse_crs(standard.get("crs"), offered),
-        properties=parse_properties(standard.get("properties"), fields),
-        skip_geometry=parse_bool(standard.get("skipGeometry"), "skipGeometry"),
-    )
-    return query, presentation
+    return query, item_presentation(standard, c)
 
 
 def item_presentation(values: dict[str, str], c: Collection) -> Presentation:
+    """crs, properties, exclude-properties and skipGeometry: how items are shown."""
+    fields = c.fields()
     return Presentation(
         crs=crs_part.parse_crs(values.get("crs"), crs_part.collection_crs(c.storage_crs)),
-        properties=parse_properties(values.get("properties"), c.fields()),
+        properties=parse_properties(values.get("properties"), fields),
         skip_geometry=parse_bool(values.get("skipGeometry"), "skipGeometry"),
+        exclude=parse_exclude_properties(
+            values.get("exclude-properties"), fields, values.get("properties")
+        ),
     )

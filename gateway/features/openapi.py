@@ -20,9 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import ServerSettings
+from gateway.features import jsonfg
 from gateway.features.crs import collection_crs
+from gateway.features.jsonfg import JSONFG
 from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI
-from gateway.features.params import DATETIME_PATTERN, MAX_OFFSET
+from gateway.features.params import DATETIME_PATTERN, ITEM_FORMATS, MAX_OFFSET
 from gateway.features.views import ApiView, Collection
 from gateway.query.filtering import LANGUAGES
 
@@ -90,6 +92,13 @@ def _parameters(settings: ServerSettings) -> dict[str, Any]:
         ),
         "f": _query_param(
             "f", {"type": "string", "enum": ["json", "html"]}, "The representation to return."
+        ),
+        "f-features": _query_param(
+            "f",
+            {"type": "string", "enum": list(ITEM_FORMATS)},
+            "The representation to return: GeoJSON, JSON-FG (OGC 21-045: `place` in `crs`, "
+            "else in the storage CRS, beside the CRS84 `geometry`) or HTML. The media types "
+            f"in Accept do the same: application/geo+json, {JSONFG}, text/html.",
         ),
         "skipGeometry": _query_param(
             "skipGeometry", {"type": "boolean", "default": False}, "Leave out the geometry."
@@ -162,6 +171,7 @@ def _schemas() -> dict[str, Any]:
                 "links": links,
             },
         },
+        **jsonfg.openapi_schemas(links),
         "featureCollectionGeoJSON": {
             "type": "object",
             "required": ["type", "features"],
@@ -205,14 +215,14 @@ def _path(op_id: str, summary: str, params: list[Any], ok: dict[str, Any], error
     return {"get": get, "head": head}
 
 
-def _ok(description: str, schema: str, json_type: str = JSON) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            json_type: {"schema": {"$ref": f"{REF}/schemas/{schema}"}},
-            HTML: {"schema": {"type": "string"}},
-        },
-    }
+def _ok(
+    description: str, schema: str, json_type: str = JSON, jsonfg: str | None = None
+) -> dict[str, Any]:
+    content = {json_type: {"schema": {"$ref": f"{REF}/schemas/{schema}"}}}
+    if jsonfg:
+        content[JSONFG] = {"schema": {"$ref": f"{REF}/schemas/{jsonfg}"}}
+    content[HTML] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
 
 
 def _enum_param(name: str, values: list[str], description: str) -> dict[str, Any]:
@@ -241,7 +251,15 @@ def _collection_params(c: Collection) -> dict[str, dict[str, Any]]:
             uniqueItems=True,
         ),
         "properties": _names_param(
-            "properties", list(c.fields()), "Only these properties are returned."
+            "properties",
+            list(c.fields()),
+            "Only these properties are returned (not together with `exclude-properties`).",
+        ),
+        "exclude-properties": _names_param(
+            "exclude-properties",
+            [*c.fields(), "geometry"],
+            "These properties are left out, the geometry too when `geometry` is named (OGC API "
+            "– Features Part 6 draft); not together with `properties`.",
         ),
     }
 
@@ -274,11 +292,12 @@ def _items_parameters(c: Collection) -> list[Any]:
         own["crs"],
         own["sortby"],
         own["properties"],
+        own["exclude-properties"],
         "skipGeometry",
         "filter",
         "filter-lang",
         own["filter-crs"],
-        "f",
+        "f-features",
         *_queryable_parameters(c.fields(), c.queryables()),
     ]
 
@@ -295,7 +314,7 @@ def _collection_paths(cid: str, c: Collection) -> dict[str, Any]:
     base = f"/collections/{cid}"
     title = c.title
     parameters = _items_parameters(c)
-    page = _ok("A page of items.", "featureCollectionGeoJSON", GEOJSON)
+    page = _ok("A page of items.", "featureCollectionGeoJSON", GEOJSON, "featureCollectionJSONFG")
     items = _path(
         f"getFeatures_{cid}", f"Items of '{title}'", parameters, page, "400 404 502 503 504"
     )
@@ -309,7 +328,14 @@ def _collection_paths(cid: str, c: Collection) -> dict[str, Any]:
         "requestBody": {"content": {media: {"schema": CQL2_JSON} for media in CQL2_MEDIA}},
     }
     own = _collection_params(c)
-    one = ["featureId", own["crs"], own["properties"], "skipGeometry", "f"]
+    one = [
+        "featureId",
+        own["crs"],
+        own["properties"],
+        own["exclude-properties"],
+        "skipGeometry",
+        "f-features",
+    ]
     return {
         f"{base}/queryables": _schema_path(f"getQueryables_{cid}", f"Queryables of '{title}'"),
         f"{base}/sortables": _schema_path(f"getSortables_{cid}", f"Sortables of '{title}'"),
@@ -326,7 +352,7 @@ def _collection_paths(cid: str, c: Collection) -> dict[str, Any]:
             f"getFeature_{cid}",
             f"One item of '{title}'",
             one,
-            _ok("The item.", "featureGeoJSON", GEOJSON),
+            _ok("The item.", "featureGeoJSON", GEOJSON, "featureJSONFG"),
             "400 404 502 503 504",
         ),
     }

@@ -13,10 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from starlette.datastructures import QueryParams
 
+from connectors.filters import GEOMETRY  # the primary geometry's name in /schema
 from gateway.errors import InvalidParameter, UnknownParameter
 from gateway.query.model import BBox, Interval, SortKey
 
 FORMATS = ("json", "html")
+ITEM_FORMATS = ("json", "jsonfg", "html")  # items and item also speak JSON-FG
 _INTEGER = re.compile(r"^\+?[0-9]{1,18}$")
 MAX_OFFSET = 10**18 - 1  # what _INTEGER admits, stated as the OpenAPI maximum
 _DURATION = re.compile(
@@ -66,11 +68,11 @@ def single_values(params: QueryParams, allowed: Iterable[str] | None) -> dict[st
     return values
 
 
-def parse_format(value: str | None) -> str | None:
+def parse_format(value: str | None, formats: tuple[str, ...] = FORMATS) -> str | None:
     if value is None:
         return None
-    if value.lower() not in FORMATS:
-        raise InvalidParameter("f", f"'{value}' is not one of {', '.join(FORMATS)}")
+    if value.lower() not in formats:
+        raise InvalidParameter("f", f"'{value}' is not one of {', '.join(formats)}")
     return value.lower()
 
 
@@ -228,6 +230,28 @@ def parse_properties(value: str | None, names: Iterable[str]) -> list[str] | Non
     if unknown:
         raise InvalidParameter("properties", f"unknown properties: {', '.join(unknown)}")
     return chosen
+
+
+def parse_exclude_properties(
+    value: str | None, names: Iterable[str], properties: str | None
+) -> frozenset[str]:
+    """exclude-properties: the complement of `properties` (Part 6 draft, 24-019): these
+    properties are left out, `geometry` too when named. The two parameters exclude each
+    other, as in the draft: which one wins would be a guess."""
+    if value is None:
+        return frozenset()
+    if properties is not None:
+        raise InvalidParameter(
+            "exclude-properties", "give either properties or exclude-properties, not both"
+        )
+    allowed = {*names, GEOMETRY}
+    chosen = [p.strip() for p in value.split(",") if p.strip()]
+    if not chosen:
+        raise InvalidParameter("exclude-properties", "name at least one property")
+    unknown = [p for p in chosen if p not in allowed]
+    if unknown:
+        raise InvalidParameter("exclude-properties", f"unknown properties: {', '.join(unknown)}")
+    return frozenset(chosen)
 
 
 def parse_bool(value: str | None, parameter: str) -> bool:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from gateway.config import ServerSettings
 from gateway.errors import NotFound, partial_warning
-from gateway.features import documents, openapi, schemas
+from gateway.features import documents, jsonfg, openapi, schemas
 from gateway.features.cursor import PARAM as CURSOR
 from gateway.features.cursor import Cursors
 from gateway.features.encoders import (
@@ -26,13 +26,14 @@ from gateway.features.encoders import (
 )
 from gateway.features.items import (
     HTML_LIMIT,
+    ITEM_PARAMS,
     STREAM_ABOVE,
     Presentation,
     item_presentation,
     items_request,
 )
 from gateway.features.links import GEOJSON, OPENAPI, base_url
-from gateway.features.params import parse_format, single_values
+from gateway.features.params import ITEM_FORMATS, parse_format, single_values
 from gateway.features.views import ApiView, Collection
 from gateway.query.filtering import read_filter_body
 from gateway.query.model import PageStream, Query
@@ -48,6 +49,28 @@ class ItemsAnswer:
     values: dict[str, str]
     query: Query
     scope: str  # what the page's cursors are signed for
+    presentation: Presentation
+
+
+def _media_type(fmt: str) -> str:
+    return jsonfg.JSONFG if fmt == "jsonfg" else GEOJSON
+
+
+def _headers(presentation: Presentation) -> dict[str, str]:
+    headers = {"Content-Crs": f"<{presentation.content_crs}>"}
+    if presentation.jsonfg is not None:
+        headers["Link"] = f'<{jsonfg.PROFILE}>; rel="profile"'
+    return headers
+
+
+def _presented(
+    fmt: str, c: Collection, root: str, values: dict[str, str], presentation: Presentation
+) -> Presentation:
+    """A JSON-FG answer also needs to know where its `place` goes and what its type is."""
+    if fmt != "jsonfg":
+        return presentation
+    how = jsonfg.for_request(c, root, "crs" in values, presentation.crs)
+    return replace(presentation, jsonfg=how)
 
 
 async def _nothing() -> AsyncIterator[bytes]:
@@ -156,7 +179,7 @@ class Features:
         view, root = self.view(request)
         c = self.collection(view, request)
         values = single_values(request.query_params, None)
-        fmt = negotiate(request, parse_format(values.get("f")))
+        fmt = negotiate(request, parse_format(values.get("f"), ITEM_FORMATS), ITEM_FORMATS)
         if fmt == "html":  # the page's GET form sends its empty fields: they mean "any"
             values = {name: value for name, value in values.items() if value}
         body = (
@@ -165,6 +188,7 @@ class Features:
             else None
         )
         query, presentation = items_request(values, c, self.settings, body)
+        presentation = _presented(fmt, c, root, values, presentation)
         scope = f"{view.path}/collections/{c.id}"
         if CURSOR in values:
             query = self.cursors.apply(scope, query, values[CURSOR])
@@ -172,16 +196,17 @@ class Features:
             query = replace(query, limit=min(query.limit, HTML_LIMIT))
         elif query.limit > STREAM_ABOVE:
             page = await c.stream(query)
-            return self._streamed(
-                request, ItemsAnswer(c, root, fmt, values, query, scope), page, presentation
-            )
+            answer = ItemsAnswer(c, root, fmt, values, query, scope, presentation)
+            return self._streamed(request, answer, page)
         page = await c.items(query)
         page.features = presentation.apply(page.features)
         cursor = None
         if page.has_next and page.resume is not None:
             cursor = self.cursors.issue(scope, query, query.offset + query.limit, page.resume)
-        doc = documents.items(c, root, fmt, values, page, query.offset, query.limit, cursor)
-        headers = {"Content-Crs": f"<{presentation.crs}>"}
+        doc = documents.items(
+            c, root, fmt, values, page, query.offset, query.limit, cursor, presentation.jsonfg
+        )
+        headers = _headers(presentation)
         if page.failed_sources:
             headers["Warning"] = partial_warning(page.failed_sources)
         if fmt == "html":
@@ -195,17 +220,17 @@ class Features:
             response = self.page(request, "items", doc, c.title, crumbs, **extra)
             response.headers.update(headers)
             return response
-        return json_response(doc, GEOJSON, **headers)
+        return json_response(doc, _media_type(fmt), **headers)
 
-    def _streamed(
-        self, request: Request, answer: ItemsAnswer, page: PageStream, presentation: Presentation
-    ) -> Response:
+    def _streamed(self, request: Request, answer: ItemsAnswer, page: PageStream) -> Response:
         """A large page written as it streams; its links and numberReturned go last."""
-        headers = {"Content-Crs": f"<{presentation.crs}>"}
+        presentation = answer.presentation
+        media_type = _media_type(answer.fmt)
+        headers = _headers(presentation)
         if page.failed_sources:  # known before the first byte; later ones are in the body
             headers["Warning"] = partial_warning(page.failed_sources)
         if request.method == "HEAD":
-            return StreamedJSON(_nothing(), page.aclose, media_type=GEOJSON, headers=headers)
+            return StreamedJSON(_nothing(), page.aclose, media_type=media_type, headers=headers)
         query = answer.query
 
         def tail(returned: int) -> dict[str, Any]:
@@ -225,8 +250,10 @@ class Features:
                 cursor,
             )
 
-        body = feature_collection(page.batches(), presentation.apply, tail)
-        return StreamedJSON(body, page.aclose, media_type=GEOJSON, headers=headers)
+        how = presentation.jsonfg
+        head = how.collection_members() if how is not None else None
+        body = feature_collection(page.batches(), presentation.apply, tail, head)
+        return StreamedJSON(body, page.aclose, media_type=media_type, headers=headers)
 
     async def schema_doc(self, request: Request) -> Response:
         view, root = self.view(request)
@@ -244,12 +271,14 @@ class Features:
         view, root = self.view(request)
         c = self.collection(view, request)
         fid = request.path_params["fid"]
-        fmt, values = self.fmt(request, ("f", "crs", "properties", "skipGeometry"))
-        presentation = item_presentation(values, c)
+        values = single_values(request.query_params, ITEM_PARAMS)
+        fmt = negotiate(request, parse_format(values.get("f"), ITEM_FORMATS), ITEM_FORMATS)
+        presentation = _presented(fmt, c, root, values, item_presentation(values, c))
         feature = await c.item(fid)
         if feature is None:
             raise NotFound(f"no item '{fid}' in collection '{c.id}'")
-        doc = documents.item(c, root, fmt, presentation.apply([feature])[0])
+        shown = presentation.apply([feature])[0]
+        doc = documents.item(c, root, fmt, shown, presentation.jsonfg)
         crumbs = self._collection_crumbs(view, root, c) + [
             ("Items", f"{root}/collections/{c.id}/items"),
             (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
@@ -258,7 +287,7 @@ class Features:
             return self.page(
                 request, "item", doc, f"{c.title}: {fid}", crumbs, crs=presentation.crs
             )
-        return json_response(doc, GEOJSON, **{"Content-Crs": f"<{presentation.crs}>"})
+        return json_response(doc, _media_type(fmt), **_headers(presentation))
 
     async def api(self, request: Request) -> Response:
         view, root = self.view(request)

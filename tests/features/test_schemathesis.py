@@ -45,6 +45,12 @@ def tolerated(max_limit: int) -> tuple[Tolerated, ...]:
         ),
         Tolerated("sort key given with + and -", "ST202", 400, r"^sortby: '[^']+' is given twice"),
         Tolerated(
+            "properties and exclude-properties exclude each other",
+            "ST202",
+            400,
+            r"^exclude-properties: give either properties or exclude-properties, not both",
+        ),
+        Tolerated(
             "limit above the maximum is clamped (OGC API – Features)",
             "ST201",
             200,
