@@ -1,0 +1,126 @@
+"""The response cache: repeated identical GETs answered from kept bytes without reaching
+the source; never for credentials, partial answers or streamed pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.types import Receive, Scope, Send
+
+from gateway import catalog
+from gateway.app import create_app
+from gateway.config import load_config
+from gateway.httpcache.conditions import Validator
+from gateway.httpcache.middleware import ResponseCache
+from gateway.httpcache.store import MemoryStore
+from tests.httpcache.files import write_config
+from tests.httpcache.test_conditional import ITEMS, Counted, rewrite
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counted]:
+    monkeypatch.setattr(catalog, "RELOAD_CHECK_SECONDS", 0.0)
+    with TestClient(create_app(load_config(write_config(tmp_path)))) as client:
+        yield Counted(client)
+
+
+def test_a_repeated_request_is_answered_from_the_cache(gateway: Counted) -> None:
+    first = gateway.get(f"{ITEMS}?limit=2")
+    assert first.headers["x-cache"] == "miss"
+    calls = gateway.calls
+    second = gateway.get(f"{ITEMS}?limit=2")
+    assert second.headers["x-cache"] == "hit" and gateway.calls == calls
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["content-type"] == "application/geo+json"
+    # a conditional request on a kept answer is a 304
+    r = gateway.get(f"{ITEMS}?limit=2", **{"if-none-match": first.headers["etag"]})
+    assert r.status_code == 304 and r.headers["etag"] == first.headers["etag"]
+    # another Accept-Encoding is another entry (the answer is kept as sent)
+    assert gateway.get(f"{ITEMS}?limit=2", **{"accept-encoding": "br"}).headers["x-cache"] == (
+        "miss"
+    )
+
+
+def test_a_changed_source_is_not_answered_from_the_cache(gateway: Counted, tmp_path: Path) -> None:
+    gateway.get(ITEMS)
+    assert gateway.get(ITEMS).headers["x-cache"] == "hit"
+    rewrite(tmp_path / "a.geojson", ["Linde"])
+    r = gateway.get(ITEMS)
+    assert r.headers["x-cache"] == "miss" and r.json()["numberReturned"] == 1
+
+
+@pytest.mark.parametrize("credentials", [{"authorization": "Bearer t"}, {"x-api-key": "k"}])
+def test_requests_with_credentials_are_never_cached(
+    gateway: Counted, credentials: dict[str, str]
+) -> None:
+    gateway.get(ITEMS)
+    calls = gateway.calls
+    r = gateway.get(ITEMS, **credentials)
+    assert r.status_code == 200 and "x-cache" not in r.headers and gateway.calls > calls
+
+
+def test_streamed_pages_and_errors_are_not_cached(gateway: Counted) -> None:
+    assert "x-cache" not in gateway.get(f"{ITEMS}?limit=1001").headers
+    gateway.get(f"{ITEMS}?limit=-1")
+    assert gateway.get(f"{ITEMS}?limit=-1").headers["x-cache"] == "miss"
+
+
+class Stub:
+    """An application answering with given headers and body, counting its calls."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], body: bytes = b"{}") -> None:
+        self.headers, self.body, self.calls = headers, body, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        half = len(self.body) // 2
+        await send({"type": "http.response.body", "body": self.body[:half], "more_body": True})
+        await send({"type": "http.response.body", "body": self.body[half:]})
+
+
+class Fixed:
+    def __init__(self, validator: Validator) -> None:
+        self.validator = validator
+
+    async def resolve(self, scope: Scope) -> Validator:
+        return self.validator
+
+
+def cached(app: Stub, max_entry_bytes: int = 10_000, **validator: Any) -> TestClient:
+    v = Validator('"t"', None, "no-cache", "Accept", "key", **validator)
+    store = MemoryStore(1_000_000, max_entry_bytes)
+    return TestClient(ResponseCache(app, Fixed(v), store, max_entry_bytes))  # type: ignore[arg-type]
+
+
+def test_partial_answers_are_not_cached() -> None:
+    app = Stub([(b"warning", b'199 - "partial"')])
+    client = cached(app)
+    assert client.get("/x").headers["x-cache"] == "miss"
+    assert client.get("/x").headers["x-cache"] == "miss" and app.calls == 2
+
+
+def test_answers_above_the_entry_cap_are_sent_whole_but_not_kept() -> None:
+    app = Stub([(b"content-type", b"application/json")], body=b"[" + b"1," * 3000 + b"1]")
+    client = cached(app, max_entry_bytes=5_000)
+    assert client.get("/x").content == app.body
+    assert client.get("/x").headers["x-cache"] == "miss" and app.calls == 2
+    small = Stub([(b"content-type", b"application/json")], body=b"[1,2,3]")
+    client = cached(small, max_entry_bytes=5_000)
+    client.get("/x")
+    assert client.get("/x").content == b"[1,2,3]" and small.calls == 1
+
+
+def test_a_versionless_answer_is_kept_only_for_its_ttl() -> None:
+    app = Stub([(b"content-type", b"application/json")])
+    client = cached(app, ttl=0.0)
+    client.get("/x")
+    assert client.get("/x").headers["x-cache"] == "miss" and app.calls == 2
+    client = cached(app, ttl=60.0)
+    client.get("/x")
+    assert client.get("/x").headers["x-cache"] == "hit"
