@@ -194,7 +194,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(Exception, on_unexpected)
     # innermost first: validators, then compression, the response cache, CORS, the log
     http_cache = loaded.config.server.http_cache
-    validators = Validators(loaded, features, app.router.routes)
+    validators = Validators(loaded, features, app.router.routes, sensorthings)
     app.add_middleware(ConditionalRequests, validators=validators)
     if http_cache.response_cache.max_bytes > 0:
         kept = http_cache.response_cache

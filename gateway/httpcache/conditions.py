@@ -17,13 +17,15 @@ class Validator:
     etag: str | None  # quoted strong entity tag; None: the answer has no version
     last_modified: datetime | None
     cache_control: str
-    vary: str
+    vary: str  # "" when the answer is the same whatever the request's Accept
     cache_key: str | None = None  # the response cache's key; None: not kept
     ttl: float | None = None  # how long the response cache may keep it (None: by version)
 
     def headers(self, *, validators: bool = True) -> list[tuple[bytes, bytes]]:
         """Cache-Control and Vary always; ETag and Last-Modified with `validators`."""
-        out = [(b"cache-control", self.cache_control.encode()), (b"vary", self.vary.encode())]
+        out = [(b"cache-control", self.cache_control.encode())]
+        if self.vary:
+            out.append((b"vary", self.vary.encode()))
         if validators and self.etag is not None:
             out.append((b"etag", self.etag.encode()))
         if validators and self.last_modified is not None:

@@ -13,6 +13,7 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.features.encoders import STREAMED
 from gateway.httpcache.conditional import not_modified, send_304
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import Entry, ResponseStore
@@ -46,7 +47,7 @@ class ResponseCache:
         key = f"{v.cache_key}|{coding}"
         entry = await self.store.get(key)
         if entry is None:
-            await self.app(scope, receive, self._recording(send, key, v.ttl))
+            await self.app(scope, receive, self._recording(scope, send, key, v.ttl))
         elif not_modified(headers, v):
             await send_304(send, [(k, val) for k, val in entry.headers if k in _REVALIDATION])
         else:
@@ -54,7 +55,7 @@ class ResponseCache:
             await send({"type": "http.response.start", "status": entry.status, "headers": hit})
             await send({"type": "http.response.body", "body": entry.body})
 
-    def _recording(self, send: Send, key: str, ttl: float | None) -> Send:
+    def _recording(self, scope: Scope, send: Send, key: str, ttl: float | None) -> Send:
         """Passes the answer on as it comes and keeps a copy of a whole, cacheable 200."""
         kept: list[bytes] = []
         size, keep = 0, False
@@ -64,7 +65,8 @@ class ResponseCache:
             nonlocal size, keep, start
             if message["type"] == "http.response.start":
                 raw = list(message.get("headers", []))
-                keep = message["status"] == 200 and _cacheable(raw)
+                streamed = scope.get(STREAMED, False)
+                keep = message["status"] == 200 and not streamed and _cacheable(raw)
                 start = (message["status"], tuple(raw))
                 message["headers"] = [*raw, (b"x-cache", b"miss")]
             elif message["type"] == "http.response.body" and keep:

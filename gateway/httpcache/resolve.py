@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -24,15 +25,22 @@ from gateway.catalog import CollectionSource
 from gateway.config import LoadedConfig
 from gateway.errors import GatewayError
 from gateway.features.encoders import negotiate
-from gateway.features.items import STREAM_ABOVE
+from gateway.features.links import base_url
 from gateway.features.params import parse_format
 from gateway.features.routes import Features
 from gateway.features.views import ApiView
 from gateway.federation import FederatedCollection
 from gateway.httpcache.conditions import Validator
 from gateway.httpcache.versions import Versions
+from gateway.sensorthings.facade import StaFacade
 
 SCOPE_KEY = "twinbridge.validator"
+MEMO_SIZE = 4096  # distinct requests whose Asked is kept (all dropped when full)
+# the request headers an answer's links and representation depend on
+_SHAPING = frozenset(
+    (b"host", b"accept", b"forwarded", b"x-forwarded-proto", b"x-forwarded-host")
+    + (b"x-forwarded-prefix",)
+)
 _UNSET = object()
 
 
@@ -41,6 +49,28 @@ class Depends(Enum):
     VIEW = "view"  # metadata of every source of the view (collections, API document)
     METADATA = "metadata"  # metadata of the collection's sources (collection, schemas)
     DATA = "data"  # the data of the collection's sources (items, item)
+    STA = "sta"  # a tenant's SensorThings store
+
+
+@dataclass
+class Asked:
+    depends: Depends
+    sources: list[CollectionSource]
+    request_key: list[Any]  # configuration generation, path, sorted query, format, base URL
+    service: Any = None  # the tenant's SensorThings service (Depends.STA)
+    last: tuple[Any, Validator] | None = None  # the versions last seen, their validator
+
+
+def _raw_key(scope: Scope) -> tuple[Any, ...]:
+    client = scope.get("client")
+    return (
+        scope["path"],
+        scope.get("query_string", b""),
+        tuple((k, v) for k, v in scope["headers"] if k in _SHAPING),
+        client[0] if client else None,  # whether a proxy is trusted
+        scope.get("scheme"),
+        tuple(scope.get("server") or ()),
+    )
 
 
 def _sources(view: ApiView, cid: str | None) -> list[CollectionSource] | None:
@@ -66,14 +96,22 @@ def _digest(parts: Sequence[Any]) -> str:
 
 
 class Validators:
-    def __init__(self, loaded: LoadedConfig, features: Features, routes: list[BaseRoute]):
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        features: Features,
+        routes: list[BaseRoute],
+        sta: StaFacade | None = None,
+    ) -> None:
         self.settings = loaded.config.server.http_cache
         self.features = features
+        self.sta = sta
         self.routes = routes  # the application's list, read per request
         # a new configuration or release makes new tags: the documents may differ
         self.generation = _digest([gateway.__version__, loaded.config.model_dump_json()])
         self.started = datetime.now(UTC).replace(microsecond=0)
         self.versions = Versions(self.settings.version_ttl)
+        self._asked: dict[tuple[Any, ...], Asked | None] = {}
         f = features
         self.depends: dict[Callable[..., Any], Depends] = {
             f.landing: Depends.CONFIG,
@@ -86,6 +124,8 @@ class Validators:
             f.items: Depends.DATA,
             f.item: Depends.DATA,
         }
+        if sta is not None:
+            self.depends[sta.api.tenant_root] = Depends.STA
 
     async def resolve(self, scope: Scope) -> Validator | None:
         """The request's validator (computed once per request, kept in its scope)."""
@@ -99,7 +139,9 @@ class Validators:
         for route in self.routes:
             match, child = route.matches(scope)
             if match is Match.FULL:
-                depends = self.depends.get(child.get("endpoint"))  # type: ignore[arg-type]
+                endpoint = child.get("endpoint")
+                endpoint = getattr(endpoint, "handler", endpoint)  # STA's AnyMethod
+                depends = self.depends.get(endpoint)  # type: ignore[arg-type]
                 return None if depends is None else (depends, child.get("path_params", {}))
             if match is Match.PARTIAL:  # a route of another method: not ours to cache
                 return None
@@ -108,11 +150,39 @@ class Validators:
     async def _resolve(self, scope: Scope) -> Validator | None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return None
+        raw = _raw_key(scope)
+        asked = self._asked.get(raw, _UNSET)
+        if asked is _UNSET:
+            asked = self._ask(scope)
+            if len(self._asked) >= MEMO_SIZE:
+                self._asked.clear()
+            self._asked[raw] = asked
+        if asked is None:
+            return None
+        assert isinstance(asked, Asked)
+        if asked.depends is Depends.STA:
+            return self._sta(asked)
+        read = self.versions.data if asked.depends is Depends.DATA else self.versions.metadata
+        versions = [await read(s) for s in asked.sources]
+        if asked.last is None or asked.last[0] != versions:
+            validator = self._validator(asked.depends, asked.sources, versions, asked.request_key)
+            asked.last = (versions, validator)
+        return asked.last[1]
+
+    def _ask(self, scope: Scope) -> Asked | None:
+        """What a request asks, as far as caching cares: a pure function of the request's
+        path, query and the headers in _SHAPING, so it is computed once per distinct one."""
         matched = self._match(scope)
         if matched is None:
             return None
         depends, params = matched
         request = Request({**scope, "path_params": params})
+        query = sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
+        if depends is Depends.STA:
+            assert self.sta is not None
+            service = self.sta.services.get(params.get("tenant", ""))
+            root = base_url(request, self.features.settings)
+            return Asked(depends, [], [self.generation, scope["path"], query, root], service)
         try:
             view, root = self.features.view(request)
             fmt = negotiate(request, parse_format(request.query_params.get("f")))
@@ -121,13 +191,7 @@ class Validators:
         sources = [] if depends is Depends.CONFIG else _sources(view, params.get("cid"))
         if sources is None:
             return None
-        versions = [
-            await (self.versions.data(s) if depends is Depends.DATA else self.versions.metadata(s))
-            for s in sources
-        ]
-        query = sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
-        request_key = [self.generation, scope["path"], query, fmt, root]
-        return self._validator(depends, sources, versions, request_key)
+        return Asked(depends, sources, [self.generation, scope["path"], query, fmt, root])
 
     def _validator(
         self,
@@ -154,19 +218,16 @@ class Validators:
         if etag is None:  # no version: kept for a while only where the operator allows it
             ttl = min(s.cfg.http_cache.response_ttl for s in sources)
             key = _digest([*request_key, "ttl"]) if ttl > 0 else None
-        if _streamed(request_key[2]):
-            key = None
         return Validator(
             f'"{etag}"' if etag else None, last_modified, _max_age(age), "Accept", key, ttl
         )
 
-
-def _streamed(query: list[tuple[str, str]]) -> bool:
-    """Pages above STREAM_ABOVE are written as they stream: never kept whole."""
-    for name, value in query:
-        if name == "limit":
-            try:
-                return int(value) > STREAM_ABOVE
-            except ValueError:
-                return False
-    return False
+    def _sta(self, asked: Asked) -> Validator | None:
+        """A SensorThings read of a tenant's embedded store, tagged by the store's change
+        counter, read on every request (no version_ttl): a client reads its own writes."""
+        version = getattr(asked.service, "data_version", None)
+        tag = version() if version is not None else None
+        if tag is None:
+            return None
+        etag = _digest([*asked.request_key, tag])
+        return Validator(f'"{etag}"', None, "no-cache", "", etag)
