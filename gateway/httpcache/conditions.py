@@ -60,6 +60,12 @@ def none_match(header: str, etag: str) -> bool:
     return False
 
 
+def names(header: str, etag: str) -> bool:
+    """True when If-None-Match names exactly `etag` (as sent, with any coding suffix) or is
+    `*`: what a kept answer is compared with, since its tag is the one this client gets."""
+    return any(tag in ("*", etag) for tag in entity_tags(header))
+
+
 def not_modified_since(header: str, last_modified: datetime) -> bool:
     """If-Modified-Since: true when the answer has not changed since the date sent. An
     invalid date is ignored (RFC 9110 §13.1.3)."""

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.features.encoders import STREAMED
 from gateway.httpcache.conditional import not_modified, send_304
+from gateway.httpcache.conditions import Validator, names
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import Entry, ResponseStore
 
@@ -48,7 +49,7 @@ class ResponseCache:
         entry = await self.store.get(key)
         if entry is None:
             await self.app(scope, receive, self._recording(scope, send, key, v.ttl))
-        elif not_modified(headers, v):
+        elif _unchanged(headers, entry, v):
             await send_304(send, [(k, val) for k, val in entry.headers if k in _REVALIDATION])
         else:
             hit = [*entry.headers, (b"x-cache", b"hit")]
@@ -83,6 +84,15 @@ class ResponseCache:
             await send(message)
 
         return recording
+
+
+def _unchanged(headers: Headers, entry: Entry, v: Validator) -> bool:
+    """A kept answer's conditions: If-None-Match against the tag it was sent with."""
+    inm = headers.get("if-none-match")
+    if inm is None:
+        return not_modified(headers, v)
+    etag = next((val for k, val in entry.headers if k == b"etag"), None)
+    return etag is not None and names(inm, etag.decode("latin-1"))
 
 
 def _cacheable(headers: list[tuple[bytes, bytes]]) -> bool:

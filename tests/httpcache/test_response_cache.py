@@ -125,3 +125,14 @@ def test_a_versionless_answer_is_kept_only_for_its_ttl() -> None:
     client = cached(app, ttl=60.0)
     client.get("/x")
     assert client.get("/x").headers["x-cache"] == "hit"
+
+
+def test_a_kept_answer_is_revalidated_against_the_tag_it_was_sent_with() -> None:
+    app = Stub([(b"content-type", b"application/json"), (b"etag", b'"t-gzip"')])
+    client = cached(app)
+    client.get("/x")
+    assert client.get("/x", headers={"If-None-Match": '"t-gzip"'}).status_code == 304
+    assert client.get("/x", headers={"If-None-Match": "*"}).status_code == 304
+    other = client.get("/x", headers={"If-None-Match": '"t"'})  # another coding's tag
+    assert other.status_code == 200 and other.headers["x-cache"] == "hit"
+    assert app.calls == 1
