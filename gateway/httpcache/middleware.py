@@ -19,7 +19,8 @@ from gateway.httpcache.conditions import Validator, names
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import Entry, ResponseStore
 
-CREDENTIALS = ("authorization", "x-api-key")
+CREDENTIALS = (b"authorization", b"x-api-key")
+_CONDITIONS = (b"if-none-match", b"if-modified-since")
 _REVALIDATION = (b"etag", b"cache-control", b"vary", b"last-modified")
 
 
@@ -36,20 +37,24 @@ class ResponseCache:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if any(name in headers for name in CREDENTIALS):  # may answer differently per user
-            await self.app(scope, receive, send)
-            return
+        coding, conditional = b"", False
+        for name, value in scope["headers"]:  # one pass: this runs on every GET
+            if name in CREDENTIALS:  # may answer differently per user
+                await self.app(scope, receive, send)
+                return
+            if name == b"accept-encoding":
+                coding = value
+            elif name in _CONDITIONS:
+                conditional = True
         v = await self.validators.resolve(scope)
         if v is None or v.cache_key is None:
             await self.app(scope, receive, send)
             return
-        coding = headers.get("accept-encoding", "").replace(" ", "").lower()
-        key = f"{v.cache_key}|{coding}"
+        key = f"{v.cache_key}|{coding.replace(b' ', b'').lower().decode('latin-1')}"
         entry = await self.store.get(key)
         if entry is None:
             await self.app(scope, receive, self._recording(scope, send, key, v.ttl))
-        elif _unchanged(headers, entry, v):
+        elif conditional and _unchanged(Headers(scope=scope), entry, v):
             await send_304(send, [(k, val) for k, val in entry.headers if k in _REVALIDATION])
         else:
             hit = [*entry.headers, (b"x-cache", b"hit")]
