@@ -196,6 +196,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     http_cache = loaded.config.server.http_cache
     validators = Validators(loaded, features, app.router.routes, sensorthings)
     app.add_middleware(ConditionalRequests, validators=validators)
+    app.state.validators = validators
     if http_cache.response_cache.max_bytes > 0:
         kept = http_cache.response_cache
         store = MemoryStore(kept.max_bytes, kept.max_entry_bytes)

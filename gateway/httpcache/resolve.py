@@ -215,9 +215,11 @@ class Validators:
         ages = [s.cfg.http_cache.items_max_age for s in sources]
         age = min((a if a is not None else self.settings.items_max_age) for a in ages)
         key, ttl = etag, None
-        if etag is None:  # no version: kept for a while only where the operator allows it
-            ttl = min(s.cfg.http_cache.response_ttl for s in sources)
-            key = _digest([*request_key, "ttl"]) if ttl > 0 else None
+        if etag is None:  # kept for a while only where the operator allows it
+            unknown = [s for s, v in zip(sources, versions, strict=True) if v is None]
+            ttl = min(s.cfg.http_cache.response_ttl for s in unknown)
+            tags = [v.tag if v else None for v in versions]
+            key = _digest([*request_key, tags, "ttl"]) if ttl > 0 else None
         return Validator(
             f'"{etag}"' if etag else None, last_modified, _max_age(age), "Accept", key, ttl
         )

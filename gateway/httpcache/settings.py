@@ -61,7 +61,8 @@ class CollectionHttpCache(_Strict):
     response_ttl: float = Field(
         0,
         ge=0,
-        description="Seconds the response cache may keep this collection's answers when its "
-        "source has no version (e.g. a WFS, or PostGIS without version_query): answers "
-        "may then be this old. 0: such answers are not kept.",
+        description="Seconds the response cache may keep answers from this collection when "
+        "its source has no version (e.g. a WFS, or PostGIS without version_query): answers "
+        "may then be this old (a federated answer: its versionless members' least). 0: "
+        "such answers are not kept.",
     )

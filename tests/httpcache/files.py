@@ -33,7 +33,10 @@ def collection(file: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def write_config(folder: Path, server: dict[str, Any] | None = None) -> Path:
+def write_config(
+    folder: Path, server: dict[str, Any] | None = None, **tenants: dict[str, Any]
+) -> Path:
+    """`tenants`: more tenants, each its collections."""
     write_trees(folder / "a.geojson", ["Linde", "Eiche", "Ahorn"])
     write_trees(folder / "b.geojson", ["Buche"])
     config = {
@@ -47,6 +50,7 @@ def write_config(folder: Path, server: dict[str, Any] | None = None) -> Path:
                     )
                 }
             },
+            **{name: {"collections": c} for name, c in tenants.items()},
         },
     }
     path = folder / "gateway.yaml"

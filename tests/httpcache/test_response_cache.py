@@ -17,7 +17,7 @@ from gateway.config import load_config
 from gateway.httpcache.conditions import Validator
 from gateway.httpcache.middleware import ResponseCache
 from gateway.httpcache.store import MemoryStore
-from tests.httpcache.files import write_config
+from tests.httpcache.files import collection, write_config
 from tests.httpcache.test_conditional import ITEMS, Counted, rewrite
 
 
@@ -54,6 +54,26 @@ def test_a_changed_source_is_not_answered_from_the_cache(gateway: Counted, tmp_p
     assert r.headers["x-cache"] == "miss" and r.json()["numberReturned"] == 1
 
 
+def test_a_member_without_a_version_is_kept_for_its_ttl_and_the_others_still_count(
+    gateway: Counted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b/trees (response_ttl 5) as if it had no version: the federated answer is kept,
+    without an ETag, until a's file changes."""
+    versions = gateway.client.app.state.validators.versions  # type: ignore[attr-defined]
+    known = versions.data
+
+    async def data(source: Any) -> Any:
+        return None if source.name == "b/trees" else await known(source)
+
+    monkeypatch.setattr(versions, "data", data)
+    url = "/collections/street-trees/items"
+    first = gateway.get(url)
+    assert "etag" not in first.headers and first.headers["x-cache"] == "miss"
+    assert gateway.get(url).headers["x-cache"] == "hit"
+    rewrite(tmp_path / "a.geojson", ["Linde"])
+    assert gateway.get(url).headers["x-cache"] == "miss"
+
+
 @pytest.mark.parametrize("credentials", [{"authorization": "Bearer t"}, {"x-api-key": "k"}])
 def test_requests_with_credentials_are_never_cached(
     gateway: Counted, credentials: dict[str, str]
@@ -69,6 +89,20 @@ def test_streamed_pages_and_errors_are_not_cached(gateway: Counted) -> None:
     assert gateway.get(f"{ITEMS}?limit=1001").headers["x-cache"] == "miss"
     gateway.get(f"{ITEMS}?limit=-1")
     assert gateway.get(f"{ITEMS}?limit=-1").headers["x-cache"] == "miss"
+
+
+def test_a_partial_federated_answer_has_no_tag_and_is_not_kept(tmp_path: Path) -> None:
+    """A member that cannot be read leaves a flagged partial answer, even where every
+    member's answers could be kept for a while without a version."""
+    kept = {"http_cache": {"response_ttl": 60}}
+    config = write_config(tmp_path, c={"trees": collection("missing.geojson", **kept)})
+    with TestClient(create_app(load_config(config))) as client:
+        url = "/collections/street-trees/items"
+        first = client.get(url)
+        assert first.status_code == 200 and "warning" in first.headers
+        assert first.json()["twinbridge:failedSources"]
+        assert "etag" not in first.headers and first.headers["cache-control"] == "no-store"
+        assert client.get(url).headers["x-cache"] == "miss"
 
 
 class Stub:
