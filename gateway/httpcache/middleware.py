@@ -13,6 +13,7 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import metrics
 from gateway.features.encoders import STREAMED
 from gateway.httpcache.conditional import not_modified, send_304
 from gateway.httpcache.conditions import Validator, names
@@ -52,6 +53,7 @@ class ResponseCache:
             return
         key = f"{v.cache_key}|{coding.replace(b' ', b'').lower().decode('latin-1')}"
         entry = await self.store.get(key)
+        metrics.RESPONSE_CACHE.labels("miss" if entry is None else "hit").inc()
         if entry is None:
             await self.app(scope, receive, self._recording(scope, send, key, v.ttl))
         elif conditional and _unchanged(Headers(scope=scope), entry, v):

@@ -32,6 +32,7 @@ from gateway.features.views import ApiView
 from gateway.federation import FederatedCollection
 from gateway.httpcache.conditions import Validator
 from gateway.httpcache.versions import Versions
+from gateway.metrics import ROUTE_KEY
 from gateway.sensorthings.facade import StaFacade
 
 SCOPE_KEY = "twinbridge.validator"
@@ -57,6 +58,7 @@ class Asked:
     depends: Depends
     sources: list[CollectionSource]
     request_key: list[Any]  # configuration generation, path, sorted query, format, base URL
+    route: str = ""  # the route's template, for the request metrics of a 304 or hit
     service: Any = None  # the tenant's SensorThings service (Depends.STA)
     last: tuple[Any, Validator] | None = None  # the versions last seen, their validator
 
@@ -135,14 +137,16 @@ class Validators:
             scope[SCOPE_KEY] = known
         return known  # type: ignore[return-value]
 
-    def _match(self, scope: Scope) -> tuple[Depends, dict[str, Any]] | None:
+    def _match(self, scope: Scope) -> tuple[Depends, dict[str, Any], str] | None:
         for route in self.routes:
             match, child = route.matches(scope)
             if match is Match.FULL:
                 endpoint = child.get("endpoint")
                 endpoint = getattr(endpoint, "handler", endpoint)  # STA's AnyMethod
                 depends = self.depends.get(endpoint)  # type: ignore[arg-type]
-                return None if depends is None else (depends, child.get("path_params", {}))
+                if depends is None:
+                    return None
+                return depends, child.get("path_params", {}), getattr(route, "path", "")
             if match is Match.PARTIAL:  # a route of another method: not ours to cache
                 return None
         return None
@@ -160,6 +164,7 @@ class Validators:
         if asked is None:
             return None
         assert isinstance(asked, Asked)
+        scope.setdefault(ROUTE_KEY, asked.route)  # the route may not run
         if asked.depends is Depends.STA:
             return self._sta(asked)
         read = self.versions.data if asked.depends is Depends.DATA else self.versions.metadata
@@ -175,14 +180,15 @@ class Validators:
         matched = self._match(scope)
         if matched is None:
             return None
-        depends, params = matched
+        depends, params, route = matched
         request = Request({**scope, "path_params": params})
         query = sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
         if depends is Depends.STA:
             assert self.sta is not None
             service = self.sta.services.get(params.get("tenant", ""))
             root = base_url(request, self.features.settings)
-            return Asked(depends, [], [self.generation, scope["path"], query, root], service)
+            key = [self.generation, scope["path"], query, root]
+            return Asked(depends, [], key, route, service)
         try:
             view, root = self.features.view(request)
             fmt = negotiate(request, parse_format(request.query_params.get("f")))
@@ -191,7 +197,7 @@ class Validators:
         sources = [] if depends is Depends.CONFIG else _sources(view, params.get("cid"))
         if sources is None:
             return None
-        return Asked(depends, sources, [self.generation, scope["path"], query, fmt, root])
+        return Asked(depends, sources, [self.generation, scope["path"], query, fmt, root], route)
 
     def _validator(
         self,

@@ -170,3 +170,22 @@ def test_a_kept_answer_is_revalidated_against_the_tag_it_was_sent_with() -> None
     other = client.get("/x", headers={"If-None-Match": '"t"'})  # another coding's tag
     assert other.status_code == 200 and other.headers["x-cache"] == "hit"
     assert app.calls == 1
+
+
+def test_hits_and_304s_are_counted_under_their_route(gateway: Counted) -> None:
+    def counted(name: str, **labels: str) -> float:
+        text = gateway.get("/metrics").text
+        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        lines = [ln for ln in text.splitlines() if ln.startswith(name) and want in ln]
+        return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+
+    route = "/{tenant}/collections/{cid}/items"
+    etag = gateway.get(ITEMS).headers["etag"]
+    hits = counted("twinbridge_response_cache_total", result="hit")
+    ok = counted("twinbridge_requests_total", route=route, status="200")
+    not_modified = counted("twinbridge_requests_total", route=route, status="304")
+    gateway.get(ITEMS)
+    gateway.get(ITEMS, **{"if-none-match": etag})
+    assert counted("twinbridge_response_cache_total", result="hit") == hits + 2
+    assert counted("twinbridge_requests_total", route=route, status="200") == ok + 1
+    assert counted("twinbridge_requests_total", route=route, status="304") == not_modified + 1
