@@ -145,7 +145,8 @@ class CollectionSource:
             return None
         if not self.in_memory:
             return await self._guard(self.connector.source_version())
-        await self._guard(self._fresh_memory())
+        if self._memory is None or time.monotonic() - self._checked > RELOAD_CHECK_SECONDS:
+            await self._guard(self._fresh_memory())  # a check is due: perhaps a reload
         v = self._version
         return v if isinstance(v, SourceVersion) else SourceVersion(repr(v))
 

@@ -33,14 +33,21 @@ from gateway.federation import FederatedCollection
 from gateway.httpcache.conditions import Validator
 from gateway.httpcache.versions import Versions
 from gateway.metrics import ROUTE_KEY
+from gateway.resilience import deadline_within
 from gateway.sensorthings.facade import StaFacade
 
 SCOPE_KEY = "twinbridge.validator"
 MEMO_SIZE = 4096  # distinct requests whose Asked is kept (all dropped when full)
 # the request headers an answer's links and representation depend on
 _SHAPING = frozenset(
-    (b"host", b"accept", b"forwarded", b"x-forwarded-proto", b"x-forwarded-host")
-    + (b"x-forwarded-prefix",)
+    {
+        b"host",
+        b"accept",
+        b"forwarded",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-forwarded-prefix",
+    }
 )
 _UNSET = object()
 
@@ -147,9 +154,7 @@ class Validators:
                 if depends is None:
                     return None
                 return depends, child.get("path_params", {}), getattr(route, "path", "")
-            if match is Match.PARTIAL:  # a route of another method: not ours to cache
-                return None
-        return None
+        return None  # as the router: a FULL match wins over an earlier PARTIAL (method)
 
     async def _resolve(self, scope: Scope) -> Validator | None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -168,7 +173,8 @@ class Validators:
         if asked.depends is Depends.STA:
             return self._sta(asked)
         read = self.versions.data if asked.depends is Depends.DATA else self.versions.metadata
-        versions = [await read(s) for s in asked.sources]
+        with deadline_within(self.settings.version_timeout):  # a slow source: no validators
+            versions = [await read(s) for s in asked.sources]
         if asked.last is None or asked.last[0] != versions:
             validator = self._validator(asked.depends, asked.sources, versions, asked.request_key)
             asked.last = (versions, validator)

@@ -45,6 +45,12 @@ class HttpCacheSettings(_Strict):
         "version_query …) is reused before it is asked again: ETags and cached answers "
         "may lag a change by this long.",
     )
+    version_timeout: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds a request waits for its sources' versions: a source that "
+        "takes longer is asked again later; meanwhile its answers have no ETag.",
+    )
     response_cache: ResponseCacheSettings = Field(
         default_factory=ResponseCacheSettings,
         description="The in-process cache of whole answers to repeated identical requests.",

@@ -27,7 +27,11 @@ class Versions:
 
     async def data(self, source: CollectionSource) -> SourceVersion | None:
         """The data's version; None when the source has none or asking it failed (the
-        request then runs as usual and reports the failure itself)."""
+        request then runs as usual and reports the failure itself). An in-memory source's
+        is asked each time: it is the loaded data's, known without I/O until the source's
+        own reload check is due."""
+        if source.in_memory:
+            return await self._ask(source)
         memo = self._memo.get(source.name)
         if memo is not None and time.monotonic() < memo[0]:
             return memo[1]
@@ -36,13 +40,16 @@ class Versions:
             memo = self._memo.get(source.name)
             if memo is not None and time.monotonic() < memo[0]:
                 return memo[1]
-            try:
-                version = await source.data_version()
-            except Exception as e:  # noqa: BLE001 - unknown is an answer, not an error
-                log.debug("no version for %s: %s", source.name, e)
-                version = None
+            version = await self._ask(source)
             self._memo[source.name] = (time.monotonic() + self.ttl, version)
         return version
+
+    async def _ask(self, source: CollectionSource) -> SourceVersion | None:
+        try:
+            return await source.data_version()
+        except Exception as e:  # noqa: BLE001 - unknown is an answer, not an error
+            log.debug("no version for %s: %s", source.name, e)
+            return None
 
     async def metadata(self, source: CollectionSource) -> SourceVersion | None:
         """What a source's metadata (fields, extent) depends on: an in-memory source's
