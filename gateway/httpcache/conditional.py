@@ -20,11 +20,8 @@ def not_modified(header: Headers, v: Validator) -> bool:
     if inm is not None:
         return v.etag is not None and none_match(inm, v.etag)
     ims = header.get("if-modified-since")
-    return ims is not None and v.last_modified is not None and _not_modified_since(ims, v)
-
-
-def _not_modified_since(ims: str, v: Validator) -> bool:
-    assert v.last_modified is not None
+    if ims is None or v.last_modified is None:
+        return False
     return not_modified_since(ims, v.last_modified)
 
 
