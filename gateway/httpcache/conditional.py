@@ -72,11 +72,12 @@ def _decorating(send: Send, v: Validator) -> Send:
     async def decorated(message: Message) -> None:
         if message["type"] == "http.response.start" and message["status"] == 200:
             present = {k.lower() for k, _ in message.get("headers", [])}
-            partial = b"warning" in present  # a federated member failed: no version
-            added = v.headers(validators=not partial)
-            if partial:
-                added[0] = (b"cache-control", b"no-store")
-            message["headers"] = [*message.get("headers", []), *added]
+            if b"cache-control" not in present:  # else the route decided (e.g. no-store)
+                partial = b"warning" in present  # a federated member failed: no version
+                added = v.headers(validators=not partial)
+                if partial:
+                    added[0] = (b"cache-control", b"no-store")
+                message["headers"] = [*message.get("headers", []), *added]
         await send(message)
 
     return decorated

@@ -133,6 +133,18 @@ def cached(app: Stub, max_entry_bytes: int = 10_000, **validator: Any) -> TestCl
     return TestClient(ResponseCache(app, Fixed(v), store, max_entry_bytes))  # type: ignore[arg-type]
 
 
+def test_an_answer_whose_route_says_no_store_gets_no_tag_and_is_not_kept() -> None:
+    from gateway.httpcache.conditional import ConditionalRequests
+
+    app = Stub([(b"content-type", b"text/html"), (b"cache-control", b"no-store")])
+    v = Validator('"t"', None, "no-cache", "Accept", "key")
+    inner = ConditionalRequests(app, Fixed(v))  # type: ignore[arg-type]
+    client = TestClient(ResponseCache(inner, Fixed(v), MemoryStore(10**6, 10**5), 10**5))  # type: ignore[arg-type]
+    first = client.get("/x")
+    assert "etag" not in first.headers and first.headers["cache-control"] == "no-store"
+    assert client.get("/x").headers["x-cache"] == "miss" and app.calls == 2
+
+
 def test_partial_answers_are_not_cached() -> None:
     app = Stub([(b"warning", b'199 - "partial"')])
     client = cached(app)
