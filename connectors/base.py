@@ -24,6 +24,11 @@ Register the class under the entry-point group `twinbridge.connectors` in your p
 A connector whose whole dataset lives in memory (small files) may instead subclass
 `FileConnector` and implement `load()`: the gateway then maps the records once, indexes them
 and answers every query from memory, reloading when `version()` changes.
+
+Optionally, `source_version()` tells the gateway cheaply what state the data is in: HTTP
+clients then get an ETag and answers from the gateway's response cache. Return None unless
+the tag is certain to change with every insert, update and delete: a wrong tag serves
+stale data, a missing one only costs a query.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -101,6 +106,32 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
+class SourceVersion:
+    """The state a source's data is in: `tag` (opaque) changes whenever the data does;
+    `modified` is when it last changed, where the source knows (HTTP Last-Modified)."""
+
+    tag: str
+    modified: datetime | None = None
+
+
+def file_version(*paths: Path) -> SourceVersion:
+    """A file's (and its companions', e.g. a SQLite WAL) modification time and size; a
+    companion that does not exist counts as absent. Raises OSError for the first path."""
+    parts, newest = [], 0
+    for index, path in enumerate(paths):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            if index == 0:
+                raise
+            parts.append("-")
+            continue
+        parts.append(f"{st.st_mtime_ns}.{st.st_size}")
+        newest = max(newest, st.st_mtime_ns)
+    return SourceVersion(":".join(parts), datetime.fromtimestamp(newest / 1e9, UTC))
+
+
+@dataclass(frozen=True)
 class Health:
     ok: bool
     detail: str = ""
@@ -148,8 +179,14 @@ class FeatureConnector(abc.ABC):
         raise NotImplementedError
 
     def version(self) -> object:
-        """A value that changes when the source changes; the gateway reloads then."""
+        """A value that changes when the source changes; the gateway reloads then (a
+        SourceVersion also serves as the loaded data's HTTP validator)."""
         raise NotImplementedError
+
+    async def source_version(self) -> SourceVersion | None:
+        """The data's current version, when it is cheap (the gateway asks at most about
+        once a second per source) and exact; None: unknown (no ETag, no response cache)."""
+        return None
 
     async def problems(self) -> list[str]:
         """Mismatches between the configuration and the source that `config check` should
@@ -178,9 +215,11 @@ class FileConnector(FeatureConnector):
     def in_memory(self) -> bool:
         return True
 
-    def version(self) -> tuple[int, int]:
-        st = self.path().stat()
-        return (st.st_mtime_ns, st.st_size)
+    def version(self) -> SourceVersion:
+        return file_version(self.path())
+
+    async def source_version(self) -> SourceVersion | None:
+        return self.version()
 
     @abc.abstractmethod
     def load(self) -> tuple[Description, list[Record]]:
@@ -235,5 +274,7 @@ __all__ = [
     "QueryResult",
     "Record",
     "SourceQuery",
+    "SourceVersion",
+    "file_version",
     "infer_type",
 ]

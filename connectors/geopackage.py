@@ -33,6 +33,8 @@ from connectors.base import (
     QueryResult,
     Record,
     SourceQuery,
+    SourceVersion,
+    file_version,
 )
 from connectors.crs import (
     bbox_from_crs84,
@@ -163,9 +165,15 @@ class GeoPackageConnector(FeatureConnector):
     def in_memory(self) -> bool:
         return self.config.in_memory
 
-    def version(self) -> tuple[int, int]:
-        st = self.path().stat()
-        return (st.st_mtime_ns, st.st_size)
+    def version(self) -> SourceVersion:
+        """The file and its write-ahead log: in WAL mode a commit changes only the log
+        until a checkpoint. (`PRAGMA data_version` would be exact too, but only for one
+        connection, and a reload opens a new one.)"""
+        path = self.path()
+        return file_version(path, path.with_name(path.name + "-wal"))
+
+    async def source_version(self) -> SourceVersion | None:
+        return self.version()
 
     def load(self) -> tuple[Description, list[Record]]:
         # A changed file needs a fresh connection: the cached table layout may be stale.

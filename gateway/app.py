@@ -27,6 +27,10 @@ from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.links import base_url
 from gateway.features.routes import Features
 from gateway.features.views import build_views
+from gateway.httpcache.conditional import ConditionalRequests
+from gateway.httpcache.middleware import ResponseCache
+from gateway.httpcache.resolve import Validators
+from gateway.httpcache.store import MemoryStore
 from gateway.sensorthings.facade import StaFacade
 
 log = logging.getLogger("twinbridge.access")
@@ -195,5 +199,17 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+    # innermost first: validators, then compression, the response cache, CORS, the log
+    http_cache = loaded.config.server.http_cache
+    validators = Validators(loaded, features, app.router.routes, sensorthings)
+    app.add_middleware(ConditionalRequests, validators=validators)
+    app.state.validators = validators
+    if http_cache.response_cache.max_bytes > 0:
+        kept = http_cache.response_cache
+        store = MemoryStore(kept.max_bytes, kept.max_entry_bytes)
+        app.add_middleware(
+            ResponseCache, validators=validators, store=store, max_entry_bytes=kept.max_entry_bytes
+        )
+        app.state.response_store = store
     app.add_middleware(RequestLog)
     return app

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import profiles
-from connectors.base import CRS84, Description, FeatureConnector, Record
+from connectors.base import CRS84, Description, FeatureConnector, Record, SourceVersion
 from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
 from gateway.errors import UpstreamFailed
@@ -136,6 +136,19 @@ class CollectionSource:
 
     async def _guard(self, work: Any) -> Any:
         return await self.guard.call(work)
+
+    async def data_version(self) -> SourceVersion | None:
+        """The version of the data this source answers from now, read before the data
+        (so what a client gets under it is never older); None: unknown or not open.
+        An in-memory source's is the loaded one, whatever the file does meanwhile."""
+        if not self._opened:
+            return None
+        if not self.in_memory:
+            return await self._guard(self.connector.source_version())
+        if self._memory is None or time.monotonic() - self._checked > RELOAD_CHECK_SECONDS:
+            await self._guard(self._fresh_memory())  # a check is due: perhaps a reload
+        v = self._version
+        return v if isinstance(v, SourceVersion) else SourceVersion(repr(v))
 
     async def items(self, query: Query) -> Page:
         await self._ready()

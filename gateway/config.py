@@ -22,6 +22,7 @@ from pydantic import (
 
 from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
+from gateway.httpcache.settings import CollectionHttpCache, HttpCacheSettings
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 
@@ -157,6 +158,10 @@ class ServerSettings(Strict):
         default_factory=StaServerSettings,
         description="SensorThings API settings shared by all tenants (paging, MQTT broker).",
     )
+    http_cache: HttpCacheSettings = Field(
+        default_factory=HttpCacheSettings,
+        description="ETags, Cache-Control and the response cache.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
@@ -249,6 +254,10 @@ class CollectionConfig(Strict):
         None,
         description="Keys of server.resilience to set differently for this source, e.g. a "
         "longer timeout or a smaller concurrency.",
+    )
+    http_cache: CollectionHttpCache = Field(
+        default_factory=CollectionHttpCache,
+        description="HTTP caching of this collection's items.",
     )
 
     @model_validator(mode="after")

@@ -19,6 +19,11 @@ from gateway.config import (
     ServerSettings,
     TenantConfig,
 )
+from gateway.httpcache.settings import (
+    CollectionHttpCache,
+    HttpCacheSettings,
+    ResponseCacheSettings,
+)
 from gateway.registry import available, connector_class
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import REFERENCE_SECTIONS
@@ -33,6 +38,7 @@ def _type_name(info: FieldInfo) -> str:
         "gateway.config.",
         "gateway.sensorthings.config.",
         "gateway.resilience.",
+        "gateway.httpcache.settings.",
         "connectors.remote.http.",
     )
     for prefix in (*prefixes, "<class '", "'>"):
@@ -64,9 +70,12 @@ def reference() -> str:
         ("`server.federation`", FederationSettings),
         ("`server.resilience` (and `resilience` of a collection or upstream)", Resilience),
         ("`server.query`", QuerySettings),
+        ("`server.http_cache`", HttpCacheSettings),
+        ("`server.http_cache.response_cache`", ResponseCacheSettings),
         ("`tenants.<tenant>`", TenantConfig),
         ("`tenants.<tenant>.collections.<collection>`", CollectionConfig),
         ("`tenants.<tenant>.collections.<collection>.mapping`", Mapping),
+        ("`tenants.<tenant>.collections.<collection>.http_cache`", CollectionHttpCache),
         ("`mapping.properties.<property>` (a rule; a plain string means `from`)", MappingRule),
     ]
     sections += REFERENCE_SECTIONS

@@ -57,6 +57,12 @@ SOURCE_CIRCUIT_OPEN = Gauge(
     ["source"],
     multiprocess_mode="livemax",
 )
+RESPONSE_CACHE = Counter(
+    "twinbridge_response_cache_total",
+    "GETs the response cache could keep, by result: hit (answered from it, or 304 from "
+    "a kept answer) or miss (answered by the route).",
+    ["result"],
+)
 
 
 ROUTE_KEY = "twinbridge.route"

@@ -38,11 +38,12 @@ from connectors.base import (
     QueryResult,
     Record,
     SourceQuery,
+    SourceVersion,
 )
 from connectors.crs import crs_uri
 from connectors.errors import SourceError, SourceRejectedValue, SourceStatementTimeout
 from connectors.postgis.sql import Params, filter_ops, records, statement
-from connectors.postgis.table import Projection, Table, extent, read_table
+from connectors.postgis.table import Projection, Table, extent, read_table, row_version
 
 _FETCH_ALL = 1000  # pages up to this size are fetched at once; larger ones use a cursor
 _RELTUPLES_TTL = 60.0  # seconds the table-size estimate is trusted
@@ -110,6 +111,16 @@ class PostGISConnector(FeatureConnector):
             ge=0,
             description="With count 'estimate': the most rows counted exactly (counting "
             "stops after count_limit + 1 matches, so a count costs at most that).",
+        )
+        version_query: str | None = Field(
+            None,
+            description="SQL (yours, never a client's) whose one row changes with every "
+            "insert, update and delete of the table, e.g. `SELECT n, changed_at FROM "
+            "tree_changes` kept by a trigger (`SELECT max(updated_at)` misses deletes). "
+            "Its values make the ETag, a timestamp among them the Last-Modified; it runs "
+            "at most once per server.http_cache.version_ttl. Unset: no ETag and no response "
+            "cache, since PostgreSQL keeps no exact change marker per table "
+            "(pg_stat_user_tables counts are flushed up to seconds late and can be reset).",
         )
 
         @model_validator(mode="after")
@@ -217,6 +228,13 @@ class PostGISConnector(FeatureConnector):
         except SourceRejectedValue:  # not a valid value of the id column's type
             return None
         return records(table.projection(None), rows)[0] if rows else None
+
+    async def source_version(self) -> SourceVersion | None:
+        if self.config.version_query is None:
+            return None
+        async with self._connection() as conn:
+            row = await conn.fetchrow(self.config.version_query)
+        return row_version(row)
 
     async def health(self) -> Health:
         now = datetime.now(UTC)

@@ -7,13 +7,15 @@ a request are always bound parameters (`Params`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 import asyncpg
 
-from connectors.base import FieldInfo, FieldType
+from connectors.base import FieldInfo, FieldType, SourceVersion
 from connectors.crs import transform_bbox
 from connectors.postgis import geometry as wkb
 
@@ -292,3 +294,11 @@ async def extent(
 
 
 __all__ = ["Column", "Projection", "Table", "extent", "quote", "read_table"]
+
+
+def row_version(row: Sequence[Any] | None) -> SourceVersion:
+    """The version_query's row as a validator: every value in the tag, the latest
+    timestamp as the modification time (naive ones are UTC, the sessions' zone)."""
+    values = list(row) if row is not None else []
+    moments = [v if v.tzinfo else v.replace(tzinfo=UTC) for v in values if isinstance(v, datetime)]
+    return SourceVersion("|".join(repr(v) for v in values), max(moments, default=None))

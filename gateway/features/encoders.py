@@ -17,7 +17,7 @@ import anyio
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 
 from gateway.context import REQUEST_ID
 from gateway.errors import GatewayError
@@ -113,6 +113,9 @@ async def feature_collection(
     yield b"]," + orjson.dumps(tail(returned))[1:]
 
 
+STREAMED = "twinbridge.streamed"  # set in the scope of a streamed answer
+
+
 class StreamedJSON(StreamingResponse):
     """A JSON answer written while it is produced. When producing fails mid-way, the answer
     is left unfinished: without its last chunk the server closes the connection, so the
@@ -127,6 +130,10 @@ class StreamedJSON(StreamingResponse):
     ) -> None:
         super().__init__(content, **kw)
         self.closer = closer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[STREAMED] = True  # the response cache keeps no streamed answer whole
+        await super().__call__(scope, receive, send)
 
     async def stream_response(self, send: Send) -> None:
         await send(

@@ -119,6 +119,7 @@ class AnyMethod:
     not by the router in the OGC shape."""
 
     def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler  # what HTTP caching recognises the route by
         self.app = request_response(handler)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -106,6 +106,11 @@ class EmbeddedService:
     async def open(self) -> None:
         await self.store.open()
 
+    def data_version(self) -> str | None:
+        """The store's change tag where it has one cheaply (SQLite), for HTTP validators."""
+        version = getattr(self.store, "data_version", None)
+        return version() if version is not None else None
+
     async def close(self) -> None:
         await self.store.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import queue
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +126,20 @@ class SqliteStore:
         self._write_conn: sqlite3.Connection | None = None
         self._read_conns: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
+        self._watch: sqlite3.Connection | None = None
+        self._process = secrets.token_hex(6)  # data_version counts per connection
+
+    def data_version(self) -> str | None:
+        """A tag that changes with every commit to the file, by any connection or process:
+        SQLite's `PRAGMA data_version` on a connection that never writes (it reads the
+        WAL index in shared memory, so it runs on the event loop). None before open."""
+        if self._write_conn is None:
+            return None
+        if self._watch is None:
+            self._watch = connect(self.path, cache_mib=1)
+            self._all.append(self._watch)
+        (counter,) = self._watch.execute("PRAGMA data_version").fetchone()
+        return f"{self._process}.{counter}"
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -145,6 +160,7 @@ class SqliteStore:
         for conn in self._all:
             conn.close()
         self._all.clear()
+        self._watch = self._write_conn = None
 
     def _read_sync(self, plan: Plan[T]) -> T:
         conn = self._read_conns.get()
