@@ -2,9 +2,10 @@
 
 Each body chunk is compressed and flushed as it passes, so a page of 10,000 features is
 never held whole, compressed or not, and a client decodes it as it arrives. Left alone:
-bodies below `min_size` when known whole at the start, answers already encoded, 204/304,
-HEAD, and types that do not compress (images, archives). `Vary: Accept-Encoding` goes on
-every compressible answer, compressed or not, so shared caches keep the variants apart.
+bodies below `min_size` when known whole at the start, answers already encoded, 204, 206
+(a range of the bytes as they are), 304, HEAD, and types that do not compress (images,
+archives). `Vary: Accept-Encoding` goes on every compressible answer, compressed or not, so
+shared caches keep the variants apart.
 
 A strong ETag names bytes, and the compressed bytes differ per coding: `"x"` leaves as
 `"x-gzip"` (or `-br`, `-zstd`), and the suffix is taken off the tags of `If-None-Match` and
@@ -100,7 +101,8 @@ class _Answer:
             await self._send(message)
             return
         raw = h.add_vary(raw, VARY)
-        if self.coding is None or self.head or status == 204 or h.get(raw, b"content-encoding"):
+        as_is = status in (204, 206) or self.head or self.coding is None
+        if as_is or h.get(raw, b"content-encoding") or h.get(raw, b"content-range"):
             await self._send({**message, "headers": raw})
             return
         self.start = {**message, "headers": raw}

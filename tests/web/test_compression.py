@@ -58,6 +58,15 @@ def app(**settings: object) -> Compression:
             ),
         ),
         Route("/empty", lambda r: Response(status_code=204, media_type="application/json")),
+        Route(
+            "/range",
+            lambda r: Response(
+                BIG[:2000],
+                206,
+                media_type="application/json",
+                headers={"Content-Range": f"bytes 0-1999/{len(BIG)}"},
+            ),
+        ),
     ]
     return Compression(Starlette(routes=routes), CompressionSettings(**settings))
 
@@ -118,6 +127,7 @@ def test_without_accept_encoding_the_body_is_as_it_was_but_varies() -> None:
         ("/big", "HEAD", "Accept-Encoding"),
         ("/png", "GET", None),  # not compressible
         ("/empty", "GET", "Accept-Encoding"),
+        ("/range", "GET", "Accept-Encoding"),  # a range of the bytes as they are
     ],
 )
 def test_what_is_left_alone(path: str, method: str, vary: str | None) -> None:
