@@ -4,6 +4,7 @@ that need to see the chunks as they were sent (a test client joins them)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.types import ASGIApp, Message
@@ -12,8 +13,10 @@ from starlette.types import ASGIApp, Message
 def call(
     app: ASGIApp, method: str, path: str, headers: dict[str, str] | None = None
 ) -> tuple[Message, list[Message]]:
-    """The response's start message and its body messages."""
-    return asyncio.run(_call(app, method, path, headers))
+    """The response's start message and its body messages. Run in a thread of its own: a
+    Playwright session of the browser tests may hold a running loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _call(app, method, path, headers)).result()
 
 
 async def _call(
