@@ -32,6 +32,8 @@ from gateway.httpcache.middleware import ResponseCache
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import MemoryStore
 from gateway.sensorthings.facade import StaFacade
+from gateway.web.compression import Compression
+from gateway.web.cors import Cors
 
 log = logging.getLogger("twinbridge.access")
 errors_log = logging.getLogger("twinbridge.errors")
@@ -158,6 +160,11 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
 
+    async def favicon(request: Request) -> Response:
+        """Browsers ask for it beside every JSON document they show: no icon, and no 404
+        in their console."""
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
     async def ready(request: Request) -> Response:
         """Readiness of this instance: a city's outage must not make a load balancer drop
         every instance, so failed sources and open circuits only make it 'degraded'."""
@@ -188,6 +195,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
             [
                 *features.item_routes(),
                 Route("/health", health, methods=["GET", "HEAD"]),
+                Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
                 Route("/ready", ready, methods=["GET", "HEAD"]),
                 Route("/metrics", metrics_endpoint, methods=["GET"]),
                 *sensorthings.routes(),  # before the features' /{tenant}/... patterns
@@ -199,17 +207,20 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-    # innermost first: validators, then compression, the response cache, CORS, the log
-    http_cache = loaded.config.server.http_cache
+    # Innermost first: validators (304s), compression, the response cache (it keeps the
+    # compressed bytes), CORS, the log.
+    server = loaded.config.server
     validators = Validators(loaded, features, app.router.routes, sensorthings)
     app.add_middleware(ConditionalRequests, validators=validators)
     app.state.validators = validators
-    if http_cache.response_cache.max_bytes > 0:
-        kept = http_cache.response_cache
+    app.add_middleware(Compression, settings=server.compression)
+    kept = server.http_cache.response_cache
+    if kept.max_bytes > 0:
         store = MemoryStore(kept.max_bytes, kept.max_entry_bytes)
         app.add_middleware(
             ResponseCache, validators=validators, store=store, max_entry_bytes=kept.max_entry_bytes
         )
         app.state.response_store = store
+    app.add_middleware(Cors, settings=server.cors, server=server)
     app.add_middleware(RequestLog)
     return app

@@ -26,7 +26,7 @@ def node_modules() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not session: its running loop would break asyncio.run
 def chromium() -> Iterator[Any]:
     executable = shutil.which("chromium")
     if executable is None:

@@ -44,6 +44,9 @@ def _buffered(
         if scope["type"] != "http" or not match(scope):
             await app(scope, receive, send)
             return
+        # The change is made on the body as the app writes it, not on a compressed one.
+        plain = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        scope = {**scope, "headers": plain}
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
