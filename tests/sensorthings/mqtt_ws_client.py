@@ -184,11 +184,9 @@ class RawWs:
 
     def __init__(self, live: Live, path: str, subprotocols: list[str] | None = None) -> None:
         url = f"ws://127.0.0.1:{live.port}{path}"
-        self.ws: ClientConnection = connect(
-            url,
-            subprotocols=subprotocols or ["mqtt"],
-            open_timeout=TIMEOUT,  # type: ignore[list-item]
-        )
+        offered: Any = subprotocols or ["mqtt"]
+        self._opened = connect(url, subprotocols=offered, open_timeout=TIMEOUT)
+        self.ws: ClientConnection = self._opened.__enter__()
         self.buffer = b""
 
     def send(self, data: bytes) -> None:
@@ -229,4 +227,4 @@ class RawWs:
             return True
 
     def close(self) -> None:
-        self.ws.close()
+        self._opened.__exit__(None, None, None)
