@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import missing_service
-from tests.sensorthings.conftest import KEY
+from tests.sensorthings.conftest import KEY, location
 from tests.sensorthings.mqtt_ws_client import Live, PahoWs, live_gateway
 
 pytestmark = pytest.mark.integration
@@ -210,3 +210,14 @@ def test_sockets_of_unknown_tenants_and_without_the_mqtt_subprotocol_are_refused
     for path, subprotocols in (("/nope/mqtt", ["mqtt"]), ("/a/mqtt", None)):
         with pytest.raises(InvalidStatus):
             connect(f"ws://127.0.0.1:{live.port}{path}", subprotocols=subprotocols)
+
+
+def test_a_thing_that_moves_announces_its_new_location(live, clients):
+    sub = _open(clients, live, "/a/mqtt")
+    assert sub.subscribe("v1.1/Things(1)/Locations", qos=2) == [2]
+    response = live.post("/a/sta/v1.1/Things(1)/Locations", location(7))
+    assert response.status_code == 201, response.text
+    topic, qos, doc = sub.next()
+    assert (topic, qos) == ("v1.1/Things(1)/Locations", 2)
+    assert doc["name"] == "location 7"
+    assert doc["location"] == location(7)["location"]

@@ -107,13 +107,19 @@ class LocalHub(Hub):
             service.notifier = self.announce
 
     async def announce(
-        self, service: Any, notices: list[tuple[Any, Any, dict]], created: bool
+        self,
+        service: Any,
+        notices: list[tuple[Any, Any, dict]],
+        created: bool,
+        extra: list[tuple[str, dict]],
     ) -> None:
         prefix = self.prefixes[service.tenant] + VERSION
+        topics = [(f"{prefix}/{topic}", doc) for topic, doc in extra]
         for etype, row, doc in notices:
-            for topic, payload in MqttBridge.topics(prefix, etype, row, doc, created):
-                if topic in self.interest:
-                    self.dispatch(topic, orjson.dumps(payload))
+            topics += MqttBridge.topics(prefix, etype, row, doc, created)
+        for topic, payload in topics:
+            if topic in self.interest:
+                self.dispatch(topic, orjson.dumps(payload))
 
 
 class BrokerHub(Hub):
