@@ -78,7 +78,7 @@ class TenantDoor:
         except orjson.JSONDecodeError:
             return c.PAYLOAD_FORMAT_INVALID, "the payload is not JSON"
         except GatewayError as e:
-            return (0x83 if e.status < 500 else c.UNSPECIFIED), e.description
+            return (c.IMPLEMENTATION_ERROR if e.status < 500 else c.UNSPECIFIED), e.description
         return c.SUCCESS, ""
 
 
