@@ -151,6 +151,11 @@ class WebSocketSettings(_Strict):
         description="Serve MQTT 3.1.1 and 5 over WebSockets (subprotocol 'mqtt') at "
         "/{tenant}/mqtt and /mqtt, with the standard STA topics.",
     )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Most MQTT WebSocket connections one worker holds; more are refused.",
+    )
     max_packet_bytes: int = Field(
         262_144,
         ge=1024,
