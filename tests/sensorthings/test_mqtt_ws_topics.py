@@ -124,3 +124,15 @@ def test_connections_over_the_limit_are_refused(make_client):
     with client.websocket_connect("/t/mqtt", subprotocols=["mqtt"]) as again:
         again.send_bytes(packet(0x10, text("MQTT") + bytes([4, 2, 0, 60]) + text("x")))
         assert again.receive_bytes() == bytes([0x20, 2, 0, 0])
+
+
+def test_switched_off_there_is_no_socket_and_no_announcement(make_client):
+    client = make_client(server={"sensorthings": {"websocket": {"enabled": False}}})
+    settings = client.get("/t/sta/v1.1/").json()["serverSettings"]
+    assert not any("mqtt" in key for key in settings)
+    assert not any("mqtt" in c for c in settings["conformance"])
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/t/mqtt", subprotocols=["mqtt"]),
+    ):
+        pass
