@@ -10,8 +10,16 @@ import orjson
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.errors import ConfigError
 from gateway.sensorthings.ws.topics import Refused, federate, federated_topic, tenant_topic
-from tests.sensorthings.conftest import AUTH, KEY, datastream, location, observed_property
+from tests.sensorthings.conftest import (
+    AUTH,
+    KEY,
+    datastream,
+    location,
+    observed_property,
+    sta_config,
+)
 from tests.sensorthings.mqtt_ws_client import packet, text
 
 
@@ -136,3 +144,14 @@ def test_switched_off_there_is_no_socket_and_no_announcement(make_client):
         client.websocket_connect("/t/mqtt", subprotocols=["mqtt"]),
     ):
         pass
+
+
+def test_two_tenants_may_not_share_a_topic_prefix(tmp_path):
+    """Both would publish their Datastream 1 on the same topic."""
+    with pytest.raises(ConfigError, match="share the MQTT topic prefix ''"):
+        sta_config(
+            tmp_path, {"a": {"mqtt": {"topic_prefix": ""}}, "b": {"mqtt": {"topic_prefix": ""}}}
+        )
+    with pytest.raises(ConfigError, match="share the MQTT topic prefix 'a/'"):
+        sta_config(tmp_path, {"a": {}, "b": {"mqtt": {"topic_prefix": "a/"}}})
+    sta_config(tmp_path, {"a": {"mqtt": {"topic_prefix": ""}}, "b": {}})
