@@ -5,6 +5,7 @@ and malformed packets, which close that connection and nothing else."""
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -179,3 +180,21 @@ def test_too_many_subscriptions_are_refused_with_quota_exceeded(live, raw):
         codes.append(raw.read()[2][-1])
     assert codes[:64] == [0] * 64
     assert set(codes[64:]) == {0x97}
+
+
+def test_the_will_of_a_client_that_vanishes_is_published_as_a_create(live):
+    before = live.count("a")
+    will = orjson.dumps({"result": "last will"})
+    body = text("MQTT") + bytes([5, 0x02 | 0x04 | 0x08 | 0x40 | 0x80]) + struct.pack("!H", 60)
+    body += b"\x00" + text("willing") + b"\x00" + text(TOPIC)
+    body += struct.pack("!H", len(will)) + will + text("u") + text(KEY)
+    raw = RawWs(live, "/a/mqtt")
+    raw.send(packet(0x10, body))
+    kind, _, connack = raw.read()
+    assert kind == CONNACK and connack[1] == 0
+    assert live.count("a") == before
+    raw.close()  # no DISCONNECT: the will goes out
+    deadline = time.monotonic() + 10  # a generous bound, not a speed requirement
+    while live.count("a") == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.count("a") == before + 1

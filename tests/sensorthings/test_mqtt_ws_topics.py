@@ -4,8 +4,6 @@ form of a notification; then, in process, the will message and the connection li
 from __future__ import annotations
 
 import asyncio
-import struct
-import time
 
 import orjson
 import pytest
@@ -15,7 +13,6 @@ from gateway.errors import ConfigError
 from gateway.sensorthings.ws.topics import Refused, federate, federated_topic, tenant_topic
 from tests.sensorthings.conftest import (
     AUTH,
-    KEY,
     datastream,
     location,
     observed_property,
@@ -102,24 +99,6 @@ def _thing(client) -> None:
 def _count(client) -> int:
     url = "/t/sta/v1.1/Datastreams(1)/Observations?$count=true&$top=0"
     return client.get(url).json()["@iot.count"]
-
-
-def test_the_will_of_a_client_that_vanishes_is_published_as_a_create(make_client):
-    client = make_client()
-    _thing(client)
-    will = orjson.dumps({"result": "last will"})
-    body = text("MQTT") + bytes([5, 0x02 | 0x04 | 0x08 | 0x40 | 0x80]) + struct.pack("!H", 60)
-    body += b"\x00" + text("willing") + b"\x00" + text("v1.1/Datastreams(1)/Observations")
-    body += struct.pack("!H", len(will)) + will + text("u") + text(KEY)
-    with client.websocket_connect("/t/mqtt", subprotocols=["mqtt"]) as ws:
-        ws.send_bytes(packet(0x10, body))
-        connack = ws.receive_bytes()
-        assert connack[0] == 0x20 and connack[3] == 0  # accepted
-        assert _count(client) == 0  # the socket closes without DISCONNECT: the will goes out
-    deadline = time.monotonic() + 10  # a generous bound, not a speed requirement
-    while _count(client) == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _count(client) == 1
 
 
 def test_connections_over_the_limit_are_refused(make_client):
