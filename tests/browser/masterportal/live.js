@@ -38,7 +38,7 @@ export class LiveLayer {
         catch (e) {
             observation = String(payload);
         }
-        this.messages.push({topic, observation, simulated});
+        this.messages.push({topic, observation, simulated, at: Date.now()});
     }
 
     connected() {
@@ -68,7 +68,7 @@ export class LiveLayer {
         const {entities} = await walk(url, 50);
 
         if (entities.length) {
-            this.messages.push({topic, observation: entities[0], simulated: true});
+            this.messages.push({topic, observation: entities[0], simulated: true, at: Date.now()});
         }
     }
 

@@ -106,7 +106,7 @@ const live = {};
 
 async function subscribe(name, mqttOptions, topic, subscribeOptions) {
     live[name] = live[name] || new LiveLayer(mqttOptions);
-    return live[name].subscribe(topic, subscribeOptions);
+    return within(live[name].subscribe(topic, subscribeOptions), 30, `MQTT subscription to ${topic}`);
 }
 
 function received(name) {

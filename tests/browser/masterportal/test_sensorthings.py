@@ -1,0 +1,117 @@
+"""What Masterportal's SensorThings layer requests, from another origin: Things (or
+Datastreams) in the map extent with their Locations and each Datastream's latest Observation,
+every `@iot.nextLink` and nested `X@iot.nextLink` followed by Masterportal's stop rule. The
+walk must end in a few requests per page of Things and draw every Thing with every Datastream
+and its latest Observation, for a tenant's STA and for the federated root."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import httpx
+import pytest
+from pyproj import Transformer
+
+pytestmark = pytest.mark.integration
+
+TO_25832 = Transformer.from_crs("OGC:CRS84", "EPSG:25832", always_xy=True)
+DEFAULT_TOP = 100  # server.sensorthings.default_top: one page of Things
+LATEST = "$orderby=phenomenonTime%20desc;$top=1"
+# urlParameter as a services.json entry gives it (see docs/masterportal/services.json)
+BY_THINGS = {"root": "Things", "expand": f"Locations,Datastreams/Observations({LATEST})"}
+BY_DATASTREAMS = {"root": "Datastreams", "expand": f"Thing/Locations,Observations({LATEST})"}
+# the shape of Hamburg's own e-charging layer (its services-internet.json), on the demo's
+# look-alike data: Datastreams filtered by their properties, the Thing's Locations nested
+HAMBURG_CHARGING = {
+    "root": "Datastreams",
+    "filter": "properties/serviceName%20eq%20%27HH_STA_E-Ladestationen%27"
+    " and properties/layerName%20eq%20%27Status_E-Ladepunkt%27",
+    "expand": f"Observations({LATEST}),Thing($expand=Locations)",
+}
+
+
+def every(url: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """All entities of a collection, following only the top-level next links."""
+    out: list[dict[str, Any]] = []
+    next_url: str | None = url
+    while next_url:
+        body = httpx.get(next_url, params=params, timeout=30).json()
+        params = None  # the next link carries them
+        out += body["value"]
+        next_url = body.get("@iot.nextLink")
+    return out
+
+
+class Truth:
+    """What the service holds, read entity by entity: each Thing's place and each of its
+    Datastreams' latest Observation (Masterportal's own fallback request)."""
+
+    def __init__(self, sta: str) -> None:
+        things = every(f"{sta}/Things", {"$expand": "Locations"})
+        self.places = {
+            str(t["@iot.id"]): TO_25832.transform(*t["Locations"][0]["location"]["coordinates"])
+            for t in things
+        }
+        self.latest: dict[str, dict[str, Any]] = {}
+        for stream in every(f"{sta}/Datastreams", {"$expand": "Thing"}):
+            newest = httpx.get(
+                f"{stream['@iot.selfLink']}/Observations",
+                params={"$orderby": "phenomenonTime desc", "$top": "1"},
+                timeout=30,
+            ).json()["value"]
+            thing = str(stream["Thing"]["@iot.id"])
+            self.latest.setdefault(thing, {})[str(stream["@iot.id"])] = (
+                newest[0]["@iot.id"] if newest else None
+            )
+
+    def extent(self) -> list[float]:
+        xs = [p[0] for p in self.places.values()]
+        ys = [p[1] for p in self.places.values()]
+        return [min(xs) - 500, min(ys) - 500, max(xs) + 500, max(ys) + 500]
+
+
+@pytest.fixture(scope="module")
+def truths(live_demo: str) -> dict[str, Truth]:
+    return {path: Truth(f"{live_demo}{path}/v1.1") for path in ("/hamburg/sta", "/sta")}
+
+
+@pytest.mark.parametrize(
+    ("path", "url_parameter"),
+    [
+        ("/hamburg/sta", BY_THINGS),
+        ("/hamburg/sta", HAMBURG_CHARGING),
+        ("/sta", BY_THINGS),
+        ("/sta", BY_DATASTREAMS),
+    ],
+    ids=["tenant-things", "tenant-datastreams", "federated-things", "federated-datastreams"],
+)
+def test_masterportal_sensorthings_layer_loads_every_thing_with_latest_observations_in_few_requests(
+    portal: Any, live_demo: str, truths: dict[str, Truth], path: str, url_parameter: dict
+) -> None:
+    truth = truths[path]
+    layer = {
+        "url": f"{live_demo}{path}",
+        "version": "1.1",
+        "urlParameter": url_parameter,
+        "loadThingsOnlyInCurrentExtent": True,  # adds st_intersects over the map extent
+        "epsg": "EPSG:4326",
+    }
+    bound = 3 * math.ceil(len(truth.places) / DEFAULT_TOP)
+
+    loaded = portal.evaluate(
+        "([layer, extent, most]) => window.twinbridge.loadSensorThings(layer, extent, most)",
+        [layer, truth.extent(), 10 * bound],
+    )
+
+    requests = loaded["requests"]
+    assert "st_intersects" in httpx.URL(requests[0]).params["$filter"]
+    assert len(requests) <= bound, "\n".join(requests)
+    things = {t["id"]: t for t in loaded["things"]}
+    assert things.keys() == truth.places.keys(), "Things missing or extra"
+    for thing_id, (x, y) in truth.places.items():
+        thing = things[thing_id]
+        assert thing["at"] == [pytest.approx(x, abs=0.05), pytest.approx(y, abs=0.05)]
+        assert set(thing["dataStreamId"].split(" | ")) == truth.latest[thing_id].keys()
+        latest = {ds: (o or {}).get("@iot.id") for ds, o in thing["latest"].items()}
+        assert latest == truth.latest[thing_id], f"Thing {thing_id}: not the latest Observations"
