@@ -156,12 +156,21 @@ def pygeoapi_command(
 # --- measuring and results -----------------------------------------------------------------
 
 
-def wrk(url: str, duration: int, connections: int, timeout: int | None = None) -> tuple[float, str]:
+def wrk(
+    url: str,
+    duration: int,
+    connections: int,
+    timeout: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[float, str]:
     """Requests/s and the problems wrk saw (non-2xx responses, socket errors), if any.
-    `timeout`: seconds before wrk counts a request as timed out (its default is 2)."""
+    `timeout`: seconds before wrk counts a request as timed out (its default is 2);
+    `headers`: sent with each request (wrk sends no Accept-Encoding of its own)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", url]
     if timeout is not None:
         cmd[1:1] = ["--timeout", f"{timeout}s"]
+    for name, value in (headers or {}).items():
+        cmd[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rps is None:

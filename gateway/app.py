@@ -26,6 +26,8 @@ from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.routes import Features
 from gateway.features.views import build_views
 from gateway.sensorthings.facade import StaFacade
+from gateway.web.compression import Compression
+from gateway.web.cors import Cors
 
 log = logging.getLogger("twinbridge.access")
 errors_log = logging.getLogger("twinbridge.errors")
@@ -188,5 +190,9 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+    # Outermost last: RequestLog, Cors, (a response cache), Compression, the app.
+    server = loaded.config.server
+    app.add_middleware(Compression, settings=server.compression)
+    app.add_middleware(Cors, settings=server.cors, server=server)
     app.add_middleware(RequestLog)
     return app

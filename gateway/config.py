@@ -24,6 +24,7 @@ from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
+from gateway.web.config import CompressionSettings, CorsSettings
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 COLLECTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
@@ -156,6 +157,14 @@ class ServerSettings(Strict):
     sensorthings: StaServerSettings = Field(
         default_factory=StaServerSettings,
         description="SensorThings API settings shared by all tenants (paging, MQTT broker).",
+    )
+    cors: CorsSettings = Field(
+        default_factory=CorsSettings,
+        description="Which web pages on other origins may read and write (CORS).",
+    )
+    compression: CompressionSettings = Field(
+        default_factory=CompressionSettings,
+        description="Compression of answers (gzip, Brotli, zstd), negotiated and streaming.",
     )
 
     @field_validator("forwarded_allow_ips", mode="before")

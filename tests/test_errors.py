@@ -51,7 +51,7 @@ def test_features_405_names_what_is_allowed(
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("OPTIONS", "/sta/v1.1/Things", "GET, HEAD"),  # the demo is read-only
+        ("PROPFIND", "/sta/v1.1/Things", "GET, HEAD"),  # the demo is read-only
         ("TRACE", "/hamburg/sta/v1.1/Things(1)", "GET, HEAD"),
         ("GET", "/hamburg/sta/v1.1/CreateObservations", "POST"),
     ],

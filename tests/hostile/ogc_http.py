@@ -78,8 +78,10 @@ def paths(s: Surface) -> Iterator[Case]:
     }
     for name, target in heads.items():
         yield c("paths", name, target, method="HEAD")
-    for method in ("PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"):
+    for method in ("PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"):
         yield c("paths", f"method-{method}", it.path, method=method, status=405)
+    why = "every route answers OPTIONS (CORS): 204 with Allow"
+    yield c("paths", "method-OPTIONS", it.path, method="OPTIONS", expect="2xx", why=why, status=204)
 
 
 def headers(s: Surface) -> Iterator[Case]:
