@@ -141,12 +141,57 @@ class MqttBroker(_Strict):
     )
 
 
+class WebSocketSettings(_Strict):
+    """MQTT over WebSockets on the gateway's own port: `/{tenant}/mqtt` for each tenant with
+    an embedded store, `/mqtt` for the federated view (see gateway/sensorthings/ws/)."""
+
+    enabled: bool = Field(
+        True,
+        description="Serve MQTT 3.1.1 and 5 over WebSockets (subprotocol 'mqtt') at "
+        "/{tenant}/mqtt and /mqtt, with the standard STA topics.",
+    )
+    max_packet_bytes: int = Field(
+        262_144,
+        ge=1024,
+        le=16_777_216,
+        description="Largest MQTT packet a client may send (announced as Maximum Packet Size "
+        "in MQTT 5); a larger one closes the connection.",
+    )
+    max_subscriptions: int = Field(
+        64, ge=1, le=10_000, description="Most topics one client may subscribe to at once."
+    )
+    max_topic_length: int = Field(
+        256, ge=16, le=65_535, description="Longest topic (in characters) a client may use."
+    )
+    max_keepalive: int = Field(
+        300,
+        ge=10,
+        le=65_535,
+        description="Seconds: an MQTT 5 client asking for a longer keep-alive (or none) is told "
+        "this one (Server Keep Alive); a client silent for 1.5 times its keep-alive is "
+        "disconnected.",
+    )
+    max_inflight: int = Field(
+        32,
+        ge=1,
+        le=65_535,
+        description="QoS 2 messages a client may have unreleased at once (Receive Maximum).",
+    )
+    max_queued: int = Field(
+        1000,
+        ge=10,
+        description="Messages waiting to be written to one client; a client that falls this "
+        "far behind is disconnected (its QoS 1/2 promises could not be kept).",
+    )
+
+
 class StaServerSettings(_Strict):
     default_top: int = Field(100, ge=1, description="Page size when a client sends no $top.")
     max_top: int = Field(10000, ge=1, description="Larger $top values are clamped to this.")
     mqtt: MqttBroker | None = Field(
         None, description="MQTT broker for notifications and creates; unset: no MQTT."
     )
+    websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     max_expand_depth: int = Field(
         10,
         ge=1,
@@ -215,6 +260,7 @@ class StaServerSettings(_Strict):
 REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`server.sensorthings`", StaServerSettings),
     ("`server.sensorthings.mqtt`", MqttBroker),
+    ("`server.sensorthings.websocket`", WebSocketSettings),
     ("`tenants.<tenant>.sensorthings`", TenantSensorThings),
     ("`tenants.<tenant>.sensorthings.store`", StoreConfig),
     ("`tenants.<tenant>.sensorthings.upstream`", UpstreamConfig),

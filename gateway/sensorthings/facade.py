@@ -8,11 +8,12 @@ import contextlib
 import logging
 from typing import Any
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from gateway.config import LoadedConfig
 from gateway.resilience import SourceGuard, effective
 from gateway.sensorthings.routes import SensorThings
+from gateway.sensorthings.ws.endpoint import MqttWebSockets
 
 log = logging.getLogger("twinbridge.sensorthings")
 
@@ -67,6 +68,7 @@ class StaFacade:
 
             federated = FederatedService(self.guarded, server.sensorthings, server.federation)
         self.api = SensorThings(server, self.guarded, federated)
+        self.websockets = MqttWebSockets(server, self.services)
         self.bridge: Any | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -80,8 +82,8 @@ class StaFacade:
     def open_circuits(self) -> list[str]:
         return [g.guard.name for g in self.guarded.values() if g.guard.breaker.open]
 
-    def routes(self) -> list[Route]:
-        return self.api.routes()
+    def routes(self) -> list[BaseRoute]:
+        return [*self.websockets.routes(), *self.api.routes()]
 
     async def open(self) -> None:
         for tenant, service in self.services.items():
@@ -94,6 +96,9 @@ class StaFacade:
             self.bridge = MqttBridge(broker, self.services, self.loaded.config.server.base_url)
             await self.bridge.start()
             self.api.mqtt = self.bridge
+        if self.services:
+            await self.websockets.start(broker)
+            self.api.websockets = self.websockets
         from gateway.sensorthings.aot import schedule_imports
 
         self._tasks = schedule_imports(self.loaded, self.services)
@@ -104,6 +109,7 @@ class StaFacade:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.websockets.stop()
         if self.bridge is not None:
             await self.bridge.stop()
         for service in self.services.values():

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -40,14 +39,12 @@ from gateway.sensorthings.encode import Links
 from gateway.sensorthings.errors import Forbidden, error_body
 from gateway.sensorthings.model import EntityType, inverse, target
 from gateway.sensorthings.paths import parse_path
+from gateway.sensorthings.ws.topics import CREATE
 
 log = logging.getLogger("twinbridge.sensorthings.mqtt")
 VERSION = "v1.1"
 MARK = ("twinbridge", "notification")
 SHARE = "$share/twinbridge/"
-_CREATE = re.compile(
-    r"^(?:(?:Datastreams|MultiDatastreams|FeaturesOfInterest)\(\d{1,19}\)/)?Observations$"
-)
 
 
 def _user_properties(message: aiomqtt.Message) -> dict[str, str]:
@@ -63,13 +60,15 @@ class MqttBridge:
         self.client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.prefixes = {t: self._prefix(t, s) for t, s in services.items() if hasattr(s, "store")}
+        self.prefixes = {
+            t: self.topic_prefix(t, s) for t, s in services.items() if hasattr(s, "store")
+        }
         for tenant in self.prefixes:
             if services[tenant].cfg.mqtt.publish:
                 services[tenant].notifier = self.announce
 
     @staticmethod
-    def _prefix(tenant: str, service: Any) -> str:
+    def topic_prefix(tenant: str, service: Any) -> str:
         prefix = service.cfg.mqtt.topic_prefix
         return f"{tenant}/" if prefix is None else prefix
 
@@ -144,7 +143,7 @@ class MqttBridge:
         if user.get(MARK[0]) == MARK[1]:
             return
         found = self._tenant_of(message.topic.value)
-        if found is None or not _CREATE.match(found[1]):
+        if found is None or not CREATE.match(found[1]):
             return
         tenant, rest = found
         service = self.services[tenant]

@@ -1,5 +1,5 @@
 """The service root document: the entity sets and `serverSettings` with the conformance
-classes this service actually implements and, when MQTT is on, its endpoint."""
+classes this service actually implements and, per MQTT class, its endpoints."""
 
 from __future__ import annotations
 
@@ -30,22 +30,35 @@ def conformance(
     return classes
 
 
+def mqtt_settings(
+    websocket: str | None,
+    on_socket: tuple[bool, bool],
+    broker: tuple[str, bool, bool, str] | None,
+) -> dict[str, dict[str, Any]]:
+    """The MQTT extension's entries of `serverSettings`: per class, the endpoints offering
+    it: the gateway's own WebSocket (`on_socket` = receives updates, takes creates; standard
+    topics) and the broker (`broker` = endpoint, publishes, takes creates, topic prefix).
+    `topicPrefix` belongs to the broker's endpoint only; WebSocket topics carry none."""
+    out: dict[str, dict[str, Any]] = {}
+    for uri, socket_on, index in ((MQTT_CREATE, on_socket[1], 2), (MQTT_RECEIVE, on_socket[0], 1)):
+        broker_on = broker is not None and bool(broker[index])
+        endpoints = [websocket] if socket_on and websocket else []
+        if broker_on and broker is not None:
+            endpoints.append(broker[0])
+        if endpoints:
+            out[uri] = {"endpoints": endpoints}
+            if broker_on and broker is not None and broker[3]:
+                out[uri]["topicPrefix"] = broker[3]
+    return out
+
+
 def root_document(
     root: str,
     classes: list[str],
-    mqtt_endpoint: str | None,
-    topic_prefix: str | None,
+    mqtt: dict[str, dict[str, Any]],
     sets: tuple[str, ...] = ROOT_SETS,
 ) -> dict[str, Any]:
-    settings: dict[str, Any] = {"conformance": classes}
-    if mqtt_endpoint is not None:
-        mqtt: dict[str, Any] = {"endpoints": [mqtt_endpoint]}
-        if topic_prefix:
-            mqtt["topicPrefix"] = topic_prefix
-        for uri in (MQTT_CREATE, MQTT_RECEIVE):
-            if uri in classes:
-                settings[uri] = mqtt
     return {
         "value": [{"name": name, "url": f"{root}/{name}"} for name in sets],
-        "serverSettings": settings,
+        "serverSettings": {"conformance": classes, **mqtt},
     }

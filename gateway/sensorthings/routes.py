@@ -41,10 +41,17 @@ from gateway.sensorthings.errors import (
 )
 from gateway.sensorthings.odata.options import QueryOptions, parse_options
 from gateway.sensorthings.paths import ResourcePath, parse_path
-from gateway.sensorthings.root import conformance, root_document
+from gateway.sensorthings.root import (
+    MQTT_CREATE,
+    MQTT_RECEIVE,
+    conformance,
+    mqtt_settings,
+    root_document,
+)
 from gateway.sensorthings.service import parse_body
 from gateway.sensorthings.store.read import RawValue
 from gateway.sensorthings.store.stream import EntitySetStream
+from gateway.sensorthings.ws.endpoint import ws_endpoint
 
 log = logging.getLogger("twinbridge.sensorthings")
 VERSION = "v1.1"
@@ -135,6 +142,7 @@ class SensorThings:
         self.services = services
         self.federated = federated
         self.mqtt: Any | None = None  # the bridge, when a broker is configured
+        self.websockets: Any | None = None  # ws.endpoint.MqttWebSockets, once started
 
     def routes(self) -> list[Route]:
         return [
@@ -171,29 +179,32 @@ class SensorThings:
         if service is None:
             raise NotFound(f"no SensorThings service for tenant '{tenant}'")
         links = Links(f"{base_url(request, self.server)}/{tenant}/sta/{VERSION}")
-        return await self.dispatch(request, service, links, self._root_doc(service, links, tenant))
+        return await self.dispatch(
+            request, service, links, self._root_doc(request, service, links, tenant)
+        )
 
     async def _federated(self, request: Request) -> Response:
         if self.federated is None:
             raise NotFound("no tenant offers SensorThings")
         links = Links(f"{base_url(request, self.server)}/sta/{VERSION}")
         return await self.dispatch(
-            request, self.federated, links, self._root_doc(self.federated, links, None)
+            request, self.federated, links, self._root_doc(request, self.federated, links, None)
         )
 
-    def _root_doc(self, service: Service, links: Links, tenant: str | None) -> dict[str, Any]:
-        mqtt = (
+    def _root_doc(
+        self, request: Request, service: Service, links: Links, tenant: str | None
+    ) -> dict[str, Any]:
+        broker = (
             self.mqtt.endpoint_for(tenant) if self.mqtt is not None and tenant is not None else None
         )
+        sockets = self.websockets
+        on_socket = sockets.offers(tenant) if sockets is not None else (False, False)
+        endpoint = ws_endpoint(base_url(request, self.server), tenant)
+        mqtt = mqtt_settings(endpoint, on_socket, broker)
         classes = conformance(
-            service.writable,
-            service.multi_datastream,
-            mqtt is not None and mqtt[2],
-            mqtt is not None and mqtt[1],
+            service.writable, service.multi_datastream, MQTT_CREATE in mqtt, MQTT_RECEIVE in mqtt
         )
-        return root_document(
-            links.root, classes, mqtt[0] if mqtt else None, mqtt[3] if mqtt else None
-        )
+        return root_document(links.root, classes, mqtt)
 
     async def dispatch(
         self, request: Request, service: Service, links: Links, root_doc: dict[str, Any]
