@@ -97,10 +97,9 @@ def broker_listening() -> bool:
 class WritableDemo:
     """A `twinbridge serve` of the demo on a copy of its data, with the STA API key set."""
 
-    def __init__(self, url: str, key: str, topic_prefix: str | None) -> None:
+    def __init__(self, url: str, key: str) -> None:
         self.url = url
         self.key = key
-        self.topic_prefix = topic_prefix
 
 
 @pytest.fixture(scope="module", params=["mosquitto", "no-broker"])
@@ -114,7 +113,6 @@ def writable_demo(
     data = shutil.copytree(demo_dir, folder / "data")  # the shared demo data stays untouched
     with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    prefix = None
     if request.param == "mosquitto":
         if not broker_listening():
             missing_service("Mosquitto is not listening on 127.0.0.1:1883")
@@ -127,7 +125,7 @@ def writable_demo(
     env = {"TWINBRIDGE_DEMO_DIR": str(data), "TWINBRIDGE_DEMO_STA_KEY": key}
     proc, url = start_gateway(env, "--config", str(config_file))
     try:
-        yield WritableDemo(url, key, prefix)
+        yield WritableDemo(url, key)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
