@@ -306,8 +306,15 @@ class FederatedService:
         if options.count and counts is not None:
             doc["@iot.count"] = sum(counts)
         if next_state is not None and top > 0:
-            params = render.options(replace(options, skip=0, skiptoken=_token(next_state)), top=top)
-            doc["@iot.nextLink"] = f"{links.path(path)}?{query_string(params)}"
+            # As the stores' links: `$top` only where the client set one, `$skip` the
+            # entities passed (no offset behind the token: the token holds the position).
+            continued = replace(
+                options,
+                top=None if options.top is None else top,
+                skip=options.skip + len(values),
+                skiptoken=_token(next_state),
+            )
+            doc["@iot.nextLink"] = f"{links.path(path)}?{query_string(render.options(continued))}"
         doc["value"] = values
         return doc
 
@@ -361,7 +368,9 @@ class FederatedService:
         reachable = min(top, self.settings.max_top - window)
         if more and reachable > 0:
             # The merge window is capped; the last reachable page is shortened to fit it.
-            params = render.options(replace(options, skip=window, skiptoken=None), top=reachable)
+            # `$top` where the client set one or the window shortens the page (FROST's shape).
+            shown = None if options.top is None and reachable == top else reachable
+            params = render.options(replace(options, top=shown, skip=window, skiptoken=None))
             head = {k: v for k, v in doc.items() if k != "value"}
             doc = {
                 **head,

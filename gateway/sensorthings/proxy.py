@@ -5,7 +5,8 @@ a bad query is our 400, never the upstream's problem), then re-serialised from t
 and sent to the configured upstream only: no URL from a request is ever fetched. Answers
 are rewritten: every selfLink, navigationLink and nextLink points back to the gateway
 (nextLinks keep the upstream's continuation parameters, `$skip`, `$skiptoken` or
-`$skipFilter`, which our parser validates again when the client follows them), and ids
+`$skipFilter`, which our parser validates again when the client follows them; their `$top`
+is the client's, and an expanded set whose own `$top` is met has none), and ids
 take the view's form (namespaced in the federated view). Links that do not lead to the
 upstream are dropped. Upstream errors become 4xx with the upstream's message; failures
 (connections, 5xx, garbage, a slow drip) are raised as connector errors, which the
@@ -88,7 +89,7 @@ class UpstreamService:
             raise SourceError(
                 f"{self.source}: the upstream answered with something not JSON"
             ) from None
-        return self.relink(doc, links)
+        return self.relink(doc, links, options)
 
     async def _fetch(self, url: str) -> HttpAnswer:
         """The upstream's answer; its errors as the gateway's (the guard around `get` turns
@@ -105,9 +106,12 @@ class UpstreamService:
         return answer
 
     # -- rewriting --------------------------------------------------------------------
-    def relink(self, node: Any, links: Links) -> Any:
+    def relink(self, node: Any, links: Links, options: QueryOptions) -> Any:
+        """`node` with the gateway's links; `options` are the client's for its level (a
+        nextLink's `$top` becomes the client's, and an expanded set whose own `$top` is met
+        loses the nextLink FROST gives it, as our store's sets have none)."""
         if isinstance(node, list):
-            return [self.relink(v, links) for v in node]
+            return [self.relink(v, links, options) for v in node]
         if not isinstance(node, dict):
             return node
         out: dict[str, Any] = {}
@@ -115,17 +119,35 @@ class UpstreamService:
             if key == "@iot.id" and isinstance(value, int | str):
                 out[key] = links.key(value)
             elif key.endswith(("@iot.selfLink", "@iot.navigationLink", "@iot.nextLink")):
-                rewritten = self.link(value, links) if isinstance(value, str) else None
+                rewritten = self._relinked(key, value, links, options)
                 if rewritten is not None:
                     out[key] = rewritten
-            elif key == "value" or key[:1].isupper():  # pages and expanded entities
-                out[key] = self.relink(value, links)
+            elif key == "value":  # a page: its entities are at this level
+                out[key] = self.relink(value, links, options)
+            elif key[:1].isupper():  # an expanded entity or set: its own options
+                out[key] = self.relink(value, links, _expanded(options, key))
             else:  # properties are data: JSON members named like links stay as they are
                 out[key] = value
         return out
 
-    def link(self, url: str, links: Links) -> str | None:
-        """An upstream URL as the gateway's URL; None when it does not lead upstream."""
+    def _relinked(self, key: str, value: Any, links: Links, options: QueryOptions) -> str | None:
+        if not isinstance(value, str):
+            return None
+        if not key.endswith("@iot.nextLink"):
+            return self.link(value, links)
+        if key != "@iot.nextLink":  # an expanded set's
+            options = _expanded(options, key.removesuffix("@iot.nextLink"))
+            if options.top is not None and options.top <= self.settings.max_top:
+                return None
+        top = None if options.top is None else self.top(options)
+        return self.link(value, links, top=top, paged=True)
+
+    def link(
+        self, url: str, links: Links, top: int | None = None, paged: bool = False
+    ) -> str | None:
+        """An upstream URL as the gateway's URL; None when it does not lead upstream. A
+        nextLink (`paged`) carries the client's `top` (or none): we ask upstream for our
+        page size, which the client did not set."""
         if not url.startswith(self.upstream + "/") and url != self.upstream:
             return None
         parts = urlsplit(url[len(self.upstream) :])
@@ -137,11 +159,19 @@ class UpstreamService:
         if not parts.query:
             return target
         pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if paged:
+            pairs = [(k, v) for k, v in pairs if k != "$top"]
+            pairs = ([("$top", str(top))] if top is not None else []) + pairs
         try:
             parse_options(pairs)  # only what our parser accepts goes into our links
         except GatewayError:
             pairs = [(k, v) for k, v in pairs if k in CONTINUATION]
         return f"{target}?{query_string(dict(pairs))}" if pairs else target
+
+
+def _expanded(options: QueryOptions, rel: str) -> QueryOptions:
+    """The options of expanded `rel` (none when it was not asked for by name)."""
+    return next((e.options for e in options.expand if e.rel == rel), QueryOptions())
 
 
 class UpstreamRefused(InvalidParameter):

@@ -80,7 +80,9 @@ def test_expand_several_and_multilevel_with_slashes(ets):
     assert obs["Datastream"]["Thing"]["Locations"][0]["location"]["type"] == "Point"
 
 
-def test_expand_with_nested_options_counts_and_next_links_per_parent(ets):
+def test_expand_with_nested_options_counts_per_parent_and_top_as_a_limit(ets):
+    """An expanded set's own `$top` is a limit (the latest Observation per Datastream),
+    so it gets no nextLink, though `@iot.count` says there are more."""
     client, _ = ets
     nested = "Observations($orderby=phenomenonTime desc;$top=1;$count=true)"
     q = f"Things?$expand=Datastreams($select=id,name;$expand={nested})"
@@ -88,12 +90,41 @@ def test_expand_with_nested_options_counts_and_next_links_per_parent(ets):
         for ds in thing["Datastreams"]:
             assert set(ds) >= {"@iot.id", "name", "Observations"} and "description" not in ds
             assert ds["Observations@iot.count"] == 3 and len(ds["Observations"]) == 1
-            more = client.get(ds["Observations@iot.nextLink"]).json()
-            assert more["value"][0]["phenomenonTime"] < ds["Observations"][0]["phenomenonTime"]
+            assert "Observations@iot.nextLink" not in ds
+            latest = get(client, f"Datastreams({ds['@iot.id']})/Observations")["value"]
+            assert ds["Observations"][0]["phenomenonTime"] == max(
+                o["phenomenonTime"] for o in latest
+            )
     thing = get(client, "Things?$expand=Datastreams($top=1;$count=true)")["value"][0]
     assert len(thing["Datastreams"]) == 1 and thing["Datastreams@iot.count"] == 2
-    rest = client.get(thing["Datastreams@iot.nextLink"]).json()
-    assert len(rest["value"]) == 1 and "@iot.nextLink" not in rest
+    assert "Datastreams@iot.nextLink" not in thing
+
+
+def test_expanded_sets_beyond_the_default_page_link_on_with_skip(make_client):
+    """Without its own `$top` an expanded set is paged by the server: its nextLink has
+    FROST's shape (`$skip`, no `$top`) and leads to the rest of that parent's set."""
+    client = make_client(server={"sensorthings": {"default_top": 2, "max_top": 5}})
+    from tests.sensorthings.conftest import AUTH, datastream, location, observed_property
+
+    for n in (1, 2):
+        stream = datastream(n, observed_property(n))
+        stream["Observations"] = [
+            {"result": i, "phenomenonTime": f"2020-01-01T00:00:0{i}Z"} for i in range(3)
+        ]
+        thing = {"name": f"t{n}", "description": "d", "Locations": [location(n)]}
+        thing["Datastreams"] = [stream]
+        assert client.post(f"{STA}/Things", json=thing, headers=AUTH).status_code == 201
+    q = "Datastreams?$top=1&$expand=Observations($orderby=phenomenonTime desc;$select=result)"
+    doc = get(client, q)
+    ds = doc["value"][0]
+    link = ds["Observations@iot.nextLink"]
+    assert f"/Datastreams({ds['@iot.id']})/Observations?$skip=2&" in link
+    assert "$top=" not in link and "$select=result" in link
+    rest = client.get(link).json()
+    assert len(ds["Observations"]) + len(rest["value"]) == 3 and "@iot.nextLink" not in rest
+    top_level = doc["@iot.nextLink"]
+    assert top_level.split("?")[1].startswith("$top=1&$skip=1&")
+    assert "Observations(%24select%3Dresult%3B%24orderby%3DphenomenonTime%20desc)" in top_level
 
 
 @pytest.mark.parametrize("plural", list(MANDATORY))

@@ -87,7 +87,10 @@ def test_lists_counts_and_rewritten_links(gateway):
     assert thing["@iot.selfLink"] == f"http://testserver{UP}/Things({thing['@iot.id']})"
     assert thing["Locations@iot.navigationLink"] == f"{thing['@iot.selfLink']}/Locations"
     assert thing["Datastreams@iot.count"] == 2
-    more = get(gateway, thing["Datastreams@iot.nextLink"])
+    assert "Datastreams@iot.nextLink" not in thing  # the expanded `$top` is a limit, met
+    doc = get(gateway, f"{UP}/Things?$top=1&$expand=Datastreams($top=1)")
+    more = get(gateway, doc["@iot.nextLink"])
+    assert doc["@iot.nextLink"].split("?")[1].startswith("$top=1&$skip=1&")
     assert len(more["value"]) == 1 and more["value"][0]["@iot.selfLink"].startswith(
         f"http://testserver{UP}/"
     )
@@ -293,3 +296,50 @@ def test_a_frost_upstream_gets_the_re_serialised_query_and_keeps_its_skip_filter
         assert doc["@iot.nextLink"].startswith("http://testserver/hh/sta/v1.1/Datastreams?")
         client.get(doc["@iot.nextLink"])
         assert route.calls.last.request.url.params["$skipFilter"] == "@iot.id gt 2"
+
+
+def test_frost_next_links_keep_its_shape_for_masterportal(tmp_path: Path):
+    """FROST puts `$top` into a nextLink only where the client set one, and gives an
+    expanded set a nextLink even where its own `$top` is met. We ask upstream for our page
+    size, so its `$top` is replaced by the client's (none here: Masterportal follows a link
+    without `$top` and stops at one whose `$top` is at most its `$skip`), and a met expanded
+    `$top` loses its link; an expanded set paged by the server keeps it."""
+    import respx
+
+    frost = "https://frost.example/FROST-Server/v1.1"
+    latest = "Observations(%24orderby%3DphenomenonTime%20desc%3B%24top%3D1)"
+    page = {
+        "@iot.nextLink": f"{frost}/Things?$top=100&$skip=100&$expand=Datastreams%2F{latest}",
+        "value": [
+            {
+                "@iot.id": 7,
+                "Datastreams": [
+                    {
+                        "@iot.id": 9,
+                        "Observations": [{"@iot.id": 1, "result": "AVAILABLE"}],
+                        "Observations@iot.nextLink": f"{frost}/Datastreams(9)/Observations"
+                        "?$top=1&$skip=1&$orderby=phenomenonTime%20desc",
+                    }
+                ],
+                "Locations": [],
+                "Locations@iot.nextLink": f"{frost}/Things(7)/Locations?$skip=100",
+            }
+        ],
+    }
+    tenants = {"hh": {"sensorthings": {"upstream": {"url": frost}}}}
+    with (
+        respx.mock() as mock,
+        TestClient(create_app(parse_config({"tenants": tenants}, "t", tmp_path))) as client,
+    ):
+        route = mock.get(url__startswith=f"{frost}/Things").respond(json=page)
+        expand = "Locations,Datastreams/Observations($orderby=phenomenonTime desc;$top=1)"
+        doc = client.get(f"/hh/sta/v1.1/Things?$expand={quote(expand)}").json()
+        assert route.calls.last.request.url.params["$top"] == "100"
+        link = doc["@iot.nextLink"]
+        assert link.startswith("http://testserver/hh/sta/v1.1/Things?$skip=100&$expand=")
+        assert "$top=" not in link  # the `$top=1` inside `$expand` is escaped
+        [thing] = doc["value"]
+        assert "Observations@iot.nextLink" not in thing["Datastreams"][0]
+        assert thing["Locations@iot.nextLink"] == (
+            "http://testserver/hh/sta/v1.1/Things(7)/Locations?$skip=100"
+        )

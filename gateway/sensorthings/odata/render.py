@@ -96,23 +96,25 @@ def _expand(item: Expand) -> str:
 
 
 def options(opts: QueryOptions, nested: bool = False, top: int | None = None) -> dict[str, str]:
-    """name -> text, in a stable order; `top` replaces the options' own $top."""
+    """name -> text, in FROST's order: `$top` and `$skip` first (clients such as
+    Masterportal read them out of a nextLink with a regex that takes the first match);
+    `top` replaces the options' own $top."""
     out: dict[str, str] = {}
-    if opts.select is not None:
-        out["$select"] = ",".join("/".join(p) for p in opts.select)
-    if opts.expand:
-        out["$expand"] = ",".join(_expand(e) for e in opts.expand)
-    if opts.filter is not None:
-        out["$filter"] = expr(opts.filter)
-    if opts.orderby:
-        out["$orderby"] = ",".join(
-            expr(o.expr) + (" desc" if o.descending else " asc") for o in opts.orderby
-        )
     chosen = top if top is not None else opts.top
     if chosen is not None:
         out["$top"] = str(chosen)
     if opts.skip:
         out["$skip"] = str(opts.skip)
+    if opts.select is not None:
+        out["$select"] = ",".join("/".join(p) for p in opts.select)
+    if opts.filter is not None:
+        out["$filter"] = expr(opts.filter)
+    if opts.expand:
+        out["$expand"] = ",".join(_expand(e) for e in opts.expand)
+    if opts.orderby:
+        out["$orderby"] = ",".join(
+            expr(o.expr) + (" desc" if o.descending else " asc") for o in opts.orderby
+        )
     if opts.count:
         out["$count"] = "true"
     if not nested:

@@ -38,7 +38,9 @@ from gateway.sensorthings.store.plan import Plan, Rows, Stmt
 ALIAS = "t"
 CHUNK = 5000
 UNION_CHUNK = 200  # below SQLite's limit of 500 terms in a compound SELECT
-URL_SAFE = "$(),/:'=;@*"
+# `$`, `=` and `;` are escaped in values, as FROST does: a `$top=1` inside `$expand` must not
+# read as the link's own `$top` to a client that finds it with a regex (Masterportal).
+URL_SAFE = "(),/:'@*"
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,10 @@ def _page_sql(
     if options.skip_filter is not None:  # a FROST-style nextLink; not part of $count
         conds.append(Compiler(sql, etype, ALIAS, "$skipFilter").boolean(options.skip_filter))
     key_cols = ", ".join(k.sql for k in keys)
-    limit, offset = sql.param(ctx.top(options) + 1), sql.param(options.skip)
+    # Behind a keyset position `$skip` only tells how many entities came before (FROST
+    # does the same with its `$skipFilter`); it is no offset then.
+    continued = options.skiptoken or options.skip_filter is not None
+    limit, offset = sql.param(ctx.top(options) + 1), sql.param(0 if continued else options.skip)
     text = (
         f"SELECT {columns(etype)}, {key_cols}{extra} FROM {etype.table} {ALIAS}{_where(conds)}"
         f" ORDER BY {order_sql(keys)} LIMIT {limit} OFFSET {offset}"
@@ -251,11 +256,24 @@ def _counts(
     return counts
 
 
-def next_link(ctx: ReadContext, url: str, options: QueryOptions, last_keys: list[Any]) -> str:
-    params = render.options(
-        replace(options, skip=0, skiptoken=encode_token(last_keys)), top=ctx.top(options)
+def next_link(
+    ctx: ReadContext, url: str, options: QueryOptions, last_keys: list[Any], passed: int
+) -> str:
+    """FROST's shape: `$top` only where the client set one (capped), `$skip` the entities
+    passed so far, then our keyset token. Masterportal stops following a link whose `$top`
+    is at most its `$skip`: a client's `$top` is the total it wants, and a link without
+    `$top` is a server-driven page it follows to the end."""
+    top = None if options.top is None else ctx.top(options)
+    continued = replace(
+        options, top=top, skip=options.skip + passed, skiptoken=encode_token(last_keys)
     )
-    return f"{url}?{query_string(params)}"
+    return f"{url}?{query_string(render.options(continued))}"
+
+
+def limit_met(ctx: ReadContext, options: QueryOptions) -> bool:
+    """An expanded set with its own `$top` (within `max_top`) is complete at that many: the
+    `$top` is a limit there, not a page size, so it gets no nextLink."""
+    return options.top is not None and options.top <= ctx.max_top
 
 
 def entities(
@@ -292,9 +310,10 @@ def _expand_many(
         part: dict[str, Any] = {}
         if pg.count is not None:
             part[f"{rel.name}@iot.count"] = pg.count
-        if pg.last_keys is not None and ctx.next_links:
+        if pg.last_keys is not None and ctx.next_links and not limit_met(ctx, options):
             url = f"{ctx.links.entity(etype, row[0])}/{rel.name}"
-            part[f"{rel.name}@iot.nextLink"] = next_link(ctx, url, options, pg.last_keys)
+            link = next_link(ctx, url, options, pg.last_keys, len(pg.rows))
+            part[f"{rel.name}@iot.nextLink"] = link
         part[rel.name] = encoded[start : start + len(pg.rows)]
         start += len(pg.rows)
         exp[rel.name] = part
@@ -337,7 +356,8 @@ def read_collection(
     if pg.count is not None:
         doc["@iot.count"] = pg.count
     if pg.last_keys is not None and ctx.next_links:
-        doc["@iot.nextLink"] = next_link(ctx, ctx.links.path(path), asked, pg.last_keys)
+        url = ctx.links.path(path)
+        doc["@iot.nextLink"] = next_link(ctx, url, asked, pg.last_keys, len(pg.rows))
     if options.result_format == "dataArray" and not path.ref:
         doc["value"] = data_array(scope.etype, pg.rows, ctx.links, options.select)
     else:

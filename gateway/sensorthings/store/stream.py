@@ -86,7 +86,8 @@ class EntitySetStream:
             if left <= 0:
                 if self.ctx.next_links:
                     url = self.ctx.links.path(self.path)
-                    self.next_link = next_link(self.ctx, url, self.asked, keys)
+                    passed = self.ctx.top(self.options)
+                    self.next_link = next_link(self.ctx, url, self.asked, keys, passed)
                 return
             chunk = await self.run(read_chunk(self.ctx, self.scope, self._after(keys), left))
 
