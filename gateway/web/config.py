@@ -15,22 +15,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normal_origin(origin: str) -> str:
+    """Lower case, without a default port: how browsers send an Origin."""
+    scheme, _, host = origin.strip().lower().partition("://")
+    default = _DEFAULT_PORTS.get(scheme)
+    if default and host.endswith(f":{default}"):
+        host = host[: -len(default) - 1]
+    return f"{scheme}://{host}"
+
+
 def _origin(value: str) -> str:
-    """An origin as browsers send it: scheme://host[:port], lower case, no path."""
-    value = value.strip().lower().rstrip("/")
+    """An origin as browsers send it: scheme://host[:port], no path."""
+    value = value.strip().rstrip("/")
     if value == ANY_ORIGIN:
         return value
-    scheme, sep, host = value.partition("://")
+    scheme, sep, host = value.lower().partition("://")
     if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
         raise ValueError(f"'{value}' is not an origin like https://map.example.org[:port]")
-    return value
+    return normal_origin(value)
 
 
 class CorsSettings(_Strict):
     enabled: bool = Field(
         True,
-        description="Answer preflights and add CORS headers (off: browsers on another "
-        "origin cannot read any answer, and OPTIONS still gets 204 with Allow).",
+        description="Answer preflights and add CORS headers. Off: pages on other origins "
+        "can read nothing; OPTIONS still gets 204 with Allow, and writes from other origins "
+        "are still refused.",
     )
     allow_origins: list[str] = Field(
         default_factory=lambda: [ANY_ORIGIN],
@@ -106,6 +119,11 @@ class CorsSettings(_Strict):
             if not v or not all(c.isalnum() or c in "-_*" for c in v):
                 raise ValueError(f"'{v}' is not a header or method name")
         return value
+
+    @field_validator("allow_methods")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [v.upper() for v in value]
 
     @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> CorsSettings:

@@ -23,23 +23,15 @@ from gateway.config import ServerSettings
 from gateway.features.links import base_url
 from gateway.sensorthings.routes import sta_error
 from gateway.web import headers as h
-from gateway.web.config import ANY_ORIGIN, CorsSettings
+from gateway.web.config import ANY_ORIGIN, CorsSettings, normal_origin
 
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 _STA_PATH = re.compile(r"^(?:/[^/]+)?/sta/")
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def is_write(method: str, path: str) -> bool:
     """A SensorThings create, update or delete (a POST of Features items is a query)."""
     return method in WRITES and _STA_PATH.match(path) is not None
-
-
-def normal_origin(origin: str) -> str:
-    """Lower case, without a default port: how browsers send an Origin."""
-    scheme, _, host = origin.strip().lower().partition("://")
-    name, _, port = host.rpartition(":") if ":" in host.rsplit("]", 1)[-1] else (host, "", "")
-    return f"{scheme}://{name}" if port == _DEFAULT_PORTS.get(scheme) else f"{scheme}://{host}"
 
 
 class Cors:
@@ -67,7 +59,7 @@ class Cors:
             return
         cors = self._cors(origin)
         if origin and is_write(method, path) and not self._may_write(origin, scope):
-            refusal = sta_error(403, f"writes from the origin {origin} are not allowed here")
+            refusal = sta_error(403, "writes from this page's origin are not allowed here")
             refusal.raw_headers = [*refusal.raw_headers, *cors]
             await refusal(scope, receive, send)
             return

@@ -226,7 +226,8 @@ def test_a_member_failing_when_its_turn_comes_is_named_in_the_body(tmp_path):
 def test_with_partial_fail_a_member_failing_mid_answer_aborts_it(tmp_path):
     with two_files(tmp_path, "fail") as client:
         failing_stream(client, "b")
-        response = client.get("/collections/street-trees/items?limit=2000")
+        identity = {"Accept-Encoding": "identity"}  # the bytes as cut, not a decoder's error
+        response = client.get("/collections/street-trees/items?limit=2000", headers=identity)
         assert response.status_code == 200  # sent before b's turn came
         assert response.content.startswith(b'{"type":"FeatureCollection","features":[')
         with pytest.raises(orjson.JSONDecodeError):

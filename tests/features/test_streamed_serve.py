@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 import yaml
+import zstandard
 
 import profiles
 from tests.conftest import free_port, require_command
@@ -137,15 +138,21 @@ def memory_mb(pid: int) -> dict[str, float]:
     return found
 
 
-def test_memory_stays_flat_while_a_large_page_streams(served: Served) -> None:
+@pytest.mark.parametrize("coding", ["identity", "zstd"])
+def test_memory_stays_flat_while_a_large_page_streams(served: Served, coding: str) -> None:
+    """Compressed too: each chunk is compressed as it passes (gateway/web/compression.py)."""
     warm = httpx.get(served.items("big", "limit=5000"), timeout=30)  # the same code, warmed
     assert warm.status_code == 200 and len(warm.json()["features"]) == 5000
     Path(f"/proc/{served.proc.pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
     before = memory_mb(served.proc.pid)["VmRSS"]
     size, tail = 0, b""
-    with httpx.stream("GET", served.items("big", f"limit={BIG}"), timeout=120) as response:
+    decoder = zstandard.ZstdDecompressor().decompressobj() if coding == "zstd" else None
+    url, sent = served.items("big", f"limit={BIG}"), {"Accept-Encoding": coding}
+    with httpx.stream("GET", url, headers=sent, timeout=120) as response:
         assert response.status_code == 200
+        assert response.headers.get("content-encoding", "identity") == coding
         for chunk in response.iter_raw():
+            chunk = decoder.decompress(chunk) if decoder else chunk
             size += len(chunk)
             tail = (tail + chunk)[-2000:]
     growth = memory_mb(served.proc.pid)["VmHWM"] - before
