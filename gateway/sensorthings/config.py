@@ -96,8 +96,9 @@ class TenantMqtt(_Strict):
     )
     anonymous_writes: bool = Field(
         False,
-        description="Accept MQTT creates without the API key (the broker's own ACL is then "
-        "the guard). Otherwise the publisher sends the key as MQTT 5 user property 'api-key'.",
+        description="Accept MQTT creates through the broker without the API key (the broker's "
+        "own ACL is then the guard). Otherwise the publisher sends the key as MQTT 5 user "
+        "property 'api-key'. The gateway's WebSocket endpoints always need the key.",
     )
 
 
@@ -150,6 +151,11 @@ class WebSocketSettings(_Strict):
         description="Serve MQTT 3.1.1 and 5 over WebSockets (subprotocol 'mqtt') at "
         "/{tenant}/mqtt and /mqtt, with the standard STA topics.",
     )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Most MQTT WebSocket connections one worker holds; more are refused.",
+    )
     max_packet_bytes: int = Field(
         262_144,
         ge=1024,
@@ -189,7 +195,10 @@ class StaServerSettings(_Strict):
     default_top: int = Field(100, ge=1, description="Page size when a client sends no $top.")
     max_top: int = Field(10000, ge=1, description="Larger $top values are clamped to this.")
     mqtt: MqttBroker | None = Field(
-        None, description="MQTT broker for notifications and creates; unset: no MQTT."
+        None,
+        description="MQTT broker for notifications and creates (and behind the WebSocket "
+        "endpoints, so that every worker's writes reach every subscriber); unset: the "
+        "WebSocket endpoints are served by an in-process hub (one worker).",
     )
     websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     max_expand_depth: int = Field(

@@ -177,12 +177,18 @@ class MqttBridge:
 
     # -- notifications ----------------------------------------------------------------
     async def announce(
-        self, service: Any, notices: list[tuple[EntityType, Any, dict]], created: bool
+        self,
+        service: Any,
+        notices: list[tuple[EntityType, Any, dict]],
+        created: bool,
+        extra: list[tuple[str, dict]],
     ) -> None:
         prefix = self.prefixes[service.tenant] + VERSION
         for etype, row, doc in notices:
             for topic, payload in self.topics(prefix, etype, row, doc, created):
                 await self._publish(topic, payload)
+        for topic, payload in extra:
+            await self._publish(f"{prefix}/{topic}", payload)
 
     @staticmethod
     def topics(

@@ -49,7 +49,9 @@ from gateway.sensorthings.store.write import WriteContext, insert
 log = logging.getLogger("twinbridge.sensorthings")
 # (entity type, stored row, encoded entity) for each created or changed entity
 Notice = tuple[EntityType, Sequence[Any], dict[str, Any]]
-Notifier = Callable[["EmbeddedService", list[Notice], bool], Awaitable[None]]
+# (topic below the version, entity) announced besides: `Things(1)/Locations` when Thing 1 moved
+Extra = tuple[str, dict[str, Any]]
+Notifier = Callable[["EmbeddedService", list[Notice], bool, list[Extra]], Awaitable[None]]
 NOTIFY_LIMIT = 50000  # larger batches are not announced one by one
 
 
@@ -206,11 +208,15 @@ class EmbeddedService:
         if not self.fixed_links:
             self.last_links = links
         items = ctx.created if created else ctx.changed
-        if self.notifier is None or not items or len(items) > NOTIFY_LIMIT:
+        moved = [id_ for etype, id_ in ctx.created if etype.name == "HistoricalLocation"]
+        new = {id_ for etype, id_ in ctx.created if etype.name == "Location"}
+        if self.notifier is None or not (items or moved) or len(items) > NOTIFY_LIMIT:
             return
         try:
-            notices = await self.store.read(fetch_notices(self.store.dialect, items, links))
-            await self.notifier(self, notices, created)
+            dialect = self.store.dialect
+            notices = await self.store.read(fetch_notices(dialect, items, links)) if items else []
+            extra = await self.store.read(fetch_moves(dialect, moved, new, links)) if moved else []
+            await self.notifier(self, notices, created, extra)
         except Exception:  # a broker problem must never fail a committed write
             log.exception("tenant %s: could not announce %d entities", self.tenant, len(items))
 
@@ -244,6 +250,35 @@ def fetch_notices(
                 sql.params,
             )
             out += [(etype, row, encode_entity(etype, row, links, None)) for row in rows]
+    return out
+
+
+def fetch_moves(
+    dialect: Dialect, historical: list[int], new: set[int], links: Links
+) -> Plan[list[Extra]]:
+    """The Locations a Thing was given, for `Things(id)/Locations`: a Location entering a
+    Thing's Locations is how a subscriber (Masterportal's moving sensors) learns that the
+    Thing moved. Of a new HistoricalLocation's Locations those created in the same write
+    (`new`), or all of them when none was (the Locations were replaced by references)."""
+    location = BY_NAME["Location"]
+    found: dict[int, list[tuple[int, Sequence[Any]]]] = {}
+    for i in range(0, len(historical), 5000):
+        sql = Sql(dialect)
+        marks = ", ".join(sql.param(v) for v in historical[i : i + 5000])
+        rows: Rows = yield Stmt(
+            f"SELECT hl.thing_id, {columns(location)} FROM {location.table} {ALIAS}"
+            f" JOIN location_historical_locations lh ON lh.location_id = {ALIAS}.id"
+            " JOIN historical_locations hl ON hl.id = lh.historical_location_id"
+            f" WHERE hl.id IN ({marks}) ORDER BY hl.id, {ALIAS}.id",
+            sql.params,
+        )
+        for row in rows:
+            found.setdefault(row[0], []).append((row[1], row[1:]))
+    out: list[Extra] = []
+    for thing, given in found.items():
+        created = [row for id_, row in given if id_ in new]
+        for row in created or [row for _, row in given]:
+            out.append((f"Things({thing})/Locations", encode_entity(location, row, links, None)))
     return out
 
 

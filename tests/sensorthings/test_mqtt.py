@@ -95,13 +95,18 @@ def test_a_subscriber_receives_an_observation_created_over_http(mqtt_client):
         sub.close()
 
 
-def test_the_root_document_announces_the_endpoint_and_prefix(mqtt_client):
+def test_the_root_document_announces_the_endpoints_and_prefix(mqtt_client):
+    """The gateway's own WebSocket (standard topics) first, then the broker (whose topics
+    carry the prefix)."""
     client, prefix, _ = mqtt_client
     settings = client.get("/t/sta/v1.1/").json()["serverSettings"]
     create = settings[
         "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations"
     ]
-    assert create == {"endpoints": ["mqtt://127.0.0.1:1883"], "topicPrefix": prefix}
+    assert create == {
+        "endpoints": ["ws://testserver/t/mqtt", "mqtt://127.0.0.1:1883"],
+        "topicPrefix": prefix,
+    }
     assert (
         "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates"
         in settings["conformance"]

@@ -4,16 +4,20 @@ Tenants `a` and `b` both have Datastream 1; clients use the standard, unprefixed
 
 from __future__ import annotations
 
+import json
 import queue
 import socket
+import subprocess
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import missing_service
-from tests.sensorthings.conftest import KEY
-from tests.sensorthings.mqtt_ws_client import Live, PahoWs, live_gateway
+from tests.conftest import missing_service, require_command
+from tests.sensorthings.conftest import KEY, location
+from tests.sensorthings.mqtt_ws_client import TIMEOUT, Live, PahoWs, live_gateway
 
 pytestmark = pytest.mark.integration
 RECEIVE = "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates"
@@ -210,3 +214,42 @@ def test_sockets_of_unknown_tenants_and_without_the_mqtt_subprotocol_are_refused
     for path, subprotocols in (("/nope/mqtt", ["mqtt"]), ("/a/mqtt", None)):
         with pytest.raises(InvalidStatus):
             connect(f"ws://127.0.0.1:{live.port}{path}", subprotocols=subprotocols)
+
+
+def test_a_thing_that_moves_announces_its_new_location(live, clients):
+    sub = _open(clients, live, "/a/mqtt")
+    assert sub.subscribe("v1.1/Things(1)/Locations", qos=2) == [2]
+    response = live.post("/a/sta/v1.1/Things(1)/Locations", location(7))
+    assert response.status_code == 201, response.text
+    topic, qos, doc = sub.next()
+    assert (topic, qos) == ("v1.1/Things(1)/Locations", 2)
+    assert doc["name"] == "location 7"
+    assert doc["location"] == location(7)["location"]
+
+
+@pytest.mark.parametrize("version", [4, 5], ids=["mqtt311", "mqtt5"])
+def test_mqttjs_receives_an_observation_with_qos2(live, version):
+    """mqtt.js, the client of Masterportal and most web maps (npm, installed by
+    scripts/setup-web.sh)."""
+    node = require_command("node")
+    module = Path(__file__).parents[2] / "web" / "node_modules" / "mqtt"
+    if not module.is_dir():
+        missing_service("mqtt.js is not installed (run scripts/setup-web.sh)")
+    script = Path(__file__).with_name("mqttjs_subscriber.cjs")
+    url = f"ws://127.0.0.1:{live.port}/a/mqtt"
+    args = [node, str(script), str(module), url, "v1.1/Datastreams(1)/Observations", str(version)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+        assert json.loads(lines.get(timeout=TIMEOUT)) == {"ready": [2]}
+        live.observe("a", f"mqtt.js {version}")
+        while True:
+            message = json.loads(lines.get(timeout=TIMEOUT))
+            if message["doc"]["result"] == f"mqtt.js {version}":
+                break
+        assert message["topic"] == "v1.1/Datastreams(1)/Observations"
+        assert message["qos"] == 2
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -78,7 +78,7 @@ class TenantDoor:
         except orjson.JSONDecodeError:
             return c.PAYLOAD_FORMAT_INVALID, "the payload is not JSON"
         except GatewayError as e:
-            return (0x83 if e.status < 500 else c.UNSPECIFIED), e.description
+            return (c.IMPLEMENTATION_ERROR if e.status < 500 else c.UNSPECIFIED), e.description
         return c.SUCCESS, ""
 
 
@@ -121,6 +121,7 @@ class MqttWebSockets:
         self.settings = server.sensorthings.websocket
         self.services = services
         self.hub: Hub | None = None
+        self.connections = 0
 
     def routes(self) -> list[WebSocketRoute]:
         if not self.settings.enabled:
@@ -171,10 +172,21 @@ class MqttWebSockets:
         if SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
             await websocket.close()  # MQTT 5 §6.0.0-3: the client must ask for "mqtt"
             return
+        if self.connections >= self.settings.max_connections:
+            log.warning("MQTT/WS: refused a connection (max_connections reached)")
+            await websocket.close()
+            return
         assert self.hub is not None
+        self.connections += 1
+        try:
+            await self._accepted(websocket, door, self.hub)
+        finally:
+            self.connections -= 1
+
+    async def _accepted(self, websocket: WebSocket, door: Any, hub: Hub) -> None:
         await websocket.accept(subprotocol=SUBPROTOCOL)
         peer = f"{websocket.client.host}:{websocket.client.port}" if websocket.client else "-"
-        session = MqttSession(websocket.send_bytes, door, self.hub, self.settings, peer)
+        session = MqttSession(websocket.send_bytes, door, hub, self.settings, peer)
 
         async def receive(timeout: float | None) -> bytes | None:
             message = await asyncio.wait_for(websocket.receive(), timeout)

@@ -52,15 +52,21 @@ class Hub:
     def __init__(self, prefixes: dict[str, str]) -> None:
         self.prefixes = prefixes  # tenant -> topic prefix, for every tenant that notifies
         self.interest: dict[str, set[Interest]] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}
 
     def broker_topic(self, tenant: str, local: str) -> str:
         return f"{self.prefixes[tenant]}{VERSION}/{local}"
 
     async def add(self, broker_topic: str, interest: Interest) -> None:
+        """Returns once the topic is subscribed behind, for this and every later client of
+        it, so that a client's SUBACK never comes before messages can flow."""
         found = self.interest.setdefault(broker_topic, set())
         found.add(interest)
         if len(found) == 1:
-            await self._subscribe(broker_topic)
+            self._ready[broker_topic] = asyncio.ensure_future(self._subscribe(broker_topic))
+        ready = self._ready.get(broker_topic)
+        if ready is not None:
+            await asyncio.shield(ready)
 
     async def remove(self, broker_topic: str, interest: Interest) -> None:
         found = self.interest.get(broker_topic)
@@ -69,6 +75,7 @@ class Hub:
         found.discard(interest)
         if not found:
             del self.interest[broker_topic]
+            self._ready.pop(broker_topic, None)
             await self._unsubscribe(broker_topic)
 
     def dispatch(self, broker_topic: str, payload: bytes) -> None:
@@ -107,13 +114,19 @@ class LocalHub(Hub):
             service.notifier = self.announce
 
     async def announce(
-        self, service: Any, notices: list[tuple[Any, Any, dict]], created: bool
+        self,
+        service: Any,
+        notices: list[tuple[Any, Any, dict]],
+        created: bool,
+        extra: list[tuple[str, dict]],
     ) -> None:
         prefix = self.prefixes[service.tenant] + VERSION
+        topics = [(f"{prefix}/{topic}", doc) for topic, doc in extra]
         for etype, row, doc in notices:
-            for topic, payload in MqttBridge.topics(prefix, etype, row, doc, created):
-                if topic in self.interest:
-                    self.dispatch(topic, orjson.dumps(payload))
+            topics += MqttBridge.topics(prefix, etype, row, doc, created)
+        for topic, payload in topics:
+            if topic in self.interest:
+                self.dispatch(topic, orjson.dumps(payload))
 
 
 class BrokerHub(Hub):

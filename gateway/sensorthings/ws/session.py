@@ -167,7 +167,7 @@ class MqttSession:
         elif packet.kind == c.PINGREQ:
             await self._send(c.pingresp())
         elif packet.kind == c.DISCONNECT:
-            if packet.reason == 0x04:  # "disconnect with will message"
+            if packet.reason == c.DISCONNECT_WITH_WILL:
                 raise Closed()
             return True
         else:  # AUTH: no enhanced authentication here
@@ -180,12 +180,12 @@ class MqttSession:
             raise c.Malformed("Receive Maximum or Maximum Packet Size of 0", c.PROTOCOL_ERROR)
         client_id = p.client_id
         if not client_id and p.version == c.V311 and not p.clean:
-            await self._send(c.connack(p.version, 0x85))  # 3.1.1: identifier rejected
+            await self._send(c.connack(p.version, c.IDENTIFIER_REJECTED))
             raise Closed()
         props: dict[int, object] = {}
         if not client_id:
             client_id = f"tb-{uuid.uuid4().hex[:16]}"
-            props[0x12] = client_id
+            props[0x12] = client_id  # Assigned Client Identifier
         key = p.props.get("user") and dict(p.props["user"]).get("api-key")
         if p.password is not None:
             key = p.password.decode("utf-8", "replace")
@@ -200,7 +200,7 @@ class MqttSession:
             self.inflight = asyncio.Semaphore(p.props.get("receive_maximum", 65_535))
             self.client_max_packet = p.props.get("maximum_packet_size", self.client_max_packet)
             if p.props.get("session_expiry"):
-                props[0x11] = 0
+                props[0x11] = 0  # Session Expiry Interval: the session ends with the socket
             props.update(self._capabilities())
         self.connected = True
         await self._send(c.connack(p.version, c.SUCCESS, props))
@@ -211,7 +211,7 @@ class MqttSession:
         seconds = p.keepalive
         if p.version == c.V5 and (seconds == 0 or seconds > self.limits.max_keepalive):
             seconds = self.limits.max_keepalive
-            props[0x13] = seconds
+            props[0x13] = seconds  # Server Keep Alive
         return seconds * 1.5 if seconds else None
 
     def _capabilities(self) -> dict[int, object]:
@@ -226,7 +226,9 @@ class MqttSession:
 
     async def _on_subscribe(self, p: c.Subscribe) -> None:
         if "subscription_id" in p.props:
-            raise Closed(0xA1, "subscription identifiers are not supported")
+            raise Closed(
+                c.SUBSCRIPTION_IDS_UNSUPPORTED, "subscription identifiers are not supported"
+            )
         codes = [await self._subscribe_one(item) for item in p.items]
         await self._send(c.suback(self.version, p.packet_id, codes))
 
@@ -268,7 +270,7 @@ class MqttSession:
         if len(p.topic) > self.limits.max_topic_length:
             raise Closed(c.TOPIC_NAME_INVALID, "the topic is too long")
         if p.retain and self.version == c.V5:
-            raise Closed(0x9A, "retained messages are not supported")
+            raise Closed(c.RETAIN_UNSUPPORTED, "retained messages are not supported")
         if p.qos == 2 and p.packet_id in self.awaiting_release:
             await self._send(c.ack(c.PUBREC, self.version, p.packet_id))  # a duplicate
             return
@@ -276,7 +278,7 @@ class MqttSession:
             raise Closed(c.RECEIVE_MAXIMUM_EXCEEDED, "too many unreleased QoS 2 messages")
         user = dict(p.props.get("user", []))
         reason, text = await self.door.create(p.topic, p.payload, user.get("api-key") or self.key)
-        if reason >= 0x80 and self.version == c.V311 and reason == c.NOT_AUTHORIZED:
+        if reason == c.NOT_AUTHORIZED and self.version == c.V311:
             raise Closed()  # 3.1.1 §3.3.5: no negative acknowledgement; close instead
         if reason >= 0x80:
             log.info("MQTT/WS %s: publish to %s refused: %s", self.peer, p.topic, text)

@@ -1,55 +1,41 @@
-"""The server side of the MQTT 3.1.1 and 5.0 wire format: the packets a client sends are
-decoded, the packets a server sends are encoded. Nothing else (no sessions, no topics).
-
-Why our own: amqtt (the maintained Python broker) has a codec, but it speaks MQTT 3.1.1
-only and is bound to its own broker's stream adapters; paho and aiomqtt are client-side.
-This module is small, has no I/O and rejects what the specifications call malformed
-(MQTT 3.1.1 §1.5, §2, §3; MQTT 5 §1.5, §2, §3): a wrong fixed-header flag, a remaining
-length over four bytes, invalid UTF-8 or U+0000 in a string, a duplicated property, a
-property a packet may not carry, a reserved bit set, QoS 3, bytes left over. Every such
-packet raises `Malformed`; the caller closes the connection.
-"""
+"""Reading what clients send: MQTT 3.1.1 §2-3 and MQTT 5 §2-3, with every check that
+makes a packet malformed or a protocol error raising `Malformed`."""
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
-CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
-SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, AUTH = range(8, 16)
-V311, V5 = 4, 5
-
-# reason codes (MQTT 5 §2.4); the 3.1.1 CONNACK return codes are mapped in `connack`
-SUCCESS = 0x00
-NO_SUBSCRIPTION = 0x11
-UNSPECIFIED = 0x80
-MALFORMED = 0x81
-PROTOCOL_ERROR = 0x82
-UNSUPPORTED_VERSION = 0x84
-BAD_CREDENTIALS = 0x86
-NOT_AUTHORIZED = 0x87
-KEEPALIVE_TIMEOUT = 0x8D
-TOPIC_FILTER_INVALID = 0x8F
-TOPIC_NAME_INVALID = 0x90
-PACKET_ID_NOT_FOUND = 0x92
-RECEIVE_MAXIMUM_EXCEEDED = 0x93
-PACKET_TOO_LARGE = 0x95
-QUOTA_EXCEEDED = 0x97
-PAYLOAD_FORMAT_INVALID = 0x99
-WILDCARDS_UNSUPPORTED = 0xA2
-
-_V311_CONNACK = {SUCCESS: 0, UNSUPPORTED_VERSION: 1, 0x85: 2, BAD_CREDENTIALS: 4}
-
-
-class Malformed(Exception):
-    """A packet the specification calls malformed or a protocol error; `reason` is the
-    MQTT 5 reason code of the DISCONNECT that may precede closing."""
-
-    def __init__(self, message: str, reason: int = MALFORMED) -> None:
-        super().__init__(message)
-        self.reason = reason
-
+from gateway.sensorthings.ws.codec.packets import (
+    AUTH,
+    CONNECT,
+    DISCONNECT,
+    PACKET_TOO_LARGE,
+    PINGREQ,
+    PROTOCOL_ERROR,
+    PUBACK,
+    PUBCOMP,
+    PUBLISH,
+    PUBREC,
+    PUBREL,
+    SUBSCRIBE,
+    SUCCESS,
+    TOPIC_NAME_INVALID,
+    UNSUBSCRIBE,
+    UNSUPPORTED_VERSION,
+    V5,
+    V311,
+    Ack,
+    Connect,
+    Control,
+    Malformed,
+    Packet,
+    Publish,
+    Subscribe,
+    SubscribeItem,
+    Unsubscribe,
+    Will,
+)
 
 # -- properties (MQTT 5 §2.2.2.2): id -> (name, kind) --------------------------------
 _PROPS: dict[int, tuple[str, str]] = {
@@ -83,80 +69,6 @@ _ALLOWED: dict[int, frozenset[int]] = {
 }
 for _kind in (PUBREC, PUBREL, PUBCOMP):
     _ALLOWED[_kind] = _ALLOWED[PUBACK]
-
-
-@dataclass
-class Will:
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-    props: dict[str, Any]
-
-
-@dataclass
-class Connect:
-    version: int
-    client_id: str
-    clean: bool
-    keepalive: int
-    username: str | None
-    password: bytes | None
-    will: Will | None
-    props: dict[str, Any]
-
-
-@dataclass
-class Publish:
-    topic: str
-    payload: bytes
-    qos: int = 0
-    retain: bool = False
-    dup: bool = False
-    packet_id: int | None = None
-    props: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class SubscribeItem:
-    topic: str
-    qos: int
-    no_local: bool = False
-    retain_as_published: bool = False
-    retain_handling: int = 0
-
-
-@dataclass
-class Subscribe:
-    packet_id: int
-    items: list[SubscribeItem]
-    props: dict[str, Any]
-
-
-@dataclass
-class Unsubscribe:
-    packet_id: int
-    topics: list[str]
-
-
-@dataclass
-class Ack:
-    """PUBACK, PUBREC, PUBREL or PUBCOMP."""
-
-    kind: int
-    packet_id: int
-    reason: int = SUCCESS
-
-
-@dataclass
-class Control:
-    """PINGREQ, DISCONNECT (with its reason) or AUTH."""
-
-    kind: int
-    reason: int = SUCCESS
-
-
-Packet = Connect | Publish | Subscribe | Unsubscribe | Ack | Control
 
 
 class _Reader:
@@ -436,106 +348,3 @@ class Framer:
                 return self.buffer[0], i + 1, length
             shift += 7
         raise Malformed("a remaining length longer than four bytes")
-
-
-# -- encoding ---------------------------------------------------------------------------
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _text(value: str) -> bytes:
-    raw = value.encode("utf-8")
-    return struct.pack("!H", len(raw)) + raw
-
-
-def _props(props: dict[int, Any]) -> bytes:
-    """Server-sent properties by id; values are ints (by the id's width) or strings."""
-    body = bytearray()
-    for pid, value in props.items():
-        kind = _SERVER_PROPS[pid]
-        body += _varint(pid)
-        if kind == "byte":
-            body.append(value)
-        elif kind == "u16":
-            body += struct.pack("!H", value)
-        elif kind == "u32":
-            body += struct.pack("!I", value)
-        else:
-            body += _text(value)
-    return _varint(len(body)) + bytes(body)
-
-
-_SERVER_PROPS = {
-    0x03: "str",  # content type
-    0x11: "u32",  # session expiry interval
-    0x12: "str",  # assigned client identifier
-    0x13: "u16",  # server keep alive
-    0x1F: "str",  # reason string
-    0x21: "u16",  # receive maximum
-    0x24: "byte",  # maximum QoS
-    0x25: "byte",  # retain available
-    0x27: "u32",  # maximum packet size
-    0x28: "byte",  # wildcard subscription available
-    0x29: "byte",  # subscription identifiers available
-    0x2A: "byte",  # shared subscription available
-}
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + _varint(len(body)) + body
-
-
-def connack(version: int, reason: int, props: dict[int, Any] | None = None) -> bytes:
-    if version == V5:
-        return _packet(CONNACK << 4, bytes([0, reason]) + _props(props or {}))
-    return _packet(CONNACK << 4, bytes([0, _V311_CONNACK.get(reason, 5)]))
-
-
-def suback(version: int, packet_id: int, codes: list[int]) -> bytes:
-    if version != V5:  # 3.1.1 knows granted QoS and 0x80 only
-        codes = [c if c <= 2 else UNSPECIFIED for c in codes]
-    head = struct.pack("!H", packet_id) + (b"\x00" if version == V5 else b"")
-    return _packet(SUBACK << 4, head + bytes(codes))
-
-
-def unsuback(version: int, packet_id: int, codes: list[int]) -> bytes:
-    if version == V5:
-        return _packet(UNSUBACK << 4, struct.pack("!H", packet_id) + b"\x00" + bytes(codes))
-    return _packet(UNSUBACK << 4, struct.pack("!H", packet_id))
-
-
-def ack(kind: int, version: int, packet_id: int, reason: int = SUCCESS, text: str = "") -> bytes:
-    """PUBACK, PUBREC, PUBREL or PUBCOMP; in MQTT 5 with a reason code and, on failure, the
-    reason string."""
-    first = (kind << 4) | (2 if kind == PUBREL else 0)
-    body = struct.pack("!H", packet_id)
-    if version == V5 and (reason != SUCCESS or text):
-        body += bytes([reason]) + _props({0x1F: text} if text else {})
-    return _packet(first, body)
-
-
-def publish(
-    version: int, topic: str, payload: bytes, qos: int, packet_id: int | None, dup: bool = False
-) -> bytes:
-    first = (PUBLISH << 4) | (qos << 1) | (0x08 if dup else 0)
-    body = _text(topic)
-    if qos:
-        assert packet_id is not None
-        body += struct.pack("!H", packet_id)
-    if version == V5:
-        body += _props({0x03: "application/json"})
-    return _packet(first, body + payload)
-
-
-def pingresp() -> bytes:
-    return bytes([PINGRESP << 4, 0])
-
-
-def disconnect(reason: int, text: str = "") -> bytes:
-    """A server DISCONNECT exists in MQTT 5 only."""
-    return _packet(DISCONNECT << 4, bytes([reason]) + _props({0x1F: text} if text else {}))
