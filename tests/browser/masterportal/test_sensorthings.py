@@ -109,6 +109,7 @@ def test_masterportal_sensorthings_layer_loads_every_thing_with_latest_observati
     )
 
     requests = loaded["requests"]
+    print(f"\n{path} {url_parameter['root']}: {len(truth.places)} Things, {len(requests)} requests")
     assert "st_intersects" in httpx.URL(requests[0]).params["$filter"]
     assert len(requests) <= bound, "\n".join(requests)
     things = {t["id"]: t for t in loaded["things"]}
