@@ -7,11 +7,17 @@ and its latest Observation, for a tenant's STA and for the federated root."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from pyproj import Transformer
+
+from tests.conftest import start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -75,43 +81,48 @@ class Truth:
         return [min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin]
 
 
+SMALL_PAGE = 7
+
+
+@pytest.fixture(scope="module")
+def small_pages(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo with server-driven pages of 7 (`server.sensorthings.default_top`): every
+    layer request becomes a walk over next links, and nested options sit in each link
+    beside the $top and $skip Masterportal reads out of it with a regular expression."""
+    with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["server"]["sensorthings"] = {"default_top": SMALL_PAGE}
+    config_file = tmp_path_factory.mktemp("small-pages") / "twinbridge.yaml"
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    proc, url = start_gateway({"TWINBRIDGE_DEMO_DIR": str(demo_dir)}, "--config", str(config_file))
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def truths(live_demo: str) -> dict[str, Truth]:
     return {path: Truth(f"{live_demo}{path}/v1.1") for path in ("/hamburg/sta", "/sta")}
 
 
-@pytest.mark.parametrize(
-    ("path", "url_parameter"),
-    [
-        ("/hamburg/sta", BY_THINGS),
-        ("/hamburg/sta", HAMBURG_CHARGING),
-        ("/sta", BY_THINGS),
-        ("/sta", BY_DATASTREAMS),
-    ],
-    ids=["tenant-things", "tenant-datastreams", "federated-things", "federated-datastreams"],
-)
-def test_masterportal_sensorthings_layer_loads_every_thing_with_latest_observations_in_few_requests(
-    portal: Any, live_demo: str, truths: dict[str, Truth], path: str, url_parameter: dict
-) -> None:
-    truth = truths[path]
+def load(portal: Any, base: str, path: str, url_parameter: dict, extent: list, most: int) -> dict:
     layer = {
-        "url": f"{live_demo}{path}",
+        "url": f"{base}{path}",
         "version": "1.1",
         "urlParameter": url_parameter,
         "loadThingsOnlyInCurrentExtent": True,  # adds st_intersects over the map extent
         "epsg": "EPSG:4326",
     }
-    bound = 3 * math.ceil(len(truth.places) / DEFAULT_TOP)
-
-    loaded = portal.evaluate(
+    return portal.evaluate(
         "([layer, extent, most]) => window.twinbridge.loadSensorThings(layer, extent, most)",
-        [layer, truth.extent(), 10 * bound],
+        [layer, extent, most],
     )
 
-    requests = loaded["requests"]
-    print(f"\n{path} {url_parameter['root']}: {len(truth.places)} Things, {len(requests)} requests")
-    assert "st_intersects" in httpx.URL(requests[0]).params["$filter"]
-    assert len(requests) <= bound, "\n".join(requests)
+
+def assert_drawn(loaded: dict, truth: Truth) -> None:
+    """Every Thing at its place, with each of its Datastreams' latest Observation."""
     things = {t["id"]: t for t in loaded["things"]}
     assert things.keys() == truth.places.keys(), "Things missing or extra"
     for thing_id, (x, y) in truth.places.items():
@@ -120,3 +131,60 @@ def test_masterportal_sensorthings_layer_loads_every_thing_with_latest_observati
         assert set(thing["dataStreamId"].split(" | ")) == truth.latest[thing_id].keys()
         latest = {ds: (o or {}).get("@iot.id") for ds, o in thing["latest"].items()}
         assert latest == truth.latest[thing_id], f"Thing {thing_id}: not the latest Observations"
+
+
+CASES = [
+    ("/hamburg/sta", BY_THINGS),
+    ("/hamburg/sta", HAMBURG_CHARGING),
+    ("/sta", BY_THINGS),
+    ("/sta", BY_DATASTREAMS),
+]
+IDS = ["tenant-things", "tenant-datastreams", "federated-things", "federated-datastreams"]
+
+
+@pytest.mark.parametrize(("path", "url_parameter"), CASES, ids=IDS)
+def test_masterportal_sensorthings_layer_loads_every_thing_with_latest_observations_in_few_requests(
+    portal: Any, live_demo: str, truths: dict[str, Truth], path: str, url_parameter: dict
+) -> None:
+    truth = truths[path]
+    bound = 3 * math.ceil(len(truth.places) / DEFAULT_TOP)
+
+    loaded = load(portal, live_demo, path, url_parameter, truth.extent(), 10 * bound)
+
+    requests = loaded["requests"]
+    print(f"\n{path} {url_parameter['root']}: {len(truth.places)} Things, {len(requests)} requests")
+    assert "st_intersects" in httpx.URL(requests[0]).params["$filter"]
+    assert len(requests) <= bound, "\n".join(requests)
+    assert_drawn(loaded, truth)
+
+
+@pytest.mark.parametrize(("path", "url_parameter"), CASES, ids=IDS)
+def test_masterportal_follows_server_driven_pages_to_the_end(
+    portal: Any, small_pages: str, truths: dict[str, Truth], path: str, url_parameter: dict
+) -> None:
+    truth = truths[path]  # the same data as the demo's, in smaller pages
+    entities = (
+        len(truth.places)
+        if url_parameter["root"] == "Things"
+        else len([ds for streams in truth.latest.values() for ds in streams])
+    )
+    pages = math.ceil(entities / SMALL_PAGE)
+
+    loaded = load(portal, small_pages, path, url_parameter, truth.extent(), 10 * pages)
+
+    print(f"\n{path} {url_parameter['root']} in pages of {SMALL_PAGE}: {len(loaded['requests'])}")
+    assert pages <= len(loaded["requests"]) <= 3 * pages, "\n".join(loaded["requests"])
+    assert_drawn(loaded, truth)
+
+
+def test_a_top_in_masterportals_url_parameter_is_a_limit_it_keeps(
+    portal: Any, live_demo: str, truths: dict[str, Truth]
+) -> None:
+    """Masterportal stops at a next link whose $top <= $skip: the client's own $top is the
+    number of Things it wants, and next links must say so (FROST's shape)."""
+    truth = truths["/hamburg/sta"]
+    limited = {**BY_THINGS, "top": SMALL_PAGE}
+
+    loaded = load(portal, live_demo, "/hamburg/sta", limited, truth.extent(), 10)
+
+    assert len(loaded["requests"]) == 1 and len(loaded["things"]) == SMALL_PAGE
