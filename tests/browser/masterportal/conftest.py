@@ -17,7 +17,7 @@ import socket
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -94,6 +94,17 @@ def broker_listening() -> bool:
     return True
 
 
+def demo_config_file(folder: Path, edit: Callable[[dict[str, Any]], None] | None) -> Path:
+    """The demo's configuration file, changed by `edit`, written into `folder`."""
+    with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if edit is not None:
+        edit(config)
+    config_file = folder / "twinbridge.yaml"
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return config_file
+
+
 class WritableDemo:
     """A `twinbridge serve` of the demo on a copy of its data, with the STA API key set."""
 
@@ -111,16 +122,15 @@ def writable_demo(
     the gateway's own broker must carry live updates (the README's first command)."""
     folder = tmp_path_factory.mktemp("writable-demo")
     data = shutil.copytree(demo_dir, folder / "data")  # the shared demo data stays untouched
-    with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if request.param == "mosquitto":
-        if not broker_listening():
-            missing_service("Mosquitto is not listening on 127.0.0.1:1883")
+
+    def bridged(config: dict[str, Any]) -> None:
         config["server"]["sensorthings"] = {"mqtt": {"host": BROKER[0], "port": BROKER[1]}}
         prefix = f"tb-mp-{uuid.uuid4().hex[:10]}/"
         config["tenants"]["hamburg"]["sensorthings"]["mqtt"] = {"topic_prefix": prefix}
-    config_file = folder / "twinbridge.yaml"
-    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+    if request.param == "mosquitto" and not broker_listening():
+        missing_service("Mosquitto is not listening on 127.0.0.1:1883")
+    config_file = demo_config_file(folder, bridged if request.param == "mosquitto" else None)
     key = secrets.token_urlsafe(16)
     env = {"TWINBRIDGE_DEMO_DIR": str(data), "TWINBRIDGE_DEMO_STA_KEY": key}
     proc, url = start_gateway(env, "--config", str(config_file))

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from pyproj import Transformer
 
+from tests.browser.masterportal.conftest import demo_config_file
 from tests.conftest import start_gateway
 
 pytestmark = pytest.mark.integration
@@ -89,11 +88,10 @@ def small_pages(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """The demo with server-driven pages of 7 (`server.sensorthings.default_top`): every
     layer request becomes a walk over next links, and nested options sit in each link
     beside the $top and $skip Masterportal reads out of it with a regular expression."""
-    with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    config["server"]["sensorthings"] = {"default_top": SMALL_PAGE}
-    config_file = tmp_path_factory.mktemp("small-pages") / "twinbridge.yaml"
-    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    folder = tmp_path_factory.mktemp("small-pages")
+    config_file = demo_config_file(
+        folder, lambda config: config["server"].update(sensorthings={"default_top": SMALL_PAGE})
+    )
     proc, url = start_gateway({"TWINBRIDGE_DEMO_DIR": str(demo_dir)}, "--config", str(config_file))
     try:
         yield url
