@@ -305,7 +305,25 @@ class GatewayConfig(Strict):
                 raise ValueError(f"tenant id '{tid}' must be a lower-case slug (a-z, 0-9, '-')")
             if tid in RESERVED_TENANTS:
                 raise ValueError(f"tenant id '{tid}' is reserved ({', '.join(RESERVED_TENANTS)})")
+        _distinct_topic_prefixes(value)
         return value
+
+
+def _distinct_topic_prefixes(tenants: dict[str, TenantConfig]) -> None:
+    """Tenants number their entities independently: two sharing an MQTT topic prefix would
+    publish each other's `v1.1/Datastreams(1)/Observations` on the same topic."""
+    seen: dict[str, str] = {}
+    for tid, tenant in tenants.items():
+        if tenant.sensorthings is None:
+            continue
+        prefix = tenant.sensorthings.mqtt.topic_prefix
+        prefix = f"{tid}/" if prefix is None else prefix
+        if prefix in seen:
+            raise ValueError(
+                f"tenants '{seen[prefix]}' and '{tid}' share the MQTT topic prefix '{prefix}': "
+                "give each its own sensorthings.mqtt.topic_prefix"
+            )
+        seen[prefix] = tid
 
 
 class LoadedConfig(BaseModel):

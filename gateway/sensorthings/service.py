@@ -85,6 +85,7 @@ class EmbeddedService:
         self.limits = settings.write_limits()
         self.odata_limits = settings.odata_limits()
         self.notifier: Notifier | None = None
+        self.listening: Callable[[], bool] | None = None  # None: the notifier always listens
         # Links for announcements of writes that no request made (imports, MQTT creates):
         # from `server.base_url` when set, else from the latest request.
         # Links for announcing writes that no request made (imports, MQTT creates): from
@@ -211,6 +212,8 @@ class EmbeddedService:
         moved = [id_ for etype, id_ in ctx.created if etype.name == "HistoricalLocation"]
         new = {id_ for etype, id_ in ctx.created if etype.name == "Location"}
         if self.notifier is None or not (items or moved) or len(items) > NOTIFY_LIMIT:
+            return
+        if self.listening is not None and not self.listening():
             return
         try:
             dialect = self.store.dialect

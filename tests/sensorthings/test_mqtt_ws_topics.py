@@ -3,6 +3,7 @@ form of a notification; then, in process, the will message and the connection li
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
 
@@ -10,8 +11,16 @@ import orjson
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.errors import ConfigError
 from gateway.sensorthings.ws.topics import Refused, federate, federated_topic, tenant_topic
-from tests.sensorthings.conftest import AUTH, KEY, datastream, location, observed_property
+from tests.sensorthings.conftest import (
+    AUTH,
+    KEY,
+    datastream,
+    location,
+    observed_property,
+    sta_config,
+)
 from tests.sensorthings.mqtt_ws_client import packet, text
 
 
@@ -136,3 +145,64 @@ def test_switched_off_there_is_no_socket_and_no_announcement(make_client):
         client.websocket_connect("/t/mqtt", subprotocols=["mqtt"]),
     ):
         pass
+
+
+def test_two_tenants_may_not_share_a_topic_prefix(tmp_path):
+    """Both would publish their Datastream 1 on the same topic."""
+    with pytest.raises(ConfigError, match="share the MQTT topic prefix ''"):
+        sta_config(
+            tmp_path, {"a": {"mqtt": {"topic_prefix": ""}}, "b": {"mqtt": {"topic_prefix": ""}}}
+        )
+    with pytest.raises(ConfigError, match="share the MQTT topic prefix 'a/'"):
+        sta_config(tmp_path, {"a": {}, "b": {"mqtt": {"topic_prefix": "a/"}}})
+    sta_config(tmp_path, {"a": {"mqtt": {"topic_prefix": ""}}, "b": {}})
+
+
+class _ReadOnlyDoor:
+    def authenticate(self, key):
+        return 0
+
+    def route(self, topic):
+        return [("t/" + topic, "t", None)]
+
+    async def create(self, topic, payload, key):
+        return 0x87, "read-only"
+
+
+def test_a_client_that_does_not_keep_up_is_disconnected_not_waited_for():
+    """The socket stops taking bytes after the CONNACK; the queue fills; the session ends
+    (with an MQTT 5 DISCONNECT 0x97 attempted) instead of buffering without bound."""
+    from gateway.sensorthings.config import WebSocketSettings
+    from gateway.sensorthings.ws.hub import Hub
+    from gateway.sensorthings.ws.session import MqttSession
+    from tests.sensorthings.mqtt_ws_client import connect_packet, subscribe_packet
+
+    async def scenario() -> list[bytes]:
+        sent: list[bytes] = []
+
+        async def send(data: bytes) -> None:
+            sent.append(data)
+            if len(sent) > 2:  # CONNACK and SUBACK pass, then the client stalls
+                await asyncio.Event().wait()
+
+        incoming: asyncio.Queue[bytes] = asyncio.Queue()
+        for data in (connect_packet(), subscribe_packet(1, "v1.1/Observations", 0)):
+            incoming.put_nowait(data)
+
+        async def receive(timeout: float | None) -> bytes:
+            return await incoming.get()
+
+        hub = Hub({"t": "t/"})
+        session = MqttSession(send, _ReadOnlyDoor(), hub, WebSocketSettings(max_queued=10))
+        task = asyncio.ensure_future(session.run(receive))
+        while "t/v1.1/Observations" not in hub.interest:
+            await asyncio.sleep(0.01)
+        for _ in range(50):
+            hub.dispatch("t/v1.1/Observations", b"{}")
+            await asyncio.sleep(0)
+        await asyncio.wait_for(task, 30)  # generous: it must end, not hang
+        assert hub.interest == {}  # its subscription is gone with it
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent[-1][0] == 0xE0 and sent[-1][2] == 0x97  # DISCONNECT, quota exceeded

@@ -53,6 +53,7 @@ class Hub:
         self.prefixes = prefixes  # tenant -> topic prefix, for every tenant that notifies
         self.interest: dict[str, set[Interest]] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}
+        self.listened: dict[str, int] = {}  # tenant -> broker topics someone wants
 
     def broker_topic(self, tenant: str, local: str) -> str:
         return f"{self.prefixes[tenant]}{VERSION}/{local}"
@@ -63,6 +64,7 @@ class Hub:
         found = self.interest.setdefault(broker_topic, set())
         found.add(interest)
         if len(found) == 1:
+            self.listened[interest.tenant] = self.listened.get(interest.tenant, 0) + 1
             self._ready[broker_topic] = asyncio.ensure_future(self._subscribe(broker_topic))
         ready = self._ready.get(broker_topic)
         if ready is not None:
@@ -75,6 +77,7 @@ class Hub:
         found.discard(interest)
         if not found:
             del self.interest[broker_topic]
+            self.listened[interest.tenant] -= 1
             self._ready.pop(broker_topic, None)
             await self._unsubscribe(broker_topic)
 
@@ -110,8 +113,10 @@ class LocalHub(Hub):
             t: s for t, s in services.items() if hasattr(s, "store") and s.cfg.mqtt.publish
         }
         super().__init__({t: MqttBridge.topic_prefix(t, s) for t, s in notifying.items()})
-        for service in notifying.values():
+        for tenant, service in notifying.items():
             service.notifier = self.announce
+            # without a subscriber a write costs nothing extra (no notices are read)
+            service.listening = lambda t=tenant: self.listened.get(t, 0) > 0
 
     async def announce(
         self,

@@ -26,7 +26,8 @@ from gateway.sensorthings.ws import codec as c
 from gateway.sensorthings.ws.hub import Hub, Interest
 
 log = logging.getLogger("twinbridge.sensorthings.ws")
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 10.0  # seconds from accepting the socket to the CONNECT
+CLOSE_TIMEOUT = 2.0  # seconds a last DISCONNECT may take to go out
 Receive = Callable[[float | None], Awaitable[bytes | None]]
 Route = tuple[str, str, str | None]  # broker topic, tenant, federated root (or None)
 
@@ -128,17 +129,22 @@ class MqttSession:
                     return True
 
     async def _close_with(self, e: Closed) -> None:
+        await self._stop_writer()  # a writer stuck on a slow client holds the send lock
         if self.connected and self.version == c.V5 and e.reason is not None:
-            with contextlib.suppress(Exception):
-                await self._send(c.disconnect(e.reason, e.text))
+            with contextlib.suppress(Exception):  # TimeoutError: the client takes no bytes
+                await asyncio.wait_for(self._send(c.disconnect(e.reason, e.text)), CLOSE_TIMEOUT)
 
-    async def _cleanup(self, graceful: bool) -> None:
-        if self._overflowed is not None:
-            self._overflowed.cancel()
+    async def _stop_writer(self) -> None:
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
+            self._writer = None
+
+    async def _cleanup(self, graceful: bool) -> None:
+        if self._overflowed is not None:
+            self._overflowed.cancel()
+        await self._stop_writer()
         for sub in self.subscriptions.values():
             for broker_topic, interest in sub.routes:
                 await self.hub.remove(broker_topic, interest)
