@@ -15,7 +15,12 @@ from gateway.errors import InvalidParameter, NotFound
 from gateway.sensorthings.model import BY_PLURAL, EntityType, Rel, target
 
 Key = int | str
-_SEGMENT = re.compile(r"([A-Za-z][A-Za-z0-9]*|\$value|\$ref)(?:\((\d{1,19}|'(?:[^']|'')*')\))?")
+# A key: a number, a quoted string, or a federated id written bare (`Datastreams(hamburg:1)`):
+# Masterportal copies `@iot.id` into its URLs and MQTT topics without quotes.
+_SEGMENT = re.compile(
+    r"([A-Za-z][A-Za-z0-9]*|\$value|\$ref)"
+    r"(?:\((\d{1,19}|'(?:[^']|'')*'|[a-z0-9][a-z0-9-]{0,62}:\d{1,19})\))?"
+)
 MAX_ID = 2**63 - 1
 
 
@@ -84,6 +89,8 @@ def format_key(key: Key) -> str:
 def _key(raw: str) -> Key:
     if raw.startswith("'"):
         return raw[1:-1].replace("''", "'")
+    if ":" in raw:
+        return raw
     value = int(raw)
     if value > MAX_ID:
         raise NotFound(f"no entity with id {raw}")

@@ -223,6 +223,8 @@ def test_the_parser_only_ever_answers_with_a_400(text):
         ),
         ("Things('a''b')/name/$value", "Things('a''b')/name/$value"),
         ("Things(1)/Datastreams/$ref", "Things(1)/Datastreams/$ref"),
+        # a federated id written bare, as Masterportal copies @iot.id into its URLs
+        ("Datastreams(hamburg:7)/Observations", "Datastreams('hamburg:7')/Observations"),
     ],
 )
 def test_resource_paths_parse_and_print(path, text):

@@ -64,7 +64,7 @@ ENDPOINTS = {
     [
         ("tenant", "3.1.1", 0),  # with Masterportal's latest-value request over HTTP
         ("tenant", "5.0", 2),
-        ("federated", "3.1.1", 2),  # Masterportal's defaults (see the xfail below for rh 0)
+        ("federated", "3.1.1", 2),  # Masterportal's defaults
         ("federated", "5.0", 2),
     ],
     ids=["tenant-mqtt-3.1.1", "tenant-mqtt-5", "federated-mqtt-3.1.1", "federated-mqtt-5"],
@@ -118,11 +118,6 @@ def test_an_observation_created_over_http_arrives_in_masterportals_mqtt_subscrip
     portal.evaluate("() => window.twinbridge.closeLive()")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the federated STA answers 400 to the bare key Masterportal copies from @iot.id "
-    "into its latest-value request; only the quoted key ('hamburg:1') is read",
-)
 def test_federated_latest_value_request_takes_the_id_as_masterportal_writes_it(
     live_demo: str,
 ) -> None:
