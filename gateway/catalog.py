@@ -144,7 +144,7 @@ class CollectionSource:
         if not self._opened:
             return None
         if not self.in_memory:
-            return await self._guard(self.connector.source_version())
+            return await self.guard.side_call(self.connector.source_version())
         if self._memory is None or time.monotonic() - self._checked > RELOAD_CHECK_SECONDS:
             await self._guard(self._fresh_memory())  # a check is due: perhaps a reload
         v = self._version

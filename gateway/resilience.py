@@ -225,6 +225,17 @@ class SourceGuard:
             self._observe("shed", 0.0)
             raise
 
+    async def side_call(self, work: Coroutine[Any, Any, T]) -> T:
+        """A cheap call beside the data calls (a version read for an ETag): it honours an
+        open circuit and the deadline, but takes no bulkhead slot and tells the breaker
+        nothing. A version read that needs no I/O would otherwise count as the source being
+        well between the failures of its data calls, and the circuit would never open."""
+        if self.breaker.open:
+            raise self._rejected(work)
+        at, _ = self.deadline()
+        async with asyncio.timeout_at(at):
+            return await work
+
     async def stream(self, opening: Coroutine[Any, Any, S]) -> GuardedStream[S, Any]:
         """Open a stream of records under the guard (gateway/streaming.py): opening it, up
         to its first record, is a call like any other; the bulkhead slot stays held until

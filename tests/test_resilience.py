@@ -106,6 +106,25 @@ async def test_an_open_circuit_answers_at_once_without_calling() -> None:
     assert not called
 
 
+async def test_side_calls_tell_the_breaker_nothing_and_honour_an_open_circuit() -> None:
+    """A version read between failing data calls (every request reads one for its ETag)
+    must not count as the source being well."""
+    g = guard(breaker_failures=2, breaker_cooldown=30, timeout=0.2)
+
+    async def version() -> str:
+        return "v1"
+
+    for _ in range(2):
+        assert await g.side_call(version()) == "v1"
+        with pytest.raises(UpstreamFailed):
+            await g.call(fail_with(SourceError("down")))
+    assert g.breaker.open
+    with pytest.raises(UpstreamFailed, match="circuit open"):
+        await g.side_call(version())
+    with pytest.raises(TimeoutError):  # the deadline holds for side calls too
+        await guard(timeout=0.2).side_call(asyncio.sleep(5))
+
+
 async def test_the_bulkhead_queues_a_few_and_sheds_the_rest_at_once() -> None:
     g = guard(concurrency=2, queue=1, queue_timeout=1.0)
     release = asyncio.Event()
