@@ -68,7 +68,8 @@ def names(header: str, etag: str) -> bool:
 
 def not_modified_since(header: str, last_modified: datetime) -> bool:
     """If-Modified-Since: true when the answer has not changed since the date sent. An
-    invalid date is ignored (RFC 9110 §13.1.3)."""
+    invalid date is ignored (RFC 9110 §13.1.3), and so is one later than now: no client
+    can have seen the answer then, and a clock far ahead must not freeze it."""
     try:
         since = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError):
@@ -77,4 +78,6 @@ def not_modified_since(header: str, last_modified: datetime) -> bool:
         return False
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
+    if since > datetime.now(UTC):
+        return False
     return last_modified.replace(microsecond=0) <= since

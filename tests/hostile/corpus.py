@@ -22,6 +22,7 @@ STRING_VALUE = "a string compared for equality: SQL or markup in it is text that
 LITERAL = "a string literal: its content is data and matches nothing"
 UNICODE = "any Unicode text is a valid string value; it matches nothing"
 IGNORED_HEADER = "the header is advisory or not ours to act on: the request is answered as usual"
+MATCHES = "If-None-Match: * matches any current answer: 304 where it has an ETag, else as usual"
 UNTRUSTED = "forwarded headers from an untrusted peer are ignored: links keep the real host"
 
 
@@ -39,6 +40,7 @@ class Case:
     status: int | None = None  # when the exact status matters
     empty: bool = False  # a 2xx must select nothing
     absent: tuple[str, ...] = ()  # text the answer must not contain (a forged host)
+    not_modified: bool = False  # a 2xx case whose condition may also answer 304
     xfail: str | None = None  # pending on another branch: reason
 
     def __post_init__(self) -> None:
@@ -54,9 +56,24 @@ class Case:
         return f"{self.category}:{self.facade}:{self.name}"
 
 
-def ok(case: Case, why: str, *, empty: bool = False, absent: tuple[str, ...] = ()) -> Case:
-    """The case as a valid request: a 2xx, for the reason given."""
-    return replace(case, expect="2xx", why=why, empty=empty, absent=case.absent + absent)
+def ok(
+    case: Case,
+    why: str,
+    *,
+    empty: bool = False,
+    absent: tuple[str, ...] = (),
+    not_modified: bool = False,
+) -> Case:
+    """The case as a valid request: a 2xx (or, `not_modified`, a 304 where the answer has
+    an ETag), for the reason given."""
+    return replace(
+        case,
+        expect="2xx",
+        why=why,
+        empty=empty,
+        absent=case.absent + absent,
+        not_modified=not_modified,
+    )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from tests.hostile import payloads as P
 from tests.hostile.corpus import (
     IGNORED_HEADER,
+    MATCHES,
     UNTRUSTED,
     Case,
     Surface,
@@ -157,7 +158,10 @@ def headers(s: Surface) -> Iterator[Case]:
     }
     for i, (name, header) in enumerate(others.items()):
         target = rotate([page, "/", f"{it.collection}", "/collections"], i)
-        yield ok(c("headers", name, target, headers=(header,)), IGNORED_HEADER)
+        if name == "if-none-match-star":  # matches any current answer (RFC 9110 §13.1.2)
+            yield ok(c("headers", name, target, headers=(header,)), MATCHES, not_modified=True)
+        else:
+            yield ok(c("headers", name, target, headers=(header,)), IGNORED_HEADER)
 
 
 def _content_types(s: Surface) -> Iterator[Case]:

@@ -34,6 +34,7 @@ def test_if_modified_since_compares_whole_seconds_and_ignores_bad_dates() -> Non
     assert not not_modified_since("Sun, 01 Mar 2026 11:59:59 GMT", changed)
     assert not not_modified_since("yesterday", changed)
     assert not not_modified_since("", changed)
+    assert not not_modified_since("Fri, 31 Dec 9999 23:59:59 GMT", changed)  # later than now
 
 
 def test_validator_headers_carry_validators_only_when_asked() -> None:
