@@ -59,7 +59,9 @@ class ResponseCache:
         elif conditional and _unchanged(Headers(scope=scope), entry, v):
             await send_304(send, [(k, val) for k, val in entry.headers if k in _REVALIDATION])
         else:
-            hit = [*entry.headers, (b"x-cache", b"hit")]
+            # Age (RFC 9111 §5.1): the body, its timeStamp among it, was made that long ago
+            age = str(max(0, int(time.time() - entry.stored))).encode()
+            hit = [*entry.headers, (b"age", age), (b"x-cache", b"hit")]
             await send({"type": "http.response.start", "status": entry.status, "headers": hit})
             await send({"type": "http.response.body", "body": entry.body})
 
@@ -87,7 +89,8 @@ class ResponseCache:
                     kept.clear()
                 if keep and not message.get("more_body", False):
                     expires = None if ttl is None else time.monotonic() + ttl
-                    await self.store.put(key, Entry(*start, b"".join(kept), expires))
+                    entry = Entry(*start, b"".join(kept), expires, time.time())
+                    await self.store.put(key, entry)
             await send(message)
 
         return recording

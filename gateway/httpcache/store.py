@@ -15,6 +15,7 @@ class Entry:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     expires: float | None = None  # time.monotonic(); None: until evicted
+    stored: float = 0.0  # time.time() when kept: a hit says its Age
 
     @property
     def size(self) -> int:

@@ -287,3 +287,20 @@ def test_relative_links_that_resolve_are_fine(
         loop_thread, B.rewrite_json(demo_app, B.on_path(ITEMS), relative), checks=PART1
     )
     assert flagged(report) - baseline == set(), explain(report)
+
+
+def test_an_old_timestamp_is_fine_when_the_answer_says_its_age(
+    loop_thread: LoopThread, demo_app: Any, baseline: set[str]
+):
+    """A response cache replays a page made earlier and says so with `Age` (RFC 9111):
+    its timeStamp is then the time the page was made, not the time it was sent."""
+    from datetime import UTC, datetime, timedelta
+
+    made = (datetime.now(UTC) - timedelta(minutes=50)).isoformat(timespec="seconds")
+    hour_old = B.rewrite_json(
+        demo_app, B.on_path(ITEMS), lambda d, s: {**d, "timeStamp": made.replace("+00:00", "Z")}
+    )
+    report = run_suite(
+        loop_thread, B.set_header(hour_old, B.on_path(ITEMS), "age", "3600"), checks=PART1
+    )
+    assert "core/fc-timeStamp-window" not in flagged(report), explain(report)

@@ -35,6 +35,7 @@ def test_a_repeated_request_is_answered_from_the_cache(gateway: Counted) -> None
     second = gateway.get(f"{ITEMS}?limit=2")
     assert second.headers["x-cache"] == "hit" and gateway.calls == calls
     assert second.content == first.content
+    assert "age" not in first.headers and second.headers["age"].isdigit()  # RFC 9111 §5.1
     assert second.headers["etag"] == first.headers["etag"]
     assert second.headers["content-type"] == "application/geo+json"
     # a conditional request on a kept answer is a 304
