@@ -147,7 +147,7 @@ class CompressionSettings(_Strict):
         description="Bytes below which an answer known whole at its start is sent as it is "
         "(compressing it would save little). Streamed answers are always compressed.",
     )
-    gzip_level: int = Field(4, ge=1, le=9, description="zlib level of gzip (1 fastest).")
+    gzip_level: int = Field(3, ge=1, le=9, description="zlib level of gzip (1 fastest).")
     br_quality: int = Field(4, ge=0, le=11, description="Brotli quality (0 fastest).")
     zstd_level: int = Field(3, ge=1, le=19, description="Zstandard level (1 fastest).")
 
