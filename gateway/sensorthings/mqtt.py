@@ -52,6 +52,19 @@ def _user_properties(message: aiomqtt.Message) -> dict[str, str]:
     return {k: v for k, v in props}
 
 
+def broker_client(broker: MqttBroker, name: str) -> aiomqtt.Client:
+    """A client of the configured broker (MQTT 5) under an identifier unique to this
+    connection: the bridge and the WebSocket hub each keep one per worker."""
+    return aiomqtt.Client(
+        broker.host,
+        broker.port,
+        username=broker.username,
+        password=broker.password,
+        identifier=f"{name}-{uuid.uuid4().hex[:12]}",
+        protocol=aiomqtt.ProtocolVersion.V5,
+    )
+
+
 class MqttBridge:
     def __init__(self, broker: MqttBroker, services: dict[str, Any], base_url: str | None) -> None:
         self.broker = broker
@@ -112,14 +125,7 @@ class MqttBridge:
 
     async def _session(self) -> None:
         b = self.broker
-        async with aiomqtt.Client(
-            b.host,
-            b.port,
-            username=b.username,
-            password=b.password,
-            identifier=f"twinbridge-{uuid.uuid4().hex[:12]}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-        ) as client:
+        async with broker_client(b, "twinbridge") as client:
             for tenant, prefix in self.prefixes.items():
                 if self.services[tenant].cfg.mqtt.create:
                     await client.subscribe(f"{SHARE}{prefix}{VERSION}/Observations", qos=1)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,7 +26,7 @@ import aiomqtt
 import orjson
 
 from gateway.sensorthings.config import MqttBroker
-from gateway.sensorthings.mqtt import MARK, MqttBridge
+from gateway.sensorthings.mqtt import MARK, MqttBridge, broker_client
 from gateway.sensorthings.ws.topics import VERSION, federate
 
 log = logging.getLogger("twinbridge.sensorthings.ws")
@@ -172,14 +171,7 @@ class BrokerHub(Hub):
 
     async def _session(self) -> None:
         b = self.broker
-        async with aiomqtt.Client(
-            b.host,
-            b.port,
-            username=b.username,
-            password=b.password,
-            identifier=f"twinbridge-ws-{uuid.uuid4().hex[:12]}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-        ) as client:
+        async with broker_client(b, "twinbridge-ws") as client:
             for topic in list(self.interest):  # what local clients wanted before (re)connecting
                 await client.subscribe(topic, qos=0)
             self.client = client
