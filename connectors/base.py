@@ -54,9 +54,15 @@ class ConnectorConfig(BaseModel):
 
 @dataclass(frozen=True)
 class FieldInfo:
+    """One field of a source's records. `name` is the record key (a path after
+    `connectors.paths.flatten`); `path` is where the backend itself keeps the value, when
+    that differs (NGSI-v2's `temperature` for the record's `temperature.value`): each
+    pushdown compiler renders filters on it."""
+
     name: str
     type: FieldType
     title: str | None = None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
