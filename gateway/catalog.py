@@ -22,7 +22,7 @@ from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
 from gateway.errors import UpstreamFailed
 from gateway.mapping import Feature, Mapper
-from gateway.query import planner
+from gateway.planning import planner
 from gateway.query.budget import Budget
 from gateway.query.memory import MemoryIndex
 from gateway.query.model import BBox, Page, PageStream, Query
