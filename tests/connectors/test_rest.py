@@ -186,9 +186,7 @@ async def test_style_none_is_one_request(rest_apis: Apis):  # noqa: F811
 
 async def test_geometry_from_lon_lat_wkt_in_utm_and_geojson(rest_apis: Apis):  # noqa: F811
     by_lonlat = await read(reports(rest_apis))
-    by_wkt = await read(
-        reports(rest_apis, geometry={"wkt": "position_wkt", "crs": "EPSG:25832"})
-    )
+    by_wkt = await read(reports(rest_apis, geometry={"wkt": "position_wkt", "crs": "EPSG:25832"}))
     for a, b in zip(by_lonlat, by_wkt, strict=True):
         (x1, y1), (x2, y2) = a["geometry"]["coordinates"], b["geometry"]["coordinates"]
         assert abs(x1 - x2) < 1e-6 and abs(y1 - y2) < 1e-6
