@@ -155,7 +155,7 @@ class RestConfig(ConnectorConfig):
     item_url: str | None = Field(
         None,
         description="URL template of one record with `{id}` (e.g. {base}/reports/{id}); "
-        "without it, get(id) uses an `eq` pushdown on the id field or reads at most "
+        "without it, get(id) uses an `eq`/`in` pushdown of the id field or reads at most "
         "`get_scan_pages` pages.",
         pattern=r"^https?://",
     )
@@ -176,8 +176,9 @@ class RestConfig(ConnectorConfig):
     )
     bbox_param: str | None = Field(
         None,
-        description="Parameter taking a box as minLon,minLat,maxLon,maxLat in CRS84 (edges "
-        "included); records are tested against the box here again.",
+        description="Parameter taking a box as minLon,minLat,maxLon,maxLat in CRS84; the API "
+        "must select the records whose location is in it, edges included (a box across the "
+        "antimeridian is not sent: it is tested here, reading from the start).",
     )
     sample_size: int = Field(
         50, ge=1, le=1000, description="Records of the first page read to infer field types."

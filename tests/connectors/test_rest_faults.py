@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.base import SourceQuery
@@ -217,3 +218,16 @@ def test_terms_the_api_cannot_answer_exactly_stay_residual(push: Pushdown, expr:
 def test_contradicting_terms_select_nothing_without_asking(push: Pushdown, text: str):
     assert push.params(parse(text)) is None
     assert push.accepts(Literal(False)) and push.params(Literal(False)) is None
+
+
+def test_the_readme_example_is_a_valid_configuration(monkeypatch: pytest.MonkeyPatch):
+    from gateway.config import parse_config
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```yaml\n")[1:]]
+    (block,) = [b for b in blocks if "connector: rest" in b]
+    monkeypatch.setenv("BARRIER_API_TOKEN", "secret")
+    loaded = parse_config(yaml.safe_load(block), "README.md", Path("."))
+    source = loaded.config.tenants["hamburg"].collections["barrieren"].source
+    config = RestConnector.Config.model_validate(source.options())
+    assert config.http.headers["Authorization"] == "Bearer secret"
