@@ -42,11 +42,11 @@ from connectors.filters import Call, Literal, Property
 from connectors.ogcapi.pages import LinkMemo, Page, Resume, Walk
 from connectors.remote.http import HttpEndpoint
 from connectors.remote.metacache import MetadataCache
-from connectors.rest.config import RestConfig
+from connectors.rest.config import RestConfig, folder
 from connectors.rest.geometry import GeometryReader
 from connectors.rest.paging import Pager
 from connectors.rest.records import Shape, body, field_types
-from connectors.rest.request import Pushdown, fill, render, with_params
+from connectors.rest.request import Pushdown, bbox_params, fill, with_params
 
 
 class RestConnector(FeatureConnector):
@@ -57,7 +57,7 @@ class RestConnector(FeatureConnector):
         super().__init__(config, **kw)
         c = self.config
         self.list_url = fill(c.url, c.parameters)
-        base = c.base or self.list_url.split("?")[0].rsplit("/", 1)[0]
+        base = c.base or folder(self.list_url)
         self.endpoint = HttpEndpoint(base, c.http, name=self.name)
         self.pager = Pager(c, self.endpoint)
         optional = paths.parse(c.total) if c.total else None
@@ -105,7 +105,7 @@ class RestConnector(FeatureConnector):
         keep = None
         if q.bbox is not None:
             if q.bbox[0] <= q.bbox[2] and self.config.bbox_param:
-                params[self.config.bbox_param] = ",".join(render(float(v)) for v in q.bbox)
+                params.update(bbox_params(self.config, q.bbox))
             else:
                 keep = _inside(q.bbox)
         key = with_params(self.list_url, params)

@@ -8,7 +8,9 @@ not a 502 at the first request.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Literal
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +22,17 @@ from connectors.remote.http import HttpSettings
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PagingStyle = Literal["offset", "page", "next_link", "link_header", "cursor", "none"]
 PushOp = Literal["eq", "in", "gte", "lte"]
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """`{name}` placeholders replaced by their values, each percent-encoded as one segment."""
+    return PLACEHOLDER.sub(lambda m: quote(values[m.group(1)], safe=""), template)
+
+
+def folder(url: str) -> str:
+    """A URL's scheme, host and path up to its last '/' (the host alone for a bare host)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}"
 
 
 class _Block(BaseModel):
@@ -174,11 +187,12 @@ class RestConfig(ConnectorConfig):
         "{district: {param: district, op: eq}}; the API must compare exactly as the gateway "
         "does (code-point strings, numbers). Everything else is evaluated in the gateway.",
     )
-    bbox_param: str | None = Field(
+    bbox_param: str | list[str] | None = Field(
         None,
-        description="Parameter taking a box as minLon,minLat,maxLon,maxLat in CRS84; the API "
-        "must select the records whose location is in it, edges included (a box across the "
-        "antimeridian is not sent: it is tested here, reading from the start).",
+        description="Parameter taking a box as minLon,minLat,maxLon,maxLat in CRS84, or four "
+        "parameters taking one number each, in that order (e.g. [west, south, east, north]). "
+        "The API must select the records whose location is in the box, edges included (a box "
+        "across the antimeridian is not sent: it is tested here, reading from the start).",
     )
     sample_size: int = Field(
         50, ge=1, le=1000, description="Records of the first page read to infer field types."
@@ -215,12 +229,24 @@ class RestConfig(ConnectorConfig):
                     raise ValueError(f"`{key}` names {{{name}}}, which `parameters` lacks")
         if self.item_url is not None and "{id}" not in self.item_url:
             raise ValueError("`item_url` must hold {id}")
-        used = [r.param for r in self.rules()] + ([self.bbox_param] if self.bbox_param else [])
+        base = self.base.rstrip("/") if self.base else folder(fill(self.url, self.parameters))
+        for key, template in (("url", self.url), ("item_url", self.item_url)):
+            if template is not None:
+                filled = fill(template, {**self.parameters, "id": "x"})
+                if filled != base and not filled.startswith((base + "/", base + "?")):
+                    raise ValueError(f"`{key}` is not below `base` ({base})")
+        if isinstance(self.bbox_param, list) and len(self.bbox_param) != 4:
+            raise ValueError("`bbox_param` as a list names four parameters")
+        used = [r.param for r in self.rules()] + self.bbox_params()
         used += list(self.paging_params()) + list(self.query)
         clash = {p for p in used if used.count(p) > 1}
         if clash:
             raise ValueError(f"parameter(s) {', '.join(sorted(clash))} used twice")
         return self
+
+    def bbox_params(self) -> list[str]:
+        box = self.bbox_param
+        return [] if box is None else [box] if isinstance(box, str) else list(box)
 
     def rules(self) -> list[PushRule]:
         return [r for v in self.pushdown.values() for r in (v if isinstance(v, list) else [v])]
@@ -244,4 +270,4 @@ class RestConfig(ConnectorConfig):
         return tuple(x for x in by_style[p.style] if x)
 
 
-__all__ = ["Geometry", "Paging", "PushRule", "RestConfig"]
+__all__ = ["Geometry", "Paging", "PushRule", "RestConfig", "fill", "folder"]

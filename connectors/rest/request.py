@@ -20,14 +20,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from connectors.base import FieldType
 from connectors.filters import Call, Expr, Literal, Property, conjuncts
-from connectors.rest.config import PLACEHOLDER, PushRule, RestConfig
+from connectors.rest.config import PushRule, RestConfig, fill
 
 _FLIP = {">=": "<=", "<=": ">=", ">": "<", "<": ">", "=": "="}
-
-
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """`{name}` placeholders replaced by their values, each percent-encoded as one segment."""
-    return PLACEHOLDER.sub(lambda m: quote(values[m.group(1)], safe=""), template)
 
 
 def with_params(url: str, params: Mapping[str, str]) -> str:
@@ -41,6 +36,15 @@ def with_params(url: str, params: Mapping[str, str]) -> str:
 
 def params_of(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def bbox_params(config: RestConfig, bbox: tuple[float, float, float, float]) -> dict[str, str]:
+    """A CRS84 box (not across the antimeridian) as the API's parameter(s)."""
+    names = config.bbox_params()
+    values = [render(float(v)) for v in bbox]
+    if len(names) == 1:
+        return {names[0]: ",".join(values)}
+    return dict(zip(names, values, strict=True))
 
 
 def render(value: Any) -> str:
@@ -205,4 +209,4 @@ def _within(value: Any, low: Any, high: Any) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-__all__ = ["Pushdown", "fill", "params_of", "render", "with_params"]
+__all__ = ["Pushdown", "bbox_params", "fill", "params_of", "render", "with_params"]

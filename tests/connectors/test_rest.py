@@ -224,6 +224,53 @@ async def test_describe_types_the_sampled_fields(rest_apis: Apis):  # noqa: F811
     assert d.geometry_type == "Point" and d.id_field == "id"
 
 
+# --- bbox ----------------------------------------------------------------------------------
+
+
+def _inside(box: tuple[float, float, float, float]) -> list[str]:
+    w, s, e, n = box
+    return [
+        r["id"]
+        for r in barriers.reports()
+        if (w <= r["location"]["lon"] <= e if w <= e else not e < r["location"]["lon"] < w)
+        and s <= r["location"]["lat"] <= n
+    ]
+
+
+@pytest.mark.parametrize(
+    "style", ["bbox", ["min_lon", "min_lat", "max_lon", "max_lat"]], ids=["one", "four"]
+)
+async def test_bbox_as_one_parameter_or_four(rest_apis: Apis, style: Any):  # noqa: F811
+    box = (9.9, 53.5, 10.0, 53.6)
+    c = reports(rest_apis, bbox_param=style)
+    await c.open()
+    seen = counted(c)
+    try:
+        assert c.capabilities().bbox
+        result = await c.query(SourceQuery(bbox=box, want_count=True))
+        found = [r["id"] async for r in result.records]
+    finally:
+        await c.close()
+    assert found == _inside(box) and 0 < len(found) < barriers.COUNT
+    assert result.number_matched == len(found)
+    assert len(seen) == 1 and ("bbox=9.9,53.5,10,53.6" in seen[0] or "min_lon=9.9" in seen[0])
+
+
+async def test_a_box_across_the_antimeridian_is_tested_here(rest_apis: Apis):  # noqa: F811
+    box = (9.99, 53.5, -170.0, 53.6)  # from 9.99° east round to 170° west
+    c = reports(rest_apis, bbox_param="bbox")
+    await c.open()
+    seen = counted(c)
+    try:
+        result = await c.query(SourceQuery(bbox=box, want_count=True, offset=2, limit=5))
+        found = [r["id"] async for r in result.records]
+    finally:
+        await c.close()
+    assert found == _inside(box)[2:7]
+    assert result.number_matched is None  # the API's total counts what it was not asked
+    assert all("bbox" not in u for u in seen)
+
+
 # --- count and get(id) ---------------------------------------------------------------------
 
 

@@ -102,6 +102,9 @@ async def test_items_of_unexpected_types_never_crash_a_page(rest_apis: Apis):  #
         ({"geometry": {"wkt": "w", "crs": "EPSG:999999"}}, "unknown CRS"),
         ({"pushdown": {"district": {"param": "limit"}}}, "limit used twice"),
         ({"pushdown": {"a": {"param": "x", "op": "like"}}}, "'eq', 'in', 'gte' or 'lte'"),
+        ({"bbox_param": ["w", "s", "e"]}, "names four parameters"),
+        ({"base": "http://api.example/v2"}, "`url` is not below `base`"),
+        ({"item_url": "http://other.example/reports/{id}"}, "`item_url` is not below"),
     ],
 )
 def test_configuration_mistakes_are_named(options: dict[str, Any], message: str):
@@ -117,6 +120,14 @@ def test_templates_take_configured_parameters_only():
     )
     assert c.list_url == "http://api.example/v1/hamburg%2Faltona/reports?format=json"
     assert c.endpoint.base == "http://api.example/v1/hamburg%2Faltona"
+
+
+def test_the_default_base_is_the_urls_folder_never_less_than_its_host():
+    assert connector("http://api.example/v1/reports").endpoint.base == "http://api.example/v1"
+    bare = connector("http://api.example")
+    assert bare.endpoint.base == "http://api.example"
+    assert not bare.endpoint.owns("http://api.example.evil/x")
+    assert not bare.endpoint.owns("http://other.example/")
 
 
 def test_link_headers_are_read_as_rfc_8288_says():

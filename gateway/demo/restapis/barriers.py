@@ -3,6 +3,7 @@ citizens report a kerb too high, a broken lift, a blocked pavement; the city wor
 
     GET /reports?district=Altona,Eimsbüttel&category=&status=&severity_min=&severity_max=
                 &reported_from=2024-03-01&reported_to=&bbox=minLon,minLat,maxLon,maxLat
+                (or min_lon=&min_lat=&max_lon=&max_lat=)
                 &limit=20&offset=0          -> {"reports": [...], "total": n}
     GET /reports?paging=cursor&limit=20     -> ... "next_cursor": "…" (then &cursor=…)
     GET /reports/{id}                       -> one report, or 404 {"error": …}
@@ -146,15 +147,29 @@ def matches(params: Any) -> list[dict[str, Any]]:
         found = [r for r in found if r["reported_date"] >= since]
     if until is not None:
         found = [r for r in found if r["reported_date"] <= until]
-    if params.get("bbox") is not None:
-        try:
-            w, s, e, n = (float(v) for v in params["bbox"].split(","))
-        except ValueError:
-            raise BadRequest("bbox: four numbers minLon,minLat,maxLon,maxLat") from None
+    box = _box(params)
+    if box is not None:
+        w, s, e, n = box
         found = [
             r for r in found if w <= r["location"]["lon"] <= e and s <= r["location"]["lat"] <= n
         ]
     return found
+
+
+def _box(params: Any) -> tuple[float, ...] | None:
+    """`bbox=minLon,minLat,maxLon,maxLat`, or the four `min_lon`… parameters."""
+    try:
+        if params.get("bbox") is not None:
+            box = tuple(float(v) for v in params["bbox"].split(","))
+            if len(box) != 4:
+                raise ValueError
+            return box
+        names = ("min_lon", "min_lat", "max_lon", "max_lat")
+        if any(params.get(n) is not None for n in names):
+            return tuple(float(params[n]) for n in names)
+    except (ValueError, KeyError):
+        raise BadRequest("bbox: four numbers minLon,minLat,maxLon,maxLat") from None
+    return None
 
 
 def _cursor(offset: int) -> str:
