@@ -133,15 +133,20 @@ class RestConnector(FeatureConnector):
 
     async def problems(self) -> list[str]:
         d = await self.describe()
+        _, url = self.pager.start(with_params(self.list_url, self.config.query), 0, None)
+        answer = await self.endpoint.get(url)
+        items = self.shape.items_of(body(answer, self.name, url), url)
+        records = self.shape.records(items)
         names = {f.name for f in d.fields}
         found = []
-        if self.config.id not in names:
-            found.append(f"{self.list_url}: the first page's records have no '{self.config.id}'")
+        if items and not records:
+            found.append(f"{url}: no item of the first page has an id at '{self.config.id}'")
         for name in self.config.pushdown:
-            if name not in names:
+            if records and name not in names:
                 found.append(f"pushdown: the records of the first page have no '{name}'")
-        if self.shape.geometry.enabled and d.geometry_type is None:
-            found.append(f"{self.list_url}: no record of the first page has a usable location")
+        if records and self.shape.geometry.enabled and not any(r["geometry"] for r in records):
+            where = ", ".join(self.config.geometry.paths)
+            found.append(f"{url}: no record of the first page has a usable location at {where}")
         return found
 
     # --- metadata ---------------------------------------------------------------------

@@ -83,6 +83,12 @@ async def _odd(request: Request) -> Response:
     return JSONResponse({"items": items, "total": "many"})
 
 
+async def _private(request: Request) -> Response:
+    if request.headers.get("authorization") != "Bearer s3cret":
+        return JSONResponse({"error": "unauthorized"}, 401)
+    return JSONResponse([{"id": "a", "lon": 10.0, "lat": 53.5}])
+
+
 def hostile_app() -> Starlette:
     return Starlette(
         routes=[
@@ -92,6 +98,7 @@ def hostile_app() -> Starlette:
             Route("/html", _html),
             Route("/foreign", _foreign),
             Route("/odd", _odd),
+            Route("/private/reports", _private),
         ]
     )
 

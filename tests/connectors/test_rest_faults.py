@@ -89,6 +89,36 @@ async def test_items_of_unexpected_types_never_crash_a_page(rest_apis: Apis):  #
     assert c.shape.skipped >= 3
 
 
+@pytest.mark.anyio
+async def test_the_auth_header_comes_from_the_configuration(rest_apis: Apis):  # noqa: F811
+    url = f"{rest_apis.hostile}/private/reports"
+    options = {"geometry": LONLAT, "paging": {"style": "none"}, "http": {"retries": 0}}
+    with pytest.raises(SourceError, match="answered 401"):
+        await read(connector(url, **options))
+    options["http"]["headers"] = {"Authorization": "Bearer s3cret"}  # ${VAR} in the YAML
+    found, _ = await read(connector(url, **options))
+    assert [r["id"] for r in found] == ["a"]
+
+
+@pytest.mark.anyio
+async def test_config_check_names_paths_the_first_page_lacks(rest_apis: Apis):  # noqa: F811
+    async def problems(**options: Any) -> str:
+        c = connector(f"{rest_apis.barriers}/reports", items="reports", **options)
+        await c.open()
+        try:
+            return " | ".join(await c.problems())
+        finally:
+            await c.close()
+
+    assert "no item of the first page has an id at 'report_id'" in await problems(id="report_id")
+    found = await problems(
+        geometry={"lon": "lon", "lat": "lat"}, pushdown={"bezirk": {"param": "district"}}
+    )
+    assert "have no 'bezirk'" in found
+    assert "no record of the first page has a usable location at lon, lat" in found
+    assert await problems(geometry={"lon": "location.lon", "lat": "location.lat"}) == ""
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
