@@ -14,11 +14,13 @@ numberMatched is the API's `total` where declared, never computed by walking.
 describe() samples the first page (cached for `cache_ttl`): the fields are what that page
 holds. get(id) asks `item_url` when declared, else an `eq` pushdown on the id field, else
 reads at most `get_scan_pages` pages and fails (502) rather than answer "not found" for a
-record it did not reach.
+record it did not reach: a 504 "too costly", which does not count against the source,
+since any client can ask for an id that does not exist.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -37,7 +39,7 @@ from connectors.base import (
     SourceQuery,
 )
 from connectors.crs import bbox_geometry, crs_uri
-from connectors.errors import SourceError
+from connectors.errors import SourceError, SourceStatementTimeout
 from connectors.filters import Call, Literal, Property
 from connectors.ogcapi.pages import LinkMemo, Page, Resume, Walk
 from connectors.remote.http import HttpEndpoint
@@ -47,6 +49,8 @@ from connectors.rest.geometry import GeometryReader
 from connectors.rest.paging import Pager
 from connectors.rest.records import Shape, body, field_types
 from connectors.rest.request import Pushdown, bbox_params, fill, with_params
+
+_INTEGER = re.compile(r"-?\d{1,18}")
 
 
 class RestConnector(FeatureConnector):
@@ -121,13 +125,13 @@ class RestConnector(FeatureConnector):
         await self.describe()
         if self.config.item_url is not None:
             return await self._item(record_id)
-        id_field = self.config.id
-        value = self._typed_id(record_id)
-        if value is not None and self._pushdown().accepts(
-            Call("=", (Property(id_field), Literal(value)))
-        ):
-            q = SourceQuery(limit=2, filter=Call("=", (Property(id_field), Literal(value))))
-            found = [r async for r in (await self.query(q)).records]
+        id_field, kind = self.config.id, self._id_type()
+        if kind == "integer" and not _INTEGER.fullmatch(record_id):
+            return None  # every id the first page showed is an integer
+        value = int(record_id) if kind == "integer" else record_id
+        term = Call("=", (Property(id_field), Literal(value)))
+        if record_id and self._pushdown().accepts(term):
+            found = [r async for r in (await self.query(SourceQuery(limit=2, filter=term))).records]
             return next((r for r in found if str(r["id"]) == record_id), None)
         return await self._scan(record_id)
 
@@ -248,23 +252,14 @@ class RestConnector(FeatureConnector):
             next_url = page.next_url if page.records else None
         if next_url is None:
             return None
-        raise SourceError(
+        raise SourceStatementTimeout(  # too costly, not a failure: the breaker stays shut
             f"{self.name}: item {record_id[:80]} not in the first {self.config.get_scan_pages} "
             "pages; declare `item_url` (or an `eq` pushdown of the id) to look items up"
         )
 
-    def _typed_id(self, record_id: str) -> Any:
-        kind = next(
-            (
-                f.type
-                for f in (self._description.fields if self._description else ())
-                if f.name == self.config.id
-            ),
-            None,
-        )
-        if kind == "integer":
-            return int(record_id) if record_id.lstrip("-").isdigit() else None
-        return record_id if kind == "string" and record_id else None
+    def _id_type(self) -> str | None:
+        fields = self._description.fields if self._description else ()
+        return next((f.type for f in fields if f.name == self.config.id), None)
 
 
 async def _none() -> Any:

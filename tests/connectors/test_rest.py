@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connectors.base import SourceQuery
-from connectors.errors import SourceError
+from connectors.errors import SourceError, SourceStatementTimeout
 from connectors.rest import RestConnector
 from gateway.demo.restapis import aot, barriers
 from tests.connectors.rest_apis import Apis, rest_apis  # noqa: F401 - fixture
@@ -311,7 +311,7 @@ async def test_a_scan_beyond_its_page_budget_fails_instead_of_not_found(rest_api
     await c.open()
     try:
         assert (await c.get(NODE_IDS[5]))["id"] == NODE_IDS[5]
-        with pytest.raises(SourceError, match="first 3 pages"):
+        with pytest.raises(SourceStatementTimeout, match="first 3 pages"):
             await c.get(NODE_IDS[20])
     finally:
         await c.close()

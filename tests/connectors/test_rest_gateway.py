@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 import profiles
 from gateway.app import create_app
 from gateway.config import parse_config
-from gateway.demo.restapis import barriers
+from gateway.demo.restapis import aot, barriers
 from tests.connectors.rest_apis import Apis, rest_apis  # noqa: F401 - fixture
 
 PUSHDOWN = {
@@ -192,3 +192,78 @@ def test_an_upstream_500_is_a_502_naming_the_source(client: TestClient):
     answer = client.get("/broken/collections/barrieren/items")
     assert answer.status_code == 502, answer.text
     assert "broken/barrieren" in answer.json()["description"]
+
+
+# --- the Array of Things-style API, published as it is (no profile) ------------------------
+
+AOT_FILTERS = [
+    "node_vsn IN ('004', '011') AND sensor_path = 'metsense.bmp180.temperature'",
+    "timestamp >= TIMESTAMP('2024-05-01T09:00:00Z') AND node_vsn = '007'",
+    "timestamp <= TIMESTAMP('2024-05-01T06:30:00Z') AND value > 500",
+    "sensor_path = 'chemsense.co.concentration' AND S_INTERSECTS(geometry, "
+    "BBOX(-87.75, 41.78, -87.65, 41.88))",
+]
+
+
+@pytest.fixture(scope="module")
+def aot_client(rest_apis: Apis) -> Iterator[TestClient]:  # noqa: F811
+    def observations(**extra: Any) -> dict[str, Any]:
+        return {
+            "connector": "rest",
+            "url": f"{rest_apis.aot}/api/v1/observations",
+            "items": "data",
+            "total": "meta.total",
+            "geometry": {"geojson": "location"},
+            "paging": {"style": "next_link", "next_path": "meta.links.next", "limit_param": "size"},
+            "page_size": 200,
+            **extra,
+        }
+
+    pushdown = {
+        "node_vsn": {"param": "node", "op": "in"},
+        "sensor_path": {"param": "sensor", "op": "eq"},
+        "timestamp": [{"param": "since", "op": "gte"}, {"param": "until", "op": "lte"}],
+    }
+    nodes = {
+        "connector": "rest",
+        "url": f"{rest_apis.aot}/api/v1/nodes",
+        "items": "data",
+        "id": "vsn",
+        "geometry": {"geojson": "location"},
+        "paging": {"style": "link_header", "limit_param": "size"},
+        "page_size": 10,
+    }
+    collections = {
+        "nodes": {"source": nodes},
+        "observations": {"source": observations(pushdown=pushdown)},
+        "observations-residual": {"source": observations()},
+    }
+    config = {"server": {"max_limit": 10000}, "tenants": {"chicago": {"collections": collections}}}
+    loaded = parse_config(config, "aot.yaml", Path("."))
+    with TestClient(create_app(loaded)) as c:
+        yield c
+
+
+def test_nodes_come_with_their_geojson_location(aot_client: TestClient):
+    answer = aot_client.get("/chicago/collections/nodes/items", params={"limit": 100})
+    assert answer.status_code == 200, answer.text
+    features = answer.json()["features"]
+    assert [f["id"] for f in features] == [n["vsn"] for n in aot.nodes()]
+    assert features[0]["geometry"] == aot.nodes()[0]["location"]
+    assert features[0]["properties"]["address"] == aot.nodes()[0]["address"]
+    one = aot_client.get("/chicago/collections/nodes/items/013")
+    assert one.status_code == 200 and one.json()["properties"]["vsn"] == "013"
+
+
+@pytest.mark.parametrize("text", AOT_FILTERS)
+def test_observations_filtered_upstream_or_here_are_the_same(aot_client: TestClient, text: str):
+    def read(collection: str, **params: Any) -> dict[str, Any]:
+        url = f"/chicago/collections/{collection}/items"
+        answer = aot_client.get(url, params={"limit": 10000, "filter": text, **params})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    pushed, residual = read("observations"), read("observations-residual")
+    assert ids(pushed) == ids(residual) and ids(pushed)
+    if "S_INTERSECTS" not in text and "value" not in text:  # run entirely by the API
+        assert read("observations", limit=1)["numberMatched"] == len(ids(pushed))
