@@ -9,7 +9,10 @@ nested values by path (`location.address.street`, `photos[0].url`).
 Only URLs below `base` are fetched, next links included (connectors/remote/http.py), and no
 URL ever comes from a request. Filters are pushed only as the declared parameters
 (connectors/rest/request.py), exactly or not at all; the rest is the gateway's residual.
-numberMatched is the API's `total` where declared, never computed by walking.
+numberMatched is the API's `total` where declared, never computed by walking. A deep
+offset costs one request with the `offset` and `page` styles; with the link-like styles it
+is a walk from the nearest position remembered for that query (a client paging through
+continues where its last page stopped), bounded by the source's deadline.
 
 describe() samples the first page (cached for `cache_ttl`): the fields are what that page
 holds. get(id) asks `item_url` when declared, else an `eq` pushdown on the id field, else
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 import shapely
 from shapely.geometry import shape
@@ -222,9 +224,7 @@ class RestConnector(FeatureConnector):
     async def _item(self, record_id: str) -> Record | None:
         if record_id in ("", ".", ".."):
             return None
-        template = self.config.item_url or ""
-        url = fill(template.replace("{id}", "{\0id}"), self.config.parameters)
-        url = url.replace("{\0id}", quote(record_id, safe=""))
+        url = fill(self.config.item_url or "", {**self.config.parameters, "id": record_id})
         answer = await self.endpoint.get(url)
         if answer.status in (404, 410):
             return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -65,7 +65,6 @@ class _Constraint:
     values: list[Any] | None = None  # equal to one of these (None: any)
     low: Any = None
     high: Any = None
-    ops: set[str] = field(default_factory=set)
 
     def allow(self, values: list[Any]) -> None:
         self.values = values if self.values is None else [v for v in self.values if v in values]
