@@ -69,7 +69,7 @@ class RestConnector(FeatureConnector):
         optional = paths.parse(c.total) if c.total else None
         items = paths.parse(c.items) if c.items else ()
         reader = GeometryReader(c.geometry)
-        self.shape = Shape(items, paths.parse(c.id), optional, reader, self.name)
+        self.shape = Shape(items, paths.parse(c.id), optional, reader, self.name, self.left_out)
         self.cache = MetadataCache(ttl=c.cache_ttl)
         self.memo = LinkMemo()
         self._caps: tuple[object, Capabilities] | None = None

@@ -48,6 +48,15 @@ class GeometryReader:
     def enabled(self) -> bool:
         return bool(self._drop)
 
+    @property
+    def field(self) -> str:
+        """The geometry's source field(s), as data-quality reports name them."""
+        return ",".join(self._drop)
+
+    def present(self, item: dict[str, Any]) -> bool:
+        """Does the item hold anything where its location belongs?"""
+        return any(paths.get(item, paths.parse(p)) is not None for p in self._drop)
+
     def read(self, items: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
         """GeoJSON geometries in CRS84 of a page's items (None where there is none)."""
         if not self._drop:

@@ -3,14 +3,17 @@ flattened (connectors/paths.py) with its id and location.
 
 The page's shape is the API's contract: a missing items array, or one that is not an
 array, fails the request naming the path. A single item that cannot be a record (not an
-object, no usable id) is left out and counted, so one bad item never fails a page.
+object, no usable id) is left out, and a location that is not one leaves the record without
+a geometry; both are reported (FeatureConnector.left_out, counted per source, field and
+problem), so one bad item never fails a page.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -52,6 +55,7 @@ class Shape:
     total: tuple[paths.Part, ...] | None
     geometry: GeometryReader
     source: str
+    report: Callable[[str, str], None] = field(default=lambda field, problem: None)
     skipped: int = 0
 
     def items_of(self, doc: Any, url: str) -> list[Any]:
@@ -73,12 +77,17 @@ class Shape:
 
     def records(self, items: list[Any]) -> list[Record]:
         objects = [item for item in items if isinstance(item, dict)]
+        for _ in range(len(items) - len(objects)):
+            self.report("(item)", "not an object")
         geometries = self.geometry.read(objects)
         out = []
         for item, geometry in zip(objects, geometries, strict=True):
             rid = record_id(paths.get(item, self.id))
             if rid is None:
+                self.report(paths.join(self.id), "no usable id")
                 continue
+            if geometry is None and self.geometry.enabled and self.geometry.present(item):
+                self.report(self.geometry.field, "not a geometry")
             props = self.geometry.strip(paths.flatten(item))
             out.append({"id": rid, "properties": props, "geometry": geometry})
         bad = len(items) - len(out)

@@ -80,6 +80,8 @@ async def test_items_of_unexpected_types_never_crash_a_page(rest_apis: Apis):  #
         geometry=LONLAT,
         paging={"style": "none"},
     )
+    reported: list[tuple[str, str, str]] = []
+    c.quality_sink = lambda *args: reported.append(args)  # type: ignore[method-assign]
     found, matched = await read(c)
     assert [r["id"] for r in found] == [1, 2, 3]  # no object, no id, an object as id: left out
     assert found[0]["geometry"] == {"type": "Point", "coordinates": [9.99, 53.55]}
@@ -87,6 +89,12 @@ async def test_items_of_unexpected_types_never_crash_a_page(rest_apis: Apis):  #
     assert found[2]["properties"]["name"] == ["a", "list"]
     assert matched is None  # a total that is not a number is no count
     assert c.shape.skipped >= 3
+    assert set(reported) == {
+        ("test/rest", "(item)", "not an object"),
+        ("test/rest", "id", "no usable id"),
+        ("test/rest", "lon,lat", "not a geometry"),
+    }
+    assert len(reported) == 2 * 5  # per read (the sample and the query): 1 + 2 + 2
 
 
 @pytest.mark.anyio
