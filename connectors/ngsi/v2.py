@@ -158,23 +158,7 @@ class NgsiV2Connector(FeatureConnector):
             bbox=True,
             paging=True,
             count=self.config.count,
-            filter_ops=frozenset(
-                {
-                    "=",
-                    "<>",
-                    "<",
-                    "<=",
-                    ">",
-                    ">=",
-                    "between",
-                    "in",
-                    "like",
-                    "s_intersects",
-                    "s_disjoint",
-                }
-            )
-            if filtering
-            else frozenset(),
+            filter_ops=v2q.OPS if filtering else frozenset(),
             filter_test=test if filtering else None,
             sort=bool(self.config.sortables),
             sortables=frozenset(self.config.sortables),

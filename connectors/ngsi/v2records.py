@@ -131,15 +131,47 @@ class RecordReader:
         }
 
 
+_NGSI_TYPES: dict[str, FieldType] = {
+    "DateTime": "datetime",
+    "Text": "string",
+    "Boolean": "boolean",
+    "Number": "number",
+}
+
+
+def _majority(values: list[Any]) -> FieldType:
+    """The type most sampled values have (a broken sensor's "n/a" among numbers does not
+    turn a number field into text); numbers are `number`, never `integer`, as a later
+    entity may well hold 21.5 where the sample held only whole numbers."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    strings = [v for v in values if isinstance(v, str)]
+    flags = [v for v in values if isinstance(v, bool)]
+    if any(isinstance(v, dict | list) for v in values):
+        return "json"
+    best = max((len(numbers), 2), (len(strings), 1), (len(flags), 0))
+    if best[0] == 0:
+        return "string"
+    return {2: "number", 1: "string", 0: "boolean"}[best[1]]  # type: ignore[return-value]
+
+
 def _field_type(
     name: str, values: list[Any], flat: Iterable[dict[str, Any]], normalized: bool
 ) -> FieldType:
+    """A normalized attribute's value is typed by its NGSI type where that says it
+    (Number, Text, Boolean, DateTime), else by the sampled values."""
     if normalized and name.endswith(".value"):
         kind_name = name[: -len(".value")] + ".type"
         kinds = {f.get(kind_name) for f in flat if kind_name in f}
-        if kinds == {"DateTime"}:
-            return "datetime"
-    return infer_type(values)
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind in _NGSI_TYPES:
+                return _NGSI_TYPES[kind]
+            if kind == "Number":
+                numbers = [
+                    v for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+                ]
+                return infer_type(numbers) if numbers else "number"
+    return _majority(values)
 
 
 def _path(name: str, normalized: bool) -> str | None:
