@@ -18,7 +18,9 @@ in `sortables`, paging (`limit` ≤ 1000 per request, pages until the gateway's 
 records it reads, paging itself (numberMatched is then left out).
 
 A value whose type is not its field's (a string where numbers are described) is left out
-of the record and counted in `dropped_values`: a page never fails for one bad value.
+of the record and counted (`dropped_values`, and the data-quality counter
+`twinbridge_source_values_dropped_total` of connectors/quality.py): a page never fails for
+one bad value.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ class NgsiV2Connector(FeatureConnector):
         self.endpoint = HttpEndpoint(c.url, c.http, name=self.name)
         self.headers = v2client.service_headers(c.service, c.service_path)
         self.cache = MetadataCache(ttl=c.cache_ttl)
-        self.reader = RecordReader(c.representation, c.location_attribute)
+        self.reader = RecordReader(c.representation, c.location_attribute, self.name)
         self._targets: dict[str, v2q.Target] = {}
         self._description: Description | None = None
 

@@ -20,6 +20,7 @@ from shapely.geometry import shape
 from connectors import paths
 from connectors.base import FieldInfo, FieldType, Record, infer_type
 from connectors.ngsi.v2q import q_path
+from connectors.quality import value_dropped
 
 LOCATION_TYPES = ("geo:json", "geo:point")
 
@@ -81,7 +82,10 @@ def _instant(text: str) -> bool:
 
 
 class RecordReader:
-    def __init__(self, representation: str, location_attribute: str | None) -> None:
+    def __init__(
+        self, representation: str, location_attribute: str | None, source: str = ""
+    ) -> None:
+        self.source = source
         self.normalized = representation == "normalized"
         self.location_attribute = location_attribute
         self.types: dict[str, FieldType] = {}
@@ -120,10 +124,12 @@ class RecordReader:
     def record(self, entity: dict[str, Any]) -> Record:
         location = self.location_name(entity)
         props = self.flat(entity, location)
-        for name in [n for n, v in props.items() if n in self.types]:
-            if not fits(props[name], self.types[name]):
-                del props[name]
-                self.dropped += 1
+        dropped = [n for n, v in props.items() if n in self.types and not fits(v, self.types[n])]
+        for name in dropped:
+            del props[name]
+        if dropped:
+            self.dropped += len(dropped)
+            value_dropped(self.source, len(dropped))
         return {
             "id": str(entity.get("id", "")),
             "properties": props,

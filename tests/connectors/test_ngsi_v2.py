@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from connectors.base import SourceQuery
 from connectors.errors import SourceError
 from connectors.ngsi.v2 import NgsiV2Connector
+from connectors.quality import VALUES_DROPPED
 from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.query.cql2 import parse
@@ -127,6 +128,7 @@ async def test_a_value_of_an_unexpected_type_is_left_out_not_a_failure(ngsi_brok
         assert broken is not None and "NO2.value" not in broken["properties"]
         assert broken["properties"]["NO2.metadata.unitCode.value"] == "GQ"
         assert c.dropped_values >= 1
+        assert VALUES_DROPPED.labels(source="rotterdam/air")._value.get() >= 1
     finally:
         await c.close()
 
