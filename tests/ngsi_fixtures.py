@@ -53,7 +53,7 @@ class Recorder:
 def station(i: int, rng: random.Random) -> dict[str, Any]:
     """One AirQualityObserved entity (normalized)."""
     district = DISTRICTS[i % len(DISTRICTS)]
-    name = ODD_NAMES[i // 60] if i % 60 == 7 else f"Meetstation {STREETS[i % 6]} {i}"
+    name = ODD_NAMES[i // 60 % 4] if i % 60 == 7 else f"Meetstation {STREETS[i % 6]} {i}"
     entity: dict[str, Any] = {
         "id": f"urn:ngsi:AirQualityObserved:RTM-{i:04d}",
         "type": ENTITY_TYPE,
