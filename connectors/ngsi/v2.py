@@ -27,6 +27,7 @@ one bad value.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -186,6 +187,8 @@ class NgsiV2Connector(FeatureConnector):
 
     async def get(self, record_id: str) -> Record | None:
         await self.describe()
+        if self.config.id_pattern and not re.search(self.config.id_pattern, record_id):
+            return None  # the broker would serve it, but this source does not hold it
         params = {"type": self.config.entity_type}
         if self.config.representation == "keyValues":
             params["options"] = "keyValues"

@@ -118,6 +118,11 @@ async def test_locations_from_geo_json_and_lat_lon_geo_point(ngsi_broker: Broker
         assert await c.get("urn:ngsi:nope") is None
     finally:
         await c.close()
+    c = connector(ngsi_broker.url, id_pattern="RTM-00[0-4]")
+    try:
+        assert await c.get(sid(49)) is not None and await c.get(sid(50)) is None
+    finally:
+        await c.close()
 
 
 async def test_a_value_of_an_unexpected_type_is_left_out_not_a_failure(ngsi_broker: Broker):  # noqa: F811

@@ -146,6 +146,19 @@ def test_key_values_values_unique_and_attrs(broker: httpx.Client):
     }
 
 
+def test_mq_filters_on_metadata(broker: httpx.Client):
+    headers = {"Fiware-Service": "meta"}
+    for eid, unit in (("M1", "GQ"), ("M2", "GP")):
+        entity = {
+            "id": eid,
+            "type": "T",
+            "no2": {"value": 1, "metadata": {"unitCode": {"value": unit}}},
+        }
+        broker.post("/v2/entities", json=entity, headers=headers)
+    assert ids(broker.get("/v2/entities?mq=no2.unitCode==GQ", headers=headers)) == ["M1"]
+    assert ids(broker.get("/v2/entities?mq=no2.unitCode", headers=headers)) == ["M1", "M2"]
+
+
 def test_builtin_dates_appear_only_when_asked_for(broker: httpx.Client):
     plain = broker.get("/v2/entities/Room3", headers=SERVICE).json()
     assert "dateCreated" not in plain
