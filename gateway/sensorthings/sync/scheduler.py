@@ -1,0 +1,189 @@
+"""One scheduler for every sync source of every tenant.
+
+Each source runs at its own interval and never twice at once; a failed run (broker down, a
+broken answer, the store refusing) is logged, counted in /metrics and retried with
+exponential backoff, and never stops the scheduler or the application. A run: make sure the
+subscription exists (when configured and not yet confirmed), poll the entities changed since
+the last run, store them (upsert.py), and on a source's first synchronisation read its
+history. Notifications (notify.py) go through the same `apply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.sensorthings.encode import Links
+from gateway.sensorthings.errors import InvalidBody
+from gateway.sensorthings.store.plan import Plan, Stmt
+from gateway.sensorthings.store.write import WriteContext
+from gateway.sensorthings.sync import metrics, subscribe
+from gateway.sensorthings.sync.ngsi import NgsiSource
+from gateway.sensorthings.sync.ngsimap import EntityData
+from gateway.sensorthings.sync.upsert import SyncResult, upsert_plan
+
+log = logging.getLogger("twinbridge.sensorthings.sync")
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 600.0
+IDLE = 3600.0  # a source polled only once waits this long between looks at the clock
+
+
+@dataclass
+class SourceState:
+    source: NgsiSource
+    service: Any  # the tenant's EmbeddedService
+    due: float = 0.0
+    failures: int = 0
+    runs: int = 0
+    subscribed: bool = False
+    history_done: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+def _count_things(ctx: WriteContext, source: str) -> Plan[int]:
+    sql, d = ctx.sql(), ctx.dialect
+    where = f"{d.json_text(d.json_get(sql, 'properties', ('source',)))} = {sql.param(source)}"
+    rows = yield Stmt(f"SELECT COUNT(*) FROM things WHERE {where}", sql.params)
+    return int(rows[0][0])
+
+
+class SyncScheduler:
+    def __init__(self, loaded: Any, services: dict[str, Any]) -> None:
+        self.states: dict[tuple[str, str], SourceState] = {}
+        for tenant, service in services.items():
+            cfg = loaded.config.tenants[tenant].sensorthings
+            for item in cfg.sync if hasattr(service, "store") else []:
+                self.states[(tenant, item.name)] = SourceState(NgsiSource(tenant, item), service)
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def source(self, tenant: str, name: str) -> SourceState | None:
+        return self.states.get((tenant, name))
+
+    def start(self) -> None:
+        if self.states:
+            self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        tasks = [s.task for s in self.states.values() if s.task is not None]
+        if self._task is not None:
+            tasks.append(self._task)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for state in self.states.values():
+            await state.source.close()
+
+    async def _loop(self) -> None:
+        while True:
+            now = time.monotonic()
+            for state in self.states.values():
+                if (state.task is None or state.task.done()) and now >= state.due:
+                    state.task = asyncio.create_task(self._run(state))
+            pending = [s.due for s in self.states.values() if s.task is None or s.task.done()]
+            delay = max(0.05, min(pending, default=now + 1.0) - time.monotonic())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(delay, 1.0))
+
+    async def _run(self, state: SourceState) -> None:
+        source, cfg = state.source, state.source.cfg
+        try:
+            async with asyncio.timeout(cfg.timeout):
+                await self._once(state)
+        except Exception as e:  # anything: a sync failure must not stop the others
+            state.failures += 1
+            wait = min(BACKOFF_CAP, max(cfg.interval, BACKOFF_BASE) * 2 ** (state.failures - 1))
+            state.due = time.monotonic() + wait
+            metrics.SYNC_RUNS.labels(source.label, "failed").inc()
+            log.warning(
+                "sync %s failed (%d in a row; next try in %.0f s): %s",
+                source.label,
+                state.failures,
+                wait,
+                str(e) or type(e).__name__,
+            )
+        else:
+            state.failures = 0
+            state.due = time.monotonic() + (cfg.interval if cfg.interval > 0 else IDLE)
+            metrics.SYNC_RUNS.labels(source.label, "ok").inc()
+        finally:
+            state.runs += 1
+            self._wake.set()
+
+    async def _once(self, state: SourceState) -> None:
+        source = state.source
+        if source.cfg.subscription is not None and not state.subscribed:
+            await self._subscribe(state)
+        first = (
+            not state.history_done
+            and await state.service.store.read(
+                _count_things(WriteContext(state.service.store.dialect), source.cfg.name)
+            )
+            == 0
+        )
+        if state.runs == 0 or source.cfg.interval > 0:
+            entities = await source.poll()
+            await self.apply(state, entities, None)
+        if first and not state.history_done:
+            await self.apply(state, await source.history(), None)
+        state.history_done = True
+
+    async def _subscribe(self, state: SourceState) -> None:
+        label = state.source.label
+        try:
+            sid = await subscribe.ensure(state.source)
+        except Exception:
+            metrics.SYNC_SUBSCRIPTIONS.labels(label, "failed").inc()
+            raise
+        metrics.SYNC_SUBSCRIPTIONS.labels(label, "ok").inc()
+        log.info("sync %s: subscription %s at the broker", label, sid)
+        state.subscribed = True
+
+    async def apply(
+        self, state: SourceState, entities: Sequence[EntityData], links: Links | None
+    ) -> SyncResult:
+        """Store entities of the source in one transaction and announce what was new."""
+        if not entities:
+            return SyncResult()
+        source = state.source
+        try:
+            result = await self._write(state, entities, links)
+        except InvalidBody:  # one entity the store refuses (too long a name ...): the others
+            result = SyncResult()
+            for entity in entities:
+                try:
+                    result.add(await self._write(state, [entity], links))
+                except InvalidBody as e:
+                    result.skipped += len(entity.readings) or 1
+                    log.warning("sync %s: entity %s refused: %s", source.label, entity.id, e)
+        metrics.SYNC_OBSERVATIONS.labels(source.label).inc(result.observations)
+        metrics.SYNC_SKIPPED.labels(source.label).inc(result.skipped)
+        if result.things or result.datastreams or result.observations or result.moved:
+            log.info(
+                "sync %s: %d Things, %d Datastreams, %d Observations new, %d moved, %d skipped",
+                source.label,
+                result.things,
+                result.datastreams,
+                result.observations,
+                result.moved,
+                result.skipped,
+            )
+        return result
+
+    @staticmethod
+    async def _write(
+        state: SourceState, entities: Sequence[EntityData], links: Links | None
+    ) -> SyncResult:
+        cfg = state.source.cfg
+        result: SyncResult = await state.service.run_write(
+            lambda ctx: upsert_plan(ctx, cfg.name, entities, cfg.units), links
+        )
+        return result
