@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +21,10 @@ from gateway.demo.ngsi_seed import ROTTERDAM_PATH, ROTTERDAM_SERVICE
 from gateway.demo.ngsibroker import create_app as create_broker
 from gateway.sensorthings.sync import subscribe
 from gateway.sensorthings.sync.ngsi import NgsiSource
-from tests.conftest import free_port
+from tests.conftest import free_port, missing_service
 from tests.sensorthings.conftest import sta_config
 from tests.sensorthings.ngsi_sync import count, seed, serve, wait_for
+from tests.sensorthings.test_mqtt import BROKER, Subscriber
 
 STA = "/t/sta/v1.1"
 V2 = {"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH}
@@ -50,8 +52,10 @@ def source(broker: str, **extra: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def gateway(tmp: Path, sync: dict[str, Any], port: int | None = None) -> Iterator[tuple[str, Any]]:
-    loaded, _ = sta_config(tmp / uuid.uuid4().hex[:8], {"t": {"sync": [sync]}})
+def gateway(
+    tmp: Path, sync: dict[str, Any], port: int | None = None, kind: str = "sqlite"
+) -> Iterator[tuple[str, Any]]:
+    loaded, _ = sta_config(tmp / uuid.uuid4().hex[:8], {"t": {"sync": [sync]}}, kind=kind)
     app = create_app(loaded)
     with serve(app, port, lifespan="on") as url:
         yield url, app
@@ -75,8 +79,8 @@ def no2_stream(url: str) -> dict[str, Any]:
     return doc["value"][0]
 
 
-def test_polling_maps_the_stations_and_adds_each_new_value_once(broker, tmp_path):
-    with gateway(tmp_path, source(broker)) as (url, app):
+def test_polling_maps_the_stations_and_adds_each_new_value_once(broker, tmp_path, store_kind):
+    with gateway(tmp_path, source(broker), kind=store_kind) as (url, app):
         assert wait_for(lambda: count(url, f"{STA}/Observations"), lambda n: n >= 50) == 50
         assert count(url, f"{STA}/Things") == 10
         assert count(url, f"{STA}/Datastreams") == 50  # no2, pm10, pm25, o3, temperature
@@ -231,3 +235,67 @@ def test_notifications_without_the_secret_or_malformed_change_nothing(broker, tm
         metrics = httpx.get(f"{url}/metrics").text
         for outcome in ("refused", "invalid", "too_large", "accepted"):
             assert f'outcome="{outcome}",source="t/air"' in metrics
+
+
+@pytest.mark.integration
+def test_synced_observations_reach_the_mqtt_topics(broker, tmp_path):
+    try:
+        socket.create_connection(BROKER, timeout=1).close()
+    except OSError:
+        missing_service("Mosquitto is not listening on 127.0.0.1:1883")
+    prefix = f"tb-sync-{uuid.uuid4().hex[:10]}/"
+    port = free_port()
+    server = {
+        "base_url": f"http://127.0.0.1:{port}",
+        "sensorthings": {"mqtt": {"host": BROKER[0], "port": BROKER[1]}},
+    }
+    tenants = {"t": {"sync": [source(broker)], "mqtt": {"topic_prefix": prefix}}}
+    loaded, _ = sta_config(tmp_path / "mqtt", tenants, server)
+    subscriber = Subscriber(f"{prefix}v1.1/Observations")
+    try:
+        with serve(create_app(loaded), port, lifespan="on") as url:
+            first = [subscriber.next(10) for _ in range(50)]
+            assert {m[1]["phenomenonTime"] for m in first} == {"2026-03-02T12:00:00Z"}
+            assert all(m[1]["@iot.selfLink"].startswith(f"{url}/t/sta/v1.1/") for m in first)
+            update(
+                broker,
+                STATION,
+                {
+                    "no2": {"type": "Number", "value": 33.3},
+                    "dateObserved": {"type": "DateTime", "value": "2026-03-02T17:00:00Z"},
+                },
+            )
+            later = [subscriber.next(10)[1] for _ in range(5)]
+            assert 33.3 in [m["result"] for m in later]
+    finally:
+        subscriber.close()
+
+
+@pytest.mark.integration
+def test_frost_sta_client_reads_the_synced_things_and_datastreams(broker, tmp_path):
+    import frost_sta_client as fsc
+
+    with gateway(tmp_path, source(broker)) as (url, _):
+        wait_for(lambda: count(url, f"{STA}/Observations"), lambda n: n >= 50)
+        service = fsc.SensorThingsService(f"{url}{STA}")
+        things = (
+            service.things()
+            .query()
+            .filter("properties/entityType eq 'AirQualityObserved'")
+            .expand("Locations,Datastreams($expand=ObservedProperty;$orderby=name)")
+            .orderby("name", "asc")
+            .top(4)
+            .list()
+        )
+        every = list(things)  # follows the nextLinks
+        assert len(every) == 10
+        first = every[0]
+        assert first.name == "Rotterdam-Bentinckplein"
+        assert first.properties["entityId"] == "Rotterdam-AirQualityObserved-NL01493"
+        place = first.locations.entities[0].location  # a dict for application/geo+json
+        assert place["coordinates"] == [4.4549, 51.9295]
+        names = [d.observed_property.name for d in first.datastreams.entities]
+        assert sorted(names) == ["no2", "o3", "pm10", "pm25", "temperature"]
+        stream = first.datastreams.entities[0]
+        observations = list(stream.get_observations().query().list())
+        assert len(observations) == 1 and isinstance(observations[0].result, float)

@@ -1,0 +1,76 @@
+"""The NGSI seed of the demo: deterministic, realistic, and loadable into the in-process
+NGSI test broker through its own API."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+
+from gateway.demo.ngsi_seed import (
+    AIR,
+    ROTTERDAM_PATH,
+    ROTTERDAM_SERVICE,
+    aarhus_entities,
+    hours,
+    load_into_app,
+    rotterdam_entities,
+)
+from gateway.demo.ngsibroker import create_app
+from gateway.sensorthings.sync.config import AttributeSelection
+from gateway.sensorthings.sync.ngsimap import from_ld, from_v2
+
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_values_depend_only_on_station_and_hour():
+    assert rotterdam_entities(NOON) == rotterdam_entities(NOON)
+    window_a, window_b = hours(NOON, 48), hours(NOON, 5)
+    assert window_a[-5:] == window_b
+    assert rotterdam_entities(window_a[-3]) == rotterdam_entities(window_b[-3])
+    assert aarhus_entities(window_a[-1]) == aarhus_entities(window_b[-1])
+    assert rotterdam_entities(window_a[0]) != rotterdam_entities(window_a[1])
+
+
+def test_values_are_plausible_over_three_days():
+    for at in hours(NOON, 72):
+        for entity in rotterdam_entities(at):
+            assert 0 <= entity["no2"]["value"] < 120 and 0 <= entity["pm25"]["value"] < 60
+            assert 0 <= entity["o3"]["value"] < 120 and -10 < entity["temperature"]["value"] < 25
+            assert set(AIR) <= set(entity)
+
+
+def test_seed_entities_map_onto_sensorthings_readings():
+    v2 = [from_v2(e, AttributeSelection()) for e in rotterdam_entities(NOON)]
+    assert len(v2) == 10 and all(len(d.readings) == 5 and d.location for d in v2)
+    ld = [from_ld(e, AttributeSelection()) for e in aarhus_entities(NOON)]
+    assert {d.type for d in ld} == {"AirQualityObserved", "WaterQualityObserved"}
+    water = next(d for d in ld if d.type == "WaterQualityObserved")
+    assert {r.attribute: r.unit_code for r in water.readings} == {
+        "temperature": "CEL",
+        "pH": "Q30",
+        "conductivity": "G42",
+        "O2": "M1",
+    }
+
+
+def test_the_seed_loads_into_the_in_process_v2_broker():
+    app = create_app(v2=True)
+
+    async def run() -> list:
+        counts = await load_into_app(app, ld=False, hours_back=3, end=NOON)
+        assert (counts.hours, counts.v2_entities) == (3, 10)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+            r = await client.get(
+                "/v2/entities?type=AirQualityObserved&limit=100",
+                headers={"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH},
+            )
+            return r.json()
+
+    entities = asyncio.run(run())
+    assert len(entities) == 10
+    assert {e["dateObserved"]["value"] for e in entities} == {
+        "2026-03-02T12:00:00.000Z"
+    }  # Orion renders ms
