@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,10 +24,15 @@ class Broker:
     url: str  # the broker's root, e.g. http://127.0.0.1:40123
     store: LdStore
     app: Starlette
+    requests: list[tuple[str, str, dict[str, str]]]  # (path, query, headers) as received
+
+    def queries(self) -> list[dict[str, str]]:
+        """The parameters of each request received so far (last value of each name)."""
+        return [dict(parse_qsl(query)) for _, query, _ in self.requests]
 
 
 @contextmanager
-def serve_app(app: Starlette) -> Iterator[str]:
+def serve_app(app: Any) -> Iterator[str]:
     """Any ASGI app on a loopback port for the block; yields its root URL."""
     port = free_port()
     server = uvicorn.Server(
@@ -49,5 +56,13 @@ def serve_app(app: Starlette) -> Iterator[str]:
 def ld_broker() -> Iterator[Broker]:
     store = LdStore()
     app = create_ld_app(store)
-    with serve_app(app) as url:
-        yield Broker(url, store, app)
+    seen: list[tuple[str, str, dict[str, str]]] = []
+
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+            seen.append((scope["path"], scope["query_string"].decode(), headers))
+        await app(scope, receive, send)
+
+    with serve_app(recorded) as url:
+        yield Broker(url, store, app, seen)
