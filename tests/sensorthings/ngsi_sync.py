@@ -1,11 +1,11 @@
 """Helpers of the NGSI -> SensorThings tests: ASGI apps (the NGSI test broker, the gateway)
-served by uvicorn in a thread on a loopback port, so that the gateway polls the broker and
-the broker notifies the gateway over real HTTP, and a wait for what arrives in between."""
+served by uvicorn in a thread on a loopback port (the broker's own `serving`), so that the
+gateway polls the broker and the broker notifies the gateway over real HTTP, and a wait for
+what arrives in between."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-import uvicorn
 
 from gateway.demo.ngsi_seed import load_seed
+from gateway.demo.ngsibroker.serve import serving
 from tests.conftest import free_port
 
 T = TypeVar("T")
@@ -23,23 +23,10 @@ END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # the seed's last hour in these t
 
 
 @contextmanager
-def serve(app: Any, port: int | None = None, lifespan: str = "off") -> Iterator[str]:
-    port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+def serve(app: Any, port: int | None = None) -> Iterator[str]:
+    """An app (the broker, or a gateway with its lifespan) on a loopback port."""
+    with serving(app, port=port or free_port()) as url:
+        yield url
 
 
 def wait_for(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 15.0) -> T:

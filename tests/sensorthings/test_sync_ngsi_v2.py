@@ -57,7 +57,7 @@ def gateway(
 ) -> Iterator[tuple[str, Any]]:
     loaded, _ = sta_config(tmp / uuid.uuid4().hex[:8], {"t": {"sync": [sync]}}, kind=kind)
     app = create_app(loaded)
-    with serve(app, port, lifespan="on") as url:
+    with serve(app, port) as url:
         yield url, app
 
 
@@ -253,7 +253,7 @@ def test_synced_observations_reach_the_mqtt_topics(broker, tmp_path):
     loaded, _ = sta_config(tmp_path / "mqtt", tenants, server)
     subscriber = Subscriber(f"{prefix}v1.1/Observations")
     try:
-        with serve(create_app(loaded), port, lifespan="on") as url:
+        with serve(create_app(loaded), port) as url:
             first = [subscriber.next(10) for _ in range(50)]
             assert {m[1]["phenomenonTime"] for m in first} == {"2026-03-02T12:00:00Z"}
             assert all(m[1]["@iot.selfLink"].startswith(f"{url}/t/sta/v1.1/") for m in first)
