@@ -299,3 +299,16 @@ def test_frost_sta_client_reads_the_synced_things_and_datastreams(broker, tmp_pa
         stream = first.datastreams.entities[0]
         observations = list(stream.get_observations().query().list())
         assert len(observations) == 1 and isinstance(observations[0].result, float)
+
+
+def test_a_subscription_that_fails_does_not_keep_the_poll_from_running(broker, tmp_path):
+    cfg = subscribed(broker, f"TB_UNSET_{uuid.uuid4().hex[:8]}", free_port())  # no secret
+    with gateway(tmp_path, cfg) as (url, app):
+        assert wait_for(lambda: count(url, f"{STA}/Observations"), lambda n: n >= 50) == 50
+        state = app.state.sensorthings.sync.source("t", "air")
+        wait_for(lambda: state.failures, lambda n: n >= 1)
+        assert not state.subscribed and state.polled
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'twinbridge_sync_subscription_checks_total{outcome="failed",source="t/air"}' in (
+            metrics
+        )

@@ -141,7 +141,12 @@ class NgsiSync(HttpSettings):
         None, description="Keep a subscription at the broker (see below); unset: poll only."
     )
     history: HistoryConfig = Field(default_factory=HistoryConfig)
-    timeout: float = Field(30, gt=0, description="Seconds one poll may take in all.")
+    timeout: float = Field(
+        30,
+        gt=0,
+        description="Seconds each step of a run (subscription check, poll, history read) "
+        "may take; a step that takes longer fails the run, which is retried with backoff.",
+    )
 
     @model_validator(mode="after")
     def _kind_headers(self) -> NgsiSync:

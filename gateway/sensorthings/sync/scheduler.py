@@ -30,6 +30,7 @@ from gateway.sensorthings.sync.upsert import SyncResult, upsert_plan
 log = logging.getLogger("twinbridge.sensorthings.sync")
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
+BATCH = 500  # entities per store transaction
 IDLE = 3600.0  # a source polled only once waits this long between looks at the clock
 
 
@@ -41,7 +42,8 @@ class SourceState:
     failures: int = 0
     runs: int = 0
     subscribed: bool = False
-    history_done: bool = False
+    polled: bool = False
+    history_wanted: bool | None = None  # None: not known yet (are there Things of it?)
     task: asyncio.Task[None] | None = None
 
 
@@ -96,8 +98,7 @@ class SyncScheduler:
     async def _run(self, state: SourceState) -> None:
         source, cfg = state.source, state.source.cfg
         try:
-            async with asyncio.timeout(cfg.timeout):
-                await self._once(state)
+            await self._once(state)
         except Exception as e:  # anything: a sync failure must not stop the others
             state.failures += 1
             wait = min(BACKOFF_CAP, max(cfg.interval, BACKOFF_BASE) * 2 ** (state.failures - 1))
@@ -119,22 +120,35 @@ class SyncScheduler:
             self._wake.set()
 
     async def _once(self, state: SourceState) -> None:
-        source = state.source
+        """Subscribe (a failure does not keep the poll from running, and is raised after
+        it so that the run is retried), poll, and on the first synchronisation read the
+        history; each step within the source's timeout."""
+        source, timeout = state.source, state.source.cfg.timeout
+        failed: Exception | None = None
         if source.cfg.subscription is not None and not state.subscribed:
-            await self._subscribe(state)
-        first = (
-            not state.history_done
-            and await state.service.store.read(
-                _count_things(WriteContext(state.service.store.dialect), source.cfg.name)
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._subscribe(state)
+            except Exception as e:
+                failed = e
+        if state.history_wanted is None:
+            dialect = state.service.store.dialect
+            held = await state.service.store.read(
+                _count_things(WriteContext(dialect), source.cfg.name)
             )
-            == 0
-        )
-        if state.runs == 0 or source.cfg.interval > 0:
-            entities = await source.poll()
+            state.history_wanted = held == 0
+        if not state.polled or source.cfg.interval > 0:
+            async with asyncio.timeout(timeout):
+                entities = await source.poll()
             await self.apply(state, entities, None)
-        if first and not state.history_done:
-            await self.apply(state, await source.history(), None)
-        state.history_done = True
+            state.polled = True
+        if state.history_wanted:
+            async with asyncio.timeout(timeout):
+                history = await source.history()
+            await self.apply(state, history, None)
+            state.history_wanted = False
+        if failed is not None:
+            raise failed
 
     async def _subscribe(self, state: SourceState) -> None:
         label = state.source.label
@@ -150,20 +164,12 @@ class SyncScheduler:
     async def apply(
         self, state: SourceState, entities: Sequence[EntityData], links: Links | None
     ) -> SyncResult:
-        """Store entities of the source in one transaction and announce what was new."""
-        if not entities:
-            return SyncResult()
+        """Store entities of the source (one transaction per BATCH entities) and announce
+        what was new; an entity the store refuses is left out, the others are kept."""
         source = state.source
-        try:
-            result = await self._write(state, entities, links)
-        except InvalidBody:  # one entity the store refuses (too long a name ...): the others
-            result = SyncResult()
-            for entity in entities:
-                try:
-                    result.add(await self._write(state, [entity], links))
-                except InvalidBody as e:
-                    result.skipped += len(entity.readings) or 1
-                    log.warning("sync %s: entity %s refused: %s", source.label, entity.id, e)
+        result = SyncResult()
+        for i in range(0, len(entities), BATCH):
+            result.add(await self._batch(state, entities[i : i + BATCH], links))
         metrics.SYNC_OBSERVATIONS.labels(source.label).inc(result.observations)
         metrics.SYNC_SKIPPED.labels(source.label).inc(result.skipped)
         if result.things or result.datastreams or result.observations or result.moved:
@@ -177,6 +183,21 @@ class SyncScheduler:
                 result.skipped,
             )
         return result
+
+    async def _batch(
+        self, state: SourceState, entities: Sequence[EntityData], links: Links | None
+    ) -> SyncResult:
+        try:
+            return await self._write(state, entities, links)
+        except InvalidBody:  # one entity the store refuses (too long a name ...): the others
+            result = SyncResult()
+            for entity in entities:
+                try:
+                    result.add(await self._write(state, [entity], links))
+                except InvalidBody as e:
+                    result.skipped += len(entity.readings) or 1
+                    log.warning("sync %s: entity %s refused: %s", state.source.label, entity.id, e)
+            return result
 
     @staticmethod
     async def _write(

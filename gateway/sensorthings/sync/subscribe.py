@@ -140,14 +140,10 @@ async def _ensure_ld(source: NgsiSource, wanted: dict[str, Any]) -> str:
 async def _delete(source: NgsiSource, path: str) -> None:
     """DELETE below the broker's root (a subscription that is no longer as configured)."""
     endpoint = source.endpoint
-    client = endpoint._client
-    if client is None:
-        raise SourceError(f"{endpoint.name}: the endpoint is not open")
     headers = source.ld_target.headers() if source.is_ld else source.v2_headers
-    with endpoint.failures(path):
-        answer = await client.delete(f"{endpoint.base}{path}", headers=headers)
-    if answer.status_code >= 400 and answer.status_code != 404:
-        raise SourceError(f"{endpoint.name}: DELETE {path} answered {answer.status_code}")
+    status = await endpoint.delete(f"{endpoint.base}{path}", headers)
+    if status >= 400 and status != 404:
+        raise SourceError(f"{endpoint.name}: DELETE {path} answered {status}")
 
 
 def notified_entities(body: bytes) -> list[dict[str, Any]]:
