@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import JSONResponse
 
 from gateway.app import create_app
 from gateway.demo.ngsi_seed import LINK
@@ -104,6 +105,38 @@ def test_first_sync_reads_the_history_then_polls(broker, tmp_path):
 def test_history_can_be_switched_off(broker, tmp_path):
     with gateway(tmp_path, source(broker, history={"enabled": False})) as url:
         assert wait_for(lambda: count(url, f"{STA}/Observations"), lambda n: n >= 37) == 37
+
+
+def without_temporal(app: Any) -> Any:
+    """The broker as Orion-LD without Mintaka: the temporal API is not there."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/ngsi-ld/v1/temporal"):
+            problem = {
+                "type": "https://uri.etsi.org/ngsi-ld/errors/ResourceNotFound",
+                "title": "Not Found",
+                "status": 404,
+            }
+            await JSONResponse(problem, status_code=404)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_a_broker_without_the_temporal_api_is_polled_as_usual(tmp_path):
+    with serve(without_temporal(create_ld_app())) as broker:
+        seed(None, broker, hours=2)
+        loaded, _ = sta_config(tmp_path / "x", {"t": {"sync": [source(broker)]}})
+        app = create_app(loaded)
+        with serve(app) as url:
+            state = app.state.sensorthings.sync.source("t", "aarhus")
+            wait_for(lambda: state.history_tries, lambda n: n >= 3)
+            runs = wait_for(lambda: state.runs, lambda n: n >= 5)
+            assert state.history_wanted is False and state.failures == 0 and runs >= 5
+            assert count(url, f"{STA}/Observations") == 37  # the current values only
+            metrics = httpx.get(f"{url}/metrics").text
+            assert 'outcome="history_failed",source="t/aarhus"} 3.0' in metrics
 
 
 @pytest.fixture

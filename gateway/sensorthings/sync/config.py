@@ -74,8 +74,9 @@ class HistoryConfig(_Strict):
 
     enabled: bool = Field(
         True,
-        description="Read history on the first synchronisation of each entity "
-        "(ngsi-ld only; a broker without the temporal API is polled as usual).",
+        description="Read history on the source's first synchronisation, while the store "
+        "holds none of its Things (ngsi-ld only; tried at three runs, then given up: a "
+        "broker without the temporal API is polled as usual).",
     )
     days: float = Field(7, gt=0, le=3660, description="How far back (timerel=after).")
     last_n: int = Field(1000, ge=1, le=100_000, description="Most values per attribute (lastN).")
@@ -122,7 +123,10 @@ class NgsiSync(HttpSettings):
         pattern=r"^https?://",
         description="ngsi-ld: @context sent in the Link header (never fetched).",
     )
-    attributes: AttributeSelection = Field(default_factory=AttributeSelection)
+    attributes: AttributeSelection = Field(
+        default_factory=AttributeSelection,
+        description="Which numeric attributes become Datastreams (see below); default: all.",
+    )
     units: dict[str, str] = Field(
         default_factory=dict,
         description="UCUM unit per attribute, for values whose entity gives no unitCode, "
@@ -140,7 +144,10 @@ class NgsiSync(HttpSettings):
     subscription: NgsiSubscriptionConfig | None = Field(
         None, description="Keep a subscription at the broker (see below); unset: poll only."
     )
-    history: HistoryConfig = Field(default_factory=HistoryConfig)
+    history: HistoryConfig = Field(
+        default_factory=HistoryConfig,
+        description="Past values read on the first synchronisation (ngsi-ld; see below).",
+    )
     timeout: float = Field(
         30,
         gt=0,

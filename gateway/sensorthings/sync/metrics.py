@@ -8,7 +8,7 @@ from prometheus_client import Counter
 SYNC_RUNS = Counter(
     "twinbridge_sync_runs_total",
     "Synchronisation runs of a source by outcome: ok, failed (the broker or the store "
-    "failed; retried with backoff).",
+    "failed; retried with backoff), history_failed (the temporal API did not answer).",
     ["source", "outcome"],
 )
 SYNC_OBSERVATIONS = Counter(

@@ -30,6 +30,7 @@ from gateway.sensorthings.sync.upsert import SyncResult, upsert_plan
 log = logging.getLogger("twinbridge.sensorthings.sync")
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
+HISTORY_TRIES = 3
 BATCH = 500  # entities per store transaction
 IDLE = 3600.0  # a source polled only once waits this long between looks at the clock
 
@@ -44,6 +45,7 @@ class SourceState:
     subscribed: bool = False
     polled: bool = False
     history_wanted: bool | None = None  # None: not known yet (are there Things of it?)
+    history_tries: int = 0
     task: asyncio.Task[None] | None = None
 
 
@@ -143,12 +145,32 @@ class SyncScheduler:
             await self.apply(state, entities, None)
             state.polled = True
         if state.history_wanted:
-            async with asyncio.timeout(timeout):
-                history = await source.history()
-            await self.apply(state, history, None)
-            state.history_wanted = False
+            await self._history(state)
         if failed is not None:
             raise failed
+
+    async def _history(self, state: SourceState) -> None:
+        """The past values, tried at HISTORY_TRIES runs: a broker without the temporal API
+        (Orion-LD without Mintaka) must not slow the polls down with backoff."""
+        source = state.source
+        state.history_tries += 1
+        try:
+            async with asyncio.timeout(source.cfg.timeout):
+                history = await source.history()
+            await self.apply(state, history, None)
+        except Exception as e:
+            metrics.SYNC_RUNS.labels(source.label, "history_failed").inc()
+            give_up = state.history_tries >= HISTORY_TRIES
+            log.warning(
+                "sync %s: no history from the temporal API (%s)%s",
+                source.label,
+                str(e) or type(e).__name__,
+                "; not trying again" if give_up else "; trying again at the next run",
+            )
+            if give_up:
+                state.history_wanted = False
+        else:
+            state.history_wanted = False
 
     async def _subscribe(self, state: SourceState) -> None:
         label = state.source.label
