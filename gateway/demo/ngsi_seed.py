@@ -12,7 +12,7 @@ seeded noise), so any window of hours gives the same numbers for the same hours.
 writes the hours in order through the brokers' own APIs (v2 batch append, LD batch
 upsert): a broker keeps each entity's latest state, the LD broker's temporal API the
 history, and a subscribed gateway is notified of every hour. Over HTTP give a client with
-the broker's root as base URL; in-process use `load_into_app(broker_app)`.
+the broker's root as base URL; in-process use `load_into_apps(v2_app, ld_app)`.
 """
 
 from __future__ import annotations
@@ -190,13 +190,24 @@ async def load_seed(
     )
 
 
-async def load_into_app(
-    app: Any, *, v2: bool = True, ld: bool = True, hours_back: int = 72, end: datetime | None = None
+async def load_into_apps(
+    v2_app: Any | None = None,
+    ld_app: Any | None = None,
+    *,
+    hours_back: int = 72,
+    end: datetime | None = None,
 ) -> SeedCounts:
-    """Load the seed into an in-process broker app (gateway.demo.ngsibroker.create_app)
-    through its own routes, without a socket."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://broker") as client:
+    """Load the seed into in-process broker apps through their own routes, without a
+    socket: Rotterdam into `v2_app` (gateway.demo.ngsibroker.create_app()), Aarhus into
+    `ld_app` (the NGSI-LD broker app); either may be None, both may be one app."""
+
+    def client(app: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://broker")
+
+    async with client(v2_app) as v2, client(ld_app) as ld:
         return await load_seed(
-            client if v2 else None, client if ld else None, hours_back=hours_back, end=end
+            v2 if v2_app is not None else None,
+            ld if ld_app is not None else None,
+            hours_back=hours_back,
+            end=end,
         )

@@ -10,14 +10,16 @@ import httpx
 
 from gateway.demo.ngsi_seed import (
     AIR,
+    LINK,
     ROTTERDAM_PATH,
     ROTTERDAM_SERVICE,
     aarhus_entities,
     hours,
-    load_into_app,
+    load_into_apps,
     rotterdam_entities,
 )
 from gateway.demo.ngsibroker import create_app
+from gateway.demo.ngsibroker.ld import create_ld_app
 from gateway.sensorthings.sync.config import AttributeSelection
 from gateway.sensorthings.sync.ngsimap import from_ld, from_v2
 
@@ -59,7 +61,7 @@ def test_the_seed_loads_into_the_in_process_v2_broker():
     app = create_app(v2=True)
 
     async def run() -> list:
-        counts = await load_into_app(app, ld=False, hours_back=3, end=NOON)
+        counts = await load_into_apps(app, None, hours_back=3, end=NOON)
         assert (counts.hours, counts.v2_entities) == (3, 10)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
@@ -74,3 +76,22 @@ def test_the_seed_loads_into_the_in_process_v2_broker():
     assert {e["dateObserved"]["value"] for e in entities} == {
         "2026-03-02T12:00:00.000Z"
     }  # Orion renders ms
+
+
+def test_the_seed_loads_into_the_in_process_ld_broker_with_its_history():
+    app = create_ld_app()
+
+    async def run() -> list:
+        counts = await load_into_apps(None, app, hours_back=4, end=NOON)
+        assert (counts.hours, counts.ld_entities) == (4, 8)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+            r = await client.get(
+                "/ngsi-ld/v1/temporal/entities?type=WaterQualityObserved&timerel=after"
+                "&timeAt=2026-01-01T00:00:00Z&lastN=10",
+                headers={"Link": LINK},
+            )
+            return r.json()
+
+    water = asyncio.run(run())
+    assert len(water) == 3 and all(len(e["pH"]) == 4 for e in water)
