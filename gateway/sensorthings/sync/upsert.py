@@ -63,19 +63,32 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _mine(ctx: WriteContext, table: str, source: str, extra: str = "") -> Plan[list]:
-    sql, d = ctx.sql(), ctx.dialect
-    where = f"{d.json_text(d.json_get(sql, 'properties', ('source',)))} = {sql.param(source)}"
-    rows = yield Stmt(f"SELECT id, properties{extra} FROM {table} WHERE {where}", sql.params)
-    return [(int(r[0]), _json(r[1]) or {}, *r[2:]) for r in rows]
+def _mine(
+    ctx: WriteContext, table: str, source: str, ids: Sequence[str] | None = None
+) -> Plan[list[tuple[int, dict[str, Any]]]]:
+    """Rows of `table` this source made; with `ids`, only those of these entities (so a
+    notification of ten entities does not read a city's every Datastream)."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    chunks = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    for chunk in chunks:
+        sql, d = ctx.sql(), ctx.dialect
+        where = f"{d.json_text(d.json_get(sql, 'properties', ('source',)))} = {sql.param(source)}"
+        if chunk is not None:
+            entity = d.json_text(d.json_get(sql, "properties", ("entityId",)))
+            where += f" AND {entity} IN ({', '.join(sql.param(i) for i in chunk)})"
+        rows = yield Stmt(f"SELECT id, properties FROM {table} WHERE {where}", sql.params)
+        out += [(int(r[0]), _json(r[1]) or {}) for r in rows]
+    return out
 
 
-def known(ctx: WriteContext, source: str) -> Plan[Known]:
+def known(ctx: WriteContext, source: str, ids: Sequence[str]) -> Plan[Known]:
+    """What earlier runs made for the entities `ids` of this source."""
     found = Known()
-    for id_, props in (yield from _mine(ctx, "things", source)):
+    wanted = sorted(set(ids))
+    for id_, props in (yield from _mine(ctx, "things", source, wanted)):
         if isinstance(props.get("entityId"), str):
             found.things[props["entityId"]] = id_
-    for id_, props in (yield from _mine(ctx, "datastreams", source)):
+    for id_, props in (yield from _mine(ctx, "datastreams", source, wanted)):
         if isinstance(props.get("entityId"), str) and isinstance(props.get("attribute"), str):
             found.streams[(props["entityId"], props["attribute"])] = id_
     for id_, props in (yield from _mine(ctx, "sensors", source)):
@@ -83,15 +96,18 @@ def known(ctx: WriteContext, source: str) -> Plan[Known]:
             found.sensors[props["sensorKey"]] = id_
     for row in (yield Stmt("SELECT id, definition FROM observed_properties")):
         found.properties.setdefault(row[1], int(row[0]))
-    if found.things:
+    things = sorted(set(found.things.values()))
+    for i in range(0, len(things), CHUNK):
+        sql = ctx.sql()
+        marks = ", ".join(sql.param(t) for t in things[i : i + CHUNK])
         rows = yield Stmt(
             "SELECT tl.thing_id, l.id, l.location FROM thing_locations tl"
-            " JOIN locations l ON l.id = tl.location_id ORDER BY l.id"
+            f" JOIN locations l ON l.id = tl.location_id WHERE tl.thing_id IN ({marks})"
+            " ORDER BY l.id",
+            sql.params,
         )
-        mine = set(found.things.values())
         for thing, loc, geo in rows:
-            if int(thing) in mine:
-                found.places.setdefault(int(thing), (int(loc), _json(geo)))
+            found.places.setdefault(int(thing), (int(loc), _json(geo)))
     return found
 
 
@@ -218,22 +234,41 @@ def _datastream(
 
 
 def _held(ctx: WriteContext, wanted: dict[int, set[int]]) -> Plan[set[tuple[int, int]]]:
-    """Which (Datastream, phenomenonTime start) pairs of `wanted` the store already has."""
+    """Which (Datastream, phenomenonTime start) pairs of `wanted` the store already has:
+    one query per CHUNK Datastreams over the batch's time span."""
     held: set[tuple[int, int]] = set()
-    for ds, times in wanted.items():
-        ordered = sorted(times)
-        for i in range(0, len(ordered), CHUNK):
-            part = ordered[i : i + CHUNK]
-            sql = ctx.sql()
-            rows = yield Stmt(
-                "SELECT phenomenon_time_start FROM observations"
-                f" WHERE datastream_id = {sql.param(ds)}"
-                f" AND phenomenon_time_start BETWEEN {sql.param(part[0])}"
-                f" AND {sql.param(part[-1])}",
-                sql.params,
-            )
-            held.update((ds, int(r[0])) for r in rows)
+    streams = sorted(wanted)
+    times = [t for ts in wanted.values() for t in ts]
+    for i in range(0, len(streams), CHUNK):
+        sql = ctx.sql()
+        marks = ", ".join(sql.param(ds) for ds in streams[i : i + CHUNK])
+        rows = yield Stmt(
+            "SELECT datastream_id, phenomenon_time_start FROM observations"
+            f" WHERE datastream_id IN ({marks})"
+            f" AND phenomenon_time_start BETWEEN {sql.param(min(times))}"
+            f" AND {sql.param(max(times))}",
+            sql.params,
+        )
+        held.update((int(r[0]), int(r[1])) for r in rows if int(r[1]) in wanted[int(r[0])])
     return held
+
+
+def _features(ctx: WriteContext, streams: Sequence[int]) -> Plan[None]:
+    """The FeaturesOfInterest already made from the Datastreams' Things' Locations, looked
+    up at once (write.feature_for would ask once per Datastream; it makes the missing)."""
+    ordered = sorted(set(streams))
+    for i in range(0, len(ordered), CHUNK):
+        sql = ctx.sql()
+        marks = ", ".join(sql.param(ds) for ds in ordered[i : i + CHUNK])
+        rows = yield Stmt(
+            "SELECT d.id, f.id FROM datastreams d"
+            " JOIN thing_locations tl ON tl.thing_id = d.thing_id"
+            " JOIN features_of_interest f ON f.generated_from_location_id = tl.location_id"
+            f" WHERE d.id IN ({marks}) ORDER BY tl.location_id, f.id",
+            sql.params,
+        )
+        for ds, foi in rows:
+            ctx.foi_by_datastream.setdefault(int(ds), int(foi))
 
 
 def upsert_plan(
@@ -247,7 +282,7 @@ def upsert_plan(
     result = SyncResult()
     if ctx.dialect.name == "postgres":  # one sync writer at a time per store
         yield Stmt("SELECT pg_advisory_xact_lock(7654322)")
-    found = yield from known(ctx, source)
+    found = yield from known(ctx, source, [e.id for e in entities if e.id])
     pending: list[tuple[int, Reading]] = []
     for entity in entities:
         result.skipped += entity.skipped
@@ -270,7 +305,10 @@ def upsert_plan(
     wanted: dict[int, set[int]] = {}
     for ds, reading in pending:
         wanted.setdefault(ds, set()).add(reading.start)
-    held = yield from _held(ctx, wanted)
+    held: set[tuple[int, int]] = set()
+    if wanted:
+        held = yield from _held(ctx, wanted)
+    yield from _features(ctx, list(wanted))
     rows: list[list[Any]] = []
     for ds, r in sorted(pending, key=lambda p: (p[0], p[1].start)):
         if (ds, r.start) in held:
