@@ -312,3 +312,32 @@ def test_a_subscription_that_fails_does_not_keep_the_poll_from_running(broker, t
         assert 'twinbridge_sync_subscription_checks_total{outcome="failed",source="t/air"}' in (
             metrics
         )
+
+
+def test_values_without_date_observed_are_dated_by_the_brokers_date_modified(
+    broker, tmp_path, secret_env
+):
+    station = {
+        "id": "Rotterdam-EVChargingStation-Coolsingel",
+        "type": "EVChargingStation",
+        "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [4.48, 51.92]}},
+        "availableCapacity": {"type": "Number", "value": 4},
+        "status": {"type": "Text", "value": "working"},
+    }
+    r = httpx.post(f"{broker}/v2/entities", json=station, headers=V2)
+    assert r.status_code == 201, r.text
+    port = free_port()
+    cfg = {**subscribed(broker, secret_env[0], port), "types": ["EVChargingStation"]}
+    with gateway(tmp_path, cfg, port) as (url, _):
+        wait_for(lambda: count(url, f"{STA}/Observations"), lambda n: n >= 1)
+        wait_for(
+            lambda: httpx.get(f"{broker}/v2/subscriptions", headers=V2).json(),
+            lambda s: len(s) == 1,
+        )
+        update(broker, station["id"], {"availableCapacity": {"type": "Number", "value": 3}})
+        values = wait_for(
+            lambda: httpx.get(f"{url}{STA}/Observations?$orderby=phenomenonTime").json()["value"],
+            lambda v: len(v) == 2,
+        )
+        assert [v["result"] for v in values] == [4, 3]  # the second came by notification
+        assert values[0]["phenomenonTime"] < values[1]["phenomenonTime"]

@@ -43,7 +43,7 @@ def v2_subscription(source: NgsiSource, shared: str) -> dict[str, Any]:
         "notification": {
             "httpCustom": {"url": sub.notify_url, "headers": {sub.secret_header: shared}},
             "attrsFormat": "normalized",
-            "attrs": [],
+            "attrs": ["dateModified", "*"],  # the builtin dates values without dateObserved
         },
     }
     if sub.throttling:
