@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
 bash scripts/setup-web.sh
+bash scripts/setup-filip.sh
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check .
