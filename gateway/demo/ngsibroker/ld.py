@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,7 +31,7 @@ from gateway.demo.ngsibroker.ldhttp import (
     tenant,
 )
 from gateway.demo.ngsibroker.ldselect import selection
-from gateway.demo.ngsibroker.ldstore import LdError, LdStore, attributes
+from gateway.demo.ngsibroker.ldstore import LdError, attributes
 
 API = "/ngsi-ld/v1"
 
@@ -215,23 +214,9 @@ def _both(path: str, handler: Handler, methods: list[str]) -> list[Route]:
     ]
 
 
-def install(app: Starlette, broker: LdStore | None = None) -> LdStore:
-    """Add the NGSI-LD routes to an app (the v2 broker's, or a bare one); its store is
-    `app.state.ld_store`."""
-    app.state.ld_store = broker or LdStore()
-    app.router.routes.extend(routes())
-    return app.state.ld_store  # type: ignore[no-any-return]
-
-
-def create_ld_app(broker: LdStore | None = None) -> Starlette:
-    """A broker with the NGSI-LD API only."""
-    app = Starlette()
-    install(app, broker)
-    return app
-
-
 def routes() -> list[BaseRoute]:
-    """The NGSI-LD routes; the app keeps an LdStore in `app.state.ld_store`."""
+    """The NGSI-LD routes; the app keeps an LdStore in `app.state.ld_store` (see
+    gateway.demo.ngsibroker.create_app(ld=True))."""
     found: list[BaseRoute] = []
     found += _both("/entities", query_entities, ["GET"])
     found += _both("/entities", create_entity, ["POST"])
@@ -247,4 +232,4 @@ def routes() -> list[BaseRoute]:
     return found
 
 
-__all__ = ["create_ld_app", "install", "routes"]
+__all__ = ["routes"]
