@@ -245,3 +245,18 @@ async def test_without_the_context_short_names_match_nothing(broker: Broker):
         await c.close()
     assert records == []
     assert "link" not in broker.requests[-1][2]
+
+
+async def test_a_fixed_q_restricts_every_query(broker: Broker):
+    c = connector(broker, q='status=="active"')
+    await c.open()
+    try:
+        expr = Call(">", (Property("NO2.value"), Literal(30)))
+        records, matched = await read(c, SourceQuery(filter=expr, want_count=True))
+    finally:
+        await c.close()
+    expected = [
+        e["id"] for e in entities() if e["status"]["value"] == "active" and e["NO2"]["value"] > 30
+    ]
+    assert [r["id"] for r in records] == expected and matched == len(expected) > 0
+    assert broker.queries()[-1]["q"] == '(status=="active");(NO2>30)'
