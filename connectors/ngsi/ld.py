@@ -126,7 +126,10 @@ class NGSILDConnector(FeatureConnector):
             page = await ldclient.list_entities(
                 self.endpoint, self.target, self._base(), limit=min(self.config.sample, 1000)
             )
-            self._description = self._learn(page.entities)
+            learnt = self._learn(page.entities)
+            if not page.entities:  # nothing to learn from yet: ask again next time
+                return learnt
+            self._description = learnt
         return self._description
 
     def _learn(self, entities: list[dict[str, Any]]) -> Description:

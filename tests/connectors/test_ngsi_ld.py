@@ -260,3 +260,16 @@ async def test_a_fixed_q_restricts_every_query(broker: Broker):
     ]
     assert [r["id"] for r in records] == expected and matched == len(expected) > 0
     assert broker.queries()[-1]["q"] == '(status=="active");(NO2>30)'
+
+
+async def test_fields_are_learnt_once_the_broker_has_entities():
+    with ld_broker() as empty:
+        c = connector(empty, tenant=None)  # the default tenant, empty at first
+        await c.open()
+        try:
+            assert (await c.describe()).fields == ()
+            load(empty, tenant="")
+            assert "NO2.value" in {f.name for f in (await c.describe()).fields}
+            assert c.capabilities().filter_test is not None
+        finally:
+            await c.close()
