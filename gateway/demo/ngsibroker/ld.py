@@ -42,13 +42,12 @@ async def query_entities(request: Request) -> Response:
     representation, sys_attrs = ldformat.options(params.get("options"), params.get("format"))
     limit, offset, count = paging(request)
     chosen = selection(params, ctx)
-    found = list(chosen.select(tenant(request).entities.values()))
+    found, total = chosen.page(tenant(request).entities.values(), offset, limit, count)
     attrs = names(request, ctx)
     page = [
-        ldformat.entity(e, ctx, representation, attrs=attrs, sys_attrs=sys_attrs)
-        for e in found[offset : offset + limit]
+        ldformat.entity(e, ctx, representation, attrs=attrs, sys_attrs=sys_attrs) for e in found
     ]
-    headers = {"NGSILD-Results-Count": str(len(found))} if count else None
+    headers = {"NGSILD-Results-Count": str(total)} if count else None
     return answer(request, page, ctx, headers=headers)
 
 
