@@ -89,9 +89,7 @@ def get(value: Any, parts: tuple[Part, ...], default: Any = None) -> Any:
     return value
 
 
-def flatten(
-    value: Mapping[str, Any], *, max_depth: int = 6, max_items: int = 20
-) -> dict[str, Any]:
+def flatten(value: Mapping[str, Any], *, max_depth: int = 6, max_items: int = 20) -> dict[str, Any]:
     """Every leaf of a nested record under its path.
 
     Objects are walked; an array of objects is walked per index (the first `max_items`)
@@ -116,4 +114,3 @@ def _flatten_into(out: dict[str, Any], path: str, value: Any, depth: int, items:
             _flatten_into(out, f"{path}[{index}]", item, depth - 1, items)
     else:
         out[path] = value
-

@@ -12,13 +12,16 @@ becomes the geometry (not a property).
 
 Pushed down: `q` and one geo-query for what connectors/ngsi/v2q.py can express exactly,
 `bbox` (as `georel=intersects&geometry=box`, coords lat,lon), `orderBy` on the fields named
-in `sortables`, paging (`limit` ≤ 1000 per request, pages until the gateway's limit), and
-`options=count` (Fiware-Total-Count) for an exact numberMatched. Where two geo-queries meet
-(a bbox and a spatial filter), the broker gets one and this connector tests the rest on the
-records it reads, paging itself (numberMatched is then left out).
+in `sortables` (always ending with `id`, so that pages of one query never overlap),
+paging (`limit` ≤ 1000 per request, pages until the gateway's limit), and `options=count`
+(Fiware-Total-Count) for an exact numberMatched. Where two geo-queries meet (a bbox and a
+spatial filter), the broker gets one and this connector tests the rest on the records it
+reads, paging itself (numberMatched is then left out).
 
 A value whose type is not its field's (a string where numbers are described) is left out
-of the record and counted in `dropped_values`: a page never fails for one bad value.
+of the record and counted (`dropped_values`, and the data-quality counter
+`twinbridge_source_values_dropped_total` of connectors/quality.py): a page never fails for
+one bad value.
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ class NgsiV2Connector(FeatureConnector):
         self.endpoint = HttpEndpoint(c.url, c.http, name=self.name)
         self.headers = v2client.service_headers(c.service, c.service_path)
         self.cache = MetadataCache(ttl=c.cache_ttl)
-        self.reader = RecordReader(c.representation, c.location_attribute)
+        self.reader = RecordReader(c.representation, c.location_attribute, self.name)
         self._targets: dict[str, v2q.Target] = {}
         self._description: Description | None = None
 
@@ -158,23 +161,7 @@ class NgsiV2Connector(FeatureConnector):
             bbox=True,
             paging=True,
             count=self.config.count,
-            filter_ops=frozenset(
-                {
-                    "=",
-                    "<>",
-                    "<",
-                    "<=",
-                    ">",
-                    ">=",
-                    "between",
-                    "in",
-                    "like",
-                    "s_intersects",
-                    "s_disjoint",
-                }
-            )
-            if filtering
-            else frozenset(),
+            filter_ops=v2q.OPS if filtering else frozenset(),
             filter_test=test if filtering else None,
             sort=bool(self.config.sortables),
             sortables=frozenset(self.config.sortables),
@@ -256,13 +243,16 @@ class NgsiV2Connector(FeatureConnector):
             params["q"] = ";".join(statements)
         if geos:
             params.update(geos[0].params())
-        if q.sortby:
-            params["orderBy"] = ",".join(
-                ("" if asc else "!") + (self._targets[n].path if n in self._targets else n)
-                for n, asc in q.sortby
-            )
+        # the entity id breaks ties: Orion's order is not stable otherwise, and pages of one
+        # query must not overlap (without sortby: id order, not creation order)
+        keys = [("" if asc else "!") + self._q_name(n) for n, asc in q.sortby]
+        params["orderBy"] = ",".join([*keys, "id"])
         needs_local = len(geos) > 1 or (q.bbox is not None and q.bbox[0] > q.bbox[2])
         return params, (local if needs_local else None)
+
+    def _q_name(self, field: str) -> str:
+        target = self._targets.get(field)
+        return target.path if target is not None else field
 
     async def _records(
         self, params: dict[str, str], page: list[dict[str, Any]], asked: int, q: SourceQuery

@@ -160,6 +160,15 @@ def _like(call: Call, fields: Mapping[str, Target]) -> list[str]:
     return [f"{target.path}~={like_regex(pattern)}"]
 
 
+def _temporal(call: Call, fields: Mapping[str, Target]) -> list[str]:
+    """T_AFTER / T_BEFORE of an instant field and an instant: a span of one instant each,
+    so `s1 > e2` is `>` (and `e1 < s2` is `<`)."""
+    target, (value,) = _operands(call, fields)
+    if target.type != "datetime" or not isinstance(value, datetime):
+        raise Unsupported(call.op, "only an instant field against an instant")
+    return [f"{target.path}{'>' if call.op == 't_after' else '<'}{_instant(value)}"]
+
+
 _COMPILERS = {
     "=": _comparison,
     "<>": _comparison,
@@ -170,7 +179,12 @@ _COMPILERS = {
     "between": _between,
     "in": _in,
     "like": _like,
+    "t_after": _temporal,
+    "t_before": _temporal,
 }
+
+
+OPS = frozenset({*_COMPILERS, *_GEO_RELATIONS})
 
 
 def statements(expr: Expr, fields: Mapping[str, Target]) -> list[str]:
@@ -248,6 +262,7 @@ def q_path(parts: tuple[str, ...]) -> str | None:
 
 
 __all__ = [
+    "OPS",
     "GeoParams",
     "Target",
     "bbox_params",

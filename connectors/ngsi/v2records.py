@@ -20,6 +20,7 @@ from shapely.geometry import shape
 from connectors import paths
 from connectors.base import FieldInfo, FieldType, Record, infer_type
 from connectors.ngsi.v2q import q_path
+from connectors.quality import value_dropped
 
 LOCATION_TYPES = ("geo:json", "geo:point")
 
@@ -81,7 +82,10 @@ def _instant(text: str) -> bool:
 
 
 class RecordReader:
-    def __init__(self, representation: str, location_attribute: str | None) -> None:
+    def __init__(
+        self, representation: str, location_attribute: str | None, source: str = ""
+    ) -> None:
+        self.source = source
         self.normalized = representation == "normalized"
         self.location_attribute = location_attribute
         self.types: dict[str, FieldType] = {}
@@ -120,10 +124,12 @@ class RecordReader:
     def record(self, entity: dict[str, Any]) -> Record:
         location = self.location_name(entity)
         props = self.flat(entity, location)
-        for name in [n for n, v in props.items() if n in self.types]:
-            if not fits(props[name], self.types[name]):
-                del props[name]
-                self.dropped += 1
+        dropped = [n for n, v in props.items() if n in self.types and not fits(v, self.types[n])]
+        for name in dropped:
+            del props[name]
+        if dropped:
+            self.dropped += len(dropped)
+            value_dropped(self.source, len(dropped))
         return {
             "id": str(entity.get("id", "")),
             "properties": props,
@@ -131,15 +137,47 @@ class RecordReader:
         }
 
 
+_NGSI_TYPES: dict[str, FieldType] = {
+    "DateTime": "datetime",
+    "Text": "string",
+    "Boolean": "boolean",
+    "Number": "number",
+}
+
+
+def _majority(values: list[Any]) -> FieldType:
+    """The type most sampled values have (a broken sensor's "n/a" among numbers does not
+    turn a number field into text); numbers are `number`, never `integer`, as a later
+    entity may well hold 21.5 where the sample held only whole numbers."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    strings = [v for v in values if isinstance(v, str)]
+    flags = [v for v in values if isinstance(v, bool)]
+    if any(isinstance(v, dict | list) for v in values):
+        return "json"
+    best = max((len(numbers), 2), (len(strings), 1), (len(flags), 0))
+    if best[0] == 0:
+        return "string"
+    return {2: "number", 1: "string", 0: "boolean"}[best[1]]  # type: ignore[return-value]
+
+
 def _field_type(
     name: str, values: list[Any], flat: Iterable[dict[str, Any]], normalized: bool
 ) -> FieldType:
+    """A normalized attribute's value is typed by its NGSI type where that says it
+    (Number, Text, Boolean, DateTime), else by the sampled values."""
     if normalized and name.endswith(".value"):
         kind_name = name[: -len(".value")] + ".type"
         kinds = {f.get(kind_name) for f in flat if kind_name in f}
-        if kinds == {"DateTime"}:
-            return "datetime"
-    return infer_type(values)
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind in _NGSI_TYPES:
+                return _NGSI_TYPES[kind]
+            if kind == "Number":
+                numbers = [
+                    v for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+                ]
+                return infer_type(numbers) if numbers else "number"
+    return _majority(values)
 
 
 def _path(name: str, normalized: bool) -> str | None:

@@ -41,7 +41,11 @@ def test_get_walks_objects_and_arrays_and_misses_quietly() -> None:
 
 def test_flatten_names_leaves_by_path() -> None:
     entity = {
-        "temperature": {"type": "Number", "value": 21.5, "metadata": {"unitCode": {"value": "CEL"}}},
+        "temperature": {
+            "type": "Number",
+            "value": 21.5,
+            "metadata": {"unitCode": {"value": "CEL"}},
+        },
         "refDevice": [{"id": "d1"}, {"id": "d2"}],
         "tags": ["a", "b"],
         "empty": {},

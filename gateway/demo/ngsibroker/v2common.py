@@ -22,15 +22,24 @@ from gateway.demo.ngsibroker.store import (
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 20
-READ_OPTIONS = {
-    "count",
-    "keyValues",
-    "values",
-    "unique",
-    "append",
-    "upsert",
-    "skipInitialNotification",
-}
+# what Orion 3.x takes in `options` (normalized is the default form, FiLiP names it)
+READ_OPTIONS = frozenset(
+    {
+        "count",
+        "normalized",
+        "keyValues",
+        "values",
+        "unique",
+        "append",
+        "upsert",
+        "skipInitialNotification",
+        "noAttrDetail",
+        "skipForwarding",
+        "forcedUpdate",
+        "overrideMetadata",
+        "flowControl",
+    }
+)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
