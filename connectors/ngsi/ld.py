@@ -22,6 +22,10 @@ Concise is not offered: it gives an attribute as a bare value or as an object, e
 entity, so the field names would change with the data.
 FieldInfo.path is the q attribute path of a field (`NO2`, `NO2.observedAt`,
 `address[streetAddress]`); fields without one (`type`, lists, GeoJSON values) are not pushed.
+
+A value whose type is not its field's (a sensor's "n/a" where numbers were sampled) is left
+out of the record and counted (`dropped_values`, and the data-quality counter of
+connectors/quality.py): a page never fails for one bad value.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from connectors.base import (
     Description,
     FeatureConnector,
     FieldInfo,
+    FieldType,
     QueryResult,
     Record,
     SourceQuery,
@@ -45,6 +50,8 @@ from connectors.errors import SourceError
 from connectors.filters import Expr, Unsupported
 from connectors.ngsi import ldclient, ldrecords
 from connectors.ngsi.ldq import to_q
+from connectors.ngsi.v2records import fits
+from connectors.quality import value_dropped
 from connectors.remote.http import HttpEndpoint, HttpSettings
 
 
@@ -107,6 +114,8 @@ class NGSILDConnector(FeatureConnector):
         self.target = ldclient.LdTarget(tenant=c.tenant, context=c.context)
         self._description: Description | None = None
         self._paths: dict[str, str] = {}
+        self._types: dict[str, FieldType] = {}
+        self.dropped_values = 0
 
     async def open(self) -> None:
         if not self.endpoint.is_open:
@@ -144,6 +153,7 @@ class NGSILDConnector(FeatureConnector):
         fields = []
         for name, seen in values.items():
             kind = infer_type(seen)
+            self._types[name] = kind
             path = ldrecords.q_path(name, self.config.representation) if kind != "json" else None
             fields.append(FieldInfo(name, kind, path=path))
             if path is not None:
@@ -237,7 +247,16 @@ class NGSILDConnector(FeatureConnector):
         return params
 
     def _record(self, entity: dict[str, Any]) -> Record:
-        return ldrecords.record(entity, self.config.representation, self.config.geoproperty)
+        found = ldrecords.record(entity, self.config.representation, self.config.geoproperty)
+        props, types = found["properties"], self._types
+        if types:
+            odd = [n for n, v in props.items() if n in types and not fits(v, types[n])]
+            for name in odd:
+                del props[name]
+            if odd:
+                self.dropped_values += len(odd)
+                value_dropped(self.name, len(odd))
+        return found
 
 
 __all__ = ["NGSILDConnector"]
