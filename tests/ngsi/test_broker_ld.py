@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.demo.ngsibroker.ld import create_ld_app
 from gateway.demo.ngsibroker.ldcontext import DEFAULT_VOCAB
+from gateway.demo.ngsibroker.ldstore import LdStore
 from tests.ngsi.ldbroker import ld_broker, serve_app
 
 pytestmark = pytest.mark.integration
@@ -395,3 +397,13 @@ def _wait_for(seen: list[Any], count: int) -> None:
     deadline = time.monotonic() + 5
     while len(seen) < count and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def test_an_ld_only_broker_keeps_the_store_it_is_given():
+    store = LdStore()
+    with serve_app(create_ld_app(store)) as base:
+        created = httpx.post(f"{base}/ngsi-ld/v1/entities", json=station(1), headers=LINK)
+        assert created.status_code == 201
+        assert httpx.get(f"{base}/v2/entities").status_code == 400  # no v2 API there
+        problem(httpx.get(f"{base}/ngsi-ld/v1/nothing"), 404, "ResourceNotFound")
+    assert "urn:ngsi-ld:AirQualityObserved:1" in store.tenants[""].entities

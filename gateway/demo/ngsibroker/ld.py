@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -31,7 +32,7 @@ from gateway.demo.ngsibroker.ldhttp import (
     tenant,
 )
 from gateway.demo.ngsibroker.ldselect import selection
-from gateway.demo.ngsibroker.ldstore import LdError, attributes
+from gateway.demo.ngsibroker.ldstore import LdError, LdStore, attributes
 
 API = "/ngsi-ld/v1"
 
@@ -213,6 +214,13 @@ def _both(path: str, handler: Handler, methods: list[str]) -> list[Route]:
     ]
 
 
+def create_ld_app(broker: LdStore | None = None) -> Starlette:
+    """A broker with the NGSI-LD API only (its store: `broker`, or a new one)."""
+    from gateway.demo.ngsibroker import create_app  # the package imports this module
+
+    return create_app(v2=False, ld=True, ld_store=broker)
+
+
 def routes() -> list[BaseRoute]:
     """The NGSI-LD routes; the app keeps an LdStore in `app.state.ld_store` (see
     gateway.demo.ngsibroker.create_app(ld=True))."""
@@ -231,4 +239,4 @@ def routes() -> list[BaseRoute]:
     return found
 
 
-__all__ = ["routes"]
+__all__ = ["create_ld_app", "routes"]
