@@ -238,6 +238,17 @@ class NGSILDConnector(FeatureConnector):
             return None
         return self._record(entity)
 
+    async def problems(self) -> list[str]:
+        found = await self.describe()
+        if found.fields:
+            return []
+        where = f"tenant {self.config.tenant}" if self.config.tenant else "the default tenant"
+        return [
+            f"{self.config.url}: no entities of type {self.config.type} in {where} with the "
+            f"@context {self.config.context or '(core)'} (a type or context that does not match "
+            "the broker's expands to another IRI and matches nothing)"
+        ]
+
     def _base(self) -> dict[str, Any]:
         params: dict[str, Any] = {"type": self.config.type}
         if self.config.q:

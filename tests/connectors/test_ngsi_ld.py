@@ -273,3 +273,17 @@ async def test_fields_are_learnt_once_the_broker_has_entities():
             assert c.capabilities().filter_test is not None
         finally:
             await c.close()
+
+
+async def test_config_check_names_a_type_the_broker_does_not_hold(broker: Broker):
+    fine = connector(broker)
+    wrong = connector(broker, type="AirQualityObservation")
+    no_context = connector(broker, context=None)
+    try:
+        assert await fine.problems() == []
+        found = (await wrong.problems())[0]
+        assert "no entities of type AirQualityObservation in tenant aarhus" in found
+        assert "(core)" in (await no_context.problems())[0]
+    finally:
+        for c in (fine, wrong, no_context):
+            await c.close()
