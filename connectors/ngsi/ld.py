@@ -54,6 +54,10 @@ from connectors.ngsi.v2records import fits
 from connectors.quality import value_dropped
 from connectors.remote.http import HttpEndpoint, HttpSettings
 
+PUSHED_OPS = frozenset(
+    {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "in", "between", "like", "isNull"}
+)
+
 
 class NGSILDConnector(FeatureConnector):
     class Config(ConnectorConfig):
@@ -115,6 +119,7 @@ class NGSILDConnector(FeatureConnector):
         self._description: Description | None = None
         self._paths: dict[str, str] = {}
         self._types: dict[str, FieldType] = {}
+        self._capabilities: Capabilities | None = None
         self.dropped_values = 0
 
     async def open(self) -> None:
@@ -164,22 +169,24 @@ class NGSILDConnector(FeatureConnector):
     def capabilities(self) -> Capabilities:
         if self.config.filter == "off" or self._description is None:
             return Capabilities(bbox=True, paging=True, count=self.config.count)
+        if self._capabilities is None:
+            paths = dict(self._paths)
 
-        def pushable(expr: Expr) -> bool:
-            try:
-                to_q(expr, self._paths)
-            except Unsupported:
-                return False
-            return True
+            def pushable(expr: Expr) -> bool:
+                try:
+                    to_q(expr, paths)
+                except Unsupported:
+                    return False
+                return True
 
-        ops = frozenset({"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "in", "between"})
-        return Capabilities(
-            bbox=True,
-            paging=True,
-            count=self.config.count,
-            filter_ops=ops | {"like", "isNull"},
-            filter_test=pushable,
-        )
+            self._capabilities = Capabilities(
+                bbox=True,
+                paging=True,
+                count=self.config.count,
+                filter_ops=PUSHED_OPS,
+                filter_test=pushable,
+            )
+        return self._capabilities
 
     async def query(self, q: SourceQuery) -> QueryResult:
         await self.describe()
