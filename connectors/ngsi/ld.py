@@ -22,6 +22,10 @@ Concise is not offered: it gives an attribute as a bare value or as an object, e
 entity, so the field names would change with the data.
 FieldInfo.path is the q attribute path of a field (`NO2`, `NO2.observedAt`,
 `address[streetAddress]`); fields without one (`type`, lists, GeoJSON values) are not pushed.
+
+A value whose type is not its field's (a sensor's "n/a" where numbers were sampled) is left
+out of the record and counted (`dropped_values`, and the data-quality counter of
+connectors/quality.py): a page never fails for one bad value.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from connectors.base import (
     Description,
     FeatureConnector,
     FieldInfo,
+    FieldType,
     QueryResult,
     Record,
     SourceQuery,
@@ -45,7 +50,13 @@ from connectors.errors import SourceError
 from connectors.filters import Expr, Unsupported
 from connectors.ngsi import ldclient, ldrecords
 from connectors.ngsi.ldq import to_q
+from connectors.ngsi.v2records import fits
+from connectors.quality import value_dropped
 from connectors.remote.http import HttpEndpoint, HttpSettings
+
+PUSHED_OPS = frozenset(
+    {"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "in", "between", "like", "isNull"}
+)
 
 
 class NGSILDConnector(FeatureConnector):
@@ -107,6 +118,9 @@ class NGSILDConnector(FeatureConnector):
         self.target = ldclient.LdTarget(tenant=c.tenant, context=c.context)
         self._description: Description | None = None
         self._paths: dict[str, str] = {}
+        self._types: dict[str, FieldType] = {}
+        self._capabilities: Capabilities | None = None
+        self.dropped_values = 0
 
     async def open(self) -> None:
         if not self.endpoint.is_open:
@@ -126,7 +140,10 @@ class NGSILDConnector(FeatureConnector):
             page = await ldclient.list_entities(
                 self.endpoint, self.target, self._base(), limit=min(self.config.sample, 1000)
             )
-            self._description = self._learn(page.entities)
+            learnt = self._learn(page.entities)
+            if not page.entities:  # nothing to learn from yet: ask again next time
+                return learnt
+            self._description = learnt
         return self._description
 
     def _learn(self, entities: list[dict[str, Any]]) -> Description:
@@ -141,6 +158,7 @@ class NGSILDConnector(FeatureConnector):
         fields = []
         for name, seen in values.items():
             kind = infer_type(seen)
+            self._types[name] = kind
             path = ldrecords.q_path(name, self.config.representation) if kind != "json" else None
             fields.append(FieldInfo(name, kind, path=path))
             if path is not None:
@@ -151,22 +169,24 @@ class NGSILDConnector(FeatureConnector):
     def capabilities(self) -> Capabilities:
         if self.config.filter == "off" or self._description is None:
             return Capabilities(bbox=True, paging=True, count=self.config.count)
+        if self._capabilities is None:
+            paths = dict(self._paths)
 
-        def pushable(expr: Expr) -> bool:
-            try:
-                to_q(expr, self._paths)
-            except Unsupported:
-                return False
-            return True
+            def pushable(expr: Expr) -> bool:
+                try:
+                    to_q(expr, paths)
+                except Unsupported:
+                    return False
+                return True
 
-        ops = frozenset({"and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "in", "between"})
-        return Capabilities(
-            bbox=True,
-            paging=True,
-            count=self.config.count,
-            filter_ops=ops | {"like", "isNull"},
-            filter_test=pushable,
-        )
+            self._capabilities = Capabilities(
+                bbox=True,
+                paging=True,
+                count=self.config.count,
+                filter_ops=PUSHED_OPS,
+                filter_test=pushable,
+            )
+        return self._capabilities
 
     async def query(self, q: SourceQuery) -> QueryResult:
         await self.describe()
@@ -225,6 +245,17 @@ class NGSILDConnector(FeatureConnector):
             return None
         return self._record(entity)
 
+    async def problems(self) -> list[str]:
+        found = await self.describe()
+        if found.fields:
+            return []
+        where = f"tenant {self.config.tenant}" if self.config.tenant else "the default tenant"
+        return [
+            f"{self.config.url}: no entities of type {self.config.type} in {where} with the "
+            f"@context {self.config.context or '(core)'} (a type or context that does not match "
+            "the broker's expands to another IRI and matches nothing)"
+        ]
+
     def _base(self) -> dict[str, Any]:
         params: dict[str, Any] = {"type": self.config.type}
         if self.config.q:
@@ -234,7 +265,16 @@ class NGSILDConnector(FeatureConnector):
         return params
 
     def _record(self, entity: dict[str, Any]) -> Record:
-        return ldrecords.record(entity, self.config.representation, self.config.geoproperty)
+        found = ldrecords.record(entity, self.config.representation, self.config.geoproperty)
+        props, types = found["properties"], self._types
+        if types:
+            odd = [n for n, v in props.items() if n in types and not fits(v, types[n])]
+            for name in odd:
+                del props[name]
+            if odd:
+                self.dropped_values += len(odd)
+                value_dropped(self.name, len(odd))
+        return found
 
 
 __all__ = ["NGSILDConnector"]

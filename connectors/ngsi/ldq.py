@@ -17,6 +17,11 @@ Not pushed: `not` otherwise, dates and times (the broker reads an unquoted ISO v
 date-time, the gateway may hold the same value as text), spatial and temporal operators
 (bbox goes as a georel, see ld.py), case- and accent-insensitive comparisons, arithmetic,
 and fields whose values are lists (`a==1` matches a list holding 1 at the broker).
+
+Exact for values of a field's own type (connectors/ngsi/ld.py learns it from a sample):
+where one entity holds another type (a list among numbers, a number among strings), the
+broker compares a list item by item and `!=` across types as true, the gateway does neither;
+such an entity may then be selected when pushed and not when evaluated.
 """
 
 from __future__ import annotations

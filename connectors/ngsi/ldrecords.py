@@ -9,6 +9,7 @@ of any type pass: a broker answer never crashes a page.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from connectors import paths
@@ -19,6 +20,9 @@ GEO_TYPES = frozenset(
 )
 SKIP = frozenset({"id", "@context"})
 META = frozenset({"observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt"})
+# Attribute and member names repeat from entity to entity: escape each once (a regex
+# substitution per name was a third of the time a record took).
+_escape = lru_cache(maxsize=4096)(paths.escape)
 
 
 def is_geometry(value: Any) -> bool:
@@ -34,7 +38,7 @@ def record(entity: dict[str, Any], representation: str, geoproperty: str) -> Rec
     for name, attr in entity.items():
         if name in SKIP:
             continue
-        key = paths.escape(name)
+        key = _escape(name)
         if name == "type":
             properties[key] = attr
         elif representation == "keyValues":
@@ -62,7 +66,7 @@ def _attribute_into(out: dict[str, Any], key: str, attr: Any) -> None:
     for member, item in attr.items():
         if member == "type":
             continue
-        path = f"{key}.{paths.escape(member)}"
+        path = f"{key}.{_escape(member)}"
         if member in ("value", "object") or member in META:
             _value_into(out, path, item)
         else:

@@ -245,3 +245,45 @@ async def test_without_the_context_short_names_match_nothing(broker: Broker):
         await c.close()
     assert records == []
     assert "link" not in broker.requests[-1][2]
+
+
+async def test_a_fixed_q_restricts_every_query(broker: Broker):
+    c = connector(broker, q='status=="active"')
+    await c.open()
+    try:
+        expr = Call(">", (Property("NO2.value"), Literal(30)))
+        records, matched = await read(c, SourceQuery(filter=expr, want_count=True))
+    finally:
+        await c.close()
+    expected = [
+        e["id"] for e in entities() if e["status"]["value"] == "active" and e["NO2"]["value"] > 30
+    ]
+    assert [r["id"] for r in records] == expected and matched == len(expected) > 0
+    assert broker.queries()[-1]["q"] == '(status=="active");(NO2>30)'
+
+
+async def test_fields_are_learnt_once_the_broker_has_entities():
+    with ld_broker() as empty:
+        c = connector(empty, tenant=None)  # the default tenant, empty at first
+        await c.open()
+        try:
+            assert (await c.describe()).fields == ()
+            load(empty, tenant="")
+            assert "NO2.value" in {f.name for f in (await c.describe()).fields}
+            assert c.capabilities().filter_test is not None
+        finally:
+            await c.close()
+
+
+async def test_config_check_names_a_type_the_broker_does_not_hold(broker: Broker):
+    fine = connector(broker)
+    wrong = connector(broker, type="AirQualityObservation")
+    no_context = connector(broker, context=None)
+    try:
+        assert await fine.problems() == []
+        found = (await wrong.problems())[0]
+        assert "no entities of type AirQualityObservation in tenant aarhus" in found
+        assert "(core)" in (await no_context.problems())[0]
+    finally:
+        for c in (fine, wrong, no_context):
+            await c.close()

@@ -1,22 +1,20 @@
-"""The NGSI-LD test broker served over loopback HTTP for a test module (uvicorn in a thread
-on a free port), so that clients talk to it exactly as to Orion-LD or Stellio."""
+"""The NGSI-LD test broker served over loopback HTTP for a test module (the product's broker
+app with its LD routes, uvicorn in a thread on a free port), so that clients talk to it
+exactly as to Orion-LD or Stellio; it records the requests it receives."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 
-from gateway.demo.ngsibroker.ld import create_ld_app
+from gateway.demo.ngsibroker import create_app
 from gateway.demo.ngsibroker.ldstore import LdStore
-from tests.conftest import free_port
+from gateway.demo.ngsibroker.serve import serving
 
 
 @dataclass(frozen=True)
@@ -34,28 +32,14 @@ class Broker:
 @contextmanager
 def serve_app(app: Any) -> Iterator[str]:
     """Any ASGI app on a loopback port for the block; yields its root URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the NGSI-LD test broker did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 @contextmanager
 def ld_broker() -> Iterator[Broker]:
     store = LdStore()
-    app = create_ld_app(store)
+    app = create_app(v2=True, ld=True, ld_store=store)
     seen: list[tuple[str, str, dict[str, str]]] = []
 
     async def recorded(scope: Any, receive: Any, send: Any) -> None:
@@ -64,5 +48,5 @@ def ld_broker() -> Iterator[Broker]:
             seen.append((scope["path"], scope["query_string"].decode(), headers))
         await app(scope, receive, send)
 
-    with serve_app(recorded) as url:
+    with serving(recorded) as url:  # type: ignore[arg-type]
         yield Broker(url, store, app, seen)

@@ -5,14 +5,21 @@ representations, partial updates, ProblemDetails, and the temporal API."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from gateway.demo.ngsibroker.ld import create_ld_app
 from gateway.demo.ngsibroker.ldcontext import DEFAULT_VOCAB
-from tests.ngsi.ldbroker import ld_broker
+from gateway.demo.ngsibroker.ldstore import LdStore
+from tests.ngsi.ldbroker import ld_broker, serve_app
 
 pytestmark = pytest.mark.integration
 SDM = "https://smartdatamodels.org/context.jsonld"
@@ -324,3 +331,79 @@ def test_the_temporal_api_keeps_observed_values(client: httpx.Client):
         400,
         "BadRequestData",
     )
+
+
+def test_subscriptions_notify_on_watched_changes_that_q_selects(client: httpx.Client):
+    seen: list[dict[str, Any]] = []
+
+    async def notify(request: Request) -> Response:
+        seen.append({"headers": dict(request.headers), "body": json.loads(await request.body())})
+        return Response(status_code=204)
+
+    receiver = Starlette(routes=[Route("/n", notify, methods=["POST"])])
+    url = "/entities/urn:ngsi-ld:AirQualityObserved:9/attrs"
+    with serve_app(receiver) as base:
+        sub = {
+            "type": "Subscription",
+            "entities": [{"type": "AirQualityObserved", "idPattern": ":9$"}],
+            "watchedAttributes": ["NO2"],
+            "q": "NO2>50",
+            "notification": {
+                "format": "keyValues",
+                "attributes": ["NO2"],
+                "endpoint": {"uri": f"{base}/n", "receiverInfo": [{"key": "X-Key", "value": "k"}]},
+            },
+        }
+        created = client.post("/subscriptions", json=sub, headers=LINK)
+        assert created.status_code == 201
+        location = created.headers["Location"].removeprefix("/ngsi-ld/v1")
+        for change in ({"PM10": 5}, {"NO2": 40}, {"NO2": 60}):
+            attrs = {k: {"type": "Property", "value": v} for k, v in change.items()}
+            assert client.post(url, json=attrs, headers=LINK).status_code == 204
+        _wait_for(seen, 1)
+        assert client.patch(location, json={"isActive": False}, headers=LINK).status_code == 204
+        assert (
+            client.post(
+                url, json={"NO2": {"type": "Property", "value": 70}}, headers=LINK
+            ).status_code
+            == 204
+        )
+        time.sleep(0.3)
+        status = client.get(location, headers=LINK).json()
+        assert client.delete(location).status_code == 204
+        problem(client.get(location), 404, "ResourceNotFound")
+    assert len(seen) == 1
+    body = seen[0]["body"]
+    assert body["data"] == [
+        {"id": "urn:ngsi-ld:AirQualityObserved:9", "type": "AirQualityObserved", "NO2": 60}
+    ]
+    assert seen[0]["headers"]["x-key"] == "k"
+    assert status["notification"]["timesSent"] == 1 and status["isActive"] is False
+    problem(
+        client.post(
+            "/subscriptions",
+            json={
+                "type": "Subscription",
+                "entities": [{"type": "X"}],
+                "notification": {"endpoint": {"uri": "ftp://x"}},
+            },
+        ),
+        400,
+        "BadRequestData",
+    )
+
+
+def _wait_for(seen: list[Any], count: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(seen) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_an_ld_only_broker_keeps_the_store_it_is_given():
+    store = LdStore()
+    with serve_app(create_ld_app(store)) as base:
+        created = httpx.post(f"{base}/ngsi-ld/v1/entities", json=station(1), headers=LINK)
+        assert created.status_code == 201
+        assert httpx.get(f"{base}/v2/entities").status_code == 400  # no v2 API there
+        problem(httpx.get(f"{base}/ngsi-ld/v1/nothing"), 404, "ResourceNotFound")
+    assert "urn:ngsi-ld:AirQualityObserved:1" in store.tenants[""].entities

@@ -43,13 +43,12 @@ async def query_entities(request: Request) -> Response:
     representation, sys_attrs = ldformat.options(params.get("options"), params.get("format"))
     limit, offset, count = paging(request)
     chosen = selection(params, ctx)
-    found = list(chosen.select(tenant(request).entities.values()))
+    found, total = chosen.page(tenant(request).entities.values(), offset, limit, count)
     attrs = names(request, ctx)
     page = [
-        ldformat.entity(e, ctx, representation, attrs=attrs, sys_attrs=sys_attrs)
-        for e in found[offset : offset + limit]
+        ldformat.entity(e, ctx, representation, attrs=attrs, sys_attrs=sys_attrs) for e in found
     ]
-    headers = {"NGSILD-Results-Count": str(len(found))} if count else None
+    headers = {"NGSILD-Results-Count": str(total)} if count else None
     return answer(request, page, ctx, headers=headers)
 
 
@@ -215,23 +214,16 @@ def _both(path: str, handler: Handler, methods: list[str]) -> list[Route]:
     ]
 
 
-def install(app: Starlette, broker: LdStore | None = None) -> LdStore:
-    """Add the NGSI-LD routes to an app (the v2 broker's, or a bare one); its store is
-    `app.state.ld_store`."""
-    app.state.ld_store = broker or LdStore()
-    app.router.routes.extend(routes())
-    return app.state.ld_store  # type: ignore[no-any-return]
-
-
 def create_ld_app(broker: LdStore | None = None) -> Starlette:
-    """A broker with the NGSI-LD API only."""
-    app = Starlette()
-    install(app, broker)
-    return app
+    """A broker with the NGSI-LD API only (its store: `broker`, or a new one)."""
+    from gateway.demo.ngsibroker import create_app  # the package imports this module
+
+    return create_app(v2=False, ld=True, ld_store=broker)
 
 
 def routes() -> list[BaseRoute]:
-    """The NGSI-LD routes; the app keeps an LdStore in `app.state.ld_store`."""
+    """The NGSI-LD routes; the app keeps an LdStore in `app.state.ld_store` (see
+    gateway.demo.ngsibroker.create_app(ld=True))."""
     found: list[BaseRoute] = []
     found += _both("/entities", query_entities, ["GET"])
     found += _both("/entities", create_entity, ["POST"])
@@ -247,4 +239,4 @@ def routes() -> list[BaseRoute]:
     return found
 
 
-__all__ = ["create_ld_app", "install", "routes"]
+__all__ = ["create_ld_app", "routes"]

@@ -8,6 +8,7 @@ A query must say at least one of type, id, idPattern, attrs, q or a geo-query (6
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,16 @@ class Selection:
 
     def select(self, entities: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         return (e for e in entities if self.matches(e))
+
+    def page(
+        self, entities: Iterable[dict[str, Any]], offset: int, limit: int, count: bool
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of the selected entities, and their number when asked for (only then is
+        every entity tested: a page alone stops where it is full)."""
+        if not count:
+            return list(itertools.islice(self.select(entities), offset, offset + limit)), None
+        found = list(self.select(entities))
+        return found[offset : offset + limit], len(found)
 
 
 def location(entity: dict[str, Any], name: str) -> Any:

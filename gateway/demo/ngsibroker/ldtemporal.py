@@ -129,13 +129,11 @@ async def query(request: Request) -> Response:
     last_n, values = _options(request)
     limit, offset, count = paging(request)
     owner = tenant(request)
-    found = list(selection(request.query_params, ctx).select(owner.entities.values()))
+    chosen = selection(request.query_params, ctx)
+    found, total = chosen.page(owner.entities.values(), offset, limit, count)
     attrs = names(request, ctx)
-    page = [
-        temporal_entity(owner, e, ctx, attrs, span, last_n, values)
-        for e in found[offset : offset + limit]
-    ]
-    headers = {"NGSILD-Results-Count": str(len(found))} if count else None
+    page = [temporal_entity(owner, e, ctx, attrs, span, last_n, values) for e in found]
+    headers = {"NGSILD-Results-Count": str(total)} if count else None
     return answer(request, page, ctx, headers=headers)
 
 
