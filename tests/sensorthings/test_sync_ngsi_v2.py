@@ -232,7 +232,15 @@ def test_notifications_without_the_secret_or_malformed_change_nothing(broker, tm
         assert count(url, f"{STA}/Observations") == 50
         assert httpx.post(notify, json=body, headers=right).status_code == 204
         assert count(url, f"{STA}/Observations") == 51
+        broken = {**entity, "no2": {"type": "Number", "value": "n/a"}}
+        broken["dateObserved"] = {"type": "DateTime", "value": "2026-03-02T18:00:00Z"}
+        sent = {"subscriptionId": "x", "data": [broken]}
+        assert httpx.post(notify, json=sent, headers=right).status_code == 204
+        assert count(url, f"{STA}/Observations") == 51  # left out, counted
         metrics = httpx.get(f"{url}/metrics").text
+        assert (
+            'twinbridge_data_quality_total{field="no2",problem="type",source="t/air"} 1.0'
+        ) in metrics
         for outcome in ("refused", "invalid", "too_large", "accepted"):
             assert f'outcome="{outcome}",source="t/air"' in metrics
 

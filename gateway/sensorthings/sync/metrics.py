@@ -19,7 +19,8 @@ SYNC_OBSERVATIONS = Counter(
 SYNC_SKIPPED = Counter(
     "twinbridge_sync_skipped_total",
     "Values a source did not store: already stored, of an unexpected type or without a "
-    "time or place.",
+    "time or place (those of an unexpected type or without a time are also counted in "
+    "twinbridge_data_quality_total by attribute).",
     ["source"],
 )
 SYNC_NOTIFICATIONS = Counter(

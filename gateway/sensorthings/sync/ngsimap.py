@@ -10,8 +10,9 @@ The mapping onto the SensorThings model is declarative and the same for every br
     value at a time                -> Observation, phenomenonTime = dateObserved (v2) /
                                       observedAt (LD), else dateModified / modifiedAt
 
-A value of an unexpected type is left out (counted as skipped), never an error: one broken
-attribute must not stop a station's other values.
+A value of an unexpected type, or without a time, is left out (listed in `left_out`, which
+the scheduler counts as data quality), never an error: one broken attribute must not stop a
+station's other values.
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ class EntityData:
     location: dict[str, Any] | None = None
     device: str | None = None
     readings: list[Reading] = field(default_factory=list)
-    skipped: int = 0
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (attribute, problem)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.left_out)
 
 
 def definition(entity_type: str, attribute: str) -> str:
@@ -199,8 +204,9 @@ def from_v2(entity: dict[str, Any], select: AttributeSelection) -> EntityData:
             continue
         declared = str(attr.get("type", ""))
         value = _number(attr.get("value"), declared in NUMERIC_TYPES)
-        if value is None:  # text, objects, ...: not a measurement; a broken number: skipped
-            data.skipped += declared in NUMERIC_TYPES and attr.get("value") is not None
+        if value is None:  # text, objects, ...: not a measurement; a broken number: left out
+            if declared in NUMERIC_TYPES and attr.get("value") is not None:
+                data.left_out.append((key, "type"))
             continue
         when = (
             _time(_v2_meta(attr, "dateObserved"))
@@ -210,7 +216,7 @@ def from_v2(entity: dict[str, Any], select: AttributeSelection) -> EntityData:
             or modified
         )
         if when is None:
-            data.skipped += 1
+            data.left_out.append((key, "time"))
             continue
         unit = _v2_meta(attr, "unitCode")
         data.readings.append(
@@ -268,7 +274,7 @@ def _ld_readings(
             continue
         when = _time(inst.get("observedAt")) or fallback or _time(inst.get("modifiedAt"))
         if when is None:
-            data.skipped += 1
+            data.left_out.append((key, "time"))
             continue
         unit = inst.get("unitCode")
         data.readings.append(

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.metrics import count_left_out
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.errors import InvalidBody
 from gateway.sensorthings.store.plan import Plan, Stmt
@@ -189,6 +190,9 @@ class SyncScheduler:
         """Store entities of the source (one transaction per BATCH entities) and announce
         what was new; an entity the store refuses is left out, the others are kept."""
         source = state.source
+        for entity in entities:
+            for attribute, problem in entity.left_out:
+                count_left_out(source.label, attribute, problem)
         result = SyncResult()
         for i in range(0, len(entities), BATCH):
             result.add(await self._batch(state, entities[i : i + BATCH], links))
