@@ -13,13 +13,17 @@ writes the hours in order through the brokers' own APIs (v2 batch append, LD bat
 upsert): a broker keeps each entity's latest state, the LD broker's temporal API the
 history, and a subscribed gateway is notified of every hour. Over HTTP give a client with
 the broker's root as base URL; in-process use `load_into_apps(v2_app, ld_app)`.
+
+For the demo, `start_demo_brokers()` does it all: both brokers, seeded, on loopback ports
+in threads of their own; `examples/ngsi-sensorthings.yaml` is a configuration syncing them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,3 +215,43 @@ async def load_into_apps(
             hours_back=hours_back,
             end=end,
         )
+
+
+@dataclass
+class DemoBrokers:
+    """The demo's two brokers, running: their roots, and how to stop them."""
+
+    v2_url: str
+    ld_url: str
+    counts: SeedCounts
+    threads: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for thread in self.threads:
+            thread.stop()
+
+
+def start_demo_brokers(
+    hours_back: int = 72, end: datetime | None = None, host: str = "127.0.0.1"
+) -> DemoBrokers:
+    """The NGSI-v2 broker (Rotterdam) and the NGSI-LD broker (Aarhus), seeded with
+    `hours_back` hours up to `end` (default: now), each served on a free port of `host` in a
+    thread of its own. Call it outside a running event loop (before `serve`); inside one,
+    `await load_into_apps(...)` and start `gateway.demo.ngsibroker.serve.BrokerThread`s."""
+    from gateway.demo.ngsibroker import create_app
+    from gateway.demo.ngsibroker.ld import create_ld_app
+    from gateway.demo.ngsibroker.serve import BrokerThread
+
+    v2_app, ld_app = create_app(v2=True), create_ld_app()
+    counts = asyncio.run(load_into_apps(v2_app, ld_app, hours_back=hours_back, end=end))
+    threads = [BrokerThread(v2_app, host), BrokerThread(ld_app, host)]
+    urls = []
+    try:
+        for thread in threads:
+            urls.append(thread.start())
+    except Exception:
+        for thread in threads:
+            if thread.thread.is_alive():
+                thread.stop()
+        raise
+    return DemoBrokers(urls[0], urls[1], counts, threads)

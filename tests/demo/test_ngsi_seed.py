@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -95,3 +96,30 @@ def test_the_seed_loads_into_the_in_process_ld_broker_with_its_history():
 
     water = asyncio.run(run())
     assert len(water) == 3 and all(len(e["pH"]) == 4 for e in water)
+
+
+def test_the_example_configuration_serves_both_demo_brokers_as_sensorthings(tmp_path, monkeypatch):
+    from gateway.app import create_app as create_gateway
+    from gateway.config import load_config
+    from gateway.demo.ngsi_seed import start_demo_brokers
+    from tests.sensorthings.ngsi_sync import count, serve, wait_for
+
+    brokers = start_demo_brokers(hours_back=6)
+    try:
+        monkeypatch.setenv("TWINBRIDGE_NGSI_V2_URL", brokers.v2_url)
+        monkeypatch.setenv("TWINBRIDGE_NGSI_LD_URL", brokers.ld_url)
+        monkeypatch.setenv("TWINBRIDGE_NGSI_DIR", str(tmp_path))
+        root = Path(__file__).resolve().parents[2]
+        loaded = load_config(root / "examples" / "ngsi-sensorthings.yaml")
+        with serve(create_gateway(loaded)) as url:
+            aarhus = wait_for(
+                lambda: count(url, "/aarhus/sta/v1.1/Observations"), lambda n: n >= 222
+            )
+            assert aarhus == 37 * 6  # the history of six hours
+            assert (
+                wait_for(lambda: count(url, "/rotterdam/sta/v1.1/Observations"), lambda n: n >= 50)
+                == 50
+            )
+            assert count(url, "/sta/v1.1/Things") == 18  # both in the federated view
+    finally:
+        brokers.stop()
