@@ -315,7 +315,7 @@ def test_a_subscription_that_fails_does_not_keep_the_poll_from_running(broker, t
         assert wait_for(lambda: count(url, f"{STA}/Observations"), lambda n: n >= 50) == 50
         state = app.state.sensorthings.sync.source("t", "air")
         wait_for(lambda: state.failures, lambda n: n >= 1)
-        assert not state.subscribed and state.polled
+        assert state.subscribed is None and state.polled
         metrics = httpx.get(f"{url}/metrics").text
         assert 'twinbridge_sync_subscription_checks_total{outcome="failed",source="t/air"}' in (
             metrics
@@ -349,3 +349,19 @@ def test_values_without_date_observed_are_dated_by_the_brokers_date_modified(
         )
         assert [v["result"] for v in values] == [4, 3]  # the second came by notification
         assert values[0]["phenomenonTime"] < values[1]["phenomenonTime"]
+
+
+def test_a_subscription_the_broker_lost_is_made_again(broker, tmp_path, secret_env, monkeypatch):
+    from gateway.sensorthings.sync import scheduler
+
+    monkeypatch.setattr(scheduler, "RECHECK", 0.5)
+    monkeypatch.setattr(scheduler, "IDLE", 0.5)
+    port = free_port()
+    with gateway(tmp_path, subscribed(broker, secret_env[0], port), port):
+        subs_url = f"{broker}/v2/subscriptions"
+        [sub] = wait_for(lambda: httpx.get(subs_url, headers=V2).json(), lambda s: len(s) == 1)
+        assert httpx.delete(f"{subs_url}/{sub['id']}", headers=V2).status_code == 204
+        again = wait_for(
+            lambda: httpx.get(subs_url, headers=V2).json(), lambda s: len(s) == 1, timeout=10
+        )
+        assert len(again) == 1 and again[0]["id"] != sub["id"]

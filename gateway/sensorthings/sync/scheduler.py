@@ -3,9 +3,9 @@
 Each source runs at its own interval and never twice at once; a failed run (broker down, a
 broken answer, the store refusing) is logged, counted in /metrics and retried with
 exponential backoff, and never stops the scheduler or the application. A run: make sure the
-subscription exists (when configured and not yet confirmed), poll the entities changed since
-the last run, store them (upsert.py), and on a source's first synchronisation read its
-history. Notifications (notify.py) go through the same `apply`.
+subscription exists (when configured; again every RECHECK seconds, since a broker may lose
+it), poll the entities changed since the last run, store them (upsert.py), and on a source's
+first synchronisation read its history. Notifications (notify.py) go through the same `apply`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ BACKOFF_BASE = 5.0
 BACKOFF_CAP = 600.0
 HISTORY_TRIES = 3
 BATCH = 500  # entities per store transaction
-IDLE = 3600.0  # a source polled only once waits this long between looks at the clock
+RECHECK = 300.0  # seconds between checks that the broker still holds the subscription
+IDLE = RECHECK  # a source without polling runs this often (the subscription check)
 
 
 @dataclass
@@ -43,7 +44,7 @@ class SourceState:
     due: float = 0.0
     failures: int = 0
     runs: int = 0
-    subscribed: bool = False
+    subscribed: float | None = None  # when the broker last confirmed the subscription
     polled: bool = False
     history_wanted: bool | None = None  # None: not known yet (are there Things of it?)
     history_tries: int = 0
@@ -128,7 +129,8 @@ class SyncScheduler:
         history; each step within the source's timeout."""
         source, timeout = state.source, state.source.cfg.timeout
         failed: Exception | None = None
-        if source.cfg.subscription is not None and not state.subscribed:
+        stale = state.subscribed is None or time.monotonic() - state.subscribed > RECHECK
+        if source.cfg.subscription is not None and stale:
             try:
                 async with asyncio.timeout(timeout):
                     await self._subscribe(state)
@@ -181,8 +183,9 @@ class SyncScheduler:
             metrics.SYNC_SUBSCRIPTIONS.labels(label, "failed").inc()
             raise
         metrics.SYNC_SUBSCRIPTIONS.labels(label, "ok").inc()
-        log.info("sync %s: subscription %s at the broker", label, sid)
-        state.subscribed = True
+        if state.subscribed is None:
+            log.info("sync %s: subscription %s at the broker", label, sid)
+        state.subscribed = time.monotonic()
 
     async def apply(
         self, state: SourceState, entities: Sequence[EntityData], links: Links | None
