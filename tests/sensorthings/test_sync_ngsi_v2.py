@@ -140,6 +140,16 @@ def test_a_moved_station_moves_its_location(broker, tmp_path):
             lambda c: c == [4.5, 51.95],
         )
         assert moved == [4.5, 51.95]
+        thing = no2_stream(url)["Thing"]["@iot.id"]
+        assert count(url, f"{STA}/Things({thing})/HistoricalLocations") == 2
+        assert count(url, f"{STA}/Locations") == 11  # the old place stays in the history
+        ds = no2_stream(url)["@iot.id"]
+        features = httpx.get(
+            f"{url}{STA}/Datastreams({ds})/Observations",
+            params={"$orderby": "phenomenonTime", "$expand": "FeatureOfInterest"},
+        ).json()["value"]
+        coordinates = [o["FeatureOfInterest"]["feature"]["coordinates"] for o in features]
+        assert coordinates == [[4.4615, 51.9343], [4.5, 51.95]]
 
 
 def test_a_broker_that_is_down_is_retried_with_backoff_and_counted(tmp_path):

@@ -3,7 +3,7 @@
 Everything the sync creates carries its external key in `properties` (`source`, plus
 `entityId` for Things, `entityId` + `attribute` for Datastreams, `sensorKey` for Sensors),
 so a later run, a notification or a restart finds it again: Things, Locations, Sensors,
-ObservedProperties and Datastreams are made once, a moved entity's Location is updated, and
+ObservedProperties and Datastreams are made once, a moved entity gets a new Location, and
 an Observation is added only for a (Datastream, phenomenonTime) the store does not hold yet,
 so an unchanged value polled twice, or notified and polled, is stored once.
 """
@@ -20,7 +20,12 @@ from gateway.sensorthings.model import BY_NAME
 from gateway.sensorthings.store.bulk import insert_observations
 from gateway.sensorthings.store.plan import Plan, Stmt
 from gateway.sensorthings.store.values import dumps
-from gateway.sensorthings.store.write import WriteContext, feature_for, insert
+from gateway.sensorthings.store.write import (
+    WriteContext,
+    feature_for,
+    historical_location,
+    insert,
+)
 from gateway.sensorthings.sync.ngsimap import SUBJECTS, EntityData, Reading, definition
 from gateway.sensorthings.sync.units import unit_of_measurement
 
@@ -137,34 +142,22 @@ def _thing(ctx: WriteContext, source: str, entity: EntityData, found: Known) -> 
 
 
 def _relocate(ctx: WriteContext, thing: int, entity: EntityData, found: Known) -> Plan[bool]:
-    """A moved entity: its Location follows (in place; the FeatureOfInterest made from it
-    keeps the place where earlier values were observed)."""
+    """A moved entity: its Thing gets a new Location (the old one stays with the
+    HistoricalLocations and the FeatureOfInterest of the values observed there) and a
+    HistoricalLocation, as a client's PATCH of the Thing's Locations would give it."""
     place = found.places.get(thing)
     if entity.location is None or (place is not None and place[1] == entity.location):
         return False
-    if place is None:
-        loc = yield from insert(ctx, BY_NAME["Location"], _location(entity), None)
-        sql = ctx.sql()
-        yield Stmt(
-            "INSERT INTO thing_locations (thing_id, location_id)"
-            f" VALUES ({sql.param(thing)}, {sql.param(loc)})",
-            sql.params,
-        )
-    else:
-        loc = place[0]
-        sql = ctx.sql()
-        yield Stmt(
-            f"UPDATE locations SET location = {sql.json_param(dumps(entity.location))}"
-            f" WHERE id = {sql.param(loc)}",
-            sql.params,
-        )
-        sql = ctx.sql()
-        yield Stmt(
-            "UPDATE features_of_interest SET generated_from_location_id = NULL"
-            f" WHERE generated_from_location_id = {sql.param(loc)}",
-            sql.params,
-        )
-        ctx.changed.append((BY_NAME["Location"], loc))
+    loc = yield from insert(ctx, BY_NAME["Location"], _location(entity), None)
+    sql = ctx.sql()
+    yield Stmt(f"DELETE FROM thing_locations WHERE thing_id = {sql.param(thing)}", sql.params)
+    sql = ctx.sql()
+    yield Stmt(
+        "INSERT INTO thing_locations (thing_id, location_id)"
+        f" VALUES ({sql.param(thing)}, {sql.param(loc)})",
+        sql.params,
+    )
+    yield from historical_location(ctx, thing)
     found.places[thing] = (loc, entity.location)
     return True
 
