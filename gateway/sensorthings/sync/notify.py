@@ -10,6 +10,7 @@ or NGSI-LD notification (400 otherwise) and goes through the same upsert as a po
 from __future__ import annotations
 
 import hmac
+import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +32,7 @@ from gateway.sensorthings.sync import metrics, subscribe
 from gateway.sensorthings.sync.scheduler import SourceState, SyncScheduler
 
 PATH = "/{tenant}/sync/ngsi/{source}/notify"
+log = logging.getLogger("twinbridge.sensorthings.sync")
 
 
 def _check_secret(state: SourceState, request: Request) -> None:
@@ -62,7 +64,11 @@ def notification_route(scheduler: SyncScheduler, settings: ServerSettings) -> Ro
             except subscribe.NotificationError as e:
                 raise InvalidParameter("body", str(e)) from None
             outcome = "failed"
-            links = Links(f"{base_url(request, settings)}/{tenant}/sta/v1.1")
+            # links of announcements: the clients' (server.base_url, or the latest client
+            # request's), the notification's own Host (the broker's view) only without them
+            links = state.service.last_links or Links(
+                f"{base_url(request, settings)}/{tenant}/sta/v1.1"
+            )
             parsed = [state.source.parse(e) for e in entities]
             try:
                 await scheduler.apply(state, parsed, links)
@@ -71,6 +77,10 @@ def notification_route(scheduler: SyncScheduler, settings: ServerSettings) -> Ro
             except Exception as e:  # the store failed: the broker may retry
                 raise UpstreamFailed(label, "the notification could not be stored", str(e)) from e
             outcome = "accepted"
+        except GatewayError as e:
+            peer = request.client.host if request.client else "?"
+            log.warning("sync %s: notification from %s %s: %s", label, peer, outcome, e)
+            raise
         finally:
             metrics.SYNC_NOTIFICATIONS.labels(label, outcome).inc()
         return Response(status_code=204)
