@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from conformance.runner import run as run_suite
 from gateway.demo.ngsi_seed import (
     AIR,
     LINK,
@@ -25,6 +26,8 @@ from gateway.sensorthings.sync.config import AttributeSelection
 from gateway.sensorthings.sync.ngsimap import from_ld, from_v2
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SUITES = ("sensorthings",)
+FLAGGED = ("fail", "error")
 
 
 def test_values_depend_only_on_station_and_hour():
@@ -98,7 +101,9 @@ def test_the_seed_loads_into_the_in_process_ld_broker_with_its_history():
     assert len(water) == 3 and all(len(e["pH"]) == 4 for e in water)
 
 
-def test_the_example_configuration_serves_both_demo_brokers_as_sensorthings(tmp_path, monkeypatch):
+def test_the_example_configuration_serves_both_demo_brokers_as_conformant_sensorthings(
+    tmp_path, monkeypatch
+):
     from gateway.app import create_app as create_gateway
     from gateway.config import load_config
     from gateway.demo.ngsi_seed import start_demo_brokers
@@ -121,5 +126,9 @@ def test_the_example_configuration_serves_both_demo_brokers_as_sensorthings(tmp_
                 == 50
             )
             assert count(url, "/sta/v1.1/Things") == 18  # both in the federated view
+            for tenant in ("rotterdam", "aarhus"):  # what the sync made passes the STA suite
+                report = asyncio.run(run_suite(f"{url}/{tenant}/sta/v1.1", suites=SUITES))
+                failed = [r.label for r in report.results if r.status.value in FLAGGED]
+                assert failed == [] and report.summary()["pass"] > 90, (tenant, failed)
     finally:
         brokers.stop()
