@@ -116,6 +116,10 @@ def test_a_changed_secret_replaces_the_subscription_instead_of_adding_one(v2_bro
         os.environ[env] = "first"
         one = asyncio.run(ensure())
         assert asyncio.run(ensure()) == one
+        source = v2_source(v2_broker, subscription=sub)  # a second worker's, made meanwhile
+        twin = subscribe.v2_subscription(source, "first")
+        assert httpx.post(f"{v2_broker}/v2/subscriptions", json=twin, headers=V2).is_success
+        assert asyncio.run(ensure()) == one  # and the twin is gone
         os.environ[env] = "second"
         two = asyncio.run(ensure())
     finally:

@@ -105,13 +105,16 @@ async def _ensure_v2(source: NgsiSource, wanted: dict[str, Any]) -> str:
     if answer.status >= 400:
         raise v2client.broker_error(answer.status, answer.content, endpoint.name, "subs")
     found = orjson.loads(answer.content) if answer.content.strip() else []
+    kept: str | None = None
     for sub in found if isinstance(found, list) else []:
         if not isinstance(sub, dict) or sub.get("description") != wanted["description"]:
             continue
-        if _same_v2(sub, wanted):
-            return str(sub.get("id", ""))
+        if kept is None and _same_v2(sub, wanted):
+            kept = str(sub.get("id", ""))
+            continue
+        # not as configured, or a second one (two workers that started at once)
         await _delete(source, f"/v2/subscriptions/{quote(str(sub.get('id', '')), safe='')}")
-    return await v2client.create_subscription(endpoint, wanted, headers)
+    return kept or await v2client.create_subscription(endpoint, wanted, headers)
 
 
 async def _ensure_ld(source: NgsiSource, wanted: dict[str, Any]) -> str:
