@@ -27,6 +27,7 @@ from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.query.cql2 import parse
 from gateway.query.evaluate import compile_predicate
+from tests.conformance.conftest import LoopThread, explain, run_suite
 from tests.connectors.test_ngsi_ld import COUNT, LINK, TYPE, entities, load
 from tests.ngsi.ldbroker import Broker, ld_broker
 
@@ -294,3 +295,24 @@ def test_generated_filters_answer_as_the_reference_evaluation(client, reference,
         assert ids(doc) == expected, (tenant, source)
         if "numberMatched" in doc:
             assert doc["numberMatched"] == len(expected), (tenant, source)
+
+
+def test_the_features_conformance_suite_passes_over_the_broker(broker: Broker):
+    """Every check the suite runs passes on a collection over NGSI-LD (the observation time,
+    `NO2.observedAt`, as its temporal property)."""
+    source = {"connector": "ngsi-ld", "url": broker.url, "type": TYPE, "tenant": "aarhus"}
+    collection = {"source": source, "temporal_property": "NO2.observedAt"}
+    tenants = {"aarhus": {"collections": {"air": collection}}}
+    loaded = parse_config({"tenants": tenants}, "ngsild.yaml", Path("."))
+    app = create_app(loaded)
+    loop = LoopThread()
+    lifespan = app.router.lifespan_context(app)
+    loop.run(lifespan.__aenter__())
+    try:
+        report = run_suite(loop, app, "http://testserver/aarhus/")
+    finally:
+        loop.run(lifespan.__aexit__(None, None, None))
+        loop.close()
+    counts = report.summary()
+    assert counts["fail"] == 0 and counts["error"] == 0, explain(report)
+    assert counts["pass"] >= 80
