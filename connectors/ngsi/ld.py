@@ -9,7 +9,10 @@ broker's maximum: Stellio's is 100 by default, Orion-LD's 1000), `count=true` fo
 Pushdown: filters as `q` where the broker answers exactly as the gateway (connectors/ngsi/
 ldq.py), the rest is a residual; a bbox as `georel=intersects` (or `within`) with a
 `Polygon` (a `MultiPolygon` across the antimeridian) in lon,lat on the configured
-`geoproperty`. No sorting (NGSI-LD 1.6 has none): the gateway sorts.
+`geoproperty`. No sorting (NGSI-LD 1.6 has none): the gateway sorts. Caveat: brokers on
+MongoDB's 2dsphere index (Orion-LD) read a polygon's edges as great circles, so near a box's
+northern or southern edge their selection can differ from the gateway's planar box by
+metres (at city scale); the test broker evaluates planar, as the gateway does.
 
 Records: the entity `id` is the record id; the GeoProperty named `geoproperty` is the
 geometry. Properties are flattened with connectors.paths.flatten from the representation:
