@@ -46,6 +46,11 @@ FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 Record = dict[str, Any]
+QualitySink = Callable[[str, str, str], None]  # (source name, field, problem)
+
+
+def _ignore(source: str, field: str, problem: str) -> None:
+    """Outside the gateway (a script, a test), left-out values are only not counted."""
 
 
 class ConnectorConfig(BaseModel):
@@ -146,6 +151,8 @@ class Health:
 
 class FeatureConnector(abc.ABC):
     Config: ClassVar[type[ConnectorConfig]]
+    # set by the gateway to its data-quality counter (connectors import nothing from it)
+    quality_sink: QualitySink = staticmethod(_ignore)
 
     def __init__(self, config: ConnectorConfig, *, base_dir: Path, name: str) -> None:
         self.config = config
@@ -169,6 +176,12 @@ class FeatureConnector(abc.ABC):
 
     @abc.abstractmethod
     async def get(self, record_id: str) -> Record | None: ...
+
+    def left_out(self, field: str, problem: str) -> None:
+        """Say that a record is served without a value the backend sent (an attribute of an
+        unexpected type, a geometry that does not parse): the page goes on, and operators see
+        it counted per source, field and problem (`twinbridge_data_quality_total`)."""
+        self.quality_sink(self.name, field, problem)
 
     def concurrency(self) -> int | None:
         """How many calls the backend should get at once from this process (e.g. the size

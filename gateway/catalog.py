@@ -22,7 +22,8 @@ from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
 from gateway.errors import UpstreamFailed
 from gateway.mapping import Feature, Mapper
-from gateway.query import planner
+from gateway.metrics import count_left_out
+from gateway.planning import planner
 from gateway.query.budget import Budget
 from gateway.query.memory import MemoryIndex
 from gateway.query.model import BBox, Page, PageStream, Query
@@ -307,7 +308,9 @@ def _build_connector(cfg: CollectionConfig, loaded: LoadedConfig, name: str) -> 
         text = format_validation_error(loaded.origin, e).splitlines()
         lines = [text[0]] + [f"  {where}.{t.strip()}" for t in text[1:]]
         raise ConfigError("\n".join(lines)) from None
-    return cls(config, base_dir=loaded.base_dir, name=name)
+    connector = cls(config, base_dir=loaded.base_dir, name=name)
+    connector.quality_sink = count_left_out
+    return connector
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pydantic import (
 from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
 from gateway.httpcache.settings import CollectionHttpCache, HttpCacheSettings
+from gateway.mapping.rules import Mapping
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
 from gateway.web.config import CompressionSettings, CorsSettings
@@ -32,7 +33,6 @@ COLLECTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 RESERVED_TENANTS = frozenset(
     {"api", "api.html", "collections", "conformance", "sta", "static", "health", "ready", "metrics"}
 )
-CAST_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
 
 
 class Strict(BaseModel):
@@ -187,52 +187,6 @@ class ServerSettings(Strict):
         if self.default_limit > self.max_limit:
             raise ValueError("default_limit must not exceed max_limit")
         return self
-
-
-class MappingRule(Strict):
-    """How one profile property is computed from a source record."""
-
-    from_: str | None = Field(None, alias="from", description="Source field to read.")
-    type: Literal["string", "integer", "number", "boolean", "date", "datetime"] | None = Field(
-        None, description="Cast the value to this type."
-    )
-    format: str | None = Field(
-        None, description="strptime format for date/datetime sources that are not ISO 8601."
-    )
-    factor: float | None = Field(None, description="Multiply numeric values (unit conversion).")
-    offset: float | None = Field(None, description="Add to numeric values after the factor.")
-    codes: dict[str | int, Any] | None = Field(
-        None, description="Code list: source value -> profile value (keys compared as text)."
-    )
-    constant: Any = Field(None, description="A fixed value for every feature.")
-    template: str | None = Field(
-        None, description="A string template over source fields, e.g. '{strasse} {hausnr}'."
-    )
-
-    @model_validator(mode="after")
-    def _one_origin(self) -> MappingRule:
-        origins = [self.from_ is not None, self.constant is not None, self.template is not None]
-        if sum(origins) != 1:
-            raise ValueError("give exactly one of 'from', 'constant' or 'template'")
-        if self.format and self.type not in ("date", "datetime"):
-            raise ValueError("'format' only applies with type date or datetime")
-        return self
-
-
-class Mapping(Strict):
-    id: str | None = Field(
-        None, description="Source field holding the feature id (default: the source's own id)."
-    )
-    properties: dict[str, str | MappingRule] = Field(
-        default_factory=dict,
-        description="Profile property -> source field name, or a mapping rule.",
-    )
-
-    def rules(self) -> dict[str, MappingRule]:
-        return {
-            name: MappingRule(**{"from": rule}) if isinstance(rule, str) else rule
-            for name, rule in self.properties.items()
-        }
 
 
 class SourceConfig(BaseModel):

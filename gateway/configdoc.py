@@ -13,8 +13,6 @@ from gateway.config import (
     CollectionConfig,
     FederationSettings,
     GatewayConfig,
-    Mapping,
-    MappingRule,
     QuerySettings,
     ServerSettings,
     TenantConfig,
@@ -24,6 +22,7 @@ from gateway.httpcache.settings import (
     HttpCacheSettings,
     ResponseCacheSettings,
 )
+from gateway.mapping import Mapping, MappingRule
 from gateway.registry import available, connector_class
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import REFERENCE_SECTIONS

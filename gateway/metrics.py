@@ -57,12 +57,23 @@ SOURCE_CIRCUIT_OPEN = Gauge(
     ["source"],
     multiprocess_mode="livemax",
 )
+DATA_QUALITY = Counter(
+    "twinbridge_data_quality_total",
+    "Values a source sent that the gateway left out of a feature (its type was not the "
+    "declared one, it did not parse), by source, field and problem: the feature is served "
+    "without them.",
+    ["source", "field", "problem"],
+)
 RESPONSE_CACHE = Counter(
     "twinbridge_response_cache_total",
     "GETs the response cache could keep, by result: hit (answered from it, or 304 from "
     "a kept answer) or miss (answered by the route).",
     ["result"],
 )
+
+
+def count_left_out(source: str, field: str, problem: str) -> None:
+    DATA_QUALITY.labels(source, field, problem).inc()
 
 
 ROUTE_KEY = "twinbridge.route"

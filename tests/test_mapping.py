@@ -2,12 +2,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from gateway.catalog import CollectionSource
-from gateway.config import Mapping
-from gateway.mapping import Mapper, compile_rule
+from gateway.mapping import Mapper, Mapping, compile_rule
 from gateway.server import demo_config
 
 
@@ -205,3 +206,49 @@ def test_take_hands_over_a_projected_record_when_every_rule_keeps_its_name():
     assert m.take(sparse) == m(record(genus="Tilia", nr=7))
     renamed = mapper(genus="gattung")
     assert renamed.take(record(gattung="Acer", nr=1)) == renamed(record(gattung="Acer", nr=1))
+
+
+def test_paths_read_flattened_and_nested_records_alike() -> None:
+    """A rule's `from` path reads the key a connector flattened, or walks a nested value."""
+    mapper = Mapper(
+        Mapping(
+            properties={
+                "street": "address.street",
+                "unit": {"from": "sensors[1].unit", "codes": {"ug/m3": "ug/m3", "C": "Cel"}},
+                "no2": {"from": "NO2.value", "type": "number"},
+                "label": {"template": "{address.street} {address.number}"},
+            }
+        )
+    )
+    nested = {
+        "properties": {
+            "address": {"street": "Coolsingel", "number": 40},
+            "sensors": [{"unit": "ug/m3"}, {"unit": "C"}],
+            "NO2": {"value": "31,5"},
+        }
+    }
+    flat = {
+        "properties": {
+            "address.street": "Coolsingel",
+            "address.number": 40,
+            "sensors[1].unit": "C",
+            "NO2.value": 31.5,
+        }
+    }
+    expected = {"street": "Coolsingel", "unit": "Cel", "no2": 31.5, "label": "Coolsingel 40"}
+    assert mapper(nested)["properties"] == expected
+    assert mapper(flat)["properties"] == expected
+    assert mapper({"properties": {"address": "not an object"}})["properties"] == {
+        "street": None,
+        "unit": None,
+        "no2": None,
+        "label": None,
+    }
+
+
+@pytest.mark.parametrize("bad", ["address..street", "sensors[x]", "a."])
+def test_a_malformed_path_is_a_configuration_error(bad: str) -> None:
+    with pytest.raises(ValidationError, match="path"):
+        Mapping(properties={"street": bad})
+    with pytest.raises(ValidationError, match="path"):
+        Mapping(properties={"street": {"template": "{" + bad + "}"}})

@@ -6,7 +6,7 @@ always (Part 1; a box across the antimeridian is tested here instead, as servers
 it), `filter` in CQL2 with the operators its CQL2 classes name on its queryables
 (connectors/remote/cql2.py; Part 3's `filter` class implies Basic CQL2 in cql2-text),
 `sortby` with Part 8 sorting on its sortables, `properties` with Part 6. The gateway's
-`datetime` reaches a source as part of the residual (see gateway/query/planner.py), so it
+`datetime` reaches a source as part of the residual (see gateway/planning/planner.py), so it
 is evaluated here; temporal filters go upstream as CQL2 where declared. Geometries are
 asked for and arrive in CRS84, so `crs`/`bbox-crs` are never sent.
 

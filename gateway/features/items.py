@@ -11,6 +11,7 @@ from connectors.filters import GEOMETRY, Call, Literal, Property
 from gateway.config import ServerSettings
 from gateway.errors import InvalidParameter, UnknownParameter
 from gateway.features import crs as crs_part
+from gateway.features.filtering import FILTER_PARAMS, filter_limits, parse_filters
 from gateway.features.jsonfg import JsonFg
 from gateway.features.params import (
     parse_bbox,
@@ -23,7 +24,6 @@ from gateway.features.params import (
     parse_sortby,
 )
 from gateway.features.views import Collection
-from gateway.query.filtering import FILTER_PARAMS, filter_limits, parse_filters
 from gateway.query.model import Query
 
 ITEMS_PARAMS = (

@@ -22,11 +22,11 @@ from typing import Any
 from gateway.config import ServerSettings
 from gateway.features import jsonfg
 from gateway.features.crs import collection_crs
+from gateway.features.filtering import LANGUAGES
 from gateway.features.jsonfg import JSONFG
 from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI
 from gateway.features.params import DATETIME_PATTERN, ITEM_FORMATS, MAX_OFFSET
 from gateway.features.views import ApiView, Collection
-from gateway.query.filtering import LANGUAGES
 
 REF = "#/components"
 SCHEMA_JSON = "application/schema+json"
@@ -272,7 +272,7 @@ def _queryable_parameters(fields: dict[str, Any], names: list[str]) -> list[dict
         if isinstance(schema.get("type"), list):
             schema["type"] = next((t for t in schema["type"] if t != "null"), "string")
         if schema.get("type", "string") == "string":
-            schema["pattern"] = NO_NUL  # no source keeps one: refused (gateway.query.filtering)
+            schema["pattern"] = NO_NUL  # no source keeps one: refused (gateway.features.filtering)
         out.append(
             _query_param(
                 name, schema or {"type": "string"}, f"Only items whose {name} equals this."

@@ -24,6 +24,7 @@ from gateway.features.encoders import (
     json_response,
     negotiate,
 )
+from gateway.features.filtering import read_filter_body
 from gateway.features.items import (
     HTML_LIMIT,
     ITEM_PARAMS,
@@ -35,7 +36,6 @@ from gateway.features.items import (
 from gateway.features.links import GEOJSON, OPENAPI, base_url
 from gateway.features.params import ITEM_FORMATS, parse_format, single_values
 from gateway.features.views import ApiView, Collection
-from gateway.query.filtering import read_filter_body
 from gateway.query.model import PageStream, Query
 
 

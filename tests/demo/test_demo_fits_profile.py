@@ -16,8 +16,9 @@ import yaml
 from pyproj import Transformer
 
 import profiles
-from gateway.config import CollectionConfig, MappingRule, parse_config
+from gateway.config import CollectionConfig, parse_config
 from gateway.demo import DEMO_CONFIG
+from gateway.mapping import MappingRule
 from tests.demo.sources import READERS
 
 CRS = {"hamburg": "EPSG:25832", "leipzig": "EPSG:25833", "muenchen": "EPSG:25832"}

@@ -9,14 +9,13 @@ import pytest
 import yaml
 
 from connectors.geopackage import GeoPackageConnector
-from gateway.config import Mapping
-from gateway.mapping import Mapper
+from gateway.mapping import Mapper, Mapping
+from gateway.planning.planner import plan
 from gateway.query.cql2 import parse
 from gateway.query.model import Query
-from gateway.query.planner import plan
 from tests.postgis_fixtures import PostGIS, make, postgis_fixture  # noqa: F401
 
-DEMO_YAML = Path(__file__).resolve().parent.parent / "gateway" / "demo" / "demo.yaml"
+DEMO_YAML = Path(__file__).resolve().parents[2] / "gateway" / "demo" / "demo.yaml"
 
 
 @pytest.fixture(scope="module")

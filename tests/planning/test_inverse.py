@@ -6,11 +6,10 @@ from hypothesis import strategies as st
 
 from connectors.base import Capabilities
 from connectors.filters import Call, Literal, Property, conjuncts, walk
-from gateway.config import Mapping, MappingRule
-from gateway.mapping import Mapper
+from gateway.mapping import Mapper, Mapping, MappingRule
+from gateway.planning.inverse import split
 from gateway.query.cql2 import parse
 from gateway.query.evaluate import compile_value
-from gateway.query.inverse import split
 
 EVERYTHING = lambda expr: True  # noqa: E731 - a connector that runs any filter
 

@@ -1,135 +1,51 @@
-"""Mapping: turns a source record (source field names) into a profile-shaped feature.
+"""The compiled mapping: turns a source record (source field names) into a profile-shaped
+feature.
 
 A mapping is compiled once per collection into a list of small closures, so the per-feature
-cost is a handful of dict lookups. Values that do not convert (a 'n/a' in a number column)
-become null rather than failing the whole response: real cadastres have such cells, and a
-client is better served by a null than by a 502.
+cost is a handful of dict lookups. A `from` that is a path (`address.street`) reads the
+record's key of that name when the connector flattened the record at its edge, and walks
+the nested value otherwise (a GeoJSON file's nested properties), so a rule works either way.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
-from gateway.config import Mapping, MappingRule
+from connectors import paths
+from gateway.mapping.casts import caster, text, to_integer, to_number
+from gateway.mapping.rules import TEMPLATE_FIELD, Mapping, MappingRule
 
 Feature = dict[str, Any]
 Record = dict[str, Any]
 Getter = Callable[[Record], Any]
 
-_TRUE = {"true", "1", "yes", "ja", "j", "y", "wahr"}
-_FALSE = {"false", "0", "no", "nein", "n", "falsch"}
-_TEMPLATE_FIELD = re.compile(r"{([^{}]+)}")
 
+def reader(source: str) -> Getter:
+    """Read one field, by its name or, when absent under that name, by walking its path."""
+    if not paths.is_path(source):
+        return lambda props: props.get(source)
+    parts, missing = paths.parse(source), paths.MISSING
 
-def _to_integer(value: Any) -> int | None:
-    number = _to_number(value)
-    if number is None or math.isnan(number) or math.isinf(number):
-        return None
-    return round(number)
+    def read(props: Record) -> Any:
+        value = props.get(source, missing)
+        return paths.get(props, parts) if value is missing else value
 
-
-def _to_number(value: Any) -> float | None:
-    if type(value) is float:  # the common case first: a number column read as a number
-        return value
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if "," in text and "." not in text:
-            text = text.replace(",", ".")
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    return None
-
-
-def _to_boolean(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    return None
-
-
-def _parse_datetime(value: Any, fmt: str | None) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    text = str(value).strip()
-    try:
-        if fmt:
-            return datetime.strptime(text, fmt)
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _to_date(fmt: str | None) -> Callable[[Any], str | None]:
-    def cast(value: Any) -> str | None:
-        parsed = _parse_datetime(value, fmt)
-        return parsed.date().isoformat() if parsed else None
-
-    return cast
-
-
-def _to_datetime(fmt: str | None) -> Callable[[Any], str | None]:
-    def cast(value: Any) -> str | None:
-        parsed = _parse_datetime(value, fmt)
-        if parsed is None:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    return cast
-
-
-def caster(type_: str | None, fmt: str | None = None) -> Callable[[Any], Any]:
-    simple: dict[str | None, Callable[[Any], Any]] = {
-        None: lambda v: v,
-        "string": str,
-        "integer": _to_integer,
-        "number": _to_number,
-        "boolean": _to_boolean,
-    }
-    if type_ == "date":
-        return _to_date(fmt)
-    if type_ == "datetime":
-        return _to_datetime(fmt)
-    return simple[type_]
+    return read
 
 
 def _template_getter(template: str) -> Getter:
-    names = _TEMPLATE_FIELD.findall(template)
+    readers = {name: reader(name) for name in TEMPLATE_FIELD.findall(template)}
 
     def get(props: Record) -> Any:
-        values = {n: props.get(n) for n in names}
+        values = {name: read(props) for name, read in readers.items()}
         if all(v is None or v == "" for v in values.values()):
             return None
-        text = _TEMPLATE_FIELD.sub(lambda m: _text(values[m.group(1)]), template)
-        return " ".join(text.split())  # a missing part leaves no double blank
+        filled = TEMPLATE_FIELD.sub(lambda m: text(values[m.group(1)]), template)
+        return " ".join(filled.split())  # a missing part leaves no double blank
 
     return get
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def compile_rule(rule: MappingRule) -> Getter:
@@ -149,31 +65,32 @@ def _steps(rule: MappingRule) -> list[Callable[[Any], Any]]:
     steps: list[Callable[[Any], Any]] = []
     if rule.codes is not None:
         codes = {str(k): v for k, v in rule.codes.items()}
-        steps.append(lambda v: codes.get(_text(v)))
+        steps.append(lambda v: codes.get(text(v)))
     if rule.type is not None:
         steps.append(caster(rule.type if rule.factor is None else "number", rule.format))
     if rule.factor is not None or rule.offset is not None:
         factor, offset = rule.factor or 1.0, rule.offset or 0.0
-        rounding = _to_integer if rule.type == "integer" else _round_unit
-        steps.append(lambda v: None if v is None else rounding(_to_number(v) * factor + offset))
+        rounding = to_integer if rule.type == "integer" else _round_unit
+        steps.append(lambda v: None if v is None else rounding(to_number(v) * factor + offset))
     return steps
 
 
 def _field_getter(source: str, steps: list[Callable[[Any], Any]]) -> Getter:
     """Read `source` and run the steps; null or '' (and any step's null) gives null."""
+    read = reader(source)
     if not steps:
-        return lambda props: props.get(source)
+        return read
     if len(steps) == 1:  # most rules: one cast or one code list; no loop per value
         (step,) = steps
 
         def get_one(props: Record) -> Any:
-            value = props.get(source)
+            value = read(props)
             return None if value is None or value == "" else step(value)
 
         return get_one
 
     def get(props: Record) -> Any:
-        value = props.get(source)
+        value = read(props)
         if value is None or value == "":
             return None
         for step in steps:
@@ -191,10 +108,11 @@ def _round_unit(value: float) -> float:
 
 
 def _rename_source(rule: MappingRule) -> str | None:
-    """The source field of a plain rename (the value is copied as is), else None."""
+    """The source field of a plain rename (the value is copied as is), else None. A path
+    is no plain rename: its value may have to be walked to."""
     if rule.type or rule.codes is not None or rule.factor is not None or rule.offset is not None:
         return None
-    return rule.from_
+    return None if rule.from_ is None or paths.is_path(rule.from_) else rule.from_
 
 
 class Mapper:
@@ -242,7 +160,7 @@ class Mapper:
         fields = list(self._sources)
         for _, rule in self.computed_rules:
             if rule.template is not None:
-                fields += _TEMPLATE_FIELD.findall(rule.template)
+                fields += TEMPLATE_FIELD.findall(rule.template)
             elif rule.from_ is not None:
                 fields.append(rule.from_)
         if self.id_field:

@@ -9,8 +9,9 @@ import shapely
 
 from connectors.filters import Literal, TimeInterval, typed_key, walk
 from gateway.errors import InvalidParameter
-from gateway.query import cql2, filtering
-from gateway.query.filtering import parse_filters
+from gateway.features import filtering
+from gateway.features.filtering import parse_filters
+from gateway.query import cql2
 
 QUERYABLES = {
     "pop": {"type": "integer"},

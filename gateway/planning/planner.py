@@ -1,7 +1,7 @@
 """The planner: split a Query into what the connector runs and what the gateway evaluates.
 
 A connector is never asked for more than its capabilities say. The filter is rewritten from
-profile names to source names through the inverse mapping (gateway/query/inverse.py);
+profile names to source names through the inverse mapping (gateway/planning/inverse.py);
 whatever cannot be pushed (the residual) is evaluated after mapping, streaming, so the
 answer is the same either way. A sort that cannot be pushed makes the gateway read every
 match and sort them itself: correct, and said so in the log, but slow on big sources. What
@@ -18,10 +18,9 @@ from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from connectors.base import Capabilities, FeatureConnector, QueryResult, Record, SourceQuery
-from gateway.config import MappingRule
 from gateway.errors import InvalidParameter
-from gateway.mapping import Feature, Mapper
-from gateway.query import inverse
+from gateway.mapping import Feature, Mapper, MappingRule
+from gateway.planning import inverse
 from gateway.query.budget import UNLIMITED, Budget, Meter
 from gateway.query.memory import predicate
 from gateway.query.model import Page, Query

@@ -51,6 +51,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from connectors import paths
 from connectors.filters import (
     COMPARISON,
     GEOMETRY,
@@ -66,8 +67,7 @@ from connectors.filters import (
     properties,
     typed_key,
 )
-from gateway.config import MappingRule
-from gateway.mapping import compile_rule
+from gateway.mapping import MappingRule, compile_rule
 from gateway.query.evaluate import compile_value, kind_of
 
 Need = str  # "true", "false" or "exact": which outcome set a rewrite must keep
@@ -235,6 +235,8 @@ class _Inverter:
             return None
         if rule.factor is not None or rule.offset is not None or rule.format is not None:
             return None
+        if paths.is_path(rule.from_) and rule.from_ not in self.source_types:
+            return None  # a path into a record the connector does not flatten: walked after mapping
         cast = (rule.type, self.source_types.get(rule.from_))
         return rule.from_ if rule.type is None or cast in _RENAME_CASTS else None
 
