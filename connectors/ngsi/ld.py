@@ -27,8 +27,8 @@ FieldInfo.path is the q attribute path of a field (`NO2`, `NO2.observedAt`,
 `address[streetAddress]`); fields without one (`type`, lists, GeoJSON values) are not pushed.
 
 A value whose type is not its field's (a sensor's "n/a" where numbers were sampled) is left
-out of the record and counted (`dropped_values`, and the data-quality counter of
-connectors/quality.py): a page never fails for one bad value.
+out of the record and said so (`left_out(field, "type")`: the gateway counts it as
+`twinbridge_data_quality_total`); a page never fails for one bad value.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ from connectors.filters import Expr, Unsupported
 from connectors.ngsi import ldclient, ldrecords
 from connectors.ngsi.ldq import to_q
 from connectors.ngsi.v2records import fits
-from connectors.quality import value_dropped
 from connectors.remote.http import HttpEndpoint, HttpSettings
 
 PUSHED_OPS = frozenset(
@@ -123,7 +122,6 @@ class NGSILDConnector(FeatureConnector):
         self._paths: dict[str, str] = {}
         self._types: dict[str, FieldType] = {}
         self._capabilities: Capabilities | None = None
-        self.dropped_values = 0
 
     async def open(self) -> None:
         if not self.endpoint.is_open:
@@ -274,9 +272,7 @@ class NGSILDConnector(FeatureConnector):
             odd = [n for n, v in props.items() if n in types and not fits(v, types[n])]
             for name in odd:
                 del props[name]
-            if odd:
-                self.dropped_values += len(odd)
-                value_dropped(self.name, len(odd))
+                self.left_out(name, "type")
         return found
 
 
