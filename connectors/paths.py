@@ -63,6 +63,8 @@ def parse(path: str) -> tuple[Part, ...]:
 
 def escape(name: str) -> str:
     """A field name as one path segment (`a.b` -> `a\\.b`)."""
+    if "." not in name and "[" not in name and "]" not in name and "\\" not in name:
+        return name  # most names: no regex run (flatten calls this for every key)
     return _SPECIAL.sub(r"\\\1", name)
 
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from gateway.app import create_app as create_gateway
+from gateway.config import parse_config
 from gateway.demo.ngsibroker import create_app
 from gateway.demo.ngsibroker.serve import BrokerThread
 from gateway.demo.ngsibroker.store import Store
@@ -53,7 +57,7 @@ class Recorder:
 def station(i: int, rng: random.Random) -> dict[str, Any]:
     """One AirQualityObserved entity (normalized)."""
     district = DISTRICTS[i % len(DISTRICTS)]
-    name = ODD_NAMES[i // 60] if i % 60 == 7 else f"Meetstation {STREETS[i % 6]} {i}"
+    name = ODD_NAMES[i // 60 % 4] if i % 60 == 7 else f"Meetstation {STREETS[i % 6]} {i}"
     entity: dict[str, Any] = {
         "id": f"urn:ngsi:AirQualityObserved:RTM-{i:04d}",
         "type": ENTITY_TYPE,
@@ -69,6 +73,8 @@ def station(i: int, rng: random.Random) -> dict[str, Any]:
         no2: Any = round(rng.uniform(5, 80), 1) if i % 3 else rng.randint(5, 80)
         if i % 53 == 0:
             no2 = "n/a"  # a broken sensor: not a number, whatever its type says
+        elif i % 59 == 0:
+            no2 = "23"  # a number sent as text: Orion's unquoted 23 would meet it
         entity["NO2"] = {
             "type": "Number",
             "value": no2,
@@ -111,6 +117,10 @@ def load(url: str) -> None:
                 headers=headers,
             )
             answer.raise_for_status()
+        # delft: a station with two locations and no default, so geo-queries fail (409)
+        two = {"type": "geo:json", "value": {"type": "Point", "coordinates": [4.36, 52.01]}}
+        delft = {"id": "D1", "type": ENTITY_TYPE, "location": two, "location2": two}
+        client.post("/v2/entities", json=delft, headers={"Fiware-Service": "delft"})
         decoy = station(1, random.Random(1))
         for headers, body in (
             (
@@ -130,3 +140,37 @@ def ngsi_broker() -> Iterator[Broker]:
     load(url)
     yield Broker(url, store, thread, seen)
     thread.stop()
+
+
+@pytest.fixture(scope="module")
+def ngsi_gateway(ngsi_broker: Broker) -> Iterator[TestClient]:
+    """The gateway with collection `air` of the stations three ways: `pushed` (filters,
+    sorting by reliability.value sent to the broker), `residual` (every filter evaluated
+    in the gateway) and `broken` (the delft tenant, whose geo-queries the broker refuses)."""
+    source = {"connector": "ngsi-v2", "url": ngsi_broker.url, "entity_type": ENTITY_TYPE}
+    extra: dict[str, dict[str, Any]] = {
+        "pushed": {"service": "rotterdam", "sortables": ["reliability.value"]},
+        "residual": {"service": "rotterdam", "filter": "off"},
+        "broken": {"service": "delft"},
+    }
+    tenants = {
+        name: {
+            "collections": {
+                "air": {"source": {**source, **more}, "temporal_property": "dateObserved.value"}
+            }
+        }
+        for name, more in extra.items()
+    }
+    config = {"server": {"max_limit": 10000, "default_limit": 10}, "tenants": tenants}
+    with TestClient(create_gateway(parse_config(config, "ngsi.yaml", Path(".")))) as client:
+        yield client
+
+
+def items(client: TestClient, tenant: str, **params: Any) -> dict[str, Any]:
+    answer = client.get(f"/{tenant}/collections/air/items", params={"limit": 10000, **params})
+    assert answer.status_code == 200, (tenant, params, answer.text)
+    return answer.json()
+
+
+def ids(doc: dict[str, Any]) -> list[str]:
+    return sorted(str(f["id"]) for f in doc["features"])

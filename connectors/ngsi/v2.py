@@ -27,6 +27,7 @@ one bad value.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -121,6 +122,7 @@ class NgsiV2Connector(FeatureConnector):
         self.reader = RecordReader(c.representation, c.location_attribute, self.name)
         self._targets: dict[str, v2q.Target] = {}
         self._description: Description | None = None
+        self._caps: Capabilities | None = None
 
     @property
     def dropped_values(self) -> int:
@@ -143,16 +145,25 @@ class NgsiV2Connector(FeatureConnector):
         if not self.endpoint.is_open:
             await self.endpoint.open()
         found = await self.cache.get("describe", self._describe)
-        self._description = found
-        self._targets = {
-            f.name: v2q.Target(f.path, f.type) for f in found.fields if f.path is not None
-        }
-        self.reader.types = {f.name: f.type for f in found.fields}
+        if found is not self._description:  # a new sample: new field paths and types
+            self._description = found
+            self._targets = {
+                f.name: v2q.Target(f.path, f.type) for f in found.fields if f.path is not None
+            }
+            self.reader.types = {f.name: f.type for f in found.fields}
+            self._caps = None
         return found
 
     def capabilities(self) -> Capabilities:
+        """Kept until the description changes: the planner keys its cache of filter
+        splits by these capabilities (their test included)."""
+        if self._caps is None:
+            self._caps = self._declare()
+        return self._caps
+
+    def _declare(self) -> Capabilities:
         targets = self._targets
-        filtering = self.config.filter == "auto" and bool(targets or self._description)
+        filtering = self.config.filter == "auto" and self._description is not None
 
         def test(expr: Expr) -> bool:
             return v2q.pushable(expr, targets)
@@ -186,6 +197,8 @@ class NgsiV2Connector(FeatureConnector):
 
     async def get(self, record_id: str) -> Record | None:
         await self.describe()
+        if self.config.id_pattern and not re.search(self.config.id_pattern, record_id):
+            return None  # the broker would serve it, but this source does not hold it
         params = {"type": self.config.entity_type}
         if self.config.representation == "keyValues":
             params["options"] = "keyValues"

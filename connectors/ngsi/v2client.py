@@ -57,7 +57,7 @@ def _json(answer: HttpAnswer, name: str, what: str) -> Any:
 
 
 def entities_url(endpoint: HttpEndpoint, params: Mapping[str, str]) -> str:
-    query = urlencode(sorted(params.items()), quote_via=quote, safe=",:;!")
+    query = urlencode(sorted(params.items()), quote_via=quote, safe=",")  # `;` of q encoded
     return f"{endpoint.base}/v2/entities" + (f"?{query}" if query else "")
 
 

@@ -60,11 +60,17 @@ class GeoParams:
 
 
 def _number(value: Any) -> str:
+    """A number as Orion reads it (a double): only values a double holds exactly, so the
+    broker compares the very number the gateway does."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Unsupported("q", "not a number")
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, int):
+        if abs(value) > 2**53:
+            raise Unsupported("q", "an integer a double does not hold exactly")
+        return str(value)
+    if not math.isfinite(value):
         raise Unsupported("q", "not a finite number")
-    return str(value) if isinstance(value, int) else repr(value)
+    return repr(value)
 
 
 def _string(value: Any) -> str:

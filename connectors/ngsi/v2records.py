@@ -44,6 +44,10 @@ def _geojson(value: Any) -> dict[str, Any] | None:
         value = value.get("geometry")
     if not isinstance(value, dict) or "coordinates" not in value:
         return None
+    if value.get("type") == "Point":  # most entities: checked without building a geometry
+        xy = value["coordinates"]
+        ok = isinstance(xy, list) and len(xy) in (2, 3) and all(_finite(c) for c in xy)
+        return {"type": "Point", "coordinates": xy} if ok else None
     try:
         found = shape(value)
     except (
@@ -56,6 +60,10 @@ def _geojson(value: Any) -> dict[str, Any] | None:
     ):
         return None
     return None if found.is_empty else {"type": value["type"], "coordinates": value["coordinates"]}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def fits(value: Any, kind: FieldType) -> bool:

@@ -8,7 +8,6 @@ selects (a differential corpus), and that a broker's error is a 502 naming the s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,18 @@ from connectors.base import SourceQuery
 from connectors.errors import SourceError
 from connectors.ngsi.v2 import NgsiV2Connector
 from connectors.quality import VALUES_DROPPED
-from gateway.app import create_app
-from gateway.config import parse_config
 from gateway.query.cql2 import parse
-from tests.ngsi_fixtures import ENTITY_TYPE, STATIONS, Broker, ngsi_broker  # noqa: F401
+from tests.ngsi_fixtures import (  # noqa: F401 - fixtures
+    ENTITY_TYPE,
+    STATIONS,
+    Broker,
+    ids,
+    items,
+    ngsi_broker,
+    ngsi_gateway,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-NOT_NO2 = {i for i in range(STATIONS) if i % 17 == 0 or i % 53 == 0}
 
 
 def connector(url: str, **options: Any) -> NgsiV2Connector:
@@ -118,6 +122,11 @@ async def test_locations_from_geo_json_and_lat_lon_geo_point(ngsi_broker: Broker
         assert await c.get("urn:ngsi:nope") is None
     finally:
         await c.close()
+    c = connector(ngsi_broker.url, id_pattern="RTM-00[0-4]")
+    try:
+        assert await c.get(sid(49)) is not None and await c.get(sid(50)) is None
+    finally:
+        await c.close()
 
 
 async def test_a_value_of_an_unexpected_type_is_left_out_not_a_failure(ngsi_broker: Broker):  # noqa: F811
@@ -195,6 +204,12 @@ async def test_a_broker_error_names_its_error_and_description(ngsi_broker: Broke
 
 # --- through the gateway ----------------------------------------------------------------
 
+
+@pytest.fixture(scope="module")
+def client(ngsi_gateway: TestClient) -> TestClient:  # noqa: F811
+    return ngsi_gateway
+
+
 CORPUS = [
     "NO2.value > 40",
     "NO2.value = 23",
@@ -206,6 +221,7 @@ CORPUS = [
     "district.value <> 'Centrum'",
     "name.value LIKE 'Meetstation Blaak%'",
     "name.value LIKE '%[Golf]'",
+    "name.value LIKE 'Meet%5'",
     "name.value LIKE '%50\\%'",
     "name.value LIKE 'Station%' OR NO2.value < 8",
     "name.value = 'Station, Kade 5'",
@@ -224,47 +240,6 @@ CORPUS = [
     "S_INTERSECTS(geometry, BBOX(4.42, 51.89, 4.48, 51.93)) AND "
     "S_INTERSECTS(geometry, BBOX(4.45, 51.9, 4.55, 51.96))",
 ]
-
-
-@pytest.fixture(scope="module")
-def client(ngsi_broker: Broker) -> Iterator[TestClient]:  # noqa: F811
-    source = {"connector": "ngsi-v2", "url": ngsi_broker.url, "entity_type": ENTITY_TYPE}
-    collection = {"source": source, "temporal_property": "dateObserved.value"}
-    tenants: dict[str, Any] = {
-        "pushed": {
-            "source": {**source, "service": "rotterdam", "sortables": ["reliability.value"]}
-        },
-        "residual": {"source": {**source, "service": "rotterdam", "filter": "off"}},
-        "broken": {"source": {**source, "service": "delft"}},
-    }
-    config = {
-        "server": {"max_limit": 10000, "default_limit": 10},
-        "tenants": {
-            name: {"collections": {"air": {**collection, **extra}}}
-            for name, extra in tenants.items()
-        },
-    }
-    # delft has a station with two locations and no default: the broker refuses geo-queries
-    two = {"type": "geo:json", "value": {"type": "Point", "coordinates": [4.36, 52.01]}}
-    entity = {"id": "D1", "type": ENTITY_TYPE, "name": {"value": "Delft"}, "location": two}
-    httpx.post(
-        f"{ngsi_broker.url}/v2/entities",
-        json={**entity, "location2": two},
-        headers={"Fiware-Service": "delft"},
-    ).raise_for_status()
-    loaded = parse_config(config, "ngsi.yaml", Path("."))
-    with TestClient(create_app(loaded)) as c:
-        yield c
-
-
-def items(client: TestClient, tenant: str, **params: Any) -> dict[str, Any]:
-    answer = client.get(f"/{tenant}/collections/air/items", params={"limit": 10000, **params})
-    assert answer.status_code == 200, (tenant, params, answer.text)
-    return answer.json()
-
-
-def ids(doc: dict[str, Any]) -> list[str]:
-    return sorted(str(f["id"]) for f in doc["features"])
 
 
 @pytest.mark.parametrize("text", CORPUS)

@@ -96,6 +96,7 @@ def main(broker: str, receiver: str) -> None:
     # updates: one attribute, its value, append, delete
     client.update_attribute_value(entity_id="urn:ngsi:Room:000", attr_name="temperature", value=99)
     assert client.get_attribute_value(entity_id="urn:ngsi:Room:000", attr_name="temperature") == 99
+    assert client.get_attribute_value(entity_id="urn:ngsi:Room:000", attr_name="name") == "Room 0"
     client.update_or_append_entity_attributes(
         entity_id="urn:ngsi:Room:000",
         entity_type="Room",

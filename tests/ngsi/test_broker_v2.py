@@ -146,6 +146,19 @@ def test_key_values_values_unique_and_attrs(broker: httpx.Client):
     }
 
 
+def test_mq_filters_on_metadata(broker: httpx.Client):
+    headers = {"Fiware-Service": "meta"}
+    for eid, unit in (("M1", "GQ"), ("M2", "GP")):
+        entity = {
+            "id": eid,
+            "type": "T",
+            "no2": {"value": 1, "metadata": {"unitCode": {"value": unit}}},
+        }
+        broker.post("/v2/entities", json=entity, headers=headers)
+    assert ids(broker.get("/v2/entities?mq=no2.unitCode==GQ", headers=headers)) == ["M1"]
+    assert ids(broker.get("/v2/entities?mq=no2.unitCode", headers=headers)) == ["M1", "M2"]
+
+
 def test_builtin_dates_appear_only_when_asked_for(broker: httpx.Client):
     plain = broker.get("/v2/entities/Room3", headers=SERVICE).json()
     assert "dateCreated" not in plain
@@ -277,5 +290,49 @@ def test_subscriptions_notify_changed_entities_with_custom_headers(broker: httpx
         assert shown["notification"]["timesSent"] == 1 and shown["status"] == "active"
         assert broker.delete(f"/v2/subscriptions/{sub_id}", headers=headers).status_code == 204
         error(broker.get(f"/v2/subscriptions/{sub_id}", headers=headers), 404, "NotFound")
+    finally:
+        receiver.thread.stop()
+
+
+def test_expired_throttled_and_only_changed_attributes(broker: httpx.Client):
+    receiver = Receiver()
+    headers = {"Fiware-Service": "subs2"}
+
+    def subscribe(**more: Any) -> str:
+        notification = {"http": {"url": receiver.url}, "attrsFormat": "keyValues"}
+        notification.update(more.pop("notification", {}))
+        body = {
+            "subject": {"entities": [{"id": "Lamp", "type": "Lamp"}]},
+            "notification": notification,
+            **more,
+        }
+        created = broker.post("/v2/subscriptions", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        return created.headers["Location"].rsplit("/", 1)[-1]
+
+    try:
+        gone = subscribe(expires="2020-01-01T00:00:00Z")
+        slow = subscribe(throttling=60)
+        changed = subscribe(notification={"onlyChangedAttrs": True})
+        lamp = {"id": "Lamp", "type": "Lamp", "on": {"value": True}, "watts": {"value": 9}}
+        broker.post("/v2/entities", json=lamp, headers=headers)
+        receiver.wait(2)
+        broker.patch("/v2/entities/Lamp/attrs", json={"on": {"value": False}}, headers=headers)
+        receiver.wait(3)
+        time.sleep(0.3)  # the throttled one must not follow
+        sent = sorted((body["subscriptionId"], str(body["data"])) for _, body in receiver.received)
+        whole = str([{"id": "Lamp", "type": "Lamp", "on": True, "watts": 9}])
+        assert sent == sorted(
+            [
+                (slow, whole),
+                (changed, whole),
+                (changed, str([{"id": "Lamp", "type": "Lamp", "on": False}])),
+            ]
+        )
+        shown = broker.get(f"/v2/subscriptions/{gone}", headers=headers).json()
+        assert shown["status"] == "expired"
+        listed = broker.get("/v2/subscriptions?options=count", headers=headers)
+        assert listed.headers["Fiware-Total-Count"] == "3"
+        assert all(not k.startswith("_") for s in listed.json() for k in s)
     finally:
         receiver.thread.stop()

@@ -138,6 +138,8 @@ class Entity:
     created: float = field(default_factory=time.time)
     modified: float = 0.0
     seq: int = field(default_factory=lambda: next(_SEQ))
+    # (modified, location) of the last geo-query; stale once `modified` moves on
+    cached_location: tuple[float, Any] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.modified = self.modified or self.created

@@ -7,7 +7,9 @@ holds, gets one notification: `POST` to `notification.http.url` (or `httpCustom.
 its `headers`/`qs`/`method`) of `{"subscriptionId", "data": [entity]}` in its `attrsFormat`,
 with `Ngsiv2-AttrsFormat`, `Fiware-Service` and `Fiware-ServicePath`. Sending to the URL the
 subscription names is this broker's job; it happens in background tasks, counted in
-`timesSent`, `lastSuccess`/`lastFailure`.
+`timesSent`, `lastSuccess`/`lastFailure`. `expires`, `throttling` (seconds) and
+`onlyChangedAttrs` are honoured; `alterationTypes`, MQTT and initial notifications are not
+(Orion ≥ 3.1 sends none).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -33,6 +36,7 @@ from gateway.demo.ngsibroker.v2common import (
     paging,
     tenant,
 )
+from gateway.demo.ngsibroker.v2query import parse_datetime
 from gateway.demo.ngsibroker.v2search import matches, render, search_of
 
 log = logging.getLogger("twinbridge.ngsibroker")
@@ -52,8 +56,22 @@ def _subject_matches(sub: dict[str, Any], entity: Entity) -> bool:
     return False
 
 
+def _expired(sub: dict[str, Any], now: float) -> bool:
+    stamp = parse_datetime(sub["expires"]) if isinstance(sub.get("expires"), str) else None
+    return stamp is not None and stamp <= now
+
+
+def _throttled(sub: dict[str, Any], now: float) -> bool:
+    last = sub.get("_sent_at")
+    return last is not None and now - last < float(sub.get("throttling") or 0)
+
+
 def _fires(sub: dict[str, Any], entity: Entity, touched: set[str]) -> bool:
-    if sub.get("status", "active") != "active" or not _subject_matches(sub, entity):
+    """Active, not expired, not within its throttling, its subject and condition met."""
+    now = time.time()
+    if sub.get("status", "active") != "active" or _expired(sub, now) or _throttled(sub, now):
+        return False
+    if not _subject_matches(sub, entity):
         return False
     condition = sub.get("subject", {}).get("condition", {}) or {}
     watched = condition.get("attrs") or []
@@ -68,12 +86,14 @@ def _fires(sub: dict[str, Any], entity: Entity, touched: set[str]) -> bool:
     return True
 
 
-def _payload(sub: dict[str, Any], entity: Entity) -> tuple[Any, str]:
+def _payload(sub: dict[str, Any], entity: Entity, touched: set[str]) -> tuple[Any, str]:
     notification = sub.get("notification", {})
     fmt = notification.get("attrsFormat", "normalized")
     attrs = notification.get("attrs") or None
     if notification.get("exceptAttrs"):
         attrs = [n for n in entity.attrs if n not in notification["exceptAttrs"]]
+    if notification.get("onlyChangedAttrs"):
+        attrs = [n for n in (attrs or list(entity.attrs)) if n in touched]
     mode = {"simplifiedKeyValues": "keyValues", "simplifiedNormalized": "normalized"}.get(fmt, fmt)
     doc = render(entity, mode, attrs, notification.get("metadata") or None)
     if fmt.startswith("simplified"):
@@ -100,13 +120,16 @@ class Notifier:
     ) -> None:
         for sub in list(subs.values()):
             if _fires(sub, entity, touched):
-                task = asyncio.ensure_future(self._send(service, sub, entity))
+                sub["_sent_at"] = time.time()
+                task = asyncio.ensure_future(self._send(service, sub, entity, touched))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, service: str, sub: dict[str, Any], entity: Entity) -> None:
+    async def _send(
+        self, service: str, sub: dict[str, Any], entity: Entity, touched: set[str]
+    ) -> None:
         notification = sub.setdefault("notification", {})
-        body, fmt = _payload(sub, entity)
+        body, fmt = _payload(sub, entity, touched)
         custom = notification.get("httpCustom")
         target = custom or notification.get("http") or {}
         headers = {"Ngsiv2-AttrsFormat": fmt, "Fiware-ServicePath": entity.service_path}
@@ -154,7 +177,7 @@ def _check(doc: dict[str, Any]) -> None:
 
 
 def _render(sub: dict[str, Any]) -> dict[str, Any]:
-    doc = dict(sub)
+    doc = {k: v for k, v in sub.items() if not k.startswith("_")}
     notification = dict(doc.get("notification", {}))
     notification.setdefault("attrsFormat", "normalized")
     notification.setdefault("attrs", [])
@@ -162,6 +185,8 @@ def _render(sub: dict[str, Any]) -> dict[str, Any]:
     notification.setdefault("covered", False)
     doc["notification"] = notification
     doc.setdefault("status", "active")
+    if doc["status"] == "active" and _expired(sub, time.time()):
+        doc["status"] = "expired"
     return doc
 
 

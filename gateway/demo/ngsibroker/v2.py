@@ -221,14 +221,13 @@ async def delete_attribute(request: Request) -> Response:
 
 @guarded
 async def get_value(request: Request) -> Response:
+    """An object or array as JSON; any other value as text/plain holding its JSON text
+    (`"abc"`, `21.5`), which a client accepting only application/json gets a 406 for."""
     _, _, attr = _attribute(request)
     if isinstance(attr.value, dict | list):
         return Json(attr.value)
-    accept = request.headers.get("accept", "")
-    if "text/plain" in accept:
-        return Response(orjson.dumps(attr.value), media_type="text/plain")
-    if isinstance(attr.value, str) or attr.value is None:
-        # Orion answers a plain value only as text/plain
+    accept = request.headers.get("accept", "*/*")
+    if not any(kind in accept for kind in ("text/plain", "*/*", "text/*")):
         raise BrokerError(406, "NotAcceptable", "accepted MIME types: text/plain")
     return Response(orjson.dumps(attr.value), media_type="text/plain")
 

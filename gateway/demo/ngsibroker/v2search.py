@@ -82,7 +82,14 @@ def search_of(params: Mapping[str, Any], expression: Mapping[str, Any] | None = 
 
 def location(entity: Entity) -> BaseGeometry | None:
     """The entity's location for geo-queries: its one location attribute, or the one with
-    `defaultLocation` metadata true; several otherwise -> 409 (the manual's rule)."""
+    `defaultLocation` metadata true; several otherwise -> 409 (the manual's rule). Kept
+    on the entity until it changes (each write calls `touch`)."""
+    if entity.cached_location is None or entity.cached_location[0] != entity.modified:
+        entity.cached_location = (entity.modified, _location(entity))
+    return entity.cached_location[1]
+
+
+def _location(entity: Entity) -> BaseGeometry | None:
     found = [(name, attr) for name, attr in entity.attrs.items() if attr.type in geo.LOCATION_TYPES]
     if len(found) > 1:
         default = [
