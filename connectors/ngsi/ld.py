@@ -9,7 +9,10 @@ broker's maximum: Stellio's is 100 by default, Orion-LD's 1000), `count=true` fo
 Pushdown: filters as `q` where the broker answers exactly as the gateway (connectors/ngsi/
 ldq.py), the rest is a residual; a bbox as `georel=intersects` (or `within`) with a
 `Polygon` (a `MultiPolygon` across the antimeridian) in lon,lat on the configured
-`geoproperty`. No sorting (NGSI-LD 1.6 has none): the gateway sorts.
+`geoproperty`. No sorting (NGSI-LD 1.6 has none): the gateway sorts. Caveat: brokers on
+MongoDB's 2dsphere index (Orion-LD) read a polygon's edges as great circles, so near a box's
+northern or southern edge their selection can differ from the gateway's planar box by
+metres (at city scale); the test broker evaluates planar, as the gateway does.
 
 Records: the entity `id` is the record id; the GeoProperty named `geoproperty` is the
 geometry. Properties are flattened with connectors.paths.flatten from the representation:
@@ -24,8 +27,8 @@ FieldInfo.path is the q attribute path of a field (`NO2`, `NO2.observedAt`,
 `address[streetAddress]`); fields without one (`type`, lists, GeoJSON values) are not pushed.
 
 A value whose type is not its field's (a sensor's "n/a" where numbers were sampled) is left
-out of the record and counted (`dropped_values`, and the data-quality counter of
-connectors/quality.py): a page never fails for one bad value.
+out of the record and said so (`left_out(field, "type")`: the gateway counts it as
+`twinbridge_data_quality_total`); a page never fails for one bad value.
 """
 
 from __future__ import annotations
@@ -51,7 +54,6 @@ from connectors.filters import Expr, Unsupported
 from connectors.ngsi import ldclient, ldrecords
 from connectors.ngsi.ldq import to_q
 from connectors.ngsi.v2records import fits
-from connectors.quality import value_dropped
 from connectors.remote.http import HttpEndpoint, HttpSettings
 
 PUSHED_OPS = frozenset(
@@ -120,7 +122,6 @@ class NGSILDConnector(FeatureConnector):
         self._paths: dict[str, str] = {}
         self._types: dict[str, FieldType] = {}
         self._capabilities: Capabilities | None = None
-        self.dropped_values = 0
 
     async def open(self) -> None:
         if not self.endpoint.is_open:
@@ -271,9 +272,7 @@ class NGSILDConnector(FeatureConnector):
             odd = [n for n, v in props.items() if n in types and not fits(v, types[n])]
             for name in odd:
                 del props[name]
-            if odd:
-                self.dropped_values += len(odd)
-                value_dropped(self.name, len(odd))
+                self.left_out(name, "type")
         return found
 
 

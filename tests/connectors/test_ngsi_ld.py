@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
 from connectors.base import SourceQuery
 from connectors.errors import SourceError
 from connectors.filters import Call, Literal, Property
 from connectors.ngsi.ld import NGSILDConnector
-from tests.ngsi.ldbroker import Broker, ld_broker
+from tests.ngsi.ldbroker import Broker, ld_broker, serve_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 SDM = "https://smartdatamodels.org/context.jsonld"
@@ -286,4 +289,41 @@ async def test_config_check_names_a_type_the_broker_does_not_hold(broker: Broker
         assert "(core)" in (await no_context.problems())[0]
     finally:
         for c in (fine, wrong, no_context):
+            await c.close()
+
+
+def _faulty_broker(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    async def answer(request: Any) -> Response:
+        return Response(body, status, headers=headers, media_type="application/json")
+
+    return Starlette(routes=[Route("/ngsi-ld/v1/entities", answer)])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "headers", "message"),
+    [
+        (b"<html>oops</html>", 200, None, "not JSON"),
+        (b'{"id": "urn:x"}', 200, None, "not a list of entities"),
+        (
+            b'{"type": "https://uri.etsi.org/ngsi-ld/errors/InternalError", "title": "Internal",'
+            b' "status": 500, "detail": "mongo down"}',
+            500,
+            None,
+            "InternalError \\(500\\): Internal: mongo down",
+        ),
+        (b"[]", 200, {"NGSILD-Results-Count": "many"}, "NGSILD-Results-Count is not a number"),
+    ],
+)
+async def test_a_broken_broker_answer_is_a_source_error(body, status, headers, message):
+    with serve_app(_faulty_broker(body, status, headers)) as url:
+        c = NGSILDConnector(
+            NGSILDConnector.Config.model_validate({"url": url, "type": TYPE}),
+            base_dir=Path("."),
+            name="test/broken",
+        )
+        try:
+            with pytest.raises(SourceError, match=message):
+                await c.open()
+                await read(c, SourceQuery(want_count=True))
+        finally:
             await c.close()

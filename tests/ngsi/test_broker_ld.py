@@ -407,3 +407,25 @@ def test_an_ld_only_broker_keeps_the_store_it_is_given():
         assert httpx.get(f"{base}/v2/entities").status_code == 400  # no v2 API there
         problem(httpx.get(f"{base}/ngsi-ld/v1/nothing"), 404, "ResourceNotFound")
     assert "urn:ngsi-ld:AirQualityObserved:1" in store.tenants[""].entities
+
+
+def test_geojson_answers_put_the_geoproperty_in_geometry(client: httpx.Client):
+    accept = {**LINK, "Accept": "application/geo+json"}
+    params = {"type": "AirQualityObserved", "limit": 2, "options": "keyValues", "count": "true"}
+    listed = client.get("/entities", params=params, headers=accept)
+    assert listed.headers["content-type"].startswith("application/geo+json")
+    assert SDM in listed.headers["Link"] and listed.headers["NGSILD-Results-Count"]
+    doc = listed.json()
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 2
+    first = doc["features"][0]
+    assert first["type"] == "Feature" and first["id"] == "urn:ngsi-ld:AirQualityObserved:0"
+    assert first["geometry"] == {"type": "Point", "coordinates": [10.2, 56.15]}
+    assert first["properties"]["type"] == "AirQualityObserved" and "NO2" in first["properties"]
+    one = client.get("/entities/urn:ngsi-ld:AirQualityObserved:0", headers=accept).json()
+    assert one["type"] == "Feature" and one["geometry"]["type"] == "Point"
+    none = client.get(
+        "/entities/urn:ngsi-ld:AirQualityObserved:0",
+        params={"geometryProperty": "elsewhere"},
+        headers=accept,
+    ).json()
+    assert none["geometry"] is None

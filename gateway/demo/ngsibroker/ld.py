@@ -21,6 +21,7 @@ from gateway.demo.ngsibroker import ldformat, ldsubs, ldtemporal
 from gateway.demo.ngsibroker.ldhttp import (
     Handler,
     answer,
+    entities_answer,
     guarded,
     json_body,
     names,
@@ -49,7 +50,7 @@ async def query_entities(request: Request) -> Response:
         ldformat.entity(e, ctx, representation, attrs=attrs, sys_attrs=sys_attrs) for e in found
     ]
     headers = {"NGSILD-Results-Count": str(total)} if count else None
-    return answer(request, page, ctx, headers=headers)
+    return entities_answer(request, page, ctx, headers)
 
 
 async def create_entity(request: Request) -> Response:
@@ -69,7 +70,7 @@ async def read_entity(request: Request) -> Response:
     out = ldformat.entity(
         entity, ctx, representation, attrs=names(request, ctx), sys_attrs=sys_attrs
     )
-    return answer(request, out, ctx)
+    return entities_answer(request, out, ctx)
 
 
 async def delete_entity(request: Request) -> Response:

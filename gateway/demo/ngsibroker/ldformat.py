@@ -84,6 +84,24 @@ def attribute(attr: Any, ctx: Context, representation: str, sys_attrs: bool) -> 
     return out
 
 
+def feature(entity: dict[str, Any], geometry_property: str) -> dict[str, Any]:
+    """An entity (as rendered) as a GeoJSON Feature (6.3.15, 4.5.16): `geometry` from the
+    GeoProperty named, null without one; every attribute and the type in `properties`."""
+    attr = entity.get(geometry_property)
+    if isinstance(attr, list):
+        attr = attr[0] if attr else None
+    value = (
+        attr.get("value", attr) if isinstance(attr, dict) and "coordinates" not in attr else attr
+    )
+    geometry = value if isinstance(value, dict) and "coordinates" in value else None
+    properties = {k: v for k, v in entity.items() if k not in ("id", "@context")}
+    return {"id": entity["id"], "type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def wants_geojson(accept: str | None) -> bool:
+    return bool(accept) and "application/geo+json" in (accept or "")
+
+
 def wants_ld(accept: str | None) -> bool:
     """True when the client asks for application/ld+json (then @context goes in the body)."""
     return bool(accept) and "application/ld+json" in (accept or "")
@@ -98,4 +116,13 @@ def link_header(ctx: Context) -> str:
     return f"<{context_value(ctx)}>; {LINK_REL}"
 
 
-__all__ = ["attribute", "context_value", "entity", "link_header", "options", "wants_ld"]
+__all__ = [
+    "attribute",
+    "context_value",
+    "entity",
+    "feature",
+    "link_header",
+    "options",
+    "wants_geojson",
+    "wants_ld",
+]

@@ -145,6 +145,23 @@ def answer(
     return Response(orjson.dumps(payload), status, headers=extra, media_type=media)
 
 
+def entities_answer(
+    request: Request, payload: Any, ctx: Context, headers: dict[str, str] | None = None
+) -> Response:
+    """Entities as `answer` gives them, or as GeoJSON when the client accepts
+    application/geo+json (a FeatureCollection, or one Feature; the @context as a Link)."""
+    if not ldformat.wants_geojson(request.headers.get("Accept")):
+        return answer(request, payload, ctx, headers=headers)
+    name = request.query_params.get("geometryProperty", "location")
+    if isinstance(payload, list):
+        features = [ldformat.feature(e, name) for e in payload]
+        body: Any = {"type": "FeatureCollection", "features": features}
+    else:
+        body = ldformat.feature(payload, name)
+    extra = {**(headers or {}), "Link": ldformat.link_header(ctx)}
+    return Response(orjson.dumps(body), headers=extra, media_type="application/geo+json")
+
+
 def plain(payload: Any, status: int = 200) -> Response:
     """A JSON answer that is no entity (batch results, update reports): no @context."""
     return Response(orjson.dumps(payload), status, media_type="application/json")
@@ -171,6 +188,7 @@ __all__ = [
     "paging",
     "problem_doc",
     "answer",
+    "entities_answer",
     "plain",
     "int_param",
     "json_body",

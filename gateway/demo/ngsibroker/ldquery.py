@@ -329,11 +329,4 @@ def _order(actual: Any, wanted: Any, op: str) -> bool:
     return value >= wanted
 
 
-def attribute_names(node: Node) -> set[str]:
-    """The attributes a query names (for `attrs` projection checks and tests)."""
-    if isinstance(node, Logic):
-        return set().union(*(attribute_names(p) for p in node.parts))
-    return {node.attr.name}
-
-
 __all__ = ["Attr", "Logic", "QueryError", "Range", "Term", "matches", "parse", "resolve"]

@@ -200,12 +200,6 @@ async def _send(sub: dict[str, Any], entity: dict[str, Any], tenant_name: str | 
     notification["lastSuccess" if status == "ok" else "lastFailure"] = stamp
 
 
-async def settle() -> None:
-    """Wait for the notifications under way (tests)."""
-    while _tasks:
-        await asyncio.gather(*list(_tasks), return_exceptions=True)
-
-
 ROUTES = [
     ("/subscriptions", create, ["POST"]),
     ("/subscriptions", listing, ["GET"]),
@@ -214,4 +208,4 @@ ROUTES = [
     ("/subscriptions/{sub_id}", delete, ["DELETE"]),
 ]
 
-__all__ = ["ROUTES", "changed", "settle"]
+__all__ = ["ROUTES", "changed"]
