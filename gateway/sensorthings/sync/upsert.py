@@ -165,6 +165,7 @@ def _relocate(ctx: WriteContext, thing: int, entity: EntityData, found: Known) -
 def _sensor(ctx: WriteContext, source: str, entity: EntityData, found: Known) -> Plan[int]:
     key = f"device:{entity.device}" if entity.device else f"type:{entity.type}"
     if key not in found.sensors:
+        body: dict[str, Any]
         if entity.device:
             body = {
                 "name": entity.device,
