@@ -37,6 +37,7 @@ def _type_name(info: FieldInfo) -> str:
     prefixes = (
         "gateway.config.",
         "gateway.sensorthings.config.",
+        "gateway.sensorthings.sync.config.",
         "gateway.resilience.",
         "gateway.httpcache.settings.",
         "gateway.web.config.",

@@ -14,22 +14,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from gateway.demo.ngsibroker.ldhttp import problem
+from gateway.demo.ngsibroker.ldstore import LdError, LdStore
 from gateway.demo.ngsibroker.store import Store
 from gateway.demo.ngsibroker.subscriptions import Notifier
 
 
 def create_app(
-    *, v2: bool = True, ld: bool = False, store: Store | None = None, extra: list[BaseRoute] = ()
+    *,
+    v2: bool = True,
+    ld: bool = False,
+    store: Store | None = None,
+    ld_store: LdStore | None = None,
+    extra: list[BaseRoute] = (),
 ) -> Starlette:
-    """The broker as an ASGI app; `extra` routes (e.g. NGSI-LD's) share its store, which
-    is `app.state.ngsi_store`."""
+    """The broker as an ASGI app; `extra` routes share its store, which is
+    `app.state.ngsi_store`. NGSI-LD keeps its own entities (expanded names, tenants,
+    history) in `app.state.ld_store`."""
     routes: list[BaseRoute] = []
     if v2:
         from gateway.demo.ngsibroker import subscriptions, v2, v2ops
 
         routes += [*v2.routes(), *v2ops.routes(), *subscriptions.routes()]
     if ld:
-        from gateway.demo.ngsibroker import ld as ld_routes  # type: ignore[attr-defined]
+        from gateway.demo.ngsibroker import ld as ld_routes
 
         routes += ld_routes.routes()
     routes += list(extra)
@@ -47,10 +55,13 @@ def create_app(
     )
     app.state.ngsi_store = store if store is not None else Store()
     app.state.ngsi_notifier = notifier
+    app.state.ld_store = ld_store if ld_store is not None else LdStore()
     return app
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/ngsi-ld/"):
+        return problem(LdError(404, "ResourceNotFound", "no such resource"))
     return JSONResponse(
         {"error": "BadRequest", "description": f"service '{request.url.path[:100]}' not found"},
         status_code=400,
@@ -63,4 +74,4 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     )
 
 
-__all__ = ["Store", "create_app"]
+__all__ = ["LdStore", "Store", "create_app"]
