@@ -22,6 +22,7 @@ from gateway.breaker import Breaker
 from gateway.config import CollectionConfig, ConfigError, LoadedConfig, format_validation_error
 from gateway.errors import UpstreamFailed
 from gateway.mapping import Feature, Mapper
+from gateway.mapping.types import property_types
 from gateway.metrics import count_left_out
 from gateway.planning import planner
 from gateway.query.budget import Budget
@@ -227,10 +228,15 @@ class CollectionSource:
         return self.description_.storage_crs if self.description_ else CRS84
 
     def fields(self) -> dict[str, dict[str, Any]]:
-        """JSON Schema properties: the profile's, or the source's own fields."""
+        """JSON Schema properties: the profile's, else the mapping's (typed from its rules and
+        the source's fields), else the source's own fields."""
         if self.profile:
             return self.profile.properties()
         described = self.description_.fields if self.description_ else ()
+        if not self.mapper.identity:
+            source_types = {f.name: f.type for f in described}
+            typed = property_types(self.mapper.sources, source_types)
+            return {name: _json_type(kind) for name, kind in typed.items()}
         return {f.name: _json_type(f.type) for f in described}
 
     def queryables(self) -> list[str]:

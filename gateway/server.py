@@ -17,10 +17,13 @@ CONFIG_ENV = "TWINBRIDGE_CONFIG"
 
 
 def demo_config() -> LoadedConfig:
-    """The embedded three-city demo, generated on first use into a cache folder."""
+    """The embedded demo: files generated on first use into a cache folder, and the
+    in-process NGSI broker and REST API it reads over loopback HTTP."""
     from gateway.demo.generate import ensure_demo_data
+    from gateway.demo.services import ensure_services
 
     os.environ["TWINBRIDGE_DEMO_DIR"] = str(ensure_demo_data())
+    ensure_services()
     with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
         return load_config(path)
 

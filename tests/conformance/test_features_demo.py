@@ -16,7 +16,11 @@ import pytest
 from conformance.model import Status
 from tests.conformance.conftest import LoopThread, explain, run_suite
 
-ROOTS = ["", "/hamburg", "/leipzig", "/muenchen"]
+ROOTS = ["", "/hamburg", "/leipzig", "/muenchen", "/rotterdam", "/aarhus"]
+# Read live from a broker or an API, they state no temporal extent (finding one would mean
+# reading every item): the datetime checks that need one skip, saying so; the stations'
+# ASCII names give the accent-insensitive cases nothing to work on.
+LIVE = {"luchtkwaliteit", "luftkvalitet", "barrieren", "accessibility-barriers"}
 
 
 @pytest.mark.parametrize("root", ROOTS)
@@ -31,6 +35,13 @@ def test_demo_api_passes_every_check_it_runs(loop_thread: LoopThread, demo_app: 
                 "does not declare" in r.message
                 or "declares none" in r.message
                 or ("#/crs" in r.message or "allowed" in r.message or "permitted" in r.message)
+                or (
+                    r.subject in LIVE
+                    and (
+                        "no usable temporal extent" in r.message
+                        or "the data offers no property suited to" in r.message
+                    )
+                )
             ), f"{r.label} skipped: {r.message}"
 
 
