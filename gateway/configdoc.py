@@ -37,10 +37,12 @@ def _type_name(info: FieldInfo) -> str:
     prefixes = (
         "gateway.config.",
         "gateway.sensorthings.config.",
+        "gateway.sensorthings.sync.config.",
         "gateway.resilience.",
         "gateway.httpcache.settings.",
         "gateway.web.config.",
         "connectors.remote.http.",
+        "connectors.rest.config.",
     )
     for prefix in (*prefixes, "<class '", "'>"):
         text = text.replace(prefix, "")

@@ -20,7 +20,7 @@ reads, paging itself (numberMatched is then left out).
 
 A value whose type is not its field's (a string where numbers are described) is left out
 of the record and counted (`dropped_values`, and the data-quality counter
-`twinbridge_source_values_dropped_total` of connectors/quality.py): a page never fails for
+`twinbridge_data_quality_total`, through FeatureConnector.left_out): a page never fails for
 one bad value.
 """
 
@@ -119,7 +119,7 @@ class NgsiV2Connector(FeatureConnector):
         self.endpoint = HttpEndpoint(c.url, c.http, name=self.name)
         self.headers = v2client.service_headers(c.service, c.service_path)
         self.cache = MetadataCache(ttl=c.cache_ttl)
-        self.reader = RecordReader(c.representation, c.location_attribute, self.name)
+        self.reader = RecordReader(c.representation, c.location_attribute, self.left_out)
         self._targets: dict[str, v2q.Target] = {}
         self._description: Description | None = None
         self._caps: Capabilities | None = None

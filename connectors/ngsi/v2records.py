@@ -10,7 +10,7 @@ GeoJSON-looking value. Values whose type does not fit their described field are 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,6 @@ from shapely.geometry import shape
 from connectors import paths
 from connectors.base import FieldInfo, FieldType, Record, infer_type
 from connectors.ngsi.v2q import q_path
-from connectors.quality import value_dropped
 
 LOCATION_TYPES = ("geo:json", "geo:point")
 
@@ -91,9 +90,12 @@ def _instant(text: str) -> bool:
 
 class RecordReader:
     def __init__(
-        self, representation: str, location_attribute: str | None, source: str = ""
+        self,
+        representation: str,
+        location_attribute: str | None,
+        left_out: Callable[[str, str], None] = lambda field, problem: None,
     ) -> None:
-        self.source = source
+        self.left_out = left_out  # (field, problem): the data-quality counter
         self.normalized = representation == "normalized"
         self.location_attribute = location_attribute
         self.types: dict[str, FieldType] = {}
@@ -135,9 +137,8 @@ class RecordReader:
         dropped = [n for n, v in props.items() if n in self.types and not fits(v, self.types[n])]
         for name in dropped:
             del props[name]
-        if dropped:
-            self.dropped += len(dropped)
-            value_dropped(self.source, len(dropped))
+            self.left_out(name, f"not {self.types[name]}")
+        self.dropped += len(dropped)
         return {
             "id": str(entity.get("id", "")),
             "properties": props,

@@ -271,6 +271,16 @@ class HttpEndpoint:
         except httpx.InvalidURL as e:  # a URL made from the request: not the upstream's fault
             raise SourceRefused(400, f"{self.name}: {e}") from e
 
+    async def delete(self, url: str, headers: Mapping[str, str] | None = None) -> int:
+        """DELETE a URL below the base (never retried: a second try could remove what a
+        client made meanwhile); the answer's status, for the caller to judge."""
+        self._check(url)
+        if self._client is None:
+            raise SourceError(f"{self.name}: the endpoint is not open")
+        with self.failures(url):
+            response = await self._client.delete(url, headers=headers)
+        return response.status_code
+
     async def _fetch(self, url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
         if self._client is None:
             raise SourceError(f"{self.name}: the endpoint is not open")

@@ -18,6 +18,8 @@ Layout (one concern per module):
 - `routes.py`     thin HTTP routes with their own STA-shaped errors; `root.py` the service
                   root document; `auth.py` the API key; `jsonpatch.py` JSON Patch;
 - `mqtt.py`       the bridge to the MQTT broker; `aot.py` the Array-of-Things importer;
+- `sync/`         other sensor backends (NGSI-v2/LD brokers) synchronised into the store:
+                  mapping, upsert by external key, polling, subscriptions, one scheduler;
 - `ws/`           MQTT over WebSockets at `/{tenant}/mqtt` and `/mqtt`: the MQTT 3.1.1/5
                   server codec, one client's session, the standard topics, the hub;
 - `facade.py`     what the application builds, opens and closes; `config.py` its settings.

@@ -16,6 +16,12 @@ from gateway.sensorthings.odata.limits import (
     Limits,
 )
 from gateway.sensorthings.store.values import WriteLimits
+from gateway.sensorthings.sync.config import (
+    AttributeSelection,
+    HistoryConfig,
+    NgsiSubscriptionConfig,
+    NgsiSync,
+)
 
 
 class _Strict(BaseModel):
@@ -116,6 +122,12 @@ class TenantSensorThings(_Strict):
     )
     mqtt: TenantMqtt = Field(default_factory=TenantMqtt)
     imports: list[AotImport] = Field(default_factory=list, description="Periodic imports.")
+    sync: list[NgsiSync] = Field(
+        default_factory=list,
+        description="Sources synchronised into the store: NGSI context brokers (kind "
+        "ngsi-v2 or ngsi-ld) whose observation entities become Things, Datastreams and "
+        "Observations, by polling and, with a subscription, by notification.",
+    )
     resilience: Resilience | None = Field(
         None,
         description="Keys of server.resilience to set differently for this tenant's reads "
@@ -126,8 +138,12 @@ class TenantSensorThings(_Strict):
     def _one_source(self) -> TenantSensorThings:
         if (self.store is None) == (self.upstream is None):
             raise ValueError("give exactly one of 'store' or 'upstream'")
-        if self.upstream is not None and self.imports:
-            raise ValueError("'imports' need an embedded 'store', not an upstream")
+        if self.upstream is not None and (self.imports or self.sync):
+            raise ValueError("'imports' and 'sync' need an embedded 'store', not an upstream")
+        names = [s.name for s in self.sync]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"sync source names must differ: {', '.join(twice)} given twice")
         return self
 
 
@@ -275,4 +291,8 @@ REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`tenants.<tenant>.sensorthings.upstream`", UpstreamConfig),
     ("`tenants.<tenant>.sensorthings.mqtt`", TenantMqtt),
     ("`tenants.<tenant>.sensorthings.imports[]`", AotImport),
+    ("`tenants.<tenant>.sensorthings.sync[]`", NgsiSync),
+    ("`tenants.<tenant>.sensorthings.sync[].attributes`", AttributeSelection),
+    ("`tenants.<tenant>.sensorthings.sync[].subscription`", NgsiSubscriptionConfig),
+    ("`tenants.<tenant>.sensorthings.sync[].history`", HistoryConfig),
 ]

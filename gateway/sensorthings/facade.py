@@ -71,6 +71,9 @@ class StaFacade:
         self.websockets = MqttWebSockets(server, self.services)
         self.bridge: Any | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        from gateway.sensorthings.sync.scheduler import SyncScheduler
+
+        self.sync = SyncScheduler(loaded, self.services)
 
     @staticmethod
     def _guard(tenant: str, loaded: LoadedConfig) -> SourceGuard:
@@ -83,7 +86,12 @@ class StaFacade:
         return [g.guard.name for g in self.guarded.values() if g.guard.breaker.open]
 
     def routes(self) -> list[BaseRoute]:
-        return [*self.websockets.routes(), *self.api.routes()]
+        routes: list[BaseRoute] = [*self.websockets.routes(), *self.api.routes()]
+        if self.sync.states:
+            from gateway.sensorthings.sync.notify import notification_route
+
+            routes.append(notification_route(self.sync, self.loaded.config.server))
+        return routes
 
     async def open(self) -> None:
         for tenant, service in self.services.items():
@@ -102,8 +110,10 @@ class StaFacade:
         from gateway.sensorthings.aot import schedule_imports
 
         self._tasks = schedule_imports(self.loaded, self.services)
+        self.sync.start()
 
     async def close(self) -> None:
+        await self.sync.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
