@@ -140,7 +140,11 @@ class PygeoapiConnector(FeatureConnector):
     async def open(self) -> None:
         if self.provider is None:
             self.provider = await self.pool.run(_load, self.provider_def())
-            self._fields = _fields(await self.pool.run(self.provider.get_fields))
+            fields = _fields(await self.pool.run(self.provider.get_fields))
+            id_field = self.config.provider.id_field
+            if id_field is not None and all(f.name != id_field for f in fields):
+                fields += (FieldInfo(id_field, "string"),)  # records carry it (query.record)
+            self._fields = fields
             self._declare()
 
     async def close(self) -> None:
