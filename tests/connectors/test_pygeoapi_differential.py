@@ -75,7 +75,7 @@ def client(demo_dir: Path, postgis: PostGIS, tmp_path_factory) -> Iterator[TestC
         collection = copy.deepcopy(base)
         collection["source"] = source
         tenants[name] = {"collections": {"baeume": collection}}
-    config = {"server": {"max_limit": 10000}, "tenants": tenants}
+    config = {"server": {"max_limit": 10000, "query": {"scan_seconds": 60}}, "tenants": tenants}
     loaded = parse_config(config, str(folder / "differential.yaml"), folder)
     with TestClient(create_app(loaded)) as c:
         yield c
