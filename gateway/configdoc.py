@@ -42,6 +42,7 @@ def _type_name(info: FieldInfo) -> str:
         "gateway.httpcache.settings.",
         "gateway.web.config.",
         "connectors.remote.http.",
+        "connectors.pygeoapi.",
     )
     for prefix in (*prefixes, "<class '", "'>"):
         text = text.replace(prefix, "")
