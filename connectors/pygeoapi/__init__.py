@@ -17,6 +17,7 @@ Provider exceptions become the project's errors (connectors/pygeoapi/errors.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
@@ -127,6 +128,7 @@ class PygeoapiConnector(FeatureConnector):
         c = self.config
         self.pool = ProviderPool(name, c.threads, c.timeout)
         self.provider: Any = None
+        self._opening = asyncio.Lock()
         self._fields: tuple[FieldInfo, ...] = ()
         self._traits: Traits = UNKNOWN
         self._builder: FilterBuilder | None = None
@@ -138,13 +140,18 @@ class PygeoapiConnector(FeatureConnector):
     # --- contract ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self.provider is None:
-            self.provider = await self.pool.run(_load, self.provider_def())
-            fields = _fields(await self.pool.run(self.provider.get_fields))
+        if self.provider is not None:
+            return
+        async with self._opening:  # one construction, however many requests arrive first
+            if self.provider is not None:
+                return
+            provider = await self.pool.run(_load, self.provider_def())
+            fields = _fields(await self.pool.run(provider.get_fields))
             id_field = self.config.provider.id_field
             if id_field is not None and all(f.name != id_field for f in fields):
                 fields += (FieldInfo(id_field, "string"),)  # records carry it (query.record)
             self._fields = fields
+            self.provider = provider
             self._declare()
 
     async def close(self) -> None:
@@ -216,7 +223,8 @@ class PygeoapiConnector(FeatureConnector):
         in_84 = is_crs84(self._crs)
         if is_sql(self.provider) and traits.filterq:
             geom = getattr(self.provider, "geom", None) if in_84 else None
-            self._builder = FilterBuilder(column_kinds(self.provider), geom)
+            names = frozenset(c.name for c in self.provider.table_model.__table__.columns)
+            self._builder = FilterBuilder(column_kinds(self.provider), geom, names)
         if traits.sortby and is_sql(self.provider):
             self._sortables = _sortables(self.provider, c.provider.id_field)
         self._traits = traits

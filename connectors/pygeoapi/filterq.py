@@ -82,8 +82,11 @@ def column_kinds(provider: Any) -> dict[str, ColumnKind]:
 class FilterBuilder:
     """Builds filterq trees for one SQL provider (its columns, its geometry column)."""
 
-    def __init__(self, columns: Mapping[str, ColumnKind], geometry: str | None) -> None:
+    def __init__(
+        self, columns: Mapping[str, ColumnKind], geometry: str | None, names: frozenset[str]
+    ) -> None:
         self.columns = columns
+        self.nullable = names  # every column of the table (IS NULL works on any)
         self.geometry = geometry  # None: the geometry column is not in EPSG:4326
 
     def pushable(self, expr: Expr) -> bool:
@@ -107,10 +110,13 @@ class FilterBuilder:
             return ast.Not(self.build(args[0]))
         if op in _SPATIAL:
             return self._spatial(op, args)
+        if op == "isNull":  # any column: NULL is NULL whatever the type
+            name = self._name(args[0])
+            if name not in self.nullable:
+                raise Unsupported(op, f"'{name}' is no column")
+            return ast.IsNull(ast.Attribute(name), False)
         name, kind = self._column(args[0])
         attr = ast.Attribute(name)
-        if op == "isNull":
-            return ast.IsNull(attr, False)
         rest = [self._value(a, kind, op) for a in args[1:]]
         if op in _COMPARE:
             return _COMPARE[op](attr, rest[0])
@@ -120,12 +126,16 @@ class FilterBuilder:
             return ast.In(attr, rest, False)
         return ast.Like(attr, _like(rest[0]), False, "%", "_", "\\", False)
 
-    def _column(self, expr: Expr) -> tuple[str, ColumnKind | None]:
+    def _name(self, expr: Expr) -> str:
         if not isinstance(expr, Property) or expr.name == GEOMETRY:
             raise Unsupported("property", "a comparison must start with a column")
-        if expr.name not in self.columns:
-            raise Unsupported("property", f"'{expr.name}' is no column of a pushable type")
-        return expr.name, self.columns[expr.name]
+        return expr.name
+
+    def _column(self, expr: Expr) -> tuple[str, ColumnKind | None]:
+        name = self._name(expr)
+        if name not in self.columns:
+            raise Unsupported("property", f"'{name}' is no column of a pushable type")
+        return name, self.columns[name]
 
     def _value(self, expr: Expr, kind: ColumnKind | None, op: str) -> Any:
         if not isinstance(expr, Literal):

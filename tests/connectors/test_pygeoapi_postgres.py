@@ -109,6 +109,7 @@ async def test_what_the_postgresql_provider_is_handed(db: PostGIS):
         for pushed in (
             "height_m > 20 AND planting_year IN (1990, 1991)",
             "genus = 'Tilia' OR street IS NULL",
+            "last_update IS NOT NULL",
             "species_german LIKE 'Spitz%'",
             "NOT (height_m BETWEEN 10 AND 12.5)",
             "S_INTERSECTS(geometry, BBOX(9.95, 53.55, 10.0, 53.6))",
