@@ -202,8 +202,6 @@ class PygeoapiConnector(FeatureConnector):
         found = []
         if not self._fields:
             found.append(f"{self.name}: the pygeoapi provider names no fields (get_fields())")
-        if self.config.provider.id_field is None:
-            found.append(f"{self.name}: set provider.id_field, or items have no stable ids")
         return found
 
     # --- set-up -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from connectors.base import Record, SourceQuery
 from connectors.errors import SourceError
+from connectors.filters import Unsupported
 from connectors.pygeoapi.filterq import FilterBuilder
 from connectors.pygeoapi.providers import Traits
 
@@ -43,7 +44,10 @@ def plan(
     if q.filter is not None:
         if builder is None:
             raise SourceError("a filter reached a pygeoapi provider that takes none")
-        node = builder.build(q.filter)
+        try:
+            node = builder.build(q.filter)
+        except Unsupported as e:  # the planner sends only what pushable() accepted
+            raise SourceError(f"a filter the pygeoapi provider cannot take: {e}") from e
         kwargs["filterq"] = node if "filterq" not in kwargs else _and(kwargs["filterq"], node)
     if q.sortby:
         keys = [{"property": name, "order": "+" if asc else "-"} for name, asc in q.sortby]
