@@ -18,6 +18,7 @@ Provider exceptions become the project's errors (connectors/pygeoapi/errors.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +45,8 @@ from connectors.pygeoapi.errors import ItemMissing, NoData
 from connectors.pygeoapi.filterq import OPS, FilterBuilder, column_kinds
 from connectors.pygeoapi.pool import ProviderPool
 from connectors.pygeoapi.providers import UNKNOWN, Traits, is_sql, traits_of
+
+log = logging.getLogger("twinbridge.sources")
 
 
 class ProviderBlock(BaseModel):
@@ -129,6 +132,7 @@ class PygeoapiConnector(FeatureConnector):
         self.pool = ProviderPool(name, c.threads, c.timeout)
         self.provider: Any = None
         self._opening = asyncio.Lock()
+        self._dropped: set[str] = set()  # fields whose values were left out (logged once)
         self._fields: tuple[FieldInfo, ...] = ()
         self._traits: Traits = UNKNOWN
         self._builder: FilterBuilder | None = None
@@ -253,6 +257,18 @@ class PygeoapiConnector(FeatureConnector):
 
     # --- reading ----------------------------------------------------------------------
 
+    def _note_dropped(self, names: set[str]) -> None:
+        """Values of a type the gateway cannot read were left out of their items: logged
+        once per field (the page is served without them)."""
+        new = names - self._dropped
+        if new:
+            self._dropped |= new
+            log.warning(
+                "source=%s left out values of unreadable types: %s",
+                self.name,
+                ", ".join(sorted(new)),
+            )
+
     async def _count(self, p: pq.Plan, q: SourceQuery) -> int | None:
         """An exact count from `resulttype=hits`, unless the first page will carry it."""
         if self._results_count and q.limit != 0:
@@ -289,8 +305,11 @@ class PygeoapiConnector(FeatureConnector):
             if left is not None:
                 features = features[:left]
                 left -= len(features)
-            for record in _records(features, crs, p.fields, id_field):
+            dropped: set[str] = set()
+            for record in _records(features, crs, p.fields, id_field, dropped):
                 yield record
+            if dropped:
+                self._note_dropped(dropped)
             offset += len(features)
             done = len(features) < asked if total is None else offset >= total
             if not features or done or (left is not None and left <= 0):
@@ -355,9 +374,13 @@ def _sortables(provider: Any, id_field: str | None) -> frozenset[str]:
 
 
 def _records(
-    features: list[Any], crs: str, fields: tuple[str, ...] | None, id_field: str | None
+    features: list[Any],
+    crs: str,
+    fields: tuple[str, ...] | None,
+    id_field: str | None,
+    dropped: set[str],
 ) -> list[Record]:
-    records = [pq.record(f, fields, id_field) for f in features]
+    records = [pq.record(f, fields, id_field, dropped) for f in features]
     if records and not is_crs84(crs):
         geoms = [shape(r["geometry"]) if r["geometry"] else None for r in records]
         for r, g in zip(records, to_geojson(transform_geometries(geoms, crs)), strict=True):

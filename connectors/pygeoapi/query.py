@@ -83,8 +83,14 @@ def _and(left: Any, right: Any) -> Any:
     return ast.And(left, right)
 
 
-def record(feature: Any, fields: tuple[str, ...] | None, id_field: str | None) -> Record:
-    """A provider's GeoJSON feature as a record: id, plain properties, geometry."""
+def record(
+    feature: Any,
+    fields: tuple[str, ...] | None,
+    id_field: str | None,
+    dropped: set[str] | None = None,
+) -> Record:
+    """A provider's GeoJSON feature as a record: id, plain properties, geometry. The names
+    of values left out (of a type the gateway cannot read) are added to `dropped`."""
     if not isinstance(feature, dict):
         raise SourceError(f"the provider gave a {type(feature).__name__} for a feature")
     props = feature.get("properties")
@@ -99,6 +105,8 @@ def record(feature: Any, fields: tuple[str, ...] | None, id_field: str | None) -
         value = plain(props.get(name))
         if value is not _DROP:
             out[name] = value
+        elif dropped is not None:
+            dropped.add(name)
     geometry = feature.get("geometry")
     return {
         "id": plain(identifier),

@@ -210,3 +210,21 @@ def test_item_by_id_and_a_missing_one_through_the_gateway(client: TestClient):
     assert client.get("/pygeoapi/collections/trees/items/7").json()["id"] == 7
     assert client.get("/pygeoapi/collections/trees/items/0").status_code == 404
     assert client.get("/pygeoapi/collections/trees/items/x1").status_code == 404
+
+
+async def test_values_of_unreadable_types_are_left_out_and_the_page_served(db: PostGIS, caplog):
+    c = connector(provider(db, "baeume", id_field="baumid", storage_crs="EPSG:25832"))
+    await c.open()
+    try:
+        result = await c.query(SourceQuery(want_count=True))
+        records = {r["id"]: r for r in [r async for r in result.records]}
+        assert result.number_matched == 6 and len(records) == 6
+        first = records[1]["properties"]
+        assert "foto" not in first  # bytea
+        assert first["extra"] == {"pflege": "A", "n": 1} and first["tags"] == ["alt", "gross"]
+        assert first["hoehe"] == 12.5 and first["stand"] == "2024-03-01"
+        assert records[6]["geometry"] is None
+        assert records[1]["geometry"]["coordinates"][0] == pytest.approx(9.99, abs=0.05)
+        assert "foto" in caplog.text
+    finally:
+        await c.close()
