@@ -29,6 +29,8 @@ Per provider (pygeoapi 0.21):
   `st_within` of the location (not intersects), its `sortby` OData `$orderby` without a
   tie-break: neither is pushed.
 - Elasticsearch, OGR, TinyDB, MongoDB and the rest: unknown here, offset/limit only.
+Tested here (tests/connectors/test_pygeoapi*.py): CSV, GeoJSON, PostgreSQL, SensorThings;
+MySQL's traits are read from the code only (no MySQL on the machine).
 """
 
 from __future__ import annotations
