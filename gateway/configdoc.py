@@ -43,6 +43,7 @@ def _type_name(info: FieldInfo) -> str:
         "gateway.web.config.",
         "connectors.remote.http.",
         "connectors.rest.config.",
+        "connectors.pygeoapi.",
     )
     for prefix in (*prefixes, "<class '", "'>"):
         text = text.replace(prefix, "")
