@@ -114,6 +114,8 @@ def test_fast_path_maps_the_demo_cities_exactly_like_the_general_path(demo_dir: 
     for tenant, tenant_config in loaded.config.tenants.items():
         for cid, cfg in tenant_config.collections.items():
             source = CollectionSource(tenant, cid, cfg, loaded)
+            if not source.connector.in_memory():
+                continue  # read live over HTTP (the broker's and the REST API's)
             _, records = source.connector.load()
             assert source.mapper.renames and source.mapper.computed, "a mixed mapping"
             assert cfg.mapping is not None and source.profile is not None

@@ -28,9 +28,11 @@ CRS = {"hamburg": "EPSG:25832", "leipzig": "EPSG:25833", "muenchen": "EPSG:25832
 def collections(demo: Path) -> dict[str, CollectionConfig]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TWINBRIDGE_DEMO_DIR", str(demo))
+        mp.setenv("TWINBRIDGE_DEMO_SERVICES", "http://127.0.0.1:9")  # parsed, never reached
         data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
         loaded = parse_config(data, str(DEMO_CONFIG), DEMO_CONFIG.parent)
-    return {tid: next(iter(t.collections.values())) for tid, t in loaded.config.tenants.items()}
+    tenants = loaded.config.tenants
+    return {tid: next(iter(tenants[tid].collections.values())) for tid in CRS}
 
 
 def apply(rule: MappingRule, record: dict[str, Any]) -> Any:

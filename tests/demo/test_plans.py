@@ -40,6 +40,7 @@ def _records(folder: Path, city: str) -> list[dict[str, Any]]:
 def collections(demo: Path) -> dict[str, CollectionConfig]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TWINBRIDGE_DEMO_DIR", str(demo))
+        mp.setenv("TWINBRIDGE_DEMO_SERVICES", "http://127.0.0.1:9")  # parsed, never reached
         data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
         loaded = parse_config(data, str(DEMO_CONFIG), DEMO_CONFIG.parent)
     return {city: loaded.config.tenants[city].collections["bebauungsplaene"] for city in BOXES}
