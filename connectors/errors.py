@@ -4,7 +4,9 @@ The gateway's guard (gateway/resilience.py) turns these into HTTP answers and de
 ones count against the source's circuit breaker: only failures of the backend itself may
 open it, never a request that the backend refused as invalid or too costly, or the client
 could switch a city off with a handful of bad requests. Messages are for the operator's
-log: they may name hosts and driver errors, so clients never see them.
+log: they may name hosts and driver errors, so clients never see them. Only a SourceError's
+`answer` reaches the client: the backend's own error in its protocol's terms (an NGSI
+broker's `TooManyResults: …`), which a client needs to understand the 502.
 
 Any other exception escaping a connector counts as a backend failure (502).
 """
@@ -13,7 +15,13 @@ from __future__ import annotations
 
 
 class SourceError(Exception):
-    """The backend failed (unreachable, broken connection, error answer, garbage)."""
+    """The backend failed (unreachable, broken connection, error answer, garbage).
+    `answer`: the backend's error as its protocol states it (code and text of an error
+    body, truncated), shown to clients; never hosts, URLs or driver errors."""
+
+    def __init__(self, message: str, *, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.answer = answer
 
 
 class SourceTimeout(SourceError):

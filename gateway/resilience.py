@@ -339,7 +339,9 @@ class SourceGuard:
             return "timeout", UpstreamTimeout(
                 self.name, "the source did not answer in time", detail
             )
-        return "failed", UpstreamFailed(self.name, "the source failed to answer", detail)
+        answer = getattr(error, "answer", None)
+        said = f"; it answered: {answer}" if answer else ""
+        return "failed", UpstreamFailed(self.name, f"the source failed to answer{said}", detail)
 
     def _settle(self, outcome: str, started: float, error: BaseException | None = None) -> None:
         if outcome in ("failed", "timeout"):

@@ -83,7 +83,10 @@ def problem_message(answer: HttpAnswer) -> str:
 
 def _json(answer: HttpAnswer, name: str, url: str) -> Any:
     if answer.status >= 400:
-        raise SourceError(f"{name}: the broker answered {problem_message(answer)} ({url})")
+        message = problem_message(answer)
+        # a ProblemDetails body is the protocol's; any other body (a proxy's page) is not shown
+        public = f"HTTP {answer.status}" if message.startswith("HTTP ") else message[:300]
+        raise SourceError(f"{name}: the broker answered {message} ({url})", answer=public)
     try:
         return orjson.loads(answer.content) if answer.content else None
     except orjson.JSONDecodeError as e:

@@ -43,7 +43,10 @@ def broker_error(status: int, body: bytes, name: str, what: str) -> SourceError:
     if isinstance(doc, dict) and "error" in doc:
         error = str(doc.get("error"))[:100]
         description = str(doc.get("description", ""))[:300]
-        return SourceError(f"{name}: the broker answered {status} {error}: {description} ({what})")
+        return SourceError(
+            f"{name}: the broker answered {status} {error}: {description} ({what})",
+            answer=f"{status} {error}: {description}",
+        )
     return SourceError(f"{name}: the broker answered {status} ({what})")
 
 

@@ -231,6 +231,8 @@ def test_a_broker_error_is_a_502_naming_the_source(client: TestClient, caplog):
     assert answer.status_code == 502
     assert "greedy/air" in answer.text
     assert "TooManyResults" in caplog.text
+    assert "TooManyResults" in answer.json()["description"]  # the broker's own words
+    assert "127.0.0.1" not in answer.text  # but not where it lives
 
 
 # --- generated filters: pushed, evaluated and the reference evaluation agree -----------

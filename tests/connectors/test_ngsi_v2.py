@@ -283,4 +283,5 @@ def test_a_broker_error_is_a_502_naming_the_source(
     assert answer.status_code == 502, answer.text
     assert "broken/air" in answer.text or "broken" in answer.text
     assert "TooManyResults" in caplog.text  # the broker's error, for the operator
+    assert "TooManyResults" in answer.json()["description"]  # and, as its protocol says, the client
     assert client.get("/pushed/collections/air/items?limit=1").status_code == 200
