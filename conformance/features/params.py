@@ -160,7 +160,7 @@ async def bbox_definition(t: Test) -> str:
 def _intersects(feature: dict[str, Any], bbox: list[float]) -> bool | None:
     geometry = feature.get("geometry")
     if geometry is None:
-        return True  # features without geometry match every bbox
+        return False  # /req/core/fc-bbox-response A: only features with a geometry that intersects
     shape = as_shape(geometry)
     return None if shape is None else shape.intersects(bbox_shape(bbox))
 
@@ -186,9 +186,9 @@ async def bbox_response(t: Test) -> str:
             seen += 1
             outside = outside_crs84(f.get("geometry"))
             found.check(outside is None, f"bbox={param}: feature {f.get('id')!r} at {outside}")
+            why = "has no geometry" if f.get("geometry") is None else "does not intersect the box"
             found.check(
-                _intersects(f, box) is not False,
-                f"bbox={param}: feature {f.get('id')!r} does not intersect the box",
+                _intersects(f, box) is not False, f"bbox={param}: feature {f.get('id')!r} {why}"
             )
     found.raise_if_any()
     return f"{seen} returned features intersect their boxes"

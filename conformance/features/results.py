@@ -59,7 +59,7 @@ async def quadrant_box(t: Test) -> Box | None:
 
 def _inside(f: dict[str, Any], box: Box) -> bool:
     if f.get("geometry") is None:
-        return True  # features without geometry match every bbox (fc-bbox-response C)
+        return False  # "only features that have a spatial geometry that intersects" (A)
     shape = as_shape(f["geometry"])
     return shape is not None and shape.intersects(bbox_shape(box.bbox))
 

@@ -37,6 +37,13 @@ def first_page_projected(doc: Any, scope: B.Scope) -> Any:
     return doc
 
 
+def first_without_geometry(doc: Any, scope: B.Scope) -> Any:
+    """/req/core/fc-bbox-response A: only features whose geometry intersects the box."""
+    for f in doc.get("features", [])[:1]:
+        f["geometry"] = None
+    return doc
+
+
 def prev_to_start(link: dict) -> None:
     link["href"] = re.sub(r"[?&]offset=\d+", "", link["href"])
 

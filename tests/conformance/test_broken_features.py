@@ -68,6 +68,11 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
         {"core/fc-bbox-response", "core/fc-bbox-response-complete"},
     ),
     (
+        "bbox answers a feature without geometry",
+        lambda a: B.rewrite_json(a, B.with_param(ITEMS, "bbox"), X.first_without_geometry),
+        {"core/fc-bbox-response"},
+    ),
+    (
         "datetime ignored",
         lambda a: B.rewrite_query(a, B.with_param(ITEMS, "datetime"), X.ignore_datetime),
         {"core/fc-time-response-results"},
