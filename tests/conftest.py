@@ -50,6 +50,14 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_services() -> str:
+    """The root of the demo's broker and REST API (one process per test worker)."""
+    from gateway.demo.services import ensure_services
+
+    return ensure_services()
+
+
+@pytest.fixture(scope="session")
 def demo_client(demo_dir: Path) -> Iterator[TestClient]:
     with TestClient(create_app(demo_config())) as client:
         yield client

@@ -20,11 +20,15 @@ runner = CliRunner()
 DEMO_YAML = Path(__file__).resolve().parent.parent / "gateway" / "demo" / "demo.yaml"
 
 
-def test_config_check_probes_every_demo_source(demo_dir: Path):
+def test_config_check_probes_every_demo_source(demo_dir: Path, demo_services: str):
     result = runner.invoke(
         app,
         ["config", "check", str(DEMO_YAML)],
-        env={"TWINBRIDGE_DEMO_DIR": str(demo_dir), "COLUMNS": "200"},
+        env={
+            "TWINBRIDGE_DEMO_DIR": str(demo_dir),
+            "TWINBRIDGE_DEMO_SERVICES": demo_services,
+            "COLUMNS": "200",
+        },
     )
     assert result.exit_code == 0, result.output
     for tenant in ("hamburg", "leipzig", "muenchen"):
@@ -32,7 +36,9 @@ def test_config_check_probes_every_demo_source(demo_dir: Path):
     assert result.output.count("ok") >= 3
 
 
-def test_config_check_fails_and_names_the_broken_source(demo_dir: Path, tmp_path: Path):
+def test_config_check_fails_and_names_the_broken_source(
+    demo_dir: Path, demo_services: str, tmp_path: Path
+):
     config = yaml.safe_load(DEMO_YAML.read_text())
     config["tenants"]["leipzig"]["collections"]["baumkataster"]["source"]["path"] = "gone.csv"
     broken = tmp_path / "broken.yaml"
@@ -40,13 +46,19 @@ def test_config_check_fails_and_names_the_broken_source(demo_dir: Path, tmp_path
     result = runner.invoke(
         app,
         ["config", "check", str(broken)],
-        env={"TWINBRIDGE_DEMO_DIR": str(demo_dir), "COLUMNS": "200"},
+        env={
+            "TWINBRIDGE_DEMO_DIR": str(demo_dir),
+            "TWINBRIDGE_DEMO_SERVICES": demo_services,
+            "COLUMNS": "200",
+        },
     )
     assert result.exit_code == 1
     assert "gone.csv" in result.output
 
 
-def test_config_check_names_a_mapped_field_the_source_does_not_have(demo_dir: Path, tmp_path: Path):
+def test_config_check_names_a_mapped_field_the_source_does_not_have(
+    demo_dir: Path, demo_services: str, tmp_path: Path
+):
     config = yaml.safe_load(DEMO_YAML.read_text())
     mapping = config["tenants"]["hamburg"]["collections"]["strassenbaeume"]["mapping"]
     mapping["properties"]["genus"] = "gatung"
@@ -55,7 +67,11 @@ def test_config_check_names_a_mapped_field_the_source_does_not_have(demo_dir: Pa
     result = runner.invoke(
         app,
         ["config", "check", str(broken)],
-        env={"TWINBRIDGE_DEMO_DIR": str(demo_dir), "COLUMNS": "300"},
+        env={
+            "TWINBRIDGE_DEMO_DIR": str(demo_dir),
+            "TWINBRIDGE_DEMO_SERVICES": demo_services,
+            "COLUMNS": "300",
+        },
     )
     assert result.exit_code == 1
     assert "'gatung'" in result.output and "gattung" in result.output

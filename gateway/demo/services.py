@@ -1,23 +1,32 @@
-"""The demo's own backends, in-process: one NGSI broker (NGSI-v2 and NGSI-LD) holding
-Rotterdam's and Aarhus' sensor entities, and Hamburg's barrier-report REST API.
+"""The demo's own backends: one NGSI broker (NGSI-v2 and NGSI-LD) holding Rotterdam's and
+Aarhus' sensor entities, and Hamburg's barrier-report REST API.
 
 They let the demo reach a context broker and a proprietary API over HTTP as it would in
-production, with no external service: one uvicorn server on a free loopback port per
-process, started and seeded (the last day, hourly, up to now) on first use, its root in
-TWINBRIDGE_DEMO_SERVICES for demo.yaml. With several workers each runs its own copy of the
-same seed (values are a function of station and hour, so the copies agree).
+production, with no external service. They run in a process of their own, as a real
+broker does: in a thread of the gateway's process they would wait for the interpreter lock
+behind every busy request and miss the gateway's deadlines. One per gateway process,
+started on first use on a free loopback port, seeded (the last day, hourly, up to now),
+its root in TWINBRIDGE_DEMO_SERVICES for demo.yaml; it ends with its parent.
+
+    python -m gateway.demo.services PARENT_PID   # prints "port N" once it listens
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 
-from starlette.routing import Mount
+import httpx
 
 ENV = "TWINBRIDGE_DEMO_SERVICES"
 HOURS = 24
+START_TIMEOUT = 60.0
 _lock = threading.Lock()
 _url: str | None = None
 
@@ -27,31 +36,77 @@ def ensure_services() -> str:
     global _url
     with _lock:
         if _url is None:
-            _url = _start()
+            _url = _spawn()
         os.environ[ENV] = _url
         return _url
 
 
-def _start() -> str:
+def _spawn() -> str:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gateway.demo.services", str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    atexit.register(_stop, child)
+    assert child.stdout is not None
+    line = child.stdout.readline().split()  # "port N" once seeded and bound
+    if len(line) != 2 or line[0] != "port":
+        child.kill()
+        raise RuntimeError(f"the demo services did not start (exit code {child.poll()})")
+    url = f"http://127.0.0.1:{line[1]}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if httpx.get(f"{url}/version", timeout=2).status_code == 200:
+                return url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    child.kill()
+    raise RuntimeError(f"the demo services did not answer on {url}")
+
+
+def _stop(child: subprocess.Popen[str]) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _app() -> object:
+    from starlette.routing import Mount
+
     from gateway.demo.ngsi_seed import load_into_apps
     from gateway.demo.ngsibroker import create_app
-    from gateway.demo.ngsibroker.serve import BrokerThread
     from gateway.demo.restapis import barriers
 
     app = create_app(v2=True, ld=True, extra=[Mount("/barriers", barriers.create_app())])
-    # Seeded through the broker's own routes before it listens; in a thread of its own, as
-    # the caller may be inside an event loop (uvicorn loads the app factory in one).
-    failed: list[BaseException] = []
+    asyncio.run(load_into_apps(app, app, hours_back=HOURS))  # through its own routes
+    return app
 
-    def seed() -> None:
-        try:
-            asyncio.run(load_into_apps(app, app, hours_back=HOURS))
-        except Exception as e:  # noqa: BLE001 - raised again in the caller's thread
-            failed.append(e)
 
-    seeding = threading.Thread(target=seed, name="demo-seed")
-    seeding.start()
-    seeding.join()
-    if failed:
-        raise RuntimeError(f"the demo's NGSI broker could not be seeded: {failed[0]}")
-    return BrokerThread(app).start()
+def _orphaned(parent: int) -> None:
+    """Ends this process when the gateway that started it is gone (even if killed)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def main(argv: list[str]) -> None:
+    import uvicorn
+
+    parent = int(argv[0])
+    app = _app()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    threading.Thread(target=_orphaned, args=(parent,), daemon=True).start()
+    print(f"port {sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -172,3 +172,17 @@ def default_crs_box(params: dict[str, str]) -> dict[str, str]:
         numbers[2] -= (numbers[2] - numbers[0]) / 5
         params["bbox"] = ",".join(map(repr, numbers))
     return params
+
+
+def stranger_in_other_crs(app: Any) -> Any:
+    """A bbox in another CRS also answers a feature that CRS84 never returns (say, one from
+    a stale cache): what the ETS method, a subset test, is there to catch."""
+
+    def mutate(doc: Any, scope: B.Scope) -> Any:
+        if "features" in doc and B.params_of(scope)["bbox-crs"] != CRS84:
+            point = {"type": "Point", "coordinates": [0.0, 0.0]}
+            stranger = {"type": "Feature", "id": "stranger", "geometry": point, "properties": {}}
+            doc["features"].append(stranger)
+        return doc
+
+    return B.rewrite_json(app, B.with_param(r"/items$", "bbox-crs"), mutate)

@@ -118,7 +118,7 @@ def _to(geometry: dict | None, target: str) -> dict | None:
 
 def _bbox_match(feature: dict, bbox: list[float], crs: str) -> bool:
     if feature["geometry"] is None:
-        return True
+        return False  # no geometry cannot intersect (/req/core/fc-bbox-response A)
     geometry = shape(_to(feature["geometry"], crs))
     if crs == CRS84 and bbox[0] > bbox[2]:
         return geometry.intersects(box(bbox[0], bbox[1], 180, bbox[3])) or geometry.intersects(

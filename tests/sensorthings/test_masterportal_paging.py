@@ -56,12 +56,13 @@ def everything(client: TestClient, url: str) -> list[dict]:
     return out
 
 
-GERMANY_NORTH_EAST = (400000.0, 5600000.0, 800000.0, 6000000.0)  # EPSG:25832
+# EPSG:25832, from Rotterdam (x ≈ 190 km) over Hamburg and Leipzig to Aarhus (y ≈ 6,220 km)
+EVERY_DEMO_CITY = (100000.0, 5600000.0, 800000.0, 6300000.0)
 
 
 def extent(root: str) -> tuple[float, float, float, float]:
-    """Hamburg's map extent, or one over Hamburg and Leipzig for the federated root."""
-    return HAMBURG_BOX if root == "hamburg" else GERMANY_NORTH_EAST
+    """Hamburg's map extent, or one over every demo city for the federated root."""
+    return HAMBURG_BOX if root == "hamburg" else EVERY_DEMO_CITY
 
 
 def latest_per_datastream(client: TestClient, root: str) -> dict[Any, dict]:

@@ -115,7 +115,10 @@ class WritableDemo:
 
 @pytest.fixture(scope="module", params=["mosquitto", "no-broker"])
 def writable_demo(
-    request: pytest.FixtureRequest, demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    demo_dir: Path,
+    demo_services: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WritableDemo]:
     """The demo with writes on: once bridged to Mosquitto on 1883 (`server.sensorthings.mqtt`,
     topics under a unique prefix so parallel runs do not meet), once with no broker, where
@@ -132,7 +135,11 @@ def writable_demo(
         missing_service("Mosquitto is not listening on 127.0.0.1:1883")
     config_file = demo_config_file(folder, bridged if request.param == "mosquitto" else None)
     key = secrets.token_urlsafe(16)
-    env = {"TWINBRIDGE_DEMO_DIR": str(data), "TWINBRIDGE_DEMO_STA_KEY": key}
+    env = {
+        "TWINBRIDGE_DEMO_DIR": str(data),
+        "TWINBRIDGE_DEMO_STA_KEY": key,
+        "TWINBRIDGE_DEMO_SERVICES": demo_services,
+    }
     proc, url = start_gateway(env, "--config", str(config_file))
     try:
         yield WritableDemo(url, key)

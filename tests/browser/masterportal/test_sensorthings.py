@@ -84,7 +84,9 @@ SMALL_PAGE = 7
 
 
 @pytest.fixture(scope="module")
-def small_pages(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def small_pages(
+    demo_dir: Path, demo_services: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The demo with server-driven pages of 7 (`server.sensorthings.default_top`): every
     layer request becomes a walk over next links, and nested options sit in each link
     beside the $top and $skip Masterportal reads out of it with a regular expression."""
@@ -92,7 +94,8 @@ def small_pages(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     config_file = demo_config_file(
         folder, lambda config: config["server"].update(sensorthings={"default_top": SMALL_PAGE})
     )
-    proc, url = start_gateway({"TWINBRIDGE_DEMO_DIR": str(demo_dir)}, "--config", str(config_file))
+    env = {"TWINBRIDGE_DEMO_DIR": str(demo_dir), "TWINBRIDGE_DEMO_SERVICES": demo_services}
+    proc, url = start_gateway(env, "--config", str(config_file))
     try:
         yield url
     finally:
