@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from tests.hostile import ogc, ogc_http, ogc_size, ogc_text, sta, sta_more
 from tests.hostile.asgi import Answer, call
-from tests.hostile.checks import Watch, check_answer, record
+from tests.hostile.checks import SLOWEST_MS, Watch, check_answer, record, server_ms
 from tests.hostile.corpus import Case, Items, StaRoot, Surface, unique
 from tests.sensorthings.conftest import KEY
 
@@ -160,6 +160,9 @@ class Target:
 
     def run(self, case: Case) -> None:
         answer, ready = self.exchange(case)
+        if case.method in ("GET", "HEAD") and (server_ms(answer) or 0.0) > SLOWEST_MS:
+            # Slow once may be a busy machine; slow again is the input's doing.
+            answer, ready = self.exchange(case)
         record(self.name, case, answer)
         check_answer(case, answer, self.secrets)
         self.watch.check(case.id, ready)
