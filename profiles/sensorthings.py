@@ -37,7 +37,7 @@ class ObservedPropertySpec:
     result_type: str
     minimum: float | None = None
     maximum: float | None = None
-    smart_data_models: tuple[str, ...] = ()  # NGSI attribute names that mean this
+    smart_data_models: tuple[str, ...] = ()  # "Model.attribute" of the NGSI sources
 
     @property
     def ucum(self) -> str:
@@ -81,12 +81,12 @@ class SensorThingsSpec:
     def by_definition(self, uri: Any) -> ObservedPropertySpec | None:
         return next((p for p in self.observed_properties.values() if p.definition == uri), None)
 
-    def by_attribute(self, attribute: str) -> ObservedPropertySpec | None:
-        """The observed property an NGSI attribute (Smart Data Models name) stands for."""
-        for p in self.observed_properties.values():
-            if attribute in p.smart_data_models:
-                return p
-        return None
+    def by_attribute(self, model: str, attribute: str) -> ObservedPropertySpec | None:
+        """The observed property an attribute of a Smart Data Models entity type stands for."""
+        name = f"{model}.{attribute}"
+        return next(
+            (p for p in self.observed_properties.values() if name in p.smart_data_models), None
+        )
 
 
 class SpecError(ValueError):

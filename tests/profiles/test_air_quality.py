@@ -51,7 +51,9 @@ def test_the_profile_fixes_definitions_ucum_units_and_result_types(air: Profile)
     assert no2.observation_type.endswith("OM_Measurement")
     assert spec.observed_properties["temperature"].ucum == "Cel"
     assert spec.observed_properties["relative_humidity"].ucum == "%"
-    assert spec.by_attribute("relativeHumidity") is spec.observed_properties["relative_humidity"]
+    rh = spec.observed_properties["relative_humidity"]
+    assert spec.by_attribute("AirQualityObserved", "relativeHumidity") is rh
+    assert spec.by_attribute("WaterQualityObserved", "temperature") is None
     assert spec.by_definition(no2.definition) is no2
     assert spec.datastream_properties == ("profile", "profileVersion")
     assert spec.thing_properties == ("stationId",)
