@@ -145,3 +145,19 @@ def test_the_loader_rejects_a_profile_whose_files_disagree(
 
 def test_a_features_profile_has_no_sensorthings_part() -> None:
     assert profiles.get("street-trees").sensorthings is None
+
+
+def test_a_collection_cannot_take_a_sensorthings_profile(tmp_path: Path) -> None:
+    from gateway.catalog import Catalog
+    from gateway.config import ConfigError, parse_config
+
+    collection = {
+        "profile": "air-quality",
+        "source": {"connector": "geojson", "path": "x.geojson"},
+        "mapping": {"properties": {}},
+    }
+    raw = {"tenants": {"t": {"collections": {"air": collection}}}}
+    with pytest.raises(ConfigError) as e:
+        Catalog(parse_config(raw, "demo.yaml", tmp_path))
+    assert "tenants.t.collections.air.profile" in str(e.value)
+    assert "sensorthings.sync" in str(e.value)
