@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -210,6 +211,25 @@ def test_results_are_read_when_the_server_ignores_the_nested_expand(
     broken = B.rewrite_json(streams, B.on_path(r"/Datastreams\(\d+\)/Observations$"), _strings)
     report = run_profile(loop_thread, broken)
     assert flagged(report) == {"sta-profile/results"}, explain(report)
+
+
+def _nested_expand(scope: B.Scope) -> bool:
+    query = unquote(scope.get("query_string", b"").decode())
+    return scope["path"].endswith("/Datastreams") and "Observations(" in query
+
+
+def test_a_server_refusing_nested_expand_options_is_checked_all_the_same(
+    loop_thread: LoopThread, synced: Any
+):
+    """A 400 for `Observations($orderby…;$top…)` inside $expand is no reason to skip: the
+    suite expands the rest and reads each Datastream's latest Observations."""
+    report = run_profile(loop_thread, B.set_status(synced, _nested_expand, 400))
+    assert flagged(report) == set(), explain(report)
+    results = next(r for r in report.results if r.check == "sta-profile/results")
+    assert results.status is Status.PASS and "latest results of the right type" in results.message
+    read = [e.url for e in results.evidence if "/Observations" in e.url.split("?")[0]]
+    assert len(read) == 50  # each Rotterdam Datastream's own
+    assert any(e.status == 400 for e in results.evidence)  # the refused nested expand
 
 
 def test_the_cli_picks_the_suite_by_the_profiles_kind():
