@@ -123,6 +123,15 @@ def _pretty_unit_symbol(meta: dict, schema: dict) -> None:
     meta["observed_properties"]["no2"]["unit"]["symbol"] = "µg/m³"
 
 
+def _no_observed_properties(meta: dict, schema: dict) -> None:
+    del meta["observed_properties"]
+
+
+def _shared_definition(meta: dict, schema: dict) -> None:
+    table = meta["observed_properties"]
+    table["pm25"]["definition"] = table["pm10"]["definition"]
+
+
 @pytest.mark.parametrize(
     ("change", "file", "phrase"),
     [
@@ -131,8 +140,10 @@ def _pretty_unit_symbol(meta: dict, schema: dict) -> None:
         (_property_without_schema, "schema.json", "oneOf must reference"),
         (_version_only_in_yaml, "schema.json", "profileVersion must be the constant '1.1.0'"),
         (_pretty_unit_symbol, "profile.yaml", "unit.definition: expected"),
+        (_no_observed_properties, "profile.yaml", "observed_properties: expected a non-empty"),
+        (_shared_definition, "profile.yaml", "share a definition URI"),
     ],
-    ids=["unit", "range", "property", "version", "symbol-not-ucum"],
+    ids=["unit", "range", "property", "version", "symbol-not-ucum", "empty", "shared-uri"],
 )
 def test_the_loader_rejects_a_profile_whose_files_disagree(
     tmp_path: Path, change: Any, file: str, phrase: str
