@@ -122,7 +122,8 @@ class Profile:
                 f"the profile's observed properties: {', '.join(keys)}"
             )
             return [error]
-        branch = keys.index(claimed.key)
+        refs = [b.get("$ref") for b in self.schema.get("oneOf", [])]  # loader: one per key
+        branch = refs.index(f"#/$defs/{claimed.key}")
         return [e for e in error.context or [] if e.schema_path and e.schema_path[0] == branch]
 
 
