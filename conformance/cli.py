@@ -44,7 +44,15 @@ Budget = Annotated[float, typer.Option(help="Seconds for the whole run; it never
 
 def _suites(suite: Suite, profile: str | None) -> list[str]:
     chosen = ["features", "sensorthings"] if suite is Suite.all else [suite.value]
-    return [*chosen, "profile"] if profile else chosen
+    return [*chosen, _profile_suite(profile)] if profile else chosen
+
+
+def _profile_suite(profile_id: str) -> str:
+    """A features profile checks a collection, a sensorthings one a service's Datastreams."""
+    import profiles
+
+    kind = profiles.get(profile_id).kind
+    return "sensorthings-profile" if kind == "sensorthings" else "profile"
 
 
 def _options(**kw: Any) -> Any:
@@ -59,10 +67,10 @@ def _check_profile(profile: str | None, collection: str | None) -> None:
     import profiles
 
     try:
-        profiles.get(profile)
+        kind = profiles.get(profile).kind
     except profiles.UnknownProfile as e:
         raise typer.BadParameter(str(e), param_hint="--profile") from None
-    if not collection:
+    if kind == "features" and not collection:
         raise typer.BadParameter("--profile needs --collection", param_hint="--collection")
 
 
@@ -86,10 +94,12 @@ def run_command(
     url: Annotated[str, typer.Argument(help="Landing page (Features) or service root (STA).")],
     suite: Annotated[Suite, typer.Option(help="Which standard to check.")] = Suite.features,
     profile: Annotated[
-        str | None, typer.Option(help="Also check a data profile, e.g. street-trees.")
+        str | None,
+        typer.Option(help="Also check a data profile, e.g. street-trees or air-quality."),
     ] = None,
     collection: Annotated[
-        str | None, typer.Option(help="Only this collection (needed with --profile).")
+        str | None,
+        typer.Option(help="Only this collection (needed with a features --profile)."),
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.")
@@ -175,7 +185,8 @@ def checks_command(
 
     from conformance.registry import load_all
 
-    suites = ["features", "sensorthings", "profile"] if suite is Suite.all else [suite.value]
+    every = ["features", "sensorthings", "profile", "sensorthings-profile"]
+    suites = every if suite is Suite.all else [suite.value]
     table = Table(show_lines=False)
     for column in ("check", "requirement", "class", "beyond CITE"):
         table.add_column(column)

@@ -29,6 +29,8 @@ def _profile(t: Test) -> Any:
     if not t.ctx.options.profile:
         raise CheckSkipped("no profile given (--profile)")
     profile = profiles.get(t.ctx.options.profile)
+    if profile.kind != "features":
+        raise CheckSkipped(f"{profile.id} is a {profile.kind} profile (checked on Datastreams)")
     generic = t.check.requirement
     rule = generic.id.rsplit("/", 1)[-1]
     cls = RequirementClass(f"Profile {profile.id} {profile.version}", "", str(profile.path))

@@ -51,6 +51,11 @@ class CollectionSource:
         self.cfg = cfg
         self.name = f"{tenant}/{cid}"
         self.profile = profiles.get(cfg.profile) if cfg.profile else None
+        if self.profile is not None and self.profile.kind != "features":
+            raise LookupError(
+                f"'{cfg.profile}' is a {self.profile.kind} profile; a collection needs a "
+                "features profile (a sensorthings one belongs on a sensorthings.sync source)"
+            )
         self.title = cfg.title or cid
         self.description = cfg.description or ""
         self.temporal_property = cfg.temporal_property or (

@@ -1,14 +1,27 @@
 """Profiles: the shared data models that tenant collections are mapped onto.
 
 A profile is a folder holding `profile.yaml` (id, version, kind, queryables, sortables, code
-lists, alignment notes), `schema.json` (a JSON Schema 2020-12 for one GeoJSON feature, in the
-style of OGC API - Features Part 5) and `examples/valid|invalid/*.json`.
+lists, alignment notes), `schema.json` (a JSON Schema 2020-12) and
+`examples/valid|invalid/*.json`. Two kinds:
+
+- `features`: the schema describes one GeoJSON feature, in the style of OGC API - Features
+  Part 5; `properties()` lists its properties.
+- `sensorthings`: profile.yaml's `observed_properties` fix, per observed property, the
+  ObservedProperty (name, definition URI), the unit (UCUM), the result type (whence the
+  observationType) and a plausible range; `thing_properties` and `datastream_properties`
+  name the keys every Thing's and Datastream's `properties` must hold. The schema describes
+  one Datastream as served with `$expand=Thing,ObservedProperty,Sensor` (optionally with
+  Observations): a `oneOf` over `$defs`, one per observed property, which the loader checks
+  against `observed_properties`. `Profile.sensorthings` holds the parsed part.
 
     import profiles
     profiles.available()                  # ['street-trees', ...]
     trees = profiles.get("street-trees")
     trees.properties()                    # {'species_scientific': {...}, ...} in propertySeq order
     trees.validate(feature)               # [] when valid, else one message per problem
+    air = profiles.get("air-quality")
+    air.sensorthings.by_definition(uri)   # the ObservedPropertySpec with that definition
+    air.validate(datastream)              # a sensorthings profile validates a Datastream
 
 Profiles are found in this package's folder and in the folders named by the environment
 variable `TWINBRIDGE_PROFILE_PATH` (separated by `os.pathsep`); those are searched first, so
@@ -27,7 +40,11 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
+
+from profiles.sensorthings import ObservedPropertySpec, SensorThingsSpec, SpecError
+from profiles.sensorthings import check_schema as check_sensorthings_schema
+from profiles.sensorthings import parse as parse_sensorthings
 
 PATH_ENV = "TWINBRIDGE_PROFILE_PATH"
 BUILTIN_DIR = Path(__file__).resolve().parent
@@ -66,9 +83,10 @@ class Profile:
     schema: dict[str, Any] = field(compare=False, repr=False)
     path: Path = field(compare=False)
     alignment: tuple[dict[str, str], ...] = field(default=(), compare=False, repr=False)
+    sensorthings: SensorThingsSpec | None = field(default=None, compare=False, repr=False)
 
     def properties(self) -> dict[str, dict[str, Any]]:
-        """The feature properties' schemas, ordered by `x-ogc-propertySeq`."""
+        """The feature properties' schemas, ordered by `x-ogc-propertySeq` (features)."""
         props: dict[str, dict[str, Any]] = self.schema["properties"]["properties"]["properties"]
         ordered = sorted(props.items(), key=lambda kv: kv[1].get("x-ogc-propertySeq", 1 << 30))
         return dict(ordered)
@@ -78,9 +96,35 @@ class Profile:
         return Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def validate(self, feature: dict[str, Any]) -> list[str]:
-        """One message per problem, e.g. "$.properties.genus: 'Pinus' is not one of [...]"."""
-        errors = sorted(self.validator.iter_errors(feature), key=lambda e: list(map(str, e.path)))
+        """One message per problem, e.g. "$.properties.genus: 'Pinus' is not one of [...]";
+        a sensorthings profile validates a Datastream the same way."""
+        errors = list(self.validator.iter_errors(feature))
+        if self.sensorthings is not None:
+            errors = [x for e in errors for x in self._branch_errors(e, feature)]
+        errors.sort(key=lambda e: list(map(str, e.path)))
         return [f"{e.json_path}: {e.message}" for e in errors]
+
+    def _branch_errors(self, error: ValidationError, stream: Any) -> list[ValidationError]:
+        """A failed `oneOf` says only "not valid under any"; name the observed property the
+        Datastream claims (by ObservedProperty definition, else name) and give its errors."""
+        if error.validator != "oneOf" or self.sensorthings is None:
+            return [error]
+        op = stream.get("ObservedProperty") if isinstance(stream, dict) else None
+        op = op if isinstance(op, dict) else {}
+        keys = list(self.sensorthings.observed_properties)
+        specs = self.sensorthings.observed_properties.values()
+        claimed = self.sensorthings.by_definition(op.get("definition")) or next(
+            (p for p in specs if p.name == op.get("name")), None
+        )
+        if claimed is None:
+            error.message = (
+                f"ObservedProperty {op.get('name')!r} ({op.get('definition')!r}) is none of "
+                f"the profile's observed properties: {', '.join(keys)}"
+            )
+            return [error]
+        refs = [b.get("$ref") for b in self.schema.get("oneOf", [])]  # loader: one per key
+        branch = refs.index(f"#/$defs/{claimed.key}")
+        return [e for e in error.context or [] if e.schema_path and e.schema_path[0] == branch]
 
 
 def search_path() -> tuple[Path, ...]:
@@ -146,6 +190,7 @@ def load(folder: Path) -> Profile:
         raise ProfileError(f"{meta_path}: missing {', '.join(missing)}")
     if meta["kind"] not in KINDS:
         raise ProfileError(f"{meta_path}: kind must be one of {', '.join(KINDS)}")
+    sensorthings = _sensorthings(meta, schema, folder) if meta["kind"] == "sensorthings" else None
     profile = Profile(
         id=str(meta["id"]),
         version=str(meta["version"]),
@@ -160,9 +205,23 @@ def load(folder: Path) -> Profile:
         schema=schema,
         path=folder,
         alignment=tuple(meta.get("alignment") or ()),
+        sensorthings=sensorthings,
     )
     _check_names(profile, meta_path)
     return profile
+
+
+def _sensorthings(meta: dict[str, Any], schema: dict[str, Any], folder: Path) -> SensorThingsSpec:
+    """The SensorThings part, checked against schema.json (errors name the file at fault)."""
+    try:
+        spec = parse_sensorthings(meta)
+    except SpecError as e:
+        raise ProfileError(f"{folder / 'profile.yaml'}: {e}") from None
+    try:
+        check_sensorthings_schema(spec, schema, str(meta["id"]), str(meta["version"]))
+    except SpecError as e:
+        raise ProfileError(f"{folder / 'schema.json'}: {e}") from None
+    return spec
 
 
 def _check_names(profile: Profile, meta_path: Path) -> None:
@@ -190,8 +249,10 @@ def _check_names(profile: Profile, meta_path: Path) -> None:
 
 __all__ = [
     "PATH_ENV",
+    "ObservedPropertySpec",
     "Profile",
     "ProfileError",
+    "SensorThingsSpec",
     "UnknownProfile",
     "available",
     "get",

@@ -9,6 +9,7 @@ from tests.conformance import (
     test_broken_features,
     test_broken_resources,
     test_sensorthings,
+    test_sensorthings_profile,
 )
 
 # Shown failing by tests that are not a table of cases.
@@ -19,6 +20,7 @@ ELSEWHERE = {
     "profile/sortables": "test_profile.test_an_ignored_sortby_fails_the_sortables_rule",
     "sta/mqtt-receive": "test_sensorthings.test_mqtt_checks_against_a_real_broker",
     "sta/mqtt-create": "test_sensorthings.test_mqtt_checks_against_a_real_broker",
+    "sta-profile/schema": "test_sensorthings_profile.test_each_rule_fails_on_its_broken_server",
 }
 
 
@@ -29,6 +31,7 @@ def test_every_check_has_a_broken_server_that_it_flags():
         test_broken_resources,
         test_broken_crs_filter,
         test_sensorthings,
+        test_sensorthings_profile,
     )
     for module in modules:
         for case in module.CASES:

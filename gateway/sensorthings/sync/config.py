@@ -5,11 +5,14 @@ Observations. Models only: nothing here talks to a broker."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.remote.http import HttpSettings
+
+if TYPE_CHECKING:
+    from gateway.sensorthings.sync.profiled import ProfileBinding
 
 SDM_CONTEXT = "https://smartdatamodels.org/context.jsonld"
 SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -132,6 +135,25 @@ class NgsiSync(HttpSettings):
         description="UCUM unit per attribute, for values whose entity gives no unitCode, "
         "e.g. {temperature: Cel, no2: ug/m3}.",
     )
+    profile: str | None = Field(
+        None,
+        description="SensorThings profile (kind sensorthings, e.g. air-quality) the "
+        "Datastreams of this source conform to: an attribute that is one of the profile's "
+        "observed properties, in the profile's unit, gets its ObservedProperty (definition "
+        "URI), UCUM unit and observationType, and its Datastream declares "
+        "properties.profile and properties.profileVersion; unset: the plain NGSI mapping.",
+    )
+    profile_version: str | None = Field(
+        None,
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="The profile version this source is declared to conform to; start-up "
+        "fails when the installed profile has another (unset: the installed one).",
+    )
+    observed_properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="NGSI attribute -> the profile's observed-property key, for attribute "
+        "names the profile's Smart Data Models names do not cover, e.g. {NO2: no2}.",
+    )
     interval: float = Field(
         60,
         ge=0,
@@ -162,6 +184,31 @@ class NgsiSync(HttpSettings):
         if self.kind == "ngsi-ld" and (self.service or self.service_path):
             raise ValueError("'service'/'service_path' are for ngsi-v2; ngsi-ld uses 'tenant'")
         return self
+
+    @model_validator(mode="after")
+    def _profile_fits(self) -> NgsiSync:
+        """The profile exists, is a SensorThings one, has the declared version and asks
+        only for what a sync can fill; so a misfit stops start-up, not a run."""
+        import profiles
+        from gateway.sensorthings.sync.profiled import ProfileBinding, ProfileMismatch
+
+        if self.profile is None:
+            if self.profile_version or self.observed_properties:
+                raise ValueError("'profile_version'/'observed_properties' need a 'profile'")
+            return self
+        try:
+            ProfileBinding.load(self.profile, self.profile_version, self.observed_properties)
+        except (ProfileMismatch, profiles.UnknownProfile, profiles.ProfileError) as e:
+            raise ValueError(f"profile: {e}") from None
+        return self
+
+    def profile_binding(self) -> ProfileBinding | None:
+        """The configured profile, ready for the upsert (None without one)."""
+        from gateway.sensorthings.sync.profiled import ProfileBinding
+
+        if self.profile is None:
+            return None
+        return ProfileBinding.load(self.profile, self.profile_version, self.observed_properties)
 
 
 SyncSource = NgsiSync

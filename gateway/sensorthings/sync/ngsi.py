@@ -50,6 +50,7 @@ class NgsiSource:
         self.v2_headers = v2client.service_headers(cfg.service, cfg.service_path)
         self.ld_target = ldclient.LdTarget(cfg.tenant, cfg.context)
         self.watermark: int | None = None  # microseconds, the broker's clock
+        self.profile = cfg.profile_binding()  # the SensorThings profile it conforms to
 
     @property
     def is_ld(self) -> bool:

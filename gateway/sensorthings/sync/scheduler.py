@@ -232,8 +232,8 @@ class SyncScheduler:
     async def _write(
         state: SourceState, entities: Sequence[EntityData], links: Links | None
     ) -> SyncResult:
-        cfg = state.source.cfg
+        cfg, profile = state.source.cfg, state.source.profile
         result: SyncResult = await state.service.run_write(
-            lambda ctx: upsert_plan(ctx, cfg.name, entities, cfg.units), links
+            lambda ctx: upsert_plan(ctx, cfg.name, entities, cfg.units, profile=profile), links
         )
         return result

@@ -6,6 +6,11 @@ so a later run, a notification or a restart finds it again: Things, Locations, S
 ObservedProperties and Datastreams are made once, a moved entity gets a new Location, and
 an Observation is added only for a (Datastream, phenomenonTime) the store does not hold yet,
 so an unchanged value polled twice, or notified and polled, is stored once.
+
+With a profile (profiled.py), a reading of one of its observed properties gets the
+profile's ObservedProperty, unit and observationType, and its Datastream declares the
+profile; Things and Datastreams an earlier run made without that declaration (the profile
+was configured later, or has a new version) are brought up to it, as a PATCH would.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import orjson
 
 from gateway.sensorthings.model import BY_NAME
 from gateway.sensorthings.store.bulk import insert_observations
+from gateway.sensorthings.store.modify import update
 from gateway.sensorthings.store.plan import Plan, Stmt
 from gateway.sensorthings.store.values import dumps
 from gateway.sensorthings.store.write import (
@@ -27,7 +33,9 @@ from gateway.sensorthings.store.write import (
     insert,
 )
 from gateway.sensorthings.sync.ngsimap import SUBJECTS, EntityData, Reading, definition
+from gateway.sensorthings.sync.profiled import ProfileBinding
 from gateway.sensorthings.sync.units import unit_of_measurement
+from profiles import ObservedPropertySpec
 
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 SDM_REPO = "https://github.com/smart-data-models"
@@ -57,6 +65,7 @@ class Known:
     streams: dict[tuple[str, str], int] = field(default_factory=dict)
     sensors: dict[str, int] = field(default_factory=dict)
     properties: dict[str, int] = field(default_factory=dict)
+    stored: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # props by row
 
 
 def _json(value: Any) -> Any:
@@ -93,9 +102,11 @@ def known(ctx: WriteContext, source: str, ids: Sequence[str]) -> Plan[Known]:
     for id_, props in (yield from _mine(ctx, "things", source, wanted)):
         if isinstance(props.get("entityId"), str):
             found.things[props["entityId"]] = id_
+            found.stored[("things", id_)] = props
     for id_, props in (yield from _mine(ctx, "datastreams", source, wanted)):
         if isinstance(props.get("entityId"), str) and isinstance(props.get("attribute"), str):
             found.streams[(props["entityId"], props["attribute"])] = id_
+            found.stored[("datastreams", id_)] = props
     for id_, props in (yield from _mine(ctx, "sensors", source)):
         if isinstance(props.get("sensorKey"), str):
             found.sensors[props["sensorKey"]] = id_
@@ -125,11 +136,24 @@ def _location(entity: EntityData) -> dict[str, Any]:
     }
 
 
-def _thing(ctx: WriteContext, source: str, entity: EntityData, found: Known) -> Plan[int]:
+def _thing_properties(
+    source: str, entity: EntityData, profile: ProfileBinding | None
+) -> dict[str, Any]:
+    props = {"source": source, "entityId": entity.id, "entityType": entity.type}
+    return {**props, **profile.thing_properties(entity)} if profile else props
+
+
+def _thing(
+    ctx: WriteContext,
+    source: str,
+    entity: EntityData,
+    found: Known,
+    profile: ProfileBinding | None,
+) -> Plan[int]:
     body: dict[str, Any] = {
         "name": entity.name,
         "description": entity.description,
-        "properties": {"source": source, "entityId": entity.id, "entityType": entity.type},
+        "properties": _thing_properties(source, entity, profile),
     }
     if entity.location is not None:
         body["Locations"] = [_location(entity)]
@@ -187,15 +211,22 @@ def _sensor(ctx: WriteContext, source: str, entity: EntityData, found: Known) ->
 
 
 def _observed_property(
-    ctx: WriteContext, entity: EntityData, attribute: str, found: Known
+    ctx: WriteContext,
+    entity: EntityData,
+    attribute: str,
+    found: Known,
+    spec: ObservedPropertySpec | None,
 ) -> Plan[int]:
-    uri = definition(entity.type, attribute)
-    if uri not in found.properties:
+    if spec is not None:
+        uri, body = spec.definition, spec.observed_property()
+    else:
+        uri = definition(entity.type, attribute)
         body = {
             "name": attribute,
             "definition": uri,
             "description": f"{attribute} as Smart Data Models define it for {entity.type}",
         }
+    if uri not in found.properties:
         found.properties[uri] = yield from insert(ctx, BY_NAME["ObservedProperty"], body)
     return found.properties[uri]
 
@@ -207,24 +238,73 @@ def _datastream(
     reading: Reading,
     units: dict[str, str],
     found: Known,
+    profile: ProfileBinding | None = None,
 ) -> Plan[int]:
     key = (entity.id, reading.attribute)
+    unit = unit_of_measurement(reading.unit_code, units.get(reading.attribute))
+    spec = profile.observed(entity.type, reading.attribute, unit) if profile else None
     if key in found.streams:
+        yield from _bring_up(ctx, found, found.streams[key], entity, spec, profile)
         return found.streams[key]
     sensor = yield from _sensor(ctx, source, entity, found)
-    prop = yield from _observed_property(ctx, entity, reading.attribute, found)
+    prop = yield from _observed_property(ctx, entity, reading.attribute, found, spec)
+    props = {"source": source, "entityId": entity.id, "attribute": reading.attribute}
     body = {
         "name": f"{entity.name} {reading.attribute}",
         "description": f"{reading.attribute} of {entity.type} {entity.id}",
-        "unitOfMeasurement": unit_of_measurement(reading.unit_code, units.get(reading.attribute)),
-        "observationType": MEASUREMENT,
-        "properties": {"source": source, "entityId": entity.id, "attribute": reading.attribute},
+        "unitOfMeasurement": dict(spec.unit) if spec else unit,
+        "observationType": spec.observation_type if spec else MEASUREMENT,
+        "properties": {**props, **profile.declared} if spec and profile else props,
         "Thing": {"@iot.id": found.things[entity.id]},
         "Sensor": {"@iot.id": sensor},
         "ObservedProperty": {"@iot.id": prop},
     }
     found.streams[key] = yield from insert(ctx, BY_NAME["Datastream"], body)
     return found.streams[key]
+
+
+def _bring_up(
+    ctx: WriteContext,
+    found: Known,
+    stream: int,
+    entity: EntityData,
+    spec: ObservedPropertySpec | None,
+    profile: ProfileBinding | None,
+) -> Plan[None]:
+    """A Datastream made before its profile was configured (or at an older version):
+    give it the profile's ObservedProperty, unit, observationType and declaration."""
+    stored = found.stored.get(("datastreams", stream))
+    if spec is None or profile is None or stored is None or profile.declares(stored):
+        return
+    prop = yield from _observed_property(ctx, entity, str(stored.get("attribute")), found, spec)
+    props = {**stored, **profile.declared}
+    body = {
+        "unitOfMeasurement": dict(spec.unit),
+        "observationType": spec.observation_type,
+        "properties": props,
+        "ObservedProperty": {"@iot.id": prop},
+    }
+    yield from update(ctx, BY_NAME["Datastream"], stream, body)
+    found.stored[("datastreams", stream)] = props
+
+
+def _bring_up_thing(
+    ctx: WriteContext,
+    entity: EntityData,
+    thing: int,
+    found: Known,
+    profile: ProfileBinding | None,
+) -> Plan[None]:
+    """A Thing made before its profile was configured: add the profile's properties."""
+    stored = found.stored.get(("things", thing))
+    if profile is None or stored is None:
+        return
+    wanted = profile.thing_properties(entity)
+    if all(stored.get(k) == v for k, v in wanted.items()):
+        return
+    props = {**stored, **wanted}
+    yield from update(ctx, BY_NAME["Thing"], thing, {"properties": props})
+    found.stored[("things", thing)] = props
 
 
 def _held(ctx: WriteContext, wanted: dict[int, set[int]]) -> Plan[set[tuple[int, int]]]:
@@ -271,6 +351,7 @@ def upsert_plan(
     entities: Sequence[EntityData],
     units: dict[str, str],
     announce: bool = True,
+    profile: ProfileBinding | None = None,
 ) -> Plan[SyncResult]:
     """Make or find each entity's Thing and Datastreams, then add the new Observations."""
     result = SyncResult()
@@ -284,16 +365,18 @@ def upsert_plan(
             continue
         thing = found.things.get(entity.id)
         if thing is None:
-            thing = yield from _thing(ctx, source, entity, found)
+            thing = yield from _thing(ctx, source, entity, found, profile)
             result.things += 1
-        elif (yield from _relocate(ctx, thing, entity, found)):
-            result.moved += 1
+        else:
+            yield from _bring_up_thing(ctx, entity, thing, found, profile)
+            if (yield from _relocate(ctx, thing, entity, found)):
+                result.moved += 1
         if thing not in found.places:  # no place, so no FeatureOfInterest for its values
             result.skipped += len(entity.readings)
             continue
         for reading in entity.readings:
             before = len(found.streams)
-            ds = yield from _datastream(ctx, source, entity, reading, units, found)
+            ds = yield from _datastream(ctx, source, entity, reading, units, found, profile)
             result.datastreams += len(found.streams) - before
             pending.append((ds, reading))
     wanted: dict[int, set[int]] = {}

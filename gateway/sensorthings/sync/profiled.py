@@ -1,0 +1,94 @@
+"""A sync source's SensorThings profile (`profile: air-quality` on a sync entry): which of an
+entity's attributes are the profile's observed properties, and what their Datastreams say.
+
+A reading of attribute `no2` of an AirQualityObserved (a Smart Data Models attribute the
+profile lists, or an attribute mapped in `observed_properties`) whose unit is the profile's
+UCUM unit gets the profile's ObservedProperty (name, definition URI), its unitOfMeasurement
+and observationType, and the Datastream declares `properties.profile` and
+`properties.profileVersion`: that is where a client, and `twinbridge conformance
+--profile air-quality`, reads what it conforms to. A reading in another unit (ppb where the
+profile says ug/m3) is never declared conforming: it keeps the plain NGSI mapping (Smart
+Data Models definition, its own unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import profiles
+from profiles import ObservedPropertySpec, Profile
+from profiles.sensorthings import UCUM_BASE
+
+# Required Thing properties the sync knows how to fill, from the NGSI entity.
+THING_VALUES: dict[str, Callable[[Any], str]] = {
+    "stationId": lambda entity: str(entity.id),
+}
+DATASTREAM_KEYS = ("profile", "profileVersion")
+
+
+class ProfileMismatch(ValueError):
+    """The configured profile cannot be served by an NGSI sync (message says why)."""
+
+
+@dataclass(frozen=True)
+class ProfileBinding:
+    profile: Profile
+    names: dict[str, str]  # NGSI attribute -> the profile's observed-property key
+
+    @classmethod
+    def load(
+        cls, profile_id: str, version: str | None, names: dict[str, str] | None = None
+    ) -> ProfileBinding:
+        """The binding, or ProfileMismatch/UnknownProfile when the profile does not fit."""
+        profile = profiles.get(profile_id)
+        spec = profile.sensorthings
+        if spec is None:
+            raise ProfileMismatch(
+                f"profile '{profile_id}' is of kind {profile.kind}, not sensorthings"
+            )
+        if version is not None and version != profile.version:
+            raise ProfileMismatch(
+                f"profile '{profile_id}' is installed in version {profile.version}, not {version}"
+            )
+        unknown = sorted(set((names or {}).values()) - set(spec.observed_properties))
+        if unknown:
+            raise ProfileMismatch(
+                f"observed_properties name unknown keys of '{profile_id}': {unknown}"
+            )
+        unfilled = [k for k in spec.thing_properties if k not in THING_VALUES]
+        unfilled += [k for k in spec.datastream_properties if k not in DATASTREAM_KEYS]
+        if unfilled:
+            raise ProfileMismatch(
+                f"profile '{profile_id}' requires properties an NGSI sync cannot fill: {unfilled}"
+            )
+        return cls(profile, dict(names or {}))
+
+    @property
+    def declared(self) -> dict[str, str]:
+        return {"profile": self.profile.id, "profileVersion": self.profile.version}
+
+    def observed(
+        self, entity_type: str, attribute: str, unit: dict[str, Any]
+    ) -> ObservedPropertySpec | None:
+        """The observed property a reading stands for, when its unit is the profile's."""
+        spec = self.profile.sensorthings
+        assert spec is not None
+        key = self.names.get(attribute)
+        if key:
+            found = spec.observed_properties.get(key)
+        else:
+            found = spec.by_attribute(entity_type, attribute)
+        if found is None or unit.get("definition") != UCUM_BASE + found.ucum:
+            return None
+        return found
+
+    def thing_properties(self, entity: Any) -> dict[str, str]:
+        spec = self.profile.sensorthings
+        assert spec is not None
+        return {k: THING_VALUES[k](entity) for k in spec.thing_properties}
+
+    def declares(self, properties: dict[str, Any]) -> bool:
+        """Whether stored Datastream properties already declare this profile and version."""
+        return all(properties.get(k) == v for k, v in self.declared.items())
