@@ -41,6 +41,7 @@ from shapely.geometry.polygon import orient
 from gateway.demo.gpkg import PointTable, write_features
 from gateway.demo.places import LEIPZIG, MUENCHEN, District
 
+T = TypeVar("T")
 BUILDING_FILES = {"leipzig": "leipzig-gebaeude.gpkg", "muenchen": "muenchen-gebaeude.geojson"}
 BUILDING_COUNTS = {"leipzig": 240, "muenchen": 200}
 BUILDING_CRS = {"leipzig": "EPSG:25833", "muenchen": "EPSG:31468"}
@@ -62,7 +63,6 @@ DACHFORM = {
 # ALKIS Zustand code -> CityGML 3.0 conditionOfConstruction; None: in use (functional).
 ZUSTAND = {None: "functional", "2100": "declined", "3000": "projected", "4000": "underConstruction"}
 ZUSTAND_WEIGHTS = (95, 1, 1, 3)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,12 @@ KINDS = (
     Kind("1020", 3, (5, 11), 2.8, {"1000": 1}, (36, 60), (11, 13), (1965, 1990)),  # Wohnheim
     Kind("1123", 14, (4, 6), 3.3, {"3100": 3, "3400": 2, "1000": 2, "3200": 1},
          (14, 24), (12, 16), (1875, 2020)),  # Wohn- und Geschäftsgebäude
-    Kind("2020", 7, (3, 9), 3.6, {"1000": 6, "2100": 1}, (20, 45), (12, 18), (1955, 2023)),
-    Kind("2050", 5, (1, 4), 4.2, {"1000": 4, "3100": 1}, (15, 35), (12, 25), (1950, 2022)),
-    Kind("2071", 2, (4, 8), 3.2, {"1000": 2, "3400": 1}, (20, 35), (12, 16), (1900, 2020)),
+    Kind("2020", 7, (3, 9), 3.6, {"1000": 6, "2100": 1}, (20, 45), (12, 18),
+         (1955, 2023)),  # Bürogebäude
+    Kind("2050", 5, (1, 4), 4.2, {"1000": 4, "3100": 1}, (15, 35), (12, 25),
+         (1950, 2022)),  # Geschäftsgebäude
+    Kind("2071", 2, (4, 8), 3.2, {"1000": 2, "3400": 1}, (20, 35), (12, 16),
+         (1900, 2020)),  # Hotel, Motel, Pension
     Kind("2111", 3, (1, 3), 5.5, {"1000": 2, "3800": 2, "3900": 1}, (30, 60), (20, 40),
          (1880, 2010), basement=0.1, wing=False),  # Fabrik
     Kind("2143", 2, (1, 1), 7.5, {"1000": 2, "2100": 1, "3100": 1}, (20, 50), (15, 30),
