@@ -11,10 +11,13 @@ writes, deterministically (same seed, same bytes):
 - `muenchen.gpkg`: a GeoPackage (EPSG:25832) with genus codes, height in cm, the crown
   *radius*, district numbers, street and house number apart, ISO datetimes;
 - `hamburg-bplan.geojson`, `leipzig-bplan.geojson`: the two cities' land-use plans
-  (Bebauungspläne) in the flat XPlanSynWFS style, each in its own dialect (plans.py).
+  (Bebauungspläne) in the flat XPlanSynWFS style, each in its own dialect (plans.py);
+- `leipzig-gebaeude.gpkg`, `muenchen-gebaeude.geojson`: buildings, an ALKIS-style
+  GeoPackage (EPSG:25833) and a flattened CityGML LoD2 model (EPSG:31468) (buildings.py).
 
 `ensure_demo_data()` generates them once into a cache folder and returns it; demo.yaml maps
-the trees onto the street-trees profile and the plans onto land-use-plans.
+the trees onto the street-trees profile, the plans onto land-use-plans and the buildings
+onto buildings.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.demo.buildings import BUILDING_FILES, write_buildings
 from gateway.demo.gpkg import PointTable, write_points
 from gateway.demo.places import (
     HAMBURG,
@@ -214,12 +218,13 @@ WRITERS: dict[str, Callable[[Path, int], int]] = {
 
 
 def generate(outdir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
-    """Write the tree files, the plan files and a manifest into `outdir`; returns city ->
+    """Write the tree, plan and building files and a manifest into `outdir`; returns city ->
     tree count."""
     outdir.mkdir(parents=True, exist_ok=True)
     counts = {city: write(outdir / FILES[city], seed) for city, write in WRITERS.items()}
     for city, name in PLAN_FILES.items():
         write_plans(outdir / name, city, seed)
+    write_buildings(outdir, seed)
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "counts": counts}
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
@@ -238,7 +243,8 @@ def _is_complete(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return manifest.get("generator_version") == GENERATOR_VERSION and all(
-        (folder / name).is_file() for name in (*FILES.values(), *PLAN_FILES.values())
+        (folder / name).is_file()
+        for name in (*FILES.values(), *PLAN_FILES.values(), *BUILDING_FILES.values())
     )
 
 
@@ -256,7 +262,7 @@ def ensure_demo_data(target: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".generating-", dir=folder))
     try:
         generate(tmp)
-        for name in [*FILES.values(), *PLAN_FILES.values(), MANIFEST]:
+        for name in [*FILES.values(), *PLAN_FILES.values(), *BUILDING_FILES.values(), MANIFEST]:
             os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""A minimal GeoPackage 1.3 writer for point tables, with the standard library's sqlite3.
+"""A minimal GeoPackage 1.3 writer for feature tables, with the standard library's sqlite3.
 
 It writes what a GeoPackage reader checks: the application id and user version, the
 mandatory `gpkg_spatial_ref_sys` rows, `gpkg_contents` with the extent,
@@ -40,12 +40,23 @@ WKT_EPSG_25832 = (
     'AUTHORITY["EPSG","25832"]]'
 )
 
+WKT_EPSG_25833 = (
+    WKT_EPSG_25832.replace("zone 32N", "zone 33N")
+    .replace('PARAMETER["central_meridian",9]', 'PARAMETER["central_meridian",15]')
+    .replace('AUTHORITY["EPSG","25832"]', 'AUTHORITY["EPSG","25833"]')
+)
+
 _SRS_ROWS = (
     ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian SRS"),
     ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic SRS"),
     ("WGS 84 geodetic", 4326, "EPSG", 4326, WKT_EPSG_4326, "longitude/latitude on WGS 84"),
     ("ETRS89 / UTM zone 32N", 25832, "EPSG", 25832, WKT_EPSG_25832, "ETRS89 / UTM zone 32N"),
 )
+# Systems a table may use besides those above; its row is added only when it does, so the
+# files of tables in the systems above stay as they were.
+_EXTRA_SRS_ROWS = {
+    25833: ("ETRS89 / UTM zone 33N", 25833, "EPSG", 25833, WKT_EPSG_25833, "ETRS89 / UTM zone 33N"),
+}
 
 _CORE_TABLES = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -119,6 +130,7 @@ class PointTable:
     srs_id: int = 25832
     geometry_column: str = "geom"
     last_change: str = "2024-06-30T00:00:00.000Z"  # fixed: the file must not depend on the clock
+    geometry_type: str = "POINT"  # any GeoPackage geometry type name, with write_features
 
 
 def point_blobs(xs: Sequence[float], ys: Sequence[float], srs_id: int) -> list[bytes]:
@@ -131,52 +143,93 @@ def point_blobs(xs: Sequence[float], ys: Sequence[float], srs_id: int) -> list[b
     ]
 
 
+def geometry_blobs(geometries: Sequence[shapely.Geometry], srs_id: int) -> list[bytes]:
+    """GeoPackage binary geometries, each with its envelope (minx maxx miny maxy)."""
+    wkbs = shapely.to_wkb(np.asarray(geometries, dtype=object), byte_order=1)
+    head = b"GP" + bytes((0, FLAGS_LE_ENVELOPE_XY)) + struct.pack("<i", srs_id)
+    bounds = shapely.bounds(np.asarray(geometries, dtype=object))
+    return [
+        head + struct.pack("<4d", b[0], b[2], b[1], b[3]) + bytes(w)
+        for b, w in zip(bounds, wkbs, strict=True)
+    ]
+
+
 def write_points(path: Path, table: PointTable, rows: Sequence[tuple[float, float, tuple]]) -> None:
     """Write a new GeoPackage at `path` holding one point table; rows are (x, y, values)."""
-    path.unlink(missing_ok=True)
     xs = [r[0] for r in rows]
     ys = [r[1] for r in rows]
     blobs = point_blobs(xs, ys, table.srs_id)
+    envelopes = [(x, x, y, y) for x, y in zip(xs, ys, strict=True)]
+    _write(path, table, blobs, envelopes, [r[2] for r in rows])
+
+
+def write_features(
+    path: Path, table: PointTable, rows: Sequence[tuple[shapely.Geometry, tuple]]
+) -> None:
+    """Write a new GeoPackage at `path` holding one table of `table.geometry_type`; rows are
+    (geometry, values)."""
+    geometries = [r[0] for r in rows]
+    blobs = geometry_blobs(geometries, table.srs_id)
+    envelopes = [(b[0], b[2], b[1], b[3]) for b in shapely.bounds(geometries).tolist()]
+    _write(path, table, blobs, envelopes, [r[1] for r in rows])
+
+
+Envelope = tuple[float, float, float, float]  # minx, maxx, miny, maxy
+
+
+def _write(
+    path: Path,
+    table: PointTable,
+    blobs: Sequence[bytes],
+    envelopes: Sequence[Envelope],
+    values: Sequence[tuple],
+) -> None:
+    path.unlink(missing_ok=True)
     t, c = table.name, table.geometry_column
     con = sqlite3.connect(path)
     try:
         con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         con.execute(f"PRAGMA user_version = {USER_VERSION}")
         con.executescript(_CORE_TABLES)
-        con.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", _SRS_ROWS)
-        extent = (min(xs), min(ys), max(xs), max(ys)) if rows else (None,) * 4
+        srs_rows = list(_SRS_ROWS)
+        if table.srs_id in _EXTRA_SRS_ROWS:
+            srs_rows.append(_EXTRA_SRS_ROWS[table.srs_id])
+        con.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", srs_rows)
+        extent: tuple[float | None, ...] = (None,) * 4
+        if envelopes:
+            extent = (
+                min(e[0] for e in envelopes),
+                min(e[2] for e in envelopes),
+                max(e[1] for e in envelopes),
+                max(e[3] for e in envelopes),
+            )
         con.execute(
             "INSERT INTO gpkg_contents VALUES (?, 'features', ?, ?, ?, ?, ?, ?, ?, ?)",
             (t, table.identifier, table.description, table.last_change, *extent, table.srs_id),
         )
         con.execute(
-            "INSERT INTO gpkg_geometry_columns VALUES (?, ?, 'POINT', ?, 0, 0)",
-            (t, c, table.srs_id),
+            "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
+            (t, c, table.geometry_type, table.srs_id),
         )
         columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in table.columns)
         fid = "fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
-        con.execute(f'CREATE TABLE "{t}" ({fid}, "{c}" POINT, {columns})')
+        con.execute(f'CREATE TABLE "{t}" ({fid}, "{c}" {table.geometry_type}, {columns})')
         marks = ", ".join("?" * (len(table.columns) + 2))
         con.executemany(
             f'INSERT INTO "{t}" VALUES ({marks})',
-            (
-                (i, blob, *values)
-                for i, (blob, (_, _, values)) in enumerate(zip(blobs, rows, strict=True), 1)
-            ),
+            ((i, blob, *row) for i, (blob, row) in enumerate(zip(blobs, values, strict=True), 1)),
         )
-        _add_rtree(con, t, c, xs, ys)
+        _add_rtree(con, t, c, envelopes)
         con.commit()
     finally:
         con.close()
 
 
-def _add_rtree(
-    con: sqlite3.Connection, t: str, c: str, xs: Sequence[float], ys: Sequence[float]
-) -> None:
+def _add_rtree(con: sqlite3.Connection, t: str, c: str, envelopes: Sequence[Envelope]) -> None:
     con.execute(f"CREATE VIRTUAL TABLE rtree_{t}_{c} USING rtree(id, minx, maxx, miny, maxy)")
     con.executemany(
         f"INSERT INTO rtree_{t}_{c} VALUES (?, ?, ?, ?, ?)",
-        ((i, x, x, y, y) for i, (x, y) in enumerate(zip(xs, ys, strict=True), 1)),
+        ((i, *e) for i, e in enumerate(envelopes, 1)),
     )
     con.execute(
         "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', ?, 'write-only')",

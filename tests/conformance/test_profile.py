@@ -68,6 +68,29 @@ def test_demo_collections_conform_to_land_use_plans(
     assert {"profile/schema", "profile/queryables", "profile/code-lists"} <= passed, explain(report)
 
 
+@pytest.mark.parametrize(
+    ("root", "collection"),
+    [("", "buildings"), ("/leipzig", "gebaeude"), ("/muenchen", "gebaeude")],
+)
+def test_demo_collections_conform_to_buildings(
+    loop_thread: LoopThread, demo_app: Any, root: str, collection: str
+):
+    """ALKIS numbers in metres (Leipzig) or CityGML texts in centimetres (München): the
+    profile's schema, queryables, sortables and code lists hold for each and for the union."""
+    report = run_suite(
+        loop_thread,
+        demo_app,
+        f"http://testserver{root}/",
+        suites=("profile",),
+        profile="buildings",
+        collection=collection,
+    )
+    assert flagged(report) == set(), explain(report)
+    passed = {r.check for r in report.results if r.status is Status.PASS}
+    want = {"profile/schema", "profile/queryables", "profile/sortables", "profile/code-lists"}
+    assert want <= passed, explain(report)
+
+
 def test_sample_limits_the_items_validated(loop_thread: LoopThread, demo_app: Any):
     report = run_profile(loop_thread, demo_app, sample=25)
     schema = next(r for r in report.results if r.check == "profile/schema")
@@ -129,3 +152,35 @@ def test_an_ignored_sortby_fails_the_sortables_rule(loop_thread: LoopThread, dem
     )
     report = run_profile(loop_thread, app)
     assert flagged(report) == {"profile/sortables"}, explain(report)
+
+
+def _heights_in_centimetres(doc: Any, scope: B.Scope) -> Any:
+    """München's buildings as a mapping without its factor 0.01 would serve them (sorted and
+    filtered responses left alone, as for the negative height above; the queryables check,
+    which filters, would see the disagreement too, so the test runs the item checks)."""
+    if {"sortby", "filter"} & set(B.params_of(scope)):
+        return doc
+    for f in doc.get("features", []):
+        props = f["properties"]
+        if props.get("tenant") == "muenchen" and props["height_m"] is not None:
+            props["height_m"] = round(props["height_m"] * 100)
+    return doc
+
+
+def test_buildings_with_heights_in_centimetres_fail_the_schema_rule(
+    loop_thread: LoopThread, demo_app: Any
+):
+    app = B.rewrite_json(
+        demo_app, B.on_path(r"/collections/buildings/items$"), _heights_in_centimetres
+    )
+    report = run_suite(
+        loop_thread,
+        app,
+        suites=("profile",),
+        checks=("profile/schema", "profile/code-lists"),
+        profile="buildings",
+        collection="buildings",
+    )
+    assert flagged(report) == {"profile/schema"}, explain(report)
+    failed = next(r for r in report.results if r.check == "profile/schema")
+    assert "height_m" in failed.message and "greater than the maximum of 1000" in failed.message

@@ -15,6 +15,7 @@ import yaml
 import profiles
 from gateway.config import parse_config
 from gateway.demo import DEMO_CONFIG
+from gateway.demo.buildings import BUILDING_FILES
 from gateway.demo.generate import COUNTS, FILES, ensure_demo_data, generate, main
 from gateway.demo.places import HAMBURG_BOX, LEIPZIG_BOX, MUENCHEN_BOX
 from gateway.demo.plans import PLAN_FILES
@@ -145,7 +146,13 @@ def test_ogrinfo_reads_the_geopackage(demo: Path) -> None:
 def test_ensure_demo_data_generates_once(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "cache"
     assert ensure_demo_data(target) == target
-    expected = [*FILES.values(), *PLAN_FILES.values(), "manifest.json", "sensorthings"]
+    expected = [
+        *FILES.values(),
+        *PLAN_FILES.values(),
+        *BUILDING_FILES.values(),
+        "manifest.json",
+        "sensorthings",
+    ]
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == sorted(
         expected
     )
@@ -175,8 +182,8 @@ def test_demo_yaml_parses(demo: Path, monkeypatch) -> None:
     tenants = loaded.config.tenants
     assert {t: list(c.collections) for t, c in tenants.items()} == {
         "hamburg": ["strassenbaeume", "bebauungsplaene", "barrieren"],
-        "leipzig": ["baumkataster", "bebauungsplaene"],
-        "muenchen": ["baeume"],
+        "leipzig": ["baumkataster", "bebauungsplaene", "gebaeude"],
+        "muenchen": ["baeume", "gebaeude"],
         "rotterdam": ["luchtkwaliteit"],
         "aarhus": ["luftkvalitet"],
     }
@@ -185,8 +192,8 @@ def test_demo_yaml_parses(demo: Path, monkeypatch) -> None:
             if "path" not in collection.source.options():  # read live over HTTP
                 assert collection.source.options()["url"].startswith(SERVICES)
                 continue
-            plans = cid == "bebauungsplaene"
-            assert collection.profile == ("land-use-plans" if plans else "street-trees")
+            profile = {"bebauungsplaene": "land-use-plans", "gebaeude": "buildings"}
+            assert collection.profile == profile.get(cid, "street-trees")
             assert Path(collection.source.options()["path"]).parent == demo
             assert Path(collection.source.options()["path"]).is_file()
 
