@@ -5,6 +5,8 @@ does not cover, or covers in another unit, keeps the plain NGSI mapping."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from gateway.demo.ngsi_seed import aarhus_entities, rotterdam_water_entities
 from gateway.sensorthings.store.dialect import SQLITE
 from gateway.sensorthings.store.sqlite import write_sync
 from gateway.sensorthings.store.write import WriteContext
-from gateway.sensorthings.sync.config import AttributeSelection
+from gateway.sensorthings.sync.config import AttributeSelection, NgsiSync
 from gateway.sensorthings.sync.ngsimap import EntityData, from_ld, from_v2
 from gateway.sensorthings.sync.profiled import ProfileBinding
 from gateway.sensorthings.sync.upsert import upsert_plan
@@ -33,12 +35,23 @@ def sync(
     units: dict[str, str] | None = None,
     source: str = "water",
     profile: ProfileBinding | None = WATER,
+    formerly: tuple[str, ...] = (),
 ) -> None:
     write_sync(
         store,
-        lambda ctx: upsert_plan(ctx, source, entities, units or {}, profile=profile),
+        lambda ctx: upsert_plan(
+            ctx, source, entities, units or {}, profile=profile, formerly=formerly
+        ),
         WriteContext(SQLITE),
     )
+
+
+def rows(store: Path, table: str) -> dict[int, tuple[str, str | None]]:
+    """id -> (source, declared profile) of every Thing or Datastream."""
+    with sqlite3.connect(store) as db:
+        found = db.execute(f"SELECT id, properties FROM {table}").fetchall()
+    props = {int(i): json.loads(p) for i, p in found}
+    return {i: (p["source"], p.get("profile")) for i, p in props.items()}
 
 
 def test_rotterdams_v2_probes_fill_every_property_of_the_profile(tmp_path):
@@ -148,3 +161,50 @@ def test_the_demo_syncs_water_quality_for_two_cities_one_profile_per_entry(monke
     rotterdam = loaded.config.tenants["rotterdam"].sensorthings.sync  # type: ignore[union-attr]
     assert {s.service_path for s in rotterdam} == {"/airquality", "/waterquality"}
     assert next(s for s in rotterdam if s.name == "water").units == ROTTERDAM_UNITS
+    aarhus = loaded.config.tenants["aarhus"].sensorthings.sync  # type: ignore[union-attr]
+    split = {s.name: s.formerly for s in aarhus}  # air stays `environment`, water moved out
+    assert split == {"environment": [], "water": ["environment"]}
+
+
+def test_an_entry_split_off_another_takes_over_its_things_and_datastreams(tmp_path):
+    """Aarhus' single entry for air and water, split in two: the water entry (`formerly:
+    [environment]`) keeps the Things and Datastreams, ids and history, the old one made."""
+    store = tmp_path / "s.sqlite"
+    stations = [from_ld(e, AttributeSelection()) for e in aarhus_entities(NOON)]
+    air_profile = ProfileBinding.load("air-quality", None)
+    sync(store, stations, source="environment", profile=air_profile)  # the entry before
+    things, streams_before = rows(store, "things"), rows(store, "datastreams")
+    water = [s for s in stations if s.type == "WaterQualityObserved"]
+    sync(store, water, formerly=("environment",))
+    assert rows(store, "things").keys() == things.keys()  # no Thing made a second time
+    after = rows(store, "datastreams")
+    assert after.keys() == streams_before.keys()
+    moved = {i for i, (source, _) in after.items() if source == "water"}
+    assert len(moved) == 3 * 4
+    assert {after[i][1] for i in moved} == {"water-quality"}  # brought up to the profile
+    assert {after[i] for i in after.keys() - moved} == {("environment", "air-quality")}
+    sync(store, water, formerly=("environment",))  # a second run changes nothing
+    assert rows(store, "datastreams") == after
+
+
+def test_without_formerly_a_split_entry_makes_its_things_again(tmp_path):
+    store = tmp_path / "s.sqlite"
+    water = [
+        from_ld(e, AttributeSelection())
+        for e in aarhus_entities(NOON)
+        if e["type"] == "WaterQualityObserved"
+    ]
+    sync(store, water, source="environment", profile=None)
+    sync(store, water)
+    twice = rows(store, "things")
+    assert sorted(source for source, _ in twice.values()) == [*["environment"] * 3, *["water"] * 3]
+    sync(store, water, formerly=("environment",))  # configured late: its own rows win
+    assert rows(store, "things") == twice
+    assert all(p == "water-quality" for s, p in rows(store, "datastreams").values() if s == "water")
+
+
+@pytest.mark.parametrize("formerly", [["water"], ["Not A Name"]])
+def test_formerly_names_other_sources(formerly: list[str]):
+    raw = {"kind": "ngsi-ld", "name": "water", "url": "http://b", "types": ["T"]}
+    with pytest.raises(ValueError, match="'formerly': other sources' names"):
+        NgsiSync.model_validate({**raw, "formerly": formerly})

@@ -2,7 +2,8 @@
 
 Everything the sync creates carries its external key in `properties` (`source`, plus
 `entityId` for Things, `entityId` + `attribute` for Datastreams, `sensorKey` for Sensors),
-so a later run, a notification or a restart finds it again: Things, Locations, Sensors,
+so a later run, a notification or a restart finds it again (and a source split off another
+finds what that one made for its entities, `formerly`): Things, Locations, Sensors,
 ObservedProperties and Datastreams are made once, a moved entity gets a new Location, and
 an Observation is added only for a (Datastream, phenomenonTime) the store does not hold yet,
 so an unchanged value polled twice, or notified and polled, is stored once.
@@ -78,15 +79,16 @@ def _json(value: Any) -> Any:
 
 
 def _mine(
-    ctx: WriteContext, table: str, source: str, ids: Sequence[str] | None = None
+    ctx: WriteContext, table: str, sources: Sequence[str], ids: Sequence[str] | None = None
 ) -> Plan[list[tuple[int, dict[str, Any]]]]:
-    """Rows of `table` this source made; with `ids`, only those of these entities (so a
+    """Rows of `table` these sources made; with `ids`, only those of these entities (so a
     notification of ten entities does not read a city's every Datastream)."""
     out: list[tuple[int, dict[str, Any]]] = []
     chunks = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
     for chunk in chunks:
         sql, d = ctx.sql(), ctx.dialect
-        where = f"{d.json_text(d.json_get(sql, 'properties', ('source',)))} = {sql.param(source)}"
+        names = ", ".join(sql.param(s) for s in sources)
+        where = f"{d.json_text(d.json_get(sql, 'properties', ('source',)))} IN ({names})"
         if chunk is not None:
             entity = d.json_text(d.json_get(sql, "properties", ("entityId",)))
             where += f" AND {entity} IN ({', '.join(sql.param(i) for i in chunk)})"
@@ -95,19 +97,30 @@ def _mine(
     return out
 
 
-def known(ctx: WriteContext, source: str, ids: Sequence[str]) -> Plan[Known]:
-    """What earlier runs made for the entities `ids` of this source."""
+def known(
+    ctx: WriteContext, source: str, ids: Sequence[str], formerly: Sequence[str] = ()
+) -> Plan[Known]:
+    """What earlier runs made for the entities `ids` of this source, or of the sources it
+    was split off (`formerly`: their Things and Datastreams of these entities)."""
     found = Known()
     wanted = sorted(set(ids))
-    for id_, props in (yield from _mine(ctx, "things", source, wanted)):
+    sources = [source, *formerly]
+    # This source's own rows first: where a former source made one for the same key too,
+    # the own one is kept and the other left alone.
+    rank = {name: n for n, name in enumerate(sources)}
+
+    def ordered(got: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+        return sorted(got, key=lambda r: -rank.get(str(r[1].get("source")), 0))
+
+    for id_, props in ordered((yield from _mine(ctx, "things", sources, wanted))):
         if isinstance(props.get("entityId"), str):
             found.things[props["entityId"]] = id_
             found.stored[("things", id_)] = props
-    for id_, props in (yield from _mine(ctx, "datastreams", source, wanted)):
+    for id_, props in ordered((yield from _mine(ctx, "datastreams", sources, wanted))):
         if isinstance(props.get("entityId"), str) and isinstance(props.get("attribute"), str):
             found.streams[(props["entityId"], props["attribute"])] = id_
             found.stored[("datastreams", id_)] = props
-    for id_, props in (yield from _mine(ctx, "sensors", source)):
+    for id_, props in ordered((yield from _mine(ctx, "sensors", sources))):
         if isinstance(props.get("sensorKey"), str):
             found.sensors[props["sensorKey"]] = id_
     for row in (yield Stmt("SELECT id, definition FROM observed_properties")):
@@ -244,6 +257,7 @@ def _datastream(
     unit = unit_of_measurement(reading.unit_code, units.get(reading.attribute))
     spec = profile.observed(entity.type, reading.attribute, unit) if profile else None
     if key in found.streams:
+        yield from _adopt(ctx, "datastreams", found.streams[key], source, found)
         yield from _bring_up(ctx, found, found.streams[key], entity, spec, profile)
         return found.streams[key]
     sensor = yield from _sensor(ctx, source, entity, found)
@@ -286,6 +300,18 @@ def _bring_up(
     }
     yield from update(ctx, BY_NAME["Datastream"], stream, body)
     found.stored[("datastreams", stream)] = props
+
+
+def _adopt(ctx: WriteContext, table: str, row: int, source: str, found: Known) -> Plan[None]:
+    """A Thing or Datastream a former source made (`formerly`) becomes this source's, with
+    its @iot.id and history: its `source` key is rewritten once."""
+    stored = found.stored.get((table, row))
+    if stored is None or stored.get("source") == source:
+        return
+    props = {**stored, "source": source}
+    etype = BY_NAME["Thing" if table == "things" else "Datastream"]
+    yield from update(ctx, etype, row, {"properties": props})
+    found.stored[(table, row)] = props
 
 
 def _bring_up_thing(
@@ -352,12 +378,13 @@ def upsert_plan(
     units: dict[str, str],
     announce: bool = True,
     profile: ProfileBinding | None = None,
+    formerly: Sequence[str] = (),
 ) -> Plan[SyncResult]:
     """Make or find each entity's Thing and Datastreams, then add the new Observations."""
     result = SyncResult()
     if ctx.dialect.name == "postgres":  # one sync writer at a time per store
         yield Stmt("SELECT pg_advisory_xact_lock(7654322)")
-    found = yield from known(ctx, source, [e.id for e in entities if e.id])
+    found = yield from known(ctx, source, [e.id for e in entities if e.id], formerly)
     pending: list[tuple[int, Reading]] = []
     for entity in entities:
         result.skipped += entity.skipped
@@ -368,6 +395,7 @@ def upsert_plan(
             thing = yield from _thing(ctx, source, entity, found, profile)
             result.things += 1
         else:
+            yield from _adopt(ctx, "things", thing, source, found)
             yield from _bring_up_thing(ctx, entity, thing, found, profile)
             if (yield from _relocate(ctx, thing, entity, found)):
                 result.moved += 1
