@@ -74,7 +74,7 @@ def test_the_federated_root_holds_both_cities_water_datastreams(
     assert "Aarhus-Aa-Mollestien pH" in got  # Aarhus, NGSI-LD
 
 
-def test_the_air_quality_root_is_not_taken_for_water(loop_thread: LoopThread, synced: Any):
+def test_a_root_without_water_stations_skips_with_the_reason(loop_thread: LoopThread, synced: Any):
     """Leipzig serves only air quality: nothing of water-quality, so every rule skips."""
     report = run_profile(loop_thread, synced, "/leipzig/sta/v1.1")
     assert {r.status for r in report.results} == {Status.SKIP}
