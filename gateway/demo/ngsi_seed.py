@@ -1,8 +1,10 @@
 """Deterministic NGSI seed data for the demo: two cities' sensors as their brokers hold them.
 
-- Rotterdam (NGSI-v2, `Fiware-Service: rotterdam`, service path `/airquality`): ten
+- Rotterdam (NGSI-v2, `Fiware-Service: rotterdam`): in service path `/airquality` ten
   `AirQualityObserved` stations with no2, pm10, pm25, o3 (µg/m³, unitCode GQ) and
-  temperature (°C, CEL), hourly;
+  temperature (°C, CEL); in `/waterquality` four `WaterQualityObserved` probes on the Maas
+  branches with temperature, pH, conductivity (µS/cm), O2 and NO3 (mg/l) as
+  `metadata.unitCode`, and turbidity without one (UN/CEFACT has no turbidity unit); hourly;
 - Aarhus (NGSI-LD, Smart Data Models @context): five `AirQualityObserved` stations and three
   `WaterQualityObserved` stations (temperature, pH, conductivity in µS/cm, dissolved O2
   in mg/l), hourly, each value with its `observedAt`.
@@ -31,6 +33,7 @@ import httpx
 
 ROTTERDAM_SERVICE = "rotterdam"
 ROTTERDAM_PATH = "/airquality"
+ROTTERDAM_WATER_PATH = "/waterquality"
 SDM_CONTEXT = "https://smartdatamodels.org/context.jsonld"
 LINK = f'<{SDM_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 
@@ -47,6 +50,13 @@ ROTTERDAM = [
     ("NL01496", "Rotterdam-Hoogvliet", 4.3517, 51.8640),
     ("NL01497", "Rotterdam-Noordplein", 4.4781, 51.9286),
 ]
+# (probe code, name, lon, lat): river probes on the Nieuwe Maas, Nieuwe Waterweg and Oude Maas.
+ROTTERDAM_WATER = [
+    ("NMA-BRIE", "Nieuwe Maas - Brienenoordbrug", 4.5393, 51.9085),
+    ("NMA-WILL", "Nieuwe Maas - Willemsbrug", 4.4937, 51.9164),
+    ("NWW-MSLS", "Nieuwe Waterweg - Maassluis", 4.2497, 51.9155),
+    ("OMA-SPIJ", "Oude Maas - Spijkenisse", 4.3284, 51.8581),
+]
 AARHUS_AIR = [
     ("AAR-BANE", "Aarhus-Banegaardsgade", 10.2039, 56.1506),
     ("AAR-VIBY", "Aarhus-Viby", 10.1644, 56.1298),
@@ -59,7 +69,8 @@ AARHUS_WATER = [
     ("AAR-AA-02", "Aarhus-Aa-Aaboulevarden", 10.2105, 56.1566),
     ("AAR-BUGT", "Aarhus-Bugten-Bassin7", 10.2268, 56.1612),
 ]
-# attribute -> (unitCode, base level, daily amplitude, rush-hour peak, noise, decimals)
+# attribute -> (unitCode, base level, daily amplitude, rush-hour peak, noise, decimals[,
+# spread of the stations' levels, default 0.15])
 AIR = {
     "no2": ("GQ", 24.0, 6.0, 18.0, 5.0, 1),
     "pm10": ("GQ", 19.0, 3.0, 6.0, 4.0, 1),
@@ -72,6 +83,16 @@ WATER = {
     "pH": ("Q30", 7.8, 0.1, 0.0, 0.05, 2),
     "conductivity": ("G42", 540.0, 12.0, 0.0, 8.0, 0),
     "O2": ("M1", 10.8, 0.9, 0.0, 0.3, 2),
+}
+# The Maas at Rotterdam: warmer, more mineral and more turbid than the Aarhus Aa; turbidity
+# has no unitCode (a sync configures the unit), NO3 is mg/l as NO3.
+RIVER = {
+    "temperature": ("CEL", 8.5, 0.4, 0.0, 0.2, 2),
+    "pH": ("Q30", 7.9, 0.08, 0.0, 0.04, 2, 0.03),  # a logarithm: stations differ little
+    "conductivity": ("G42", 780.0, 25.0, 0.0, 15.0, 0),
+    "O2": ("M1", 10.2, 0.8, 0.0, 0.3, 2),
+    "turbidity": (None, 18.0, 3.0, 0.0, 4.0, 1),
+    "NO3": ("M1", 11.5, 0.5, 0.0, 0.6, 2),
 }
 
 
@@ -89,11 +110,12 @@ def _noise(*parts: object) -> float:
 
 
 def value(station: str, attribute: str, spec: tuple, at: datetime) -> float:
-    _, base, daily, peak, noise, decimals = spec
+    base, daily, peak, noise, decimals = spec[1:6]
+    spread = spec[6] if len(spec) > 6 else 0.15  # how far stations' levels differ
     hour = at.hour + at.minute / 60
     cycle = math.sin((hour - 9) / 24 * 2 * math.pi)  # highest mid-afternoon
     rush = math.exp(-((hour - 8.5) ** 2) / 2) + 0.8 * math.exp(-((hour - 17.5) ** 2) / 2)
-    level = base * (1 + 0.15 * _noise(station, attribute))  # each station its own level
+    level = base * (1 + spread * _noise(station, attribute))  # each station its own level
     raw = level + daily * cycle + peak * rush + noise * _noise(station, attribute, at.isoformat())
     return round(max(raw, 0.0), decimals) if attribute != "temperature" else round(raw, decimals)
 
@@ -125,6 +147,33 @@ def rotterdam_entities(at: datetime) -> list[dict[str, Any]]:
                 "value": value(code, attr, spec, at),
                 "metadata": {"unitCode": {"type": "Text", "value": spec[0]}},
             }
+        out.append(entity)
+    return out
+
+
+def _v2_measurement(spec: tuple, number: float) -> dict[str, Any]:
+    unit = {"unitCode": {"type": "Text", "value": spec[0]}} if spec[0] else {}
+    return {"type": "Number", "value": number, "metadata": unit}
+
+
+def rotterdam_water_entities(at: datetime) -> list[dict[str, Any]]:
+    """The four Rotterdam river probes at one hour, NGSI-v2 normalized."""
+    out = []
+    for code, name, lon, lat in ROTTERDAM_WATER:
+        entity: dict[str, Any] = {
+            "id": f"Rotterdam-WaterQualityObserved-{code}",
+            "type": "WaterQualityObserved",
+            "name": {"type": "Text", "value": name},
+            "dateObserved": {"type": "DateTime", "value": stamp(at)},
+            "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, lat]}},
+            "address": {
+                "type": "StructuredValue",
+                "value": {"addressLocality": "Rotterdam", "addressCountry": "NL"},
+            },
+            "source": {"type": "URL", "value": "https://waterinfo.rws.nl"},
+        }
+        for attr, spec in RIVER.items():
+            entity[attr] = _v2_measurement(spec, value(code, attr, spec, at))
         out.append(entity)
     return out
 
@@ -172,15 +221,20 @@ async def load_seed(
     ld_tenant: str | None = None,
 ) -> SeedCounts:
     """Write the seed hour by hour: Rotterdam through `v2` (POST /v2/op/update, append),
-    Aarhus through `ld` (POST /ngsi-ld/v1/entityOperations/upsert); either may be None.
+    one request per service path; Aarhus through `ld` (POST
+    /ngsi-ld/v1/entityOperations/upsert); either may be None.
     Each client's base URL is its broker's root. Raises httpx.HTTPStatusError on a refusal."""
     when = hours(end or datetime.now(UTC), hours_back)
     v2_headers = {"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH}
+    water_headers = {**v2_headers, "Fiware-ServicePath": ROTTERDAM_WATER_PATH}
     ld_headers = {"Link": LINK, **({"NGSILD-Tenant": ld_tenant} if ld_tenant else {})}
     for at in when:
         if v2 is not None:
             body = {"actionType": "append", "entities": rotterdam_entities(at)}
             r = await v2.post("/v2/op/update", json=body, headers=v2_headers)
+            r.raise_for_status()
+            body = {"actionType": "append", "entities": rotterdam_water_entities(at)}
+            r = await v2.post("/v2/op/update", json=body, headers=water_headers)
             r.raise_for_status()
         if ld is not None:
             r = await ld.post(
@@ -189,7 +243,7 @@ async def load_seed(
             r.raise_for_status()
     return SeedCounts(
         len(when),
-        len(ROTTERDAM) if v2 is not None else 0,
+        len(ROTTERDAM) + len(ROTTERDAM_WATER) if v2 is not None else 0,
         len(AARHUS_AIR) + len(AARHUS_WATER) if ld is not None else 0,
     )
 

@@ -15,10 +15,12 @@ from gateway.demo.ngsi_seed import (
     LINK,
     ROTTERDAM_PATH,
     ROTTERDAM_SERVICE,
+    ROTTERDAM_WATER_PATH,
     aarhus_entities,
     hours,
     load_into_apps,
     rotterdam_entities,
+    rotterdam_water_entities,
 )
 from gateway.demo.ngsibroker import create_app
 from gateway.demo.ngsibroker.ld import create_ld_app
@@ -45,11 +47,25 @@ def test_values_are_plausible_over_three_days():
             assert 0 <= entity["no2"]["value"] < 120 and 0 <= entity["pm25"]["value"] < 60
             assert 0 <= entity["o3"]["value"] < 120 and -10 < entity["temperature"]["value"] < 25
             assert set(AIR) <= set(entity)
+        for entity in rotterdam_water_entities(at):
+            assert 6.5 <= entity["pH"]["value"] <= 9 and 0 < entity["conductivity"]["value"] < 2000
+            assert 4 < entity["O2"]["value"] < 16 and 0 <= entity["turbidity"]["value"] < 100
+            assert 0 < entity["NO3"]["value"] < 50 and 0 < entity["temperature"]["value"] < 25
 
 
 def test_seed_entities_map_onto_sensorthings_readings():
     v2 = [from_v2(e, AttributeSelection()) for e in rotterdam_entities(NOON)]
     assert len(v2) == 10 and all(len(d.readings) == 5 and d.location for d in v2)
+    river = [from_v2(e, AttributeSelection()) for e in rotterdam_water_entities(NOON)]
+    assert len(river) == 4 and all(d.location and not d.left_out for d in river)
+    assert {r.attribute: r.unit_code for r in river[0].readings} == {
+        "temperature": "CEL",
+        "pH": "Q30",
+        "conductivity": "G42",
+        "O2": "M1",
+        "turbidity": None,  # UN/CEFACT has no turbidity unit: the sync configures {NTU}
+        "NO3": "M1",
+    }
     ld = [from_ld(e, AttributeSelection()) for e in aarhus_entities(NOON)]
     assert {d.type for d in ld} == {"AirQualityObserved", "WaterQualityObserved"}
     water = next(d for d in ld if d.type == "WaterQualityObserved")
@@ -64,19 +80,23 @@ def test_seed_entities_map_onto_sensorthings_readings():
 def test_the_seed_loads_into_the_in_process_v2_broker():
     app = create_app(v2=True)
 
-    async def run() -> list:
+    async def run() -> tuple[list, list]:
         counts = await load_into_apps(app, None, hours_back=3, end=NOON)
-        assert (counts.hours, counts.v2_entities) == (3, 10)
+        assert (counts.hours, counts.v2_entities) == (3, 14)  # 10 air stations, 4 river probes
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
-            r = await client.get(
-                "/v2/entities?type=AirQualityObserved&limit=100",
-                headers={"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH},
-            )
-            return r.json()
+            found = []
+            for path in (ROTTERDAM_PATH, ROTTERDAM_WATER_PATH):
+                r = await client.get(
+                    "/v2/entities?limit=100",
+                    headers={"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": path},
+                )
+                found.append(r.json())
+            return found[0], found[1]
 
-    entities = asyncio.run(run())
-    assert len(entities) == 10
+    entities, river = asyncio.run(run())
+    assert len(entities) == 10 and {e["type"] for e in entities} == {"AirQualityObserved"}
+    assert len(river) == 4 and {e["type"] for e in river} == {"WaterQualityObserved"}
     assert {e["dateObserved"]["value"] for e in entities} == {
         "2026-03-02T12:00:00.000Z"
     }  # Orion renders ms

@@ -5,6 +5,7 @@ Observations. Models only: nothing here talks to a broker."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -103,6 +104,13 @@ class NgsiSync(HttpSettings):
         description="Name of this source within the tenant (lower case); it names the "
         "notification endpoint, the metrics and the key kept in each entity's properties.",
     )
+    formerly: list[str] = Field(
+        default_factory=list,
+        description="Names this source's entities were synchronised under before, e.g. "
+        "[environment] when an entry for two entity types is split in two (one profile "
+        "each): their Things and Datastreams become this source's on its first run, keeping "
+        "their @iot.ids and history, instead of being made a second time.",
+    )
     url: str = Field(
         pattern=r"^https?://",
         description="Broker root, e.g. http://orion:1026 (the /v2 or /ngsi-ld/v1 paths are added).",
@@ -183,6 +191,13 @@ class NgsiSync(HttpSettings):
             raise ValueError("'tenant' is for ngsi-ld; ngsi-v2 uses 'service'")
         if self.kind == "ngsi-ld" and (self.service or self.service_path):
             raise ValueError("'service'/'service_path' are for ngsi-v2; ngsi-ld uses 'tenant'")
+        return self
+
+    @model_validator(mode="after")
+    def _formerly_others(self) -> NgsiSync:
+        bad = [n for n in self.formerly if n == self.name or not re.match(SOURCE_NAME, n)]
+        if bad:
+            raise ValueError(f"'formerly': other sources' names, not {', '.join(bad)}")
         return self
 
     @model_validator(mode="after")

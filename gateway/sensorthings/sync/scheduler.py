@@ -234,6 +234,9 @@ class SyncScheduler:
     ) -> SyncResult:
         cfg, profile = state.source.cfg, state.source.profile
         result: SyncResult = await state.service.run_write(
-            lambda ctx: upsert_plan(ctx, cfg.name, entities, cfg.units, profile=profile), links
+            lambda ctx: upsert_plan(
+                ctx, cfg.name, entities, cfg.units, profile=profile, formerly=cfg.formerly
+            ),
+            links,
         )
         return result

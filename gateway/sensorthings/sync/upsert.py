@@ -2,7 +2,8 @@
 
 Everything the sync creates carries its external key in `properties` (`source`, plus
 `entityId` for Things, `entityId` + `attribute` for Datastreams, `sensorKey` for Sensors),
-so a later run, a notification or a restart finds it again: Things, Locations, Sensors,
+so a later run, a notification or a restart finds it again (known.py; a source split off
+another also finds what that one made, `formerly`): Things, Locations, Sensors,
 ObservedProperties and Datastreams are made once, a moved entity gets a new Location, and
 an Observation is added only for a (Datastream, phenomenonTime) the store does not hold yet,
 so an unchanged value polled twice, or notified and polled, is stored once.
@@ -19,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from gateway.sensorthings.model import BY_NAME
 from gateway.sensorthings.store.bulk import insert_observations
 from gateway.sensorthings.store.modify import update
@@ -32,6 +31,7 @@ from gateway.sensorthings.store.write import (
     historical_location,
     insert,
 )
+from gateway.sensorthings.sync.known import CHUNK, Known, known
 from gateway.sensorthings.sync.ngsimap import SUBJECTS, EntityData, Reading, definition
 from gateway.sensorthings.sync.profiled import ProfileBinding
 from gateway.sensorthings.sync.units import unit_of_measurement
@@ -39,7 +39,6 @@ from profiles import ObservedPropertySpec
 
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 SDM_REPO = "https://github.com/smart-data-models"
-CHUNK = 500
 
 
 @dataclass
@@ -54,77 +53,6 @@ class SyncResult:
     def add(self, other: SyncResult) -> None:
         for name in ("things", "datastreams", "observations", "moved", "skipped"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class Known:
-    """What earlier runs made for this source, by external key."""
-
-    things: dict[str, int] = field(default_factory=dict)
-    places: dict[int, tuple[int, Any]] = field(default_factory=dict)  # thing -> (location, geo)
-    streams: dict[tuple[str, str], int] = field(default_factory=dict)
-    sensors: dict[str, int] = field(default_factory=dict)
-    properties: dict[str, int] = field(default_factory=dict)
-    stored: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # props by row
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str | bytes):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None
-    return value
-
-
-def _mine(
-    ctx: WriteContext, table: str, source: str, ids: Sequence[str] | None = None
-) -> Plan[list[tuple[int, dict[str, Any]]]]:
-    """Rows of `table` this source made; with `ids`, only those of these entities (so a
-    notification of ten entities does not read a city's every Datastream)."""
-    out: list[tuple[int, dict[str, Any]]] = []
-    chunks = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-    for chunk in chunks:
-        sql, d = ctx.sql(), ctx.dialect
-        where = f"{d.json_text(d.json_get(sql, 'properties', ('source',)))} = {sql.param(source)}"
-        if chunk is not None:
-            entity = d.json_text(d.json_get(sql, "properties", ("entityId",)))
-            where += f" AND {entity} IN ({', '.join(sql.param(i) for i in chunk)})"
-        rows = yield Stmt(f"SELECT id, properties FROM {table} WHERE {where}", sql.params)
-        out += [(int(r[0]), _json(r[1]) or {}) for r in rows]
-    return out
-
-
-def known(ctx: WriteContext, source: str, ids: Sequence[str]) -> Plan[Known]:
-    """What earlier runs made for the entities `ids` of this source."""
-    found = Known()
-    wanted = sorted(set(ids))
-    for id_, props in (yield from _mine(ctx, "things", source, wanted)):
-        if isinstance(props.get("entityId"), str):
-            found.things[props["entityId"]] = id_
-            found.stored[("things", id_)] = props
-    for id_, props in (yield from _mine(ctx, "datastreams", source, wanted)):
-        if isinstance(props.get("entityId"), str) and isinstance(props.get("attribute"), str):
-            found.streams[(props["entityId"], props["attribute"])] = id_
-            found.stored[("datastreams", id_)] = props
-    for id_, props in (yield from _mine(ctx, "sensors", source)):
-        if isinstance(props.get("sensorKey"), str):
-            found.sensors[props["sensorKey"]] = id_
-    for row in (yield Stmt("SELECT id, definition FROM observed_properties")):
-        found.properties.setdefault(row[1], int(row[0]))
-    things = sorted(set(found.things.values()))
-    for i in range(0, len(things), CHUNK):
-        sql = ctx.sql()
-        marks = ", ".join(sql.param(t) for t in things[i : i + CHUNK])
-        rows = yield Stmt(
-            "SELECT tl.thing_id, l.id, l.location FROM thing_locations tl"
-            f" JOIN locations l ON l.id = tl.location_id WHERE tl.thing_id IN ({marks})"
-            " ORDER BY l.id",
-            sql.params,
-        )
-        for thing, loc, geo in rows:
-            found.places.setdefault(int(thing), (int(loc), _json(geo)))
-    return found
 
 
 def _location(entity: EntityData) -> dict[str, Any]:
@@ -244,6 +172,7 @@ def _datastream(
     unit = unit_of_measurement(reading.unit_code, units.get(reading.attribute))
     spec = profile.observed(entity.type, reading.attribute, unit) if profile else None
     if key in found.streams:
+        yield from _adopt(ctx, "datastreams", found.streams[key], source, found)
         yield from _bring_up(ctx, found, found.streams[key], entity, spec, profile)
         return found.streams[key]
     sensor = yield from _sensor(ctx, source, entity, found)
@@ -286,6 +215,18 @@ def _bring_up(
     }
     yield from update(ctx, BY_NAME["Datastream"], stream, body)
     found.stored[("datastreams", stream)] = props
+
+
+def _adopt(ctx: WriteContext, table: str, row: int, source: str, found: Known) -> Plan[None]:
+    """A Thing or Datastream a former source made (`formerly`) becomes this source's, with
+    its @iot.id and history: its `source` key is rewritten once."""
+    stored = found.stored.get((table, row))
+    if stored is None or stored.get("source") == source:
+        return
+    props = {**stored, "source": source}
+    etype = BY_NAME["Thing" if table == "things" else "Datastream"]
+    yield from update(ctx, etype, row, {"properties": props})
+    found.stored[(table, row)] = props
 
 
 def _bring_up_thing(
@@ -352,12 +293,13 @@ def upsert_plan(
     units: dict[str, str],
     announce: bool = True,
     profile: ProfileBinding | None = None,
+    formerly: Sequence[str] = (),
 ) -> Plan[SyncResult]:
     """Make or find each entity's Thing and Datastreams, then add the new Observations."""
     result = SyncResult()
     if ctx.dialect.name == "postgres":  # one sync writer at a time per store
         yield Stmt("SELECT pg_advisory_xact_lock(7654322)")
-    found = yield from known(ctx, source, [e.id for e in entities if e.id])
+    found = yield from known(ctx, source, [e.id for e in entities if e.id], formerly)
     pending: list[tuple[int, Reading]] = []
     for entity in entities:
         result.skipped += entity.skipped
@@ -368,6 +310,7 @@ def upsert_plan(
             thing = yield from _thing(ctx, source, entity, found, profile)
             result.things += 1
         else:
+            yield from _adopt(ctx, "things", thing, source, found)
             yield from _bring_up_thing(ctx, entity, thing, found, profile)
             if (yield from _relocate(ctx, thing, entity, found)):
                 result.moved += 1
