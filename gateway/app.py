@@ -21,6 +21,7 @@ from gateway.assets import static_mount
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
 from gateway.context import REQUEST_ID, new_request_id
+from gateway.datacatalog.service import CatalogService
 from gateway.errors import GatewayError, Unauthorized, log_answer
 from gateway.features.cursor import Cursors, derived_key
 from gateway.features.encoders import html_response, json_response, negotiate
@@ -141,12 +142,15 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     features = Features(loaded.config.server, root, tenants, Cursors(_cursor_key(loaded)))
 
     sensorthings = StaFacade(loaded)
+    data_catalog = CatalogService(catalog, loaded, sensorthings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catalog.open()
         await sensorthings.open()
+        data_catalog.start()  # figures for /catalog, in the background
         yield
+        await data_catalog.stop()
         await sensorthings.close()
         await catalog.close()
 
@@ -156,6 +160,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.catalog = catalog
     app.state.server_settings = loaded.config.server
     app.state.sensorthings = sensorthings
+    app.state.data_catalog = data_catalog
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -198,6 +203,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
                 Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
                 Route("/ready", ready, methods=["GET", "HEAD"]),
                 Route("/metrics", metrics_endpoint, methods=["GET"]),
+                *data_catalog.routes(),
                 *sensorthings.routes(),  # before the features' /{tenant}/... patterns
                 static_mount(),
                 *features.routes(),

@@ -39,9 +39,16 @@ class PropertyRule:
         return low or high
 
     def outside_codes(self, value: Any) -> bool:
-        if self.codes is None or isinstance(value, dict | list):
+        """A value not in the code list; a list value (a multi-valued property) when any
+        of its items is not."""
+        if self.codes is None or isinstance(value, dict):
             return False
-        return value not in self.codes
+        if isinstance(value, list):
+            return any(v is not None and self.outside_codes(v) for v in value)
+        try:
+            return value not in self.codes
+        except TypeError:  # unhashable: not a code
+            return True
 
 
 def _bound(
@@ -63,7 +70,10 @@ def _rule(name: str, schema: dict[str, Any], codes: dict[str, str] | None) -> Pr
     minimum, ex_min = _bound(schema, "minimum", "exclusiveMinimum", -math.inf)
     maximum, ex_max = _bound(schema, "maximum", "exclusiveMaximum", math.inf)
     allowed: set[Any] | None = None
+    items = schema.get("items")
     enum = schema.get("enum")
+    if enum is None and isinstance(items, dict):
+        enum = items.get("enum")  # a multi-valued property: each item from the list
     if isinstance(enum, list):
         allowed = {v for v in enum if v is not None}
     if codes:

@@ -205,3 +205,8 @@ def test_exclusive_bounds_are_honoured():
     object.__setattr__(profile, "schema", schema)
     rule = property_rules(profile)["height_m"]
     assert rule.out_of_range(0) and not rule.out_of_range(0.1)
+
+
+def test_a_list_value_is_outside_the_code_list_when_one_item_is():
+    report = figures(tree("a", genus=["Tilia", "Acer"]), tree("b", genus=["Tilia", "Pinus"]))
+    assert report["outside_code_list"] == {"genus": 1}
