@@ -148,7 +148,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catalog.open()
         await sensorthings.open()
-        data_catalog.start()  # figures for /catalog, in the background
+        data_catalog.start(app)  # figures for /catalog, in the background
         yield
         await data_catalog.stop()
         await sensorthings.close()

@@ -37,6 +37,15 @@ class CatalogSettings(_Strict):
     concurrency: int = Field(
         2, ge=1, le=64, description="Collections whose figures are computed at the same time."
     )
+    conformance: bool = Field(
+        True,
+        description="Also run the conformance suite's profile checks on every Features "
+        "dataset each round (in process, against this gateway), for the catalog's latest "
+        "conformance result.",
+    )
+    conformance_budget_seconds: float = Field(
+        300, gt=0, description="Seconds one dataset's profile-conformance run may take."
+    )
     max_ids: int = Field(
         200_000,
         ge=0,

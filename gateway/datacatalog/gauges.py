@@ -65,6 +65,13 @@ FAILED = Gauge(
     multiprocess_mode=_MODE,
 )
 
+CONFORMANCE = Gauge(
+    "twinbridge_catalog_conformance_passed",
+    "1 when the dataset's latest profile-conformance run passed, 0 when it did not.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+
 
 def publish(labels: tuple[str, str, str], figures: dict[str, Any], when: float) -> None:
     """Set every gauge of one dataset from its figures document."""
@@ -74,6 +81,9 @@ def publish(labels: tuple[str, str, str], figures: dict[str, Any], when: float) 
     COMPUTED.labels(*labels).set(when)
     if figures.get("count") is not None:
         ITEMS.labels(*labels).set(figures["count"])
+    conformance = (figures.get("conformance") or {}).get("status")
+    if conformance in ("passed", "failed", "error"):
+        CONFORMANCE.labels(*labels).set(1 if conformance == "passed" else 0)
     quality = figures.get("quality")
     if not quality:
         return

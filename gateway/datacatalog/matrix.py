@@ -17,6 +17,7 @@ def _summary(d: dict[str, Any]) -> dict[str, Any]:
         "href": next((x["href"] for x in d["links"] if x["rel"] in ("alternate", "data")), None),
         "status": d.get("status", "pending"),
         "error": d.get("error"),
+        "conformance": (d.get("conformance") or {}).get("status", "pending"),
     }
     if d.get("status") != "ok":
         return out

@@ -28,10 +28,12 @@ class Refresher:
         datasets: list[Dataset],
         settings: CatalogSettings,
         sensorthings: Compute | None = None,
+        conformance: Compute | None = None,
     ) -> None:
         self.datasets = datasets
         self.settings = settings
         self.sensorthings = sensorthings
+        self.conformance = conformance
         self.figures: dict[str, dict[str, Any]] = {}
         self.rounds = 0
         self.last_round: str | None = None
@@ -71,6 +73,7 @@ class Refresher:
             if dataset.kind == FEATURES:
                 assert dataset.source is not None
                 figures = await features_figures(dataset.source, self.settings)
+                figures["conformance"] = await self._conformance(dataset)
             elif self.sensorthings is not None:
                 figures = await self.sensorthings(dataset)
             else:
@@ -85,6 +88,18 @@ class Refresher:
         self.figures[dataset.key] = figures
         labels = (dataset.tenant, dataset.profile.id, dataset.key)
         gauges.publish(labels, figures, time.time())
+
+    async def _conformance(self, dataset: Dataset) -> dict[str, Any]:
+        """The profile-conformance result; a run that cannot finish says why."""
+        if self.conformance is None:
+            return {"status": "not-run"}
+        try:
+            return await self.conformance(dataset)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.exception("catalog: conformance run of %s failed", dataset.key)
+            return {"status": "error", "ranAt": now_iso(), "error": type(e).__name__}
 
     def _failed(self, dataset: Dataset, why: str) -> dict[str, Any]:
         """The failure, beside the last good figures (still the best known)."""

@@ -23,14 +23,22 @@ class CatalogService:
             from gateway.datacatalog.sta import SensorThingsFigures
 
             compute = SensorThingsFigures(sensorthings, settings)
-        self.refresher = Refresher(found, settings, compute)
+        self.conformance = None
+        if settings.conformance:
+            from gateway.datacatalog.conformance import ConformanceRuns
+
+            self.conformance = ConformanceRuns(settings)
+        self.refresher = Refresher(found, settings, compute, self.conformance)
         self.api = DataCatalog(loaded, found, self.refresher)
         self.enabled = settings.enabled
 
     def routes(self) -> list[Route]:
         return self.api.routes() if self.enabled else []
 
-    def start(self) -> None:
+    def start(self, app: Any) -> None:
+        """Start computing; `app` is what the conformance runs ask, in process."""
+        if self.conformance is not None:
+            self.conformance.app = app
         self.refresher.start()
 
     async def stop(self) -> None:

@@ -138,6 +138,19 @@ def test_after_a_refresh_the_figures_tell_clean_from_broken(client: TestClient):
     assert good["ids"]["duplicates"] == 0 and bad["ids"]["duplicates"] > 0
 
 
+def test_the_latest_profile_conformance_result_is_in_each_cell(client: TestClient):
+    assert datasets(client)["clean/trees"]["conformance"]["status"] == "pending"
+    refresh(client)
+    found = datasets(client)
+    clean, broken = found["clean/trees"]["conformance"], found["broken/trees"]["conformance"]
+    assert clean["status"] == "passed", clean
+    assert clean["profile"] == {"id": "street-trees", "version": "1.0.0"}
+    assert clean["counts"]["pass"] >= 2 and clean["counts"]["fail"] == 0
+    assert broken["status"] == "failed"
+    checks = {f["check"] for f in broken["failures"]}
+    assert {"profile/schema", "profile/code-lists"} <= checks
+
+
 def test_max_items_samples_and_still_counts_exactly(tmp_path: Path):
     data = config(tmp_path, max_items=15, page_size=10)
     for client in client_for(data, tmp_path):
@@ -237,6 +250,7 @@ def test_the_figures_are_prometheus_gauges(client: TestClient):
     assert value("twinbridge_catalog_duplicate_ids") > 0
     assert value("twinbridge_catalog_failed") == 0
     assert value("twinbridge_catalog_staleness_seconds") > 0
+    assert value("twinbridge_catalog_conformance_passed") == 0
 
 
 def test_the_background_task_fills_the_cache_on_its_own(tmp_path: Path):
