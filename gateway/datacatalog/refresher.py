@@ -35,6 +35,7 @@ class Refresher:
         self.sensorthings = sensorthings
         self.conformance = conformance
         self.figures: dict[str, dict[str, Any]] = {}
+        self.version = 0  # changes whenever what /catalog shows changes
         self.rounds = 0
         self.last_round: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -67,6 +68,7 @@ class Refresher:
         await asyncio.gather(*(one(d) for d in self.datasets))
         self.rounds += 1
         self.last_round = now_iso()
+        self.version += 1
 
     async def _compute(self, dataset: Dataset) -> None:
         try:
@@ -86,6 +88,7 @@ class Refresher:
             log.exception("catalog: figures of %s failed", dataset.key)
             figures = self._failed(dataset, f"{type(e).__name__}")
         self.figures[dataset.key] = figures
+        self.version += 1
         labels = (dataset.tenant, dataset.profile.id, dataset.key)
         gauges.publish(labels, figures, time.time())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachetools import LRUCache
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -93,6 +94,9 @@ class DataCatalog:
             tid: (Tenant(tid, t.title or tid), t.catalog or TenantCatalog())
             for tid, t in config.tenants.items()
         }
+        # Answers as sent, by (format, public root, cache version): the documents change
+        # only when the refresher stores figures, so most requests just send bytes.
+        self._answers: LRUCache[tuple[str, str, int], Response] = LRUCache(maxsize=32)
 
     def routes(self) -> list[Route]:
         return [
@@ -111,6 +115,13 @@ class DataCatalog:
     async def catalog(self, request: Request) -> Response:
         fmt = negotiate(request)
         root = base_url(request, self.server)
+        key = (fmt, root, self.refresher.version)
+        kept = self._answers.get(key)
+        if kept is None:
+            kept = self._answers[key] = self._render(fmt, root)
+        return Response(kept.body, kept.status_code, kept.headers)  # type: ignore[arg-type]
+
+    def _render(self, fmt: str, root: str) -> Response:
         figures = self.refresher.figures
         title = f"{self.server.title}: data catalog"
         if fmt == "jsonld":
