@@ -112,9 +112,10 @@ def wait_for_figures(url: str, expected: int, timeout: float = 600) -> float:
 
 
 def latencies(client: httpx.Client, url: str, n: int, headers: dict[str, str]) -> list[float]:
-    client.get(url, headers=headers)  # warm up (templates, connections)
+    """The first request's latency (it renders the document), then `n` more (sent from
+    the rendered answer until the figures change)."""
     out = []
-    for _ in range(n):
+    for _ in range(n + 1):
         started = time.perf_counter()
         response = client.get(url, headers=headers)
         out.append((time.perf_counter() - started) * 1000)
@@ -123,12 +124,12 @@ def latencies(client: httpx.Client, url: str, n: int, headers: dict[str, str]) -
     return out
 
 
-def row(name: str, ms: list[float], size: int) -> str:
-    ms = sorted(ms)
+def row(name: str, measured: list[float], size: int) -> str:
+    first, ms = measured[0], sorted(measured[1:])
     p95, p99 = ms[int(len(ms) * 0.95) - 1], ms[int(len(ms) * 0.99) - 1]
     verdict = "ok" if p95 < TARGET_MS else "ABOVE TARGET"
     return (
-        f"{name:<22} {statistics.median(ms):8.1f} {p95:8.1f} {p99:8.1f} {ms[-1]:8.1f}"
+        f"{name:<22} {first:8.1f} {statistics.median(ms):8.1f} {p95:8.1f} {p99:8.1f} {ms[-1]:8.1f}"
         f" {size / 1024:9.0f}  {verdict}"
     )
 
@@ -163,7 +164,8 @@ def main() -> None:
                 f"{args.tenants} tenants × {args.profiles} profiles = {datasets} datasets "
                 f"of {args.items} items; first round of figures took {seconds:.1f} s"
             )
-            print(f"{'request':<22} {'median':>8} {'p95':>8} {'p99':>8} {'max':>8} {'KiB':>9}")
+            head = ("first", "median", "p95", "p99", "max")
+            print(f"{'request':<22} " + " ".join(f"{h:>8}" for h in head) + f" {'KiB':>9}")
             with httpx.Client(timeout=30) as client:
                 cases = [
                     ("/health", "/health", {}),
@@ -175,7 +177,10 @@ def main() -> None:
                     ms = latencies(client, url + path, args.requests, headers)
                     size = len(client.get(url + path, headers=headers).content)
                     print(row(name, ms, size))
-            print(f"target: p95 < {TARGET_MS:.0f} ms from cache (ms, one request at a time)")
+            print(
+                f"target: p95 < {TARGET_MS:.0f} ms from cache (ms, one request at a time; "
+                "'first' renders the document, the others send the rendered answer)"
+            )
         except BaseException:
             print(tail(log))
             raise

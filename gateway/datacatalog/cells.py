@@ -61,7 +61,7 @@ def _sensorthings_datasets(loaded: LoadedConfig) -> list[Dataset]:
         for pid in dict.fromkeys(_profile_names(block)):
             try:
                 profile = profiles.get(pid)
-            except LookupError:
+            except (LookupError, profiles.ProfileError):
                 continue  # the SensorThings configuration reports it at start-up
             if profile.kind != SENSORTHINGS:
                 continue
