@@ -115,10 +115,13 @@ class RequestLog:
             seconds = time.perf_counter() - started
             route = scope.get(metrics.ROUTE_KEY, "unmatched")
             outcome = status if complete or status == 500 else f"{status}-aborted"
-            metrics.observe_request(route, scope["method"], outcome, seconds)
-            if log.isEnabledFor(logging.INFO):
+            internal = scope.get(metrics.INTERNAL_KEY, False)
+            if not internal:
+                metrics.observe_request(route, scope["method"], outcome, seconds)
+            if log.isEnabledFor(logging.DEBUG if internal else logging.INFO):
                 query = scope.get("query_string", b"").decode("latin-1")
-                log.info(
+                log.log(
+                    logging.DEBUG if internal else logging.INFO,
                     "request_id=%s method=%s path=%s query=%s status=%s ms=%.1f",
                     request_id,
                     scope["method"],

@@ -109,7 +109,6 @@ class DataCatalog:
         return {
             "refreshSeconds": settings.refresh_seconds,
             "lastRefresh": self.refresher.last_round,
-            "computing": settings.enabled,
         }
 
     async def catalog(self, request: Request) -> Response:
@@ -143,7 +142,9 @@ class DataCatalog:
         return json_response(doc)
 
     async def profile(self, request: Request) -> Response:
-        single_values(request.query_params, ("f",))
+        f = single_values(request.query_params, ("f",)).get("f")
+        if f is not None and f.lower() != "json":
+            raise InvalidParameter("f", f"'{f}' is not one of json")
         pid = request.path_params["pid"]
         found = next((p for p in self.profiles if p.id == pid), None)
         if found is None:

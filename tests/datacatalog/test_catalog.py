@@ -218,6 +218,7 @@ def test_dcat_ap_json_ld_for_portals(client: TestClient):
         ("/catalog?limit=3", 400),
         ("/catalog/profiles/no-such", 404),
         ("/catalog/profiles/street-trees?x=1", 400),
+        ("/catalog/profiles/street-trees?f=html", 400),
     ],
 )
 def test_what_a_client_gets_wrong_is_a_4xx(client: TestClient, path: str, status: int):
@@ -251,6 +252,25 @@ def test_the_figures_are_prometheus_gauges(client: TestClient):
     assert value("twinbridge_catalog_failed") == 0
     assert value("twinbridge_catalog_staleness_seconds") > 0
     assert value("twinbridge_catalog_conformance_passed") == 0
+    # the background conformance runs' own requests are not client traffic
+    items = "/{tenant}/collections/{cid}/items"
+    assert not any(
+        name == "twinbridge_requests_total" and ("route", items) in labels for name, labels in found
+    )
+
+
+def test_the_background_runs_own_requests_are_not_counted_as_traffic(client: TestClient):
+    def served() -> float:
+        return sum(
+            v
+            for (name, labels), v in gauges(client.get("/metrics").text).items()
+            if name == "twinbridge_requests_total" and ("route", "/metrics") not in labels
+        )
+
+    before = served()
+    refresh(client)  # runs the conformance checks: many requests, in process
+    assert datasets(client)["clean/trees"]["conformance"]["status"] == "passed"
+    assert served() == before + 1  # the /catalog request above, nothing else
 
 
 def test_the_background_task_fills_the_cache_on_its_own(tmp_path: Path):
