@@ -22,10 +22,10 @@ class CatalogSettings(_Strict):
         "cell not computed yet says 'pending'.",
     )
     first_delay_seconds: float = Field(
-        1,
+        30,
         ge=0,
         description="Seconds after start-up before the first computation, so that start-up "
-        "and the first requests go first.",
+        "and the first requests go first (until then every dataset is 'pending').",
     )
     max_items: int = Field(
         100_000,
@@ -40,8 +40,15 @@ class CatalogSettings(_Strict):
     conformance: bool = Field(
         True,
         description="Also run the conformance suite's profile checks on every Features "
-        "dataset each round (in process, against this gateway), for the catalog's latest "
-        "conformance result.",
+        "dataset (in process, against this gateway, every conformance_refresh_seconds), "
+        "for the catalog's latest conformance result.",
+    )
+    conformance_refresh_seconds: float = Field(
+        21600,
+        ge=0,
+        description="Seconds a dataset's profile-conformance result is kept before a round "
+        "runs the checks again (they read the collection several times, so less often "
+        "than the figures); 0: every round.",
     )
     conformance_budget_seconds: float = Field(
         300, gt=0, description="Seconds one dataset's profile-conformance run may take."

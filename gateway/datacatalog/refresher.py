@@ -36,6 +36,7 @@ class Refresher:
         self.conformance = conformance
         self.figures: dict[str, dict[str, Any]] = {}
         self.version = 0  # changes whenever what /catalog shows changes
+        self._checked: dict[str, float] = {}  # dataset -> when its conformance last ran
         self.rounds = 0
         self.last_round: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -93,9 +94,16 @@ class Refresher:
         gauges.publish(labels, figures, time.time())
 
     async def _conformance(self, dataset: Dataset) -> dict[str, Any]:
-        """The profile-conformance result; a run that cannot finish says why."""
+        """The profile-conformance result, run again when the kept one is due; a run that
+        cannot finish says why."""
         if self.conformance is None:
             return {"status": "not-run"}
+        kept = (self.figures.get(dataset.key) or {}).get("conformance")
+        ran = self._checked.get(dataset.key)
+        due = self.settings.conformance_refresh_seconds
+        if kept and ran is not None and time.monotonic() - ran < due:
+            return kept
+        self._checked[dataset.key] = time.monotonic()
         try:
             return await self.conformance(dataset)
         except asyncio.CancelledError:

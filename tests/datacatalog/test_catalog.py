@@ -285,11 +285,31 @@ def test_the_background_task_fills_the_cache_on_its_own(tmp_path: Path):
         assert client.get("/catalog").json()["lastRefresh"] is not None
 
 
-def test_disabled_catalog_is_not_served(tmp_path: Path):
+def test_the_federated_landing_page_links_the_catalog(client: TestClient):
+    links = client.get("/").json()["links"]
+    assert any(x["href"] == "http://testserver/catalog" for x in links)
+    assert not any(x["href"].endswith("/catalog") for x in client.get("/clean/").json()["links"])
+
+
+def test_disabled_catalog_is_not_served_nor_linked(tmp_path: Path):
     for client in client_for(config(tmp_path, enabled=False), tmp_path):
         assert client.get("/catalog").status_code == 404
+        assert not any(x["href"].endswith("/catalog") for x in client.get("/").json()["links"])
 
 
 def test_catalog_is_a_reserved_tenant_id(tmp_path: Path):
     with pytest.raises(ConfigError, match="reserved"):
         parse_config({"tenants": {"catalog": {}}}, "x.yaml", tmp_path)
+
+
+def test_conformance_runs_on_its_own_schedule(tmp_path: Path):
+    for client in client_for(config(tmp_path), tmp_path):
+        refresher = client.app.state.data_catalog.refresher  # type: ignore[attr-defined]
+        refresh(client)
+        first = datasets(client)["clean/trees"]["conformance"]["ranAt"]
+        time.sleep(1.1)  # ranAt has seconds
+        refresh(client)
+        assert datasets(client)["clean/trees"]["conformance"]["ranAt"] == first  # kept
+        refresher.settings.conformance_refresh_seconds = 0
+        refresh(client)
+        assert datasets(client)["clean/trees"]["conformance"]["ranAt"] != first
