@@ -21,6 +21,7 @@ from gateway.assets import static_mount
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
 from gateway.context import REQUEST_ID, new_request_id
+from gateway.datacatalog.service import CatalogService
 from gateway.errors import GatewayError, Unauthorized, log_answer
 from gateway.features.cursor import Cursors, derived_key
 from gateway.features.encoders import html_response, json_response, negotiate
@@ -114,10 +115,13 @@ class RequestLog:
             seconds = time.perf_counter() - started
             route = scope.get(metrics.ROUTE_KEY, "unmatched")
             outcome = status if complete or status == 500 else f"{status}-aborted"
-            metrics.observe_request(route, scope["method"], outcome, seconds)
-            if log.isEnabledFor(logging.INFO):
+            internal = scope.get(metrics.INTERNAL_KEY, False)
+            if not internal:
+                metrics.observe_request(route, scope["method"], outcome, seconds)
+            if log.isEnabledFor(logging.DEBUG if internal else logging.INFO):
                 query = scope.get("query_string", b"").decode("latin-1")
-                log.info(
+                log.log(
+                    logging.DEBUG if internal else logging.INFO,
                     "request_id=%s method=%s path=%s query=%s status=%s ms=%.1f",
                     request_id,
                     scope["method"],
@@ -141,12 +145,15 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     features = Features(loaded.config.server, root, tenants, Cursors(_cursor_key(loaded)))
 
     sensorthings = StaFacade(loaded)
+    data_catalog = CatalogService(catalog, loaded, sensorthings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catalog.open()
         await sensorthings.open()
+        data_catalog.start(app)  # figures for /catalog, in the background
         yield
+        await data_catalog.stop()
         await sensorthings.close()
         await catalog.close()
 
@@ -156,6 +163,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.catalog = catalog
     app.state.server_settings = loaded.config.server
     app.state.sensorthings = sensorthings
+    app.state.data_catalog = data_catalog
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -198,6 +206,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
                 Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
                 Route("/ready", ready, methods=["GET", "HEAD"]),
                 Route("/metrics", metrics_endpoint, methods=["GET"]),
+                *data_catalog.routes(),
                 *sensorthings.routes(),  # before the features' /{tenant}/... patterns
                 static_mount(),
                 *features.routes(),

@@ -29,6 +29,9 @@ app.add_typer(config_app, name="config")
 from conformance.cli import app as conformance_app  # noqa: E402  (the conformance suite's CLI)
 
 app.add_typer(conformance_app, name="conformance")
+from gateway.quality.cli import quality  # noqa: E402  (`twinbridge quality URL`)
+
+app.command()(quality)
 console = Console(stderr=True)
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.datacatalog.config import CatalogSettings, TenantCatalog
 from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
 from gateway.httpcache.settings import CollectionHttpCache, HttpCacheSettings
@@ -31,7 +32,18 @@ from gateway.web.config import CompressionSettings, CorsSettings
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 COLLECTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 RESERVED_TENANTS = frozenset(
-    {"api", "api.html", "collections", "conformance", "sta", "static", "health", "ready", "metrics"}
+    {
+        "api",
+        "api.html",
+        "catalog",
+        "collections",
+        "conformance",
+        "sta",
+        "static",
+        "health",
+        "ready",
+        "metrics",
+    }
 )
 
 
@@ -171,6 +183,10 @@ class ServerSettings(Strict):
         default_factory=CompressionSettings,
         description="Compression of answers (gzip, Brotli, zstd), negotiated and streaming.",
     )
+    catalog: CatalogSettings = Field(
+        default_factory=CatalogSettings,
+        description="The data catalog at /catalog: profiles × tenants with live figures.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
@@ -238,6 +254,10 @@ class TenantConfig(Strict):
     )
     sensorthings: TenantSensorThings | None = Field(
         None, description="This tenant's SensorThings API at /{tenant}/sta/v1.1/; unset: none."
+    )
+    catalog: TenantCatalog = Field(
+        default_factory=TenantCatalog,
+        description="How /catalog describes this tenant's datasets (DCAT-AP publisher, area).",
     )
 
     @field_validator("collections")

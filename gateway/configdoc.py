@@ -17,6 +17,7 @@ from gateway.config import (
     ServerSettings,
     TenantConfig,
 )
+from gateway.datacatalog.config import REFERENCE_SECTIONS as CATALOG_SECTIONS
 from gateway.httpcache.settings import (
     CollectionHttpCache,
     HttpCacheSettings,
@@ -41,6 +42,7 @@ def _type_name(info: FieldInfo) -> str:
         "gateway.resilience.",
         "gateway.httpcache.settings.",
         "gateway.web.config.",
+        "gateway.datacatalog.config.",
         "connectors.remote.http.",
         "connectors.rest.config.",
         "connectors.pygeoapi.",
@@ -82,7 +84,7 @@ def reference() -> str:
         ("`tenants.<tenant>.collections.<collection>.http_cache`", CollectionHttpCache),
         ("`mapping.properties.<property>` (a rule; a plain string means `from`)", MappingRule),
     ]
-    sections += WEB_SECTIONS + REFERENCE_SECTIONS
+    sections += WEB_SECTIONS + CATALOG_SECTIONS + REFERENCE_SECTIONS
     lines: list[str] = []
     for title, model in sections:
         lines += _table(title, model)

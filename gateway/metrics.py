@@ -77,6 +77,10 @@ def count_left_out(source: str, field: str, problem: str) -> None:
 
 
 ROUTE_KEY = "twinbridge.route"
+# Set in the scope of the gateway's own in-process requests (the catalog's background
+# conformance runs): they are not client traffic, so they are neither counted nor logged as
+# such. A scope key, not a header: a client cannot set it.
+INTERNAL_KEY = "twinbridge.internal"
 
 
 def label_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
@@ -119,6 +123,7 @@ async def endpoint(request: Request) -> Response:
 
 
 __all__ = [
+    "INTERNAL_KEY",
     "MULTIPROCESS_ENV",
     "ROUTE_KEY",
     "endpoint",

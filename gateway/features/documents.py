@@ -45,6 +45,9 @@ def landing(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
         link(f"{base}/{tid}/", "related", JSON, f"Tenant API: {title}")
         for tid, title in view.tenants.items()
     ]
+    if view.data_catalog:
+        title = "Data catalog: profiles × tenants with data quality (also DCAT-AP)"
+        links.append(link(f"{root}/catalog", "related", JSON, title))
     return {"title": view.title, "description": view.description, "links": links}
 
 

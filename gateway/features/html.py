@@ -29,7 +29,7 @@ from gateway.features.svgmap import bbox_geometry
 
 Kind = Literal[
     "landing", "conformance", "collections", "collection", "items", "item", "queryables",
-    "api", "error",
+    "api", "error", "catalog",
 ]  # fmt: skip
 Doc = dict[str, Any]
 Link = dict[str, str]
@@ -253,6 +253,7 @@ _CONTEXTS: dict[str, Callable[[Doc, list[Link], Extra], Doc]] = {
     "queryables": _queryables,
     "api": _api,
     "error": lambda doc, links, extra: {},
+    "catalog": lambda doc, links, extra: {"matrix": extra.get("matrix")},
 }
 # Autoescaped: every value may come from an untrusted source.
 _LOADER = jinja2.PackageLoader("gateway", "templates")

@@ -41,6 +41,7 @@ class ApiView:
     description: str
     collections: dict[str, Collection]
     tenants: dict[str, str] = field(default_factory=dict)  # federated root: id -> title
+    data_catalog: bool = False  # the federated root links /catalog when it is served
 
 
 def build_views(catalog: Catalog) -> tuple[ApiView, dict[str, ApiView]]:
@@ -55,6 +56,7 @@ def build_views(catalog: Catalog) -> tuple[ApiView, dict[str, ApiView]]:
         description=settings.description,
         collections=federated,
         tenants={tid: t.title for tid, t in catalog.tenants.items()},
+        data_catalog=settings.catalog.enabled,
     )
     tenants = {
         tid: ApiView(

@@ -1,0 +1,103 @@
+"""The catalog's figures as Prometheus gauges, labelled by tenant, profile and dataset
+(a bounded set: what the configuration names), set each time a dataset is computed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import Gauge
+
+_LABELS = ["tenant", "profile", "dataset"]
+_MODE = "livemostrecent"  # several workers compute the same figures: the latest counts
+
+ITEMS = Gauge(
+    "twinbridge_catalog_items",
+    "Items (features) a dataset holds.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+VALID = Gauge(
+    "twinbridge_catalog_valid_ratio",
+    "Share (0..1) of a dataset's items valid against its profile's schema.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+COMPLETE = Gauge(
+    "twinbridge_catalog_completeness_ratio",
+    "Share (0..1) of a dataset's items with a non-null value of the profile property.",
+    [*_LABELS, "property"],
+    multiprocess_mode=_MODE,
+)
+GEOMETRY = Gauge(
+    "twinbridge_catalog_geometry_problems",
+    "Items whose geometry is missing, empty or invalid, by problem.",
+    [*_LABELS, "problem"],
+    multiprocess_mode=_MODE,
+)
+IMPLAUSIBLE = Gauge(
+    "twinbridge_catalog_implausible_values",
+    "Values outside the profile's range (check=range) or code list (check=code_list).",
+    [*_LABELS, "property", "check"],
+    multiprocess_mode=_MODE,
+)
+DUPLICATES = Gauge(
+    "twinbridge_catalog_duplicate_ids",
+    "Items whose id an earlier item of the dataset had.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+STALENESS = Gauge(
+    "twinbridge_catalog_staleness_seconds",
+    "Age of a dataset's newest timestamp when its figures were computed.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+COMPUTED = Gauge(
+    "twinbridge_catalog_computed_timestamp_seconds",
+    "When a dataset's figures were last computed successfully (Unix time).",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+FAILED = Gauge(
+    "twinbridge_catalog_failed",
+    "1 when the last computation of a dataset's figures failed, else 0.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+
+CONFORMANCE = Gauge(
+    "twinbridge_catalog_conformance_passed",
+    "1 when the dataset's latest profile-conformance run passed, 0 when it did not.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+
+
+def publish(labels: tuple[str, str, str], figures: dict[str, Any], when: float) -> None:
+    """Set every gauge of one dataset from its figures document."""
+    FAILED.labels(*labels).set(0 if figures.get("status") == "ok" else 1)
+    if figures.get("status") != "ok":
+        return
+    COMPUTED.labels(*labels).set(when)
+    if figures.get("count") is not None:
+        ITEMS.labels(*labels).set(figures["count"])
+    conformance = (figures.get("conformance") or {}).get("status")
+    if conformance in ("passed", "failed", "error"):
+        CONFORMANCE.labels(*labels).set(1 if conformance == "passed" else 0)
+    quality = figures.get("quality")
+    if not quality:
+        return
+    if quality["valid"]["share"] is not None:
+        VALID.labels(*labels).set(quality["valid"]["share"])
+    for name, share in quality["completeness"].items():
+        if share is not None:
+            COMPLETE.labels(*labels, name).set(share)
+    for problem, n in quality["geometry"].items():
+        GEOMETRY.labels(*labels, problem).set(n)
+    for check, key in (("range", "out_of_range"), ("code_list", "outside_code_list")):
+        for name, n in quality[key].items():
+            IMPLAUSIBLE.labels(*labels, name, check).set(n)
+    DUPLICATES.labels(*labels).set(quality["ids"]["duplicates"])
+    staleness = quality["freshness"]["staleness_seconds"]
+    if staleness is not None:
+        STALENESS.labels(*labels).set(staleness)
