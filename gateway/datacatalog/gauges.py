@@ -85,19 +85,24 @@ def publish(labels: tuple[str, str, str], figures: dict[str, Any], when: float) 
     if conformance in ("passed", "failed", "error"):
         CONFORMANCE.labels(*labels).set(1 if conformance == "passed" else 0)
     quality = figures.get("quality")
-    if not quality:
-        return
+    if quality:
+        _publish_quality(labels, quality)
+
+
+def _publish_quality(labels: tuple[str, str, str], quality: dict[str, Any]) -> None:
+    """A SensorThings dataset's report has validity only; a Features dataset's has it all."""
     if quality["valid"]["share"] is not None:
         VALID.labels(*labels).set(quality["valid"]["share"])
-    for name, share in quality["completeness"].items():
+    for name, share in quality.get("completeness", {}).items():
         if share is not None:
             COMPLETE.labels(*labels, name).set(share)
-    for problem, n in quality["geometry"].items():
+    for problem, n in quality.get("geometry", {}).items():
         GEOMETRY.labels(*labels, problem).set(n)
     for check, key in (("range", "out_of_range"), ("code_list", "outside_code_list")):
-        for name, n in quality[key].items():
+        for name, n in quality.get(key, {}).items():
             IMPLAUSIBLE.labels(*labels, name, check).set(n)
-    DUPLICATES.labels(*labels).set(quality["ids"]["duplicates"])
-    staleness = quality["freshness"]["staleness_seconds"]
+    if "ids" in quality:
+        DUPLICATES.labels(*labels).set(quality["ids"]["duplicates"])
+    staleness = quality.get("freshness", {}).get("staleness_seconds")
     if staleness is not None:
         STALENESS.labels(*labels).set(staleness)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
+
 from gateway.datacatalog.cells import Dataset
 from gateway.datacatalog.config import CatalogSettings
 from gateway.datacatalog.figures import now_iso
@@ -31,7 +33,9 @@ class SensorThingsFigures:
     async def _get(self, tenant: str, path: str, options: list[tuple[str, str]]) -> Any:
         service = self.facade.guarded[tenant]
         links = Links(f"http://catalog.invalid/{tenant}/sta/v1.1")  # ids only, never shown
-        return await service.get(parse_path(path), parse_options(options), links)
+        doc = await service.get(parse_path(path), parse_options(options), links)
+        # As a client reads it: stored JSON (properties) is kept pre-encoded as a Fragment.
+        return orjson.loads(orjson.dumps(doc))
 
     async def __call__(self, d: Dataset) -> dict[str, Any]:
         started = time.perf_counter()

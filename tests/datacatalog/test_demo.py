@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.testclient import TestClient
 
 import profiles
 
+SYNCED = {"rotterdam": ("air-quality", "water-quality"), "aarhus": ("air-quality", "water-quality")}
+
+
+def wait_for_the_sync(client: TestClient, timeout: float = 90.0) -> None:
+    """The NGSI tenants fill their profiles' Datastreams in the background after start-up."""
+    deadline = time.monotonic() + timeout
+    for tenant, names in SYNCED.items():
+        for name in names:
+            url = (
+                f"/{tenant}/sta/v1.1/Observations?$top=1"
+                f"&$filter=Datastream/properties/profile eq '{name}'"
+            )
+            while not client.get(url).json().get("value"):
+                assert time.monotonic() < deadline, f"{tenant} has no {name} observations yet"
+                time.sleep(0.5)
+
 
 def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client: TestClient):
+    wait_for_the_sync(demo_client)
     demo_client.portal.call(demo_client.app.state.data_catalog.refresher.refresh)  # type: ignore[union-attr]
     doc = demo_client.get("/catalog").json()
     assert {p["id"] for p in doc["profiles"]} == set(profiles.available())
@@ -16,11 +35,15 @@ def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client:
     }
     found = {d["id"]: d for d in doc["datasets"]}
     assert {"hamburg/strassenbaeume", "leipzig/baumkataster", "muenchen/baeume"} <= set(found)
+    # The synced SensorThings tenants fill the SensorThings profiles.
+    sta = {"rotterdam/sta/air-quality", "aarhus/sta/air-quality", "aarhus/sta/water-quality"}
+    assert sta | {"rotterdam/sta/water-quality"} <= set(found)
     for d in found.values():
         assert d["status"] == "ok", d
+        assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]
         if d["kind"] == "features":
-            assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]
             assert d["conformance"]["status"] == "passed", d["conformance"]
+    assert "twinbridge_catalog_valid_ratio" in demo_client.get("/metrics").text
     page = demo_client.get("/catalog?f=html")
     assert page.status_code == 200 and "Straßenbäume Hamburg" in page.text
 
