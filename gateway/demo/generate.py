@@ -12,6 +12,8 @@ writes, deterministically (same seed, same bytes):
   *radius*, district numbers, street and house number apart, ISO datetimes;
 - `hamburg-bplan.geojson`, `leipzig-bplan.geojson`: the two cities' land-use plans
   (Bebauungspläne) in the flat XPlanSynWFS style, each in its own dialect (plans.py).
+- `hamburg-ladesaeulen.geojson`, `leipzig-ladeeinrichtungen.csv`: the two cities' EV
+  charging stations, a city layer and a Ladesäulenregister-style CSV (charging_stations.py).
 
 `ensure_demo_data()` generates them once into a cache folder and returns it; demo.yaml maps
 the trees onto the street-trees profile and the plans onto land-use-plans.
@@ -29,6 +31,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.demo.charging_stations import STATION_FILES, write_stations
 from gateway.demo.gpkg import PointTable, write_points
 from gateway.demo.places import (
     HAMBURG,
@@ -220,6 +223,7 @@ def generate(outdir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     counts = {city: write(outdir / FILES[city], seed) for city, write in WRITERS.items()}
     for city, name in PLAN_FILES.items():
         write_plans(outdir / name, city, seed)
+    write_stations(outdir, seed)
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "counts": counts}
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
@@ -238,7 +242,8 @@ def _is_complete(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return manifest.get("generator_version") == GENERATOR_VERSION and all(
-        (folder / name).is_file() for name in (*FILES.values(), *PLAN_FILES.values())
+        (folder / name).is_file()
+        for name in (*FILES.values(), *PLAN_FILES.values(), *STATION_FILES.values())
     )
 
 
@@ -256,7 +261,7 @@ def ensure_demo_data(target: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".generating-", dir=folder))
     try:
         generate(tmp)
-        for name in [*FILES.values(), *PLAN_FILES.values(), MANIFEST]:
+        for name in [*FILES.values(), *PLAN_FILES.values(), *STATION_FILES.values(), MANIFEST]:
             os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
