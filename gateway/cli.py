@@ -93,7 +93,7 @@ def check(config: Annotated[Path, typer.Argument(help="The YAML file to check.")
             row.connector,
             row.profile or "–",
             "?" if row.items is None else str(row.items),
-            # Text, not markup: a column like 'Leistung [kW]' or an escaped name 'a\[0\]' stays as is
+            # Text, not markup: 'Leistung [kW]' or an escaped name 'a\[0\]' stays as is
             Text(problem, style="red") if problem else "[green]ok[/green]",
         )
     Console().print(table)
