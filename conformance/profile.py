@@ -105,9 +105,13 @@ async def _queryables(t: Test) -> dict[str, Any]:
     return props  # type: ignore[return-value]
 
 
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, list | dict)
+
+
 def _common_value(items: list[dict], name: str) -> Any:
     values = [(f.get("properties") or {}).get(name) for f in items]
-    present = [v for v in values if v is not None and not isinstance(v, bool)]
+    present = [v for v in values if v is not None and not isinstance(v, bool) and _hashable(v)]
     return max(sorted(set(present), key=str), key=present.count) if present else None
 
 
@@ -256,8 +260,10 @@ async def code_lists(t: Test) -> str:
     for name, codes in profile.code_lists.items():
         for f in items:
             value = (f.get("properties") or {}).get(name)
-            if value is not None and value not in codes:
-                found.add(f"item {f.get('id')!r}: {name} = {value!r} is not a code of {name}")
+            values = value if isinstance(value, list) else [value]  # multi-valued: each item
+            wrong = [v for v in values if v is not None and (not _hashable(v) or v not in codes)]
+            if wrong:
+                found.add(f"item {f.get('id')!r}: {name} = {wrong[0]!r} is not a code of {name}")
     found.raise_if_any()
     return f"{len(profile.code_lists)} code list(s), every value a code"
 

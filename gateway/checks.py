@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connectors import paths
 from gateway.catalog import Catalog, CollectionSource
 from gateway.config import LoadedConfig
 from gateway.errors import GatewayError
@@ -62,8 +63,18 @@ def _unmapped_fields(source: CollectionSource) -> list[str]:
     return [
         f"the mapping reads '{name}', which the source does not have (it has: {known})"
         for name in wanted
-        if name not in have
+        if name not in have and _field_name(name) not in have
     ]
+
+
+def _field_name(name: str) -> str:
+    """The field a one-name path escapes ('Max\\. Leistung Ladepunkt \\[W\\]' names the
+    CSV column 'Max. Leistung Ladepunkt [W]'); any other name as it is."""
+    try:
+        parts = paths.parse(name)
+    except paths.PathError:
+        return name
+    return parts[0] if len(parts) == 1 and isinstance(parts[0], str) else name
 
 
 async def check_sources(loaded: LoadedConfig) -> list[SourceReport]:

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from gateway.config import ConfigError, load_config
 from gateway.metrics import MULTIPROCESS_ENV
@@ -95,7 +96,8 @@ def check(config: Annotated[Path, typer.Argument(help="The YAML file to check.")
             row.connector,
             row.profile or "–",
             "?" if row.items is None else str(row.items),
-            f"[red]{problem}[/red]" if problem else "[green]ok[/green]",
+            # Text, not markup: 'Leistung [kW]' or an escaped name 'a\[0\]' stays as is
+            Text(problem, style="red") if problem else "[green]ok[/green]",
         )
     Console().print(table)
     if any(r.problems for r in rows):

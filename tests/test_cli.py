@@ -125,3 +125,26 @@ def test_serve_refuses_a_broken_config_with_a_message(tmp_path: Path):
         env=os.environ.copy(),
     )
     assert done.returncode == 2 and "server.max_limit" in done.stdout + done.stderr
+
+
+def test_config_check_reads_escaped_column_names_and_shows_brackets(tmp_path: Path):
+    """A register column 'Nennleistung [kW]' is read by the escaped path; a missing one is
+    named with its brackets (not eaten as console markup)."""
+    (tmp_path / "register.csv").write_text(
+        "ID;Nennleistung [kW];lon;lat\n1;22;12.37;51.34\n", encoding="utf-8"
+    )
+    rule = "{from: 'Nennleistung \\[kW\\]', type: number}"
+    config = tmp_path / "register.yaml"
+    template = (
+        "tenants:\n  leipzig:\n    collections:\n      register:\n"
+        "        source: {connector: csv, path: register.csv, delimiter: ';', x: lon, y: lat,"
+        " id_field: ID}\n"
+        "        mapping:\n          id: ID\n          properties:\n            power: RULE\n"
+    )
+    config.write_text(template.replace("RULE", rule), encoding="utf-8")
+    ok = runner.invoke(app, ["config", "check", str(config)], env={"COLUMNS": "200"})
+    assert ok.exit_code == 0, ok.output
+    config.write_text(template.replace("RULE", rule.replace("kW", "W")), encoding="utf-8")
+    bad = runner.invoke(app, ["config", "check", str(config)], env={"COLUMNS": "300"})
+    assert bad.exit_code == 1
+    assert "Nennleistung [kW]" in bad.output and "Nennleistung \\[W\\]" in bad.output

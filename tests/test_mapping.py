@@ -49,6 +49,28 @@ def test_code_list_maps_and_unknown_codes_become_null():
     assert m(record(nr=1, code="XX"))["properties"]["genus"] is None
 
 
+def test_split_maps_each_item_of_a_multi_valued_field_through_the_code_list():
+    codes = {"AC Steckdose Typ 2": "type2", "DC Kupplung Combo": "ccs2", "DC CHAdeMO": "chademo"}
+    m = mapper(connectors={"from": "stecker", "split": ",", "codes": codes})
+    text = "DC Kupplung Combo, DC CHAdeMO,AC Steckdose Typ 2, DC Kupplung Combo"
+    assert m(record(nr=1, stecker=text))["properties"]["connectors"] == ["ccs2", "chademo", "type2"]
+    assert m(record(nr=1, stecker="AC CEE rot, DC CHAdeMO"))["properties"]["connectors"] == [
+        "chademo"
+    ]  # an unknown item is dropped, the rest kept
+    assert m(record(nr=1, stecker=["DC CHAdeMO"]))["properties"]["connectors"] == ["chademo"]
+    assert m(record(nr=1, stecker=""))["properties"]["connectors"] is None
+    assert m(record(nr=1, stecker="AC CEE rot"))["properties"]["connectors"] == []
+
+
+def test_split_with_a_cast_and_its_configuration_errors():
+    m = mapper(years={"from": "j", "split": ";", "type": "integer"})
+    assert m(record(nr=1, j="2019; 2021 ;x"))["properties"]["years"] == [2019, 2021]
+    with pytest.raises(ValidationError, match="'split' does not combine"):
+        Mapping(properties={"p": {"from": "kw", "split": ",", "factor": 1000}})
+    with pytest.raises(ValidationError, match="'split' needs 'from'"):
+        Mapping(properties={"p": {"template": "{a}", "split": ","}})
+
+
 def test_constant_and_template():
     m = mapper(city={"constant": "Leipzig"}, street={"template": "{str} {nr_h}"})
     props = m(record(nr=1, str="Karl-Liebknecht-Straße", nr_h=12.0))["properties"]

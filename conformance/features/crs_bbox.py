@@ -16,12 +16,25 @@ from conformance.features.crs import (
 )
 from conformance.features.items import bbox_param, extent_bbox
 from conformance.features.names import CRS84, GEOJSON, UNSUPPORTED_CRS
+from conformance.geo import as_shape, bbox_shape
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check
 
 
 def _ids(features: list[dict]) -> set[str]:
     return {str(f.get("id")) for f in features}
+
+
+def _on_a_later_page(features: list[dict], extent: list[float]) -> set[str]:
+    """Ids of items inside the CRS84 box, whom a CRS84 request finds on a later page: an
+    item on the extent's very edge may fall either side of the transformed box (rounding),
+    which shifts one first page against the other. A stranger outside the box stays extra."""
+    area = bbox_shape(extent[:4])
+    return {
+        str(f.get("id"))
+        for f in features
+        if (g := as_shape(f.get("geometry"))) is not None and g.intersects(area)
+    }
 
 
 @check(
@@ -43,6 +56,7 @@ async def bbox_crs_subset(t: Test) -> str:
     plain = await t.get(url, params={"bbox": bbox_param(extent)}, accept=GEOJSON, cache=True)
     expect(plain.status == 200, f"{plain.url}: status {plain.status}")
     allowed = _ids(api.features_of(plain.json_object()))
+    more = api.next_link(plain.json_object(), plain.url) is not None
     found = Problems()
     for uri in uris:
         moved = list(from_crs84(uri).transform_bounds(*extent[:4], densify_pts=21))
@@ -50,7 +64,10 @@ async def bbox_crs_subset(t: Test) -> str:
         got = await t.get(url, params=params, accept=GEOJSON)
         if not found.check(got.status == 200, f"{got.url}: status {got.status}"):
             continue
-        extra = _ids(api.features_of(got.json_object())) - allowed
+        features = api.features_of(got.json_object())
+        extra = _ids(features) - allowed
+        if more:  # CRS84's later pages may hold them (see _on_a_later_page)
+            extra -= _on_a_later_page(features, extent)
         found.check(not extra, f"bbox-crs={uri}: {sorted(extra)[:3]} not found with CRS84")
     found.raise_if_any()
     return f"bbox-crs accepted for {len(uris)} CRS(s), results consistent with CRS84"

@@ -19,6 +19,7 @@ SERVICE = "HH_STA_E-Ladestationen"
 LAYER = "Status_E-Ladepunkt"
 CATEGORY = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CategoryObservation"
 OPERATORS = ("Stromnetz Hamburg", "Hamburg Energie", "EnBW", "Allego")
+LOCAL_KEYS = ("points", "x", "y", "street", "house_number")  # not part of the Thing
 STREETS = (
     "Jungfernstieg",
     "Mönckebergstraße",
@@ -41,7 +42,8 @@ def _station(rng: random.Random, n: int, to_wgs84: Any) -> dict[str, Any]:
     x, y = rng.uniform(west, east), rng.uniform(south, north)
     lon, lat = to_wgs84(x, y)
     street = rng.choice(STREETS)
-    name = f"{street} {rng.randint(1, 180)}"
+    number = rng.randint(1, 180)
+    name = f"{street} {number}"
     points = 2 if rng.random() < 0.8 else 4
     properties = {
         "serviceName": SERVICE,
@@ -62,7 +64,23 @@ def _station(rng: random.Random, n: int, to_wgs84: Any) -> dict[str, Any]:
             }
         ],
         "points": points,
+        # kept for the stations' Features demo (charging_points.py), not stored as STA
+        "x": x,
+        "y": y,
+        "street": street,
+        "house_number": str(number),
     }
+
+
+def stations(seed: int) -> list[dict[str, Any]]:
+    """The stations as the STA store holds them (same seed, same stations), each with its
+    EPSG:25832 position (`x`, `y`), street, house number and number of charging points:
+    what the stations' Features demo describes."""
+    from pyproj import Transformer
+
+    to_wgs84 = Transformer.from_crs("EPSG:25832", "EPSG:4326", always_xy=True).transform
+    rng = random.Random(seed * 11 + 3)
+    return [_station(rng, n, to_wgs84) for n in range(1, STATIONS + 1)]
 
 
 def _statuses(rng: random.Random) -> list[tuple[datetime, str]]:
@@ -149,7 +167,7 @@ def _plan(
     refs = {"Sensor": sensor, "ObservedProperty": prop}
     rows: list[list[Any]] = []
     for station, changes in zip(stations, streams, strict=True):
-        body = {k: v for k, v in station.items() if k != "points"}
+        body = {k: v for k, v in station.items() if k not in LOCAL_KEYS}
         thing = yield from insert(ctx, BY_NAME["Thing"], body)
         for point, statuses in enumerate(changes, start=1):
             ds_body = _datastream(station, point, refs) | {"Thing": {"@iot.id": thing}}

@@ -13,11 +13,13 @@ writes, deterministically (same seed, same bytes):
 - `hamburg-bplan.geojson`, `leipzig-bplan.geojson`: the two cities' land-use plans
   (Bebauungspläne) in the flat XPlanSynWFS style, each in its own dialect (plans.py);
 - `leipzig-gebaeude.gpkg`, `muenchen-gebaeude.geojson`: buildings, an ALKIS-style
-  GeoPackage (EPSG:25833) and a flattened CityGML LoD2 model (EPSG:31468) (buildings.py).
+  GeoPackage (EPSG:25833) and a flattened CityGML LoD2 model (EPSG:31468) (buildings.py);
+- `hamburg-ladesaeulen.geojson`, `leipzig-ladeeinrichtungen.csv`: the two cities' EV
+  charging stations, a city layer and a Ladesäulenregister-style CSV (charging_stations.py).
 
 `ensure_demo_data()` generates them once into a cache folder and returns it; demo.yaml maps
-the trees onto the street-trees profile, the plans onto land-use-plans and the buildings
-onto buildings.
+the trees onto the street-trees profile, the plans onto land-use-plans, the buildings
+onto buildings and the stations onto ev-charging-stations.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.demo.buildings import BUILDING_FILES, write_buildings
+from gateway.demo.charging_stations import STATION_FILES, write_stations
 from gateway.demo.gpkg import PointTable, write_points
 from gateway.demo.places import (
     HAMBURG,
@@ -48,7 +51,7 @@ from gateway.demo.sensors import ensure_sensor_demo
 from gateway.demo.species import MUENCHEN_GENUS_CODES
 from gateway.demo.trees import Gaps, Tree, lay_out_streets, plant
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 DEFAULT_SEED = 2024
 COUNTS = {"hamburg": 3000, "leipzig": 2500, "muenchen": 3500}
 FILES = {"hamburg": "hamburg.geojson", "leipzig": "leipzig.csv", "muenchen": "muenchen.gpkg"}
@@ -225,6 +228,7 @@ def generate(outdir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     for city, name in PLAN_FILES.items():
         write_plans(outdir / name, city, seed)
     write_buildings(outdir, seed)
+    write_stations(outdir, seed)
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "counts": counts}
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
@@ -244,7 +248,12 @@ def _is_complete(folder: Path) -> bool:
         return False
     return manifest.get("generator_version") == GENERATOR_VERSION and all(
         (folder / name).is_file()
-        for name in (*FILES.values(), *PLAN_FILES.values(), *BUILDING_FILES.values())
+        for name in (
+            *FILES.values(),
+            *PLAN_FILES.values(),
+            *BUILDING_FILES.values(),
+            *STATION_FILES.values(),
+        )
     )
 
 
@@ -262,7 +271,13 @@ def ensure_demo_data(target: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".generating-", dir=folder))
     try:
         generate(tmp)
-        for name in [*FILES.values(), *PLAN_FILES.values(), *BUILDING_FILES.values(), MANIFEST]:
+        for name in [
+            *FILES.values(),
+            *PLAN_FILES.values(),
+            *BUILDING_FILES.values(),
+            *STATION_FILES.values(),
+            MANIFEST,
+        ]:
             os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -57,6 +57,8 @@ def compile_rule(rule: MappingRule) -> Getter:
         return _template_getter(rule.template)
     source = rule.from_
     assert source is not None
+    if rule.split is not None:
+        return _list_getter(source, rule.split, _steps(rule))
     return _field_getter(source, _steps(rule))
 
 
@@ -102,6 +104,34 @@ def _field_getter(source: str, steps: list[Callable[[Any], Any]]) -> Getter:
     return get
 
 
+def _list_getter(source: str, separator: str, steps: list[Callable[[Any], Any]]) -> Getter:
+    """A multi-valued field: split text at `separator` (a list is taken as is), run the
+    steps on each item, keep the non-null results once each, in order. Null or '' gives
+    null; a field whose items all fail gives []."""
+    read = reader(source)
+
+    def get(props: Record) -> Any:
+        value = read(props)
+        if value is None or value == "":
+            return None
+        items = value if isinstance(value, list) else text(value).split(separator)
+        out: list[Any] = []
+        for item in items:
+            if isinstance(item, str):
+                item = item.strip()
+            if item is None or item == "":
+                continue
+            for step in steps:
+                item = step(item)
+                if item is None:
+                    break
+            if item is not None and item not in out:
+                out.append(item)
+        return out
+
+    return get
+
+
 def _round_unit(value: float) -> float:
     """Unit conversions leave float noise (31.400000000000002); six decimals is plenty."""
     return round(value, 6)
@@ -111,6 +141,8 @@ def _rename_source(rule: MappingRule) -> str | None:
     """The source field of a plain rename (the value is copied as is), else None. A path
     is no plain rename: its value may have to be walked to."""
     if rule.type or rule.codes is not None or rule.factor is not None or rule.offset is not None:
+        return None
+    if rule.split is not None:
         return None
     return None if rule.from_ is None or paths.is_path(rule.from_) else rule.from_
 

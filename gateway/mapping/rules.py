@@ -37,6 +37,12 @@ class MappingRule(BaseModel):
     )
     factor: float | None = Field(None, description="Multiply numeric values (unit conversion).")
     offset: float | None = Field(None, description="Add to numeric values after the factor.")
+    split: str | None = Field(
+        None,
+        description="Split a text value at this separator into a list (a multi-valued field "
+        "such as 'Typ 2, CCS'); the code list and the cast then apply to each item, items "
+        "that give null and repeats are dropped. A list value (a JSON array) is taken as is.",
+    )
     codes: dict[str | int, Any] | None = Field(
         None, description="Code list: source value -> profile value (keys compared as text)."
     )
@@ -66,6 +72,10 @@ class MappingRule(BaseModel):
         origins = [self.from_ is not None, self.constant is not None, self.template is not None]
         if sum(origins) != 1:
             raise ValueError("give exactly one of 'from', 'constant' or 'template'")
+        if self.split is not None and (self.from_ is None or not self.split):
+            raise ValueError("'split' needs 'from' and a non-empty separator")
+        if self.split is not None and (self.factor is not None or self.offset is not None):
+            raise ValueError("'split' does not combine with 'factor' or 'offset'")
         if self.format and self.type not in ("date", "datetime"):
             raise ValueError("'format' only applies with type date or datetime")
         return self

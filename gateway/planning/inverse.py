@@ -218,6 +218,8 @@ class _Inverter:
         source = rule.from_
         if source is None or rule.template is not None or rule.format is not None:
             return None
+        if rule.split is not None:  # a list made from text: evaluated after mapping
+            return None
         if rule.codes is not None:
             return self.coded(expr, name, rule, need)
         source_type = self.source_types.get(source)
@@ -232,6 +234,8 @@ class _Inverter:
             return name
         rule = self.rules.get(name)
         if rule is None or rule.from_ is None or rule.codes is not None:
+            return None
+        if rule.split is not None:
             return None
         if rule.factor is not None or rule.offset is not None or rule.format is not None:
             return None

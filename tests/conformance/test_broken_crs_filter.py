@@ -265,3 +265,18 @@ def test_crs84_constant_matches_the_suite():
     from conformance.features.names import CRS84 as SUITE_CRS84
 
     assert CRS84 == SUITE_CRS84
+
+
+def test_an_item_on_a_later_crs84_page_is_no_stranger() -> None:
+    """With few items, one on the extent's edge can drop out of the transformed box and
+    shift the bbox-crs page by one: the item that moves up is inside the CRS84 box, so a
+    CRS84 request finds it on its next page; only an item outside the box is a stranger."""
+    from conformance.features.crs_bbox import _on_a_later_page
+
+    def point(fid: str, x: float, y: float) -> dict:
+        return {"id": fid, "geometry": {"type": "Point", "coordinates": [x, y]}}
+
+    extent = [9.8336, 53.4310, 10.1854, 53.6810]
+    features = [point("HH-0011", 10.0, 53.55), point("edge", 9.8336, 53.5), point("x", 0, 0)]
+    features.append({"id": "no-geometry", "geometry": None})
+    assert _on_a_later_page(features, extent) == {"HH-0011", "edge"}

@@ -74,3 +74,30 @@ def test_cli_features_run_against_a_real_demo_server_passes_within_a_minute(
     print(f"\nfeatures suite against {live_demo}: {doc['summary']} in {took:.1f} s")
     assert took < 60, f"the run took {took:.1f} s"
     assert done.returncode == 0 and not failures, "\n".join(failures)
+
+
+def test_cli_profile_run_against_a_real_demo_server_passes(live_demo: str, tmp_path: Path):
+    """`twinbridge conformance URL --profile ev-charging-stations` on the federated collection."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "conformance",
+            f"{live_demo}/",
+            "--quiet",
+            "--profile",
+            "ev-charging-stations",
+            "--collection",
+            "ev-charging-stations",
+            "--json",
+            str(tmp_path / "profile.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    doc = json.loads((tmp_path / "profile.json").read_text(encoding="utf-8"))
+    statuses = {r["check"]: r["status"] for r in doc["results"]}
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert statuses["profile/schema"] == statuses["profile/code-lists"] == "pass", statuses

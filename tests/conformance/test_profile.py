@@ -4,6 +4,7 @@ published, a sortby the server ignores."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,102 @@ def test_buildings_with_heights_in_centimetres_fail_the_schema_rule(
     assert flagged(report) == {"profile/schema"}, explain(report)
     failed = next(r for r in report.results if r.check == "profile/schema")
     assert "height_m" in failed.message and "greater than the maximum of 1000" in failed.message
+
+
+EV_ITEMS = r"/collections/ev-charging-stations/items$"
+EV_EXAMPLES = profiles.get("ev-charging-stations").path / "examples"
+# invalid examples whose wrong value is also no code of a code-list property
+EV_NOT_A_CODE = {
+    "access-as-boolean",
+    "connector-as-free-text",
+    "status-in-german",
+    "unknown-payment-method",
+}
+
+
+@pytest.mark.parametrize(
+    ("root", "collection"),
+    [("", "ev-charging-stations"), ("/hamburg", "ladesaeulen"), ("/leipzig", "ladeeinrichtungen")],
+)
+def test_demo_collections_conform_to_ev_charging_stations(
+    loop_thread: LoopThread, demo_app: Any, root: str, collection: str
+):
+    """A city layer (EPSG:25832, kW, Hamburg's words) and a register-style CSV (WGS 84, W,
+    the register's words): schema, queryables, sortables and code lists (lists item by
+    item) hold for each and for the union."""
+    report = run_suite(
+        loop_thread,
+        demo_app,
+        f"http://testserver{root}/",
+        suites=("profile",),
+        profile="ev-charging-stations",
+        collection=collection,
+    )
+    assert flagged(report) == set(), explain(report)
+    passed = {r.check for r in report.results if r.status is Status.PASS}
+    want = {"profile/schema", "profile/queryables", "profile/sortables", "profile/code-lists"}
+    assert want <= passed, explain(report)
+    schema = next(r for r in report.results if r.check == "profile/schema")
+    assert schema.requirement.id == "profile:ev-charging-stations@1.0.0/schema"
+
+
+def _served_as_hh_0001(example: dict[str, Any]) -> Any:
+    """Serve the example in place of one Hamburg station, wherever it is listed."""
+
+    def mutate(doc: Any, scope: B.Scope) -> Any:
+        for f in doc.get("features", []):
+            if f["id"] == "hamburg.ladesaeulen.HH-0001":
+                f.pop("geometry", None)
+                f.update({k: v for k, v in example.items() if k != "id"})
+        return doc
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    "path", sorted((EV_EXAMPLES / "invalid").glob("*.json")), ids=lambda p: p.stem
+)
+def test_each_invalid_ev_example_fails_the_profile_rules(
+    loop_thread: LoopThread, demo_app: Any, path: Path
+):
+    example = json.loads(path.read_text(encoding="utf-8"))
+    app = B.rewrite_json(demo_app, B.on_path(EV_ITEMS), _served_as_hh_0001(example))
+    report = run_suite(
+        loop_thread,
+        app,
+        suites=("profile",),
+        checks=("profile/schema", "profile/code-lists"),
+        profile="ev-charging-stations",
+        collection="ev-charging-stations",
+    )
+    expected = {"profile/schema"} | (
+        {"profile/code-lists"} if path.stem in EV_NOT_A_CODE else set()
+    )
+    assert flagged(report) == expected, explain(report)
+    failed = next(r for r in report.results if r.check == "profile/schema")
+    assert "1 of 70 items" in failed.message and "HH-0001" in failed.message
+
+
+def test_a_list_item_outside_the_code_list_fails_that_rule(
+    loop_thread: LoopThread, demo_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A profile whose connector code list lacks tesla (its schema still allows it): the
+    code-list check reads connector_types item by item."""
+    folder = tmp_path / "ev-strict"
+    shutil.copytree(profiles.get("ev-charging-stations").path, folder)
+    meta = yaml.safe_load((folder / "profile.yaml").read_text(encoding="utf-8"))
+    meta["id"] = "ev-strict"
+    del meta["code_lists"]["connector_types"]["tesla"]
+    (folder / "profile.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    monkeypatch.setenv(profiles.PATH_ENV, str(tmp_path))
+    report = run_suite(
+        loop_thread,
+        demo_app,
+        suites=("profile",),
+        checks=("profile/schema", "profile/code-lists"),
+        profile="ev-strict",
+        collection="ev-charging-stations",
+    )
+    assert flagged(report) == {"profile/code-lists"}, explain(report)
+    failed = next(r for r in report.results if r.check == "profile/code-lists")
+    assert "connector_types = 'tesla'" in failed.message

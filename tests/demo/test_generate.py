@@ -16,6 +16,7 @@ import profiles
 from gateway.config import parse_config
 from gateway.demo import DEMO_CONFIG
 from gateway.demo.buildings import BUILDING_FILES
+from gateway.demo.charging_stations import STATION_FILES
 from gateway.demo.generate import COUNTS, FILES, ensure_demo_data, generate, main
 from gateway.demo.places import HAMBURG_BOX, LEIPZIG_BOX, MUENCHEN_BOX
 from gateway.demo.plans import PLAN_FILES
@@ -29,7 +30,7 @@ SERVICES = "http://127.0.0.1:9"  # parsed, never reached
 
 def test_two_runs_give_byte_identical_files(demo: Path, tmp_path: Path) -> None:
     generate(tmp_path)
-    for name in [*FILES.values(), *PLAN_FILES.values()]:
+    for name in [*FILES.values(), *PLAN_FILES.values(), *STATION_FILES.values()]:
         assert (tmp_path / name).read_bytes() == (demo / name).read_bytes(), name
 
 
@@ -150,6 +151,7 @@ def test_ensure_demo_data_generates_once(tmp_path: Path, monkeypatch) -> None:
         *FILES.values(),
         *PLAN_FILES.values(),
         *BUILDING_FILES.values(),
+        *STATION_FILES.values(),
         "manifest.json",
         "sensorthings",
     ]
@@ -181,8 +183,8 @@ def test_demo_yaml_parses(demo: Path, monkeypatch) -> None:
     loaded = parse_config(data, str(DEMO_CONFIG), DEMO_CONFIG.parent)
     tenants = loaded.config.tenants
     assert {t: list(c.collections) for t, c in tenants.items()} == {
-        "hamburg": ["strassenbaeume", "bebauungsplaene", "barrieren"],
-        "leipzig": ["baumkataster", "bebauungsplaene", "gebaeude"],
+        "hamburg": ["strassenbaeume", "bebauungsplaene", "barrieren", "ladesaeulen"],
+        "leipzig": ["baumkataster", "bebauungsplaene", "gebaeude", "ladeeinrichtungen"],
         "muenchen": ["baeume", "gebaeude"],
         "rotterdam": ["luchtkwaliteit"],
         "aarhus": ["luftkvalitet"],
@@ -192,8 +194,13 @@ def test_demo_yaml_parses(demo: Path, monkeypatch) -> None:
             if "path" not in collection.source.options():  # read live over HTTP
                 assert collection.source.options()["url"].startswith(SERVICES)
                 continue
-            profile = {"bebauungsplaene": "land-use-plans", "gebaeude": "buildings"}
-            assert collection.profile == profile.get(cid, "street-trees")
+            profile = {
+                "bebauungsplaene": "land-use-plans",
+                "gebaeude": "buildings",
+                "ladesaeulen": "ev-charging-stations",
+                "ladeeinrichtungen": "ev-charging-stations",
+            }.get(cid, "street-trees")
+            assert collection.profile == profile
             assert Path(collection.source.options()["path"]).parent == demo
             assert Path(collection.source.options()["path"]).is_file()
 

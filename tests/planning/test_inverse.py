@@ -64,6 +64,25 @@ def test_renames_push_with_source_names():
     assert residual is None
 
 
+def test_a_split_list_is_evaluated_after_mapping_never_pushed():
+    """'Typ 2, CCS' is no value of the list ['type2', 'ccs2']: neither a rename nor the code
+    list may push a term on it; the other terms still go down."""
+    codes = {"Typ 2": "type2", "CCS": "ccs2"}
+    r = rules(
+        connectors={"from": "stecker", "split": ",", "codes": codes},
+        operator="betreiber",
+        plain={"from": "text", "split": ","},
+    )
+    types = {"stecker": "string", "betreiber": "string", "text": "string"}
+    expr = parse("operator = 'EnBW' AND connectors = 'type2' AND plain = 'a'")
+    pushed, residual = split(expr, r, EVERYTHING, source_types=types)
+    assert pushed == Call("=", (Property("betreiber"), Literal("EnBW")))
+    assert residual is not None and {p.name for p in walk(residual) if isinstance(p, Property)} == {
+        "connectors",
+        "plain",
+    }
+
+
 def test_identity_mapping_pushes_everything_the_connector_accepts():
     expr = parse("a = 1 AND CASEI(b) = casei('x')")
     assert split(expr, None, EVERYTHING) == (expr, None)
