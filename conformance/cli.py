@@ -173,7 +173,7 @@ def checks_command(
     from rich.console import Console
     from rich.table import Table
 
-    from conformance.registry import load_all
+    from conformance.suites import load_all
 
     suites = ["features", "sensorthings", "profile"] if suite is Suite.all else [suite.value]
     table = Table(show_lines=False)

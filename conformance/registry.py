@@ -87,12 +87,3 @@ def check(
         return func
 
     return register
-
-
-def load_all() -> Registry:
-    """Import every suite module so that its checks register themselves."""
-    import conformance.features  # noqa: F401
-    import conformance.profile  # noqa: F401
-    import conformance.sensorthings  # noqa: F401
-
-    return REGISTRY
