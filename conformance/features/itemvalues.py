@@ -18,6 +18,7 @@ from conformance.timeutil import value_span
 
 
 def number(v: float) -> str:
+    """A coordinate as a client writes it (1 rather than 1.0)."""
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
@@ -27,6 +28,8 @@ def bbox_param(bbox: list[float]) -> str:
 
 @dataclass(frozen=True)
 class Box:
+    """A test box in CRS84, with the `bbox` parameter that asks for it."""
+
     bbox: list[float]
 
     @property
@@ -59,6 +62,7 @@ async def quadrant_box(t: Test) -> Box | None:
 
 
 def inside(f: dict[str, Any], box: Box) -> bool:
+    """Whether `f` belongs in the answer to `box`: what the suite expects a server to return."""
     if f.get("geometry") is None:
         return False  # "only features that have a spatial geometry that intersects" (A)
     shape = as_shape(f["geometry"])
@@ -94,6 +98,8 @@ def _temporal_candidates(features: list[dict[str, Any]]) -> list[str]:
 
 
 async def temporal_property(t: Test, features: list[dict[str, Any]]) -> str:
+    """The property that carries time: the queryable with x-ogc-role primary-instant, else
+    the one property whose values are all dates or date-times (else the check is skipped)."""
     name = await _queryable_instant(t)
     if name:
         return name
