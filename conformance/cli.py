@@ -183,7 +183,7 @@ def checks_command(
     from rich.console import Console
     from rich.table import Table
 
-    from conformance.registry import load_all
+    from conformance.suites import load_all
 
     every = ["features", "sensorthings", "profile", "sensorthings-profile"]
     suites = every if suite is Suite.all else [suite.value]

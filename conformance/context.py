@@ -1,16 +1,32 @@
-"""The state of one run (target, options, HTTP session) and of one check execution (Test)."""
+"""The state of one run (target, options, HTTP session), the checks it runs (Check) and one
+check execution (Test). Below the registry: a check module needs only this and the registry."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.http import Fetched, Probe, Session
-from conformance.model import CheckFailed
+from conformance.model import CheckFailed, Requirement
 
-if TYPE_CHECKING:
-    from conformance.registry import Check
+CheckFunc = Callable[["Test"], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check; `conformance.registry.check` makes them."""
+
+    id: str
+    title: str
+    requirement: Requirement
+    func: CheckFunc
+    suite: str
+    needs: tuple[str, ...] = ()
+    needs_any: tuple[str, ...] = ()
+    per_collection: bool = False
+    beyond_cite: bool = False
+    writes: bool = False  # changes data: runs after every read-only check
 
 
 @dataclass

@@ -14,35 +14,15 @@ set of which one suffices; otherwise the check is skipped with that reason.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from conformance.context import Check, CheckFunc
 from conformance.model import Requirement
-
-if TYPE_CHECKING:
-    from conformance.context import Test
-
-CheckFunc = Callable[["Test"], Awaitable[str | None]]
 
 FEATURES = "features"
 SENSORTHINGS = "sensorthings"
 PROFILE = "profile"
 SUITES = (FEATURES, SENSORTHINGS, PROFILE)
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    requirement: Requirement
-    func: CheckFunc
-    suite: str
-    needs: tuple[str, ...] = ()
-    needs_any: tuple[str, ...] = ()
-    per_collection: bool = False
-    beyond_cite: bool = False
-    writes: bool = False  # changes data: runs after every read-only check
 
 
 class Registry:
@@ -107,12 +87,3 @@ def check(
         return func
 
     return register
-
-
-def load_all() -> Registry:
-    """Import every suite module so that its checks register themselves."""
-    import conformance.features  # noqa: F401
-    import conformance.profile  # noqa: F401
-    import conformance.sensorthings  # noqa: F401
-
-    return REGISTRY

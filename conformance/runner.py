@@ -20,10 +20,11 @@ from typing import Protocol
 
 import httpx
 
-from conformance.context import HOOKS, Context, Options, Test
+from conformance.context import HOOKS, Check, Context, Options, Test
 from conformance.http import USER_AGENT, RequestError, Session
 from conformance.model import CheckFailed, CheckSkipped, Report, Result, Status
-from conformance.registry import Check, class_label, load_all
+from conformance.registry import class_label
+from conformance.suites import load_all
 
 
 class Listener(Protocol):

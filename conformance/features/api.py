@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from conformance.context import Test
+from conformance.context import HOOKS, SuiteHooks, Test, exact_match
 from conformance.features import links as L
 from conformance.features import openapi as oas
 from conformance.features.names import F1, GEOJSON, JSON, OPENAPI_JSON
 from conformance.http import Fetched, Probe
 from conformance.model import Blocked, CheckFailed
+from conformance.registry import FEATURES
 
 
 def usable(f: Fetched, what: str, owner: str) -> dict[str, Any]:
@@ -234,3 +235,9 @@ async def all_items(t: Test, cid: str, extra: dict[str, str] | None = None) -> A
     return await t.http.memo(
         key, lambda p: read_all(p, items_url(t, cid), params, t.ctx.options.max_items)
     )
+
+
+# How the runner plans this suite: the classes the server declares, the collections to test.
+HOOKS[FEATURES] = SuiteHooks(
+    declared=declared, subjects=feature_collection_ids, matches=exact_match
+)

@@ -73,7 +73,7 @@ def columns(features: list[dict[str, Any]], queryables: dict[str, Any] | None) -
     return cols
 
 
-def _common(features: list[dict], name: str, n: int = 2) -> list[Any]:
+def common_values(features: list[dict], name: str, n: int = 2) -> list[Any]:
     counts = Counter(
         (f.get("properties") or {}).get(name)
         for f in features
@@ -97,7 +97,7 @@ class Data:
 def comparison(d: Data) -> list[Expr]:
     out: list[Expr] = []
     for s in d.cols.strings[:1]:
-        v = _common(d.features, s)[0]
+        v = common_values(d.features, s)[0]
         out += [op("=", prop(s), v), op("<>", prop(s), v)]
     for n in d.cols.numbers[:1]:
         _, m, _ = _quantiles(d.features, n)
@@ -112,7 +112,7 @@ def logical(d: Data) -> list[Expr]:
     if not d.cols.strings or not d.cols.numbers:
         return []
     s, n = d.cols.strings[0], d.cols.numbers[0]
-    v, v2 = (_common(d.features, s) * 2)[:2]
+    v, v2 = (common_values(d.features, s) * 2)[:2]
     _, m, _ = _quantiles(d.features, n)
     either = op("or", op("=", prop(s), v), op("=", prop(s), v2))
     return [
@@ -131,7 +131,7 @@ def null(d: Data) -> list[Expr]:
 def like(d: Data) -> list[Expr]:
     out: list[Expr] = []
     for s in d.cols.strings[:2]:
-        v = str(_common(d.features, s)[0])
+        v = str(common_values(d.features, s)[0])
         if len(v) >= 3:
             out += [op("like", prop(s), v[:3] + "%"), op("like", prop(s), "_" + v[1:])]
     return out
@@ -148,15 +148,15 @@ def between(d: Data) -> list[Expr]:
 def in_list(d: Data) -> list[Expr]:
     out: list[Expr] = []
     for s in d.cols.strings[:1]:
-        out.append(op("in", prop(s), _common(d.features, s, 2)))
+        out.append(op("in", prop(s), common_values(d.features, s, 2)))
     for n in d.cols.numbers[:1]:
-        out.append(op("in", prop(n), _common(d.features, n, 2)))
+        out.append(op("in", prop(n), common_values(d.features, n, 2)))
     return out
 
 
 def _non_ascii(d: Data, names: list[str]) -> tuple[str, str] | None:
     for s in names:
-        for v in _common(d.features, s, 50):
+        for v in common_values(d.features, s, 50):
             if isinstance(v, str) and not v.isascii():
                 return s, v
     return None
@@ -164,7 +164,7 @@ def _non_ascii(d: Data, names: list[str]) -> tuple[str, str] | None:
 
 def casei(d: Data) -> list[Expr]:
     found = _non_ascii(d, d.cols.strings) or (
-        (d.cols.strings[0], str(_common(d.features, d.cols.strings[0])[0]))
+        (d.cols.strings[0], str(common_values(d.features, d.cols.strings[0])[0]))
         if d.cols.strings
         else None
     )
@@ -179,7 +179,7 @@ def casei(d: Data) -> list[Expr]:
 
 def accent(d: Data) -> list[Expr]:
     for s in d.cols.strings:
-        for v in _common(d.features, s, 50):
+        for v in common_values(d.features, s, 50):
             plain = accenti(v) if isinstance(v, str) else v
             if isinstance(v, str) and plain != v:
                 return [op("=", op("accenti", prop(s)), op("accenti", plain))]

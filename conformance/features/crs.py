@@ -23,6 +23,7 @@ from conformance.context import Problems, Test, expect
 from conformance.features import api
 from conformance.features import openapi as oas
 from conformance.features.feature import feature_url
+from conformance.features.itemvalues import quadrant_box
 from conformance.features.names import CRS as CRS_CLASS
 from conformance.features.names import CRS84, CRS84H, GEOJSON, UNSUPPORTED_CRS, crs
 from conformance.geo import positions
@@ -350,8 +351,6 @@ async def crs_transform(t: Test) -> str:
 
 async def _box_in(t: Test, uri: str) -> tuple[list[float], list[float]] | None:
     """The suite's test box (CRS84) and its bounding box in `uri`, in that CRS's axis order."""
-    from conformance.features.results import quadrant_box
-
     quad = await quadrant_box(t)
     if quad is None:
         return None

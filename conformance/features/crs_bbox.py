@@ -14,7 +14,8 @@ from conformance.features.crs import (
     from_crs84,
     other_crs,
 )
-from conformance.features.items import bbox_param, extent_bbox
+from conformance.features.items import extent_bbox
+from conformance.features.itemvalues import bbox_param, quadrant_box
 from conformance.features.names import CRS84, GEOJSON, UNSUPPORTED_CRS
 from conformance.geo import as_shape, bbox_shape
 from conformance.model import CheckSkipped
@@ -130,8 +131,6 @@ async def bbox_crs_invalid(t: Test) -> str:
     per_collection=True,
 )
 async def bbox_crs_default(t: Test) -> str:
-    from conformance.features.results import quadrant_box
-
     quad = await quadrant_box(t)
     if quad is None:
         raise CheckSkipped("the items have too few distinct coordinates for a test box")

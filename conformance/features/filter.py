@@ -14,7 +14,8 @@ from conformance.features import links as L
 from conformance.features import names as N
 from conformance.features import openapi as oas
 from conformance.features.cql2 import Ambiguous, Evaluator, Expr, op, prop, to_json_text, to_text
-from conformance.features.cql2_cases import GENERATORS, Data, columns
+from conformance.features.cql2_cases import GENERATORS, Data, columns, common_values
+from conformance.features.itemvalues import Box, bbox_param, inside, quadrant_box
 from conformance.model import Blocked, CheckSkipped, Requirement, RequirementClass
 from conformance.registry import FEATURES, check
 
@@ -51,8 +52,6 @@ async def queryables(t: Test) -> dict[str, Any] | None:
 
 
 async def data(t: Test) -> Data:
-    from conformance.features.results import quadrant_box
-
     everything = await api.all_items(t, t.collection)
     everything.require_complete("filter results need every item")
     if any("id" not in f for f in everything.features):
@@ -67,9 +66,6 @@ async def compare_filter(
     t: Test, d: Data, expr: Expr, found: Problems, encs: list[str], bbox: list[float] | None = None
 ) -> None:
     """Send `expr` in each encoding (AND-ed with `bbox` if given); record wrong results."""
-    from conformance.features.items import bbox_param
-    from conformance.features.results import Box, _inside
-
     evaluate = Evaluator(d.cols.geometry)
     expected, unsure = set(), set()
     for f in d.features:
@@ -79,7 +75,7 @@ async def compare_filter(
         except Ambiguous:
             unsure.add(str(f["id"]))
     if bbox is not None:
-        expected = {i for i in expected if _inside(_feature(d, i), Box(bbox))}
+        expected = {i for i in expected if inside(_feature(d, i), Box(bbox))}
     for enc in encs:
         text = to_text(expr) if enc == TEXT else to_json_text(expr)
         params = {"filter": text, "filter-lang": enc}
@@ -340,10 +336,8 @@ async def filter_and_bbox(t: Test) -> str:
     encs, d = await encodings(t), await data(t)
     if not d.cols.strings or d.quadrant is None:
         raise CheckSkipped("no string property or no test box")
-    from conformance.features.cql2_cases import _common
-
     s = d.cols.strings[0]
-    expr = op("=", prop(s), _common(d.features, s)[0])
+    expr = op("=", prop(s), common_values(d.features, s)[0])
     found = Problems()
     await compare_filter(t, d, expr, found, encs, bbox=d.quadrant)
     found.raise_if_any()
@@ -359,15 +353,13 @@ async def filter_and_bbox(t: Test) -> str:
     per_collection=True,
 )
 async def queryable_parameters(t: Test) -> str:
-    from conformance.features.cql2_cases import _common
-
     d = await data(t)
     names = d.cols.strings[:1] + d.cols.numbers[:1]
     if not names:
         raise CheckSkipped("no simple queryable")
     found = Problems()
     for name in names:
-        value = _common(d.features, name)[0]
+        value = common_values(d.features, name)[0]
         text = value if isinstance(value, str) else repr(value)
         got = await api.all_items(t, t.collection, {name: text})
         want = {str(f["id"]) for f in d.features if (f.get("properties") or {}).get(name) == value}

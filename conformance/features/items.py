@@ -13,7 +13,8 @@ from conformance.context import Problems, Test, expect, expect_status
 from conformance.features import api
 from conformance.features import links as L
 from conformance.features import openapi as oas
-from conformance.features.collections import other_types
+from conformance.features.collections import other_types, self_and_alternates
+from conformance.features.itemvalues import bbox_param
 from conformance.features.names import GEOJSON, core
 from conformance.geo import outside_crs84
 from conformance.http import Fetched
@@ -53,14 +54,6 @@ CITE_BOXES = [
 ]
 PAGING_LIMIT = 3  # next-link hops after the first, as in OGC's ETS (0..3 = 4 pages)
 NUMBER_MATCHED_LIMIT = 10_000
-
-
-def number(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
-
-
-def bbox_param(bbox: list[float]) -> str:
-    return ",".join(number(v) for v in bbox)
 
 
 async def limit_values(t: Test) -> tuple[list[int], int | None]:
@@ -181,8 +174,6 @@ async def items_in_crs84(t: Test) -> str:
     per_collection=True,
 )
 async def items_links(t: Test) -> str:
-    from conformance.features.collections import self_and_alternates
-
     found = Problems()
     others = await other_types(t, True)
     for page, doc in await ok_pages(t):

@@ -13,6 +13,7 @@ from conformance.context import Problems, Test, expect
 from conformance.features import api
 from conformance.features import links as L
 from conformance.features.items import FC_NUMBER_MATCHED
+from conformance.features.itemvalues import quadrant_box
 from conformance.features.names import GEOJSON, core
 from conformance.http import Probe
 from conformance.model import CheckSkipped, Level
@@ -197,8 +198,6 @@ async def next_pages_follow_rules(t: Test) -> str:
     beyond_cite=True,
 )
 async def number_matched_paged(t: Test) -> str:
-    from conformance.features.results import quadrant_box
-
     first = await api.first_page(t, t.collection)
     matched = first.get("numberMatched")
     if matched is None:

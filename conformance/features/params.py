@@ -9,11 +9,13 @@ from typing import Any
 from conformance.context import Problems, Test, expect, expect_status
 from conformance.features import api
 from conformance.features import openapi as oas
-from conformance.features.items import bbox_param, cite_bboxes, limit_values
+from conformance.features.items import cite_bboxes, limit_values
+from conformance.features.itemvalues import bbox_param
 from conformance.features.names import GEOJSON, core
 from conformance.geo import as_shape, bbox_shape, outside_crs84
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check
+from conformance.timeutil import iso, parse_rfc3339
 
 FC_LIMIT_DEFINITION = core("fc-limit-definition", "The items operation SHALL support `limit`")
 FC_LIMIT_RESPONSE = core(
@@ -222,6 +224,23 @@ async def temporal_extent(t: Test) -> tuple[str | None, str | None] | None:
     return interval[0], interval[1]
 
 
+async def cite_datetimes(t: Test) -> list[tuple[str, bool]]:
+    """The ETS's three values from the temporal extent: an instant, an interval and a
+    date with a period. The last is not RFC 3339, so a 400 for it is accepted too."""
+    extent = await temporal_extent(t)
+    if extent is None:
+        return []
+    begin, end = parse_rfc3339(extent[0]), parse_rfc3339(extent[1])
+    if begin is None:
+        return []
+    values = [(iso(begin), True)]
+    if end is not None and end > begin:
+        span = end - begin
+        values.append((f"{iso(begin + span / 4)}/{iso(begin + span / 2)}", True))
+    values.append((f"{begin.date().isoformat()}/P2D", False))
+    return values
+
+
 @check(
     FC_TIME_RESPONSE,
     "core/fc-time-response",
@@ -230,8 +249,6 @@ async def temporal_extent(t: Test) -> tuple[str | None, str | None] | None:
     per_collection=True,
 )
 async def time_response(t: Test) -> str:
-    from conformance.features.temporal import cite_datetimes
-
     values = await cite_datetimes(t)
     if not values:
         raise CheckSkipped("the collection has no usable temporal extent")

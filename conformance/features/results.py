@@ -3,65 +3,25 @@ which only looks at the features a bbox request returned, never at the ones it l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from conformance.context import Problems, Test
 from conformance.features import api
+from conformance.features import links as L
 from conformance.features.collections import FC_MD_ITEMS_LINKS
-from conformance.features.items import bbox_param
+from conformance.features.itemvalues import inside, quadrant_box, temporal_property
 from conformance.features.names import core
 from conformance.features.params import FC_BBOX_RESPONSE
-from conformance.geo import as_shape, bbox_shape, positions
+from conformance.geo import positions
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check
-from conformance.timeutil import value_span
+from conformance.timeutil import parse_rfc3339, value_span
 
 FC_MD_EXTENT = core(
     "fc-md-extent",
     "The extent SHALL include all spatial geometries and all temporal geometries of the collection",
 )
 TOLERANCE = 1e-5  # degrees (about a metre): extents are often rounded
-
-
-@dataclass(frozen=True)
-class Box:
-    bbox: list[float]
-
-    @property
-    def param(self) -> str:
-        return bbox_param(self.bbox)
-
-
-def _between(values: list[float], fraction: float) -> float | None:
-    """A value between two neighbouring distinct values near the given quantile."""
-    distinct = sorted(set(values))
-    if len(distinct) < 2:
-        return None
-    i = min(max(int(len(distinct) * fraction), 1), len(distinct) - 1)
-    return (distinct[i - 1] + distinct[i]) / 2
-
-
-async def quadrant_box(t: Test) -> Box | None:
-    """A box over the south-west part of the items, its inner edges between coordinates."""
-    everything = await api.all_items(t, t.collection)
-    xs, ys = [], []
-    for f in everything.features:
-        for p in positions(f.get("geometry")):
-            xs.append(p[0])
-            ys.append(p[1])
-    x, y = _between(xs, 0.5), _between(ys, 0.5)
-    if x is None or y is None:
-        return None
-    west, south = max(min(xs) - 0.01, -180.0), max(min(ys) - 0.01, -90.0)
-    return Box([round(west, 6), round(south, 6), x, y])
-
-
-def _inside(f: dict[str, Any], box: Box) -> bool:
-    if f.get("geometry") is None:
-        return False  # "only features that have a spatial geometry that intersects" (A)
-    shape = as_shape(f["geometry"])
-    return shape is not None and shape.intersects(bbox_shape(box.bbox))
 
 
 @check(
@@ -82,7 +42,7 @@ async def bbox_complete(t: Test) -> str:
         raise CheckSkipped("the items have too few distinct coordinates for a test box")
     got = await api.all_items(t, t.collection, {"bbox": box.param})
     got.require_complete(f"bbox={box.param}")
-    expected = {str(f["id"]) for f in everything.features if _inside(f, box)}
+    expected = {str(f["id"]) for f in everything.features if inside(f, box)}
     ids = {str(f.get("id")) for f in got.features}
     found = Problems()
     for fid in sorted(expected - ids):
@@ -94,8 +54,6 @@ async def bbox_complete(t: Test) -> str:
 
 
 def _temporal_problems(t: Test, entry: dict[str, Any], features: list, prop: str) -> list[str]:
-    from conformance.timeutil import parse_rfc3339
-
     try:
         begin, end = entry["extent"]["temporal"]["interval"][0]
     except (KeyError, IndexError, TypeError, ValueError):
@@ -122,8 +80,6 @@ def _temporal_problems(t: Test, entry: dict[str, Any], features: list, prop: str
     beyond_cite=True,
 )
 async def extent_holds_items(t: Test) -> str:
-    from conformance.features.temporal import temporal_property
-
     entry = await api.collection_entry(t, t.collection)
     everything = await api.all_items(t, t.collection)
     everything.require_complete("the extent check needs every item")
@@ -166,8 +122,6 @@ async def extent_holds_items(t: Test) -> str:
     beyond_cite=True,
 )
 async def items_links_resolve(t: Test) -> str:
-    from conformance.features import links as L
-
     entry = await api.collection_entry(t, t.collection)
     base = (await api.collections_fetch(t)).url
     found = Problems()

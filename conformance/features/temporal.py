@@ -10,79 +10,20 @@ difference (a day ending exactly where the interval starts) is ignored.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
 from conformance.context import Problems, Test
 from conformance.features import api
-from conformance.features.names import F3, JSON, SCHEMA_JSON, core
+from conformance.features.itemvalues import temporal_property
+from conformance.features.names import core
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check
-from conformance.timeutil import iso, parse_rfc3339, relation, value_span
+from conformance.timeutil import iso, relation, value_span
 
 FC_TIME_RESPONSE = core(
     "fc-time-response",
     "With `datetime`, only features whose temporal geometry intersects it SHALL be returned",
 )
-
-
-async def cite_datetimes(t: Test) -> list[tuple[str, bool]]:
-    """The ETS's three values from the temporal extent: an instant, an interval and a
-    date with a period. The last is not RFC 3339, so a 400 for it is accepted too."""
-    from conformance.features.params import temporal_extent
-
-    extent = await temporal_extent(t)
-    if extent is None:
-        return []
-    begin, end = parse_rfc3339(extent[0]), parse_rfc3339(extent[1])
-    if begin is None:
-        return []
-    values = [(iso(begin), True)]
-    if end is not None and end > begin:
-        span = end - begin
-        values.append((f"{iso(begin + span / 4)}/{iso(begin + span / 2)}", True))
-    values.append((f"{begin.date().isoformat()}/P2D", False))
-    return values
-
-
-async def _queryable_instant(t: Test) -> str | None:
-    if f"{F3}/conf/queryables" not in await api.declared(t):
-        return None
-    url = api.collection_url(t, t.collection) + "/queryables"
-    got = await t.get(url, accept=f"{SCHEMA_JSON}, {JSON};q=0.9", cache=True)
-    if got.status != 200:
-        return None
-    props = got.json_object().get("properties") or {}
-    for name, schema in props.items():
-        if isinstance(schema, dict) and schema.get("x-ogc-role") == "primary-instant":
-            return name
-    return None
-
-
-def _temporal_candidates(features: list[dict[str, Any]]) -> list[str]:
-    counts: Counter[str] = Counter()
-    bad: set[str] = set()
-    for f in features:
-        for name, value in (f.get("properties") or {}).items():
-            if value is None:
-                continue
-            if value_span(value) is None:
-                bad.add(name)
-            else:
-                counts[name] += 1
-    return [n for n in counts if n not in bad]
-
-
-async def temporal_property(t: Test, features: list[dict[str, Any]]) -> str:
-    name = await _queryable_instant(t)
-    if name:
-        return name
-    candidates = _temporal_candidates(features)
-    if len(candidates) != 1:
-        found = ", ".join(candidates) or "none"
-        raise CheckSkipped(f"cannot tell which property is the temporal one (candidates: {found})")
-    return candidates[0]
 
 
 def _midnight(moment: datetime) -> datetime:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.context import Test
+from conformance.context import HOOKS, SuiteHooks, Test
 from conformance.http import Fetched, Probe
 from conformance.model import Blocked, CheckFailed
+from conformance.registry import SENSORTHINGS
 from conformance.sensorthings.names import BY_SET, STA
 
 JSON = "application/json"
@@ -167,3 +168,11 @@ async def sample(t: Test, set_name: str, n: int = 2) -> list[dict[str, Any]]:
     if not found:
         raise Blocked(f"not tested: {set_name} is empty")
     return found
+
+
+async def _subjects(t: Test) -> list[str]:
+    return list(await entity_sets(t))
+
+
+# How the runner plans this suite: the classes the service declares, the entity sets to test.
+HOOKS[SENSORTHINGS] = SuiteHooks(declared=declared, subjects=_subjects, matches=matches)

@@ -3,7 +3,7 @@ tests (the issue: "each check is shown able to fail")."""
 
 from __future__ import annotations
 
-from conformance.registry import load_all
+from conformance.suites import load_all
 from tests.conformance import (
     test_broken_crs_filter,
     test_broken_features,
