@@ -7,6 +7,7 @@ Queryables and sortables are checked where the server declares the matching clas
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,11 @@ SCHEMA = _requirement("schema", "Every item SHALL validate against the profile's
 QUERYABLE_RULE = _requirement("queryables", "The profile's queryables SHALL be offered and work")
 SORTABLE_RULE = _requirement("sortables", "The profile's sortables SHALL be offered and work")
 CODE_LISTS = _requirement("code-lists", "Code-list properties SHALL hold codes of the profile")
+VERSION = _requirement(
+    "version", "The collection SHALL declare in conformsTo the profile version checked against"
+)
+# A profile version as TwinBridge publishes it: .../profiles/{id}/{version}
+PROFILE_URI = re.compile(r"/profiles/(?P<id>[^/?#]+)/(?P<version>\d+\.\d+\.\d+)$")
 
 
 async def _items(t: Test) -> list[dict[str, Any]]:
@@ -86,6 +92,32 @@ async def schema(t: Test) -> str:
             found.add(f"item {f.get('id')!r}: {problems[0]}")
     found.raise_if_any(f"{bad} of {len(items)} items are not valid {profile.id} {profile.version}")
     return f"{len(items)} items valid against {profile.id} {profile.version}"
+
+
+@check(
+    VERSION,
+    "profile/version",
+    "the collection declares the profile version checked against",
+    suite=PROFILE,
+    per_collection=True,
+)
+async def version(t: Test) -> str:
+    """The version a collection declares is the one its items are checked against: a city
+    whose mapping was written for 1.0.0 does not pass as conforming to 2.0.0."""
+    profile = _profile(t)
+    doc = await api.collection(t, t.collection)
+    declared = [
+        m.group("version")
+        for uri in doc.get("conformsTo") or []
+        if isinstance(uri, str) and (m := PROFILE_URI.search(uri)) and m["id"] == profile.id
+    ]
+    expect(declared, f"conformsTo names no version of {profile.id} (…/profiles/{profile.id}/X.Y.Z)")
+    expect(
+        profile.version in declared,
+        f"the collection declares {profile.id} {', '.join(declared)}; "
+        f"this suite checks {profile.version}",
+    )
+    return f"declares {profile.id} {profile.version}"
 
 
 def _schema_type(profile: Any, name: str) -> tuple[str, str | None]:

@@ -56,6 +56,12 @@ class CollectionSource:
                 f"'{cfg.profile}' is a {self.profile.kind} profile; a collection needs a "
                 "features profile (a sensorthings one belongs on a sensorthings.sync source)"
             )
+        if self.profile is not None and cfg.profile_version not in (None, self.profile.version):
+            raise LookupError(
+                f"the mapping was written for {cfg.profile} {cfg.profile_version}, but "
+                f"{self.profile.version} is installed: bring the mapping up to it and declare "
+                f"that version, or install {cfg.profile_version} on TWINBRIDGE_PROFILE_PATH"
+            )
         self.title = cfg.title or cid
         self.description = cfg.description or ""
         self.temporal_property = cfg.temporal_property or (

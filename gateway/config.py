@@ -222,6 +222,13 @@ class CollectionConfig(Strict):
     profile: str | None = Field(
         None, description="Profile id (e.g. street-trees); without one, source fields as-is."
     )
+    profile_version: str | None = Field(
+        None,
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="The profile version the mapping was written for, declared in the "
+        "collection's `conformsTo`; start-up fails when the installed profile has another "
+        "(unset: the installed one).",
+    )
     source: SourceConfig = Field(
         description="Where the data comes from: `connector` plus that connector's keys."
     )
@@ -243,6 +250,8 @@ class CollectionConfig(Strict):
     def _mapping_with_profile(self) -> CollectionConfig:
         if self.profile and self.mapping is None:
             raise ValueError(f"profile '{self.profile}' needs a 'mapping' block")
+        if self.profile_version and not self.profile:
+            raise ValueError("'profile_version' needs a 'profile'")
         return self
 
 

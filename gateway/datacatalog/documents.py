@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.datacatalog.cells import FEATURES, Dataset
-from gateway.features.links import GEOJSON, HTML, JSON, link
+from gateway.features.links import GEOJSON, HTML, JSON, link, profile_uri
 from profiles import Profile
 
 STA_VERSION = "v1.1"
@@ -20,8 +20,8 @@ class Tenant:
 
 
 def profile_url(root: str, profile: Profile) -> str:
-    """Where this gateway publishes a profile (its metadata and schema)."""
-    return f"{root}/catalog/profiles/{profile.id}"
+    """Where this gateway publishes a profile version (its metadata and schema)."""
+    return profile_uri(root, profile.id, profile.version)
 
 
 def dataset_links(root: str, d: Dataset) -> list[dict[str, str]]:

@@ -102,6 +102,7 @@ class DataCatalog:
         return [
             Route("/catalog", self.catalog, methods=["GET", "HEAD"]),
             Route("/catalog/profiles/{pid}", self.profile, methods=["GET", "HEAD"]),
+            Route("/catalog/profiles/{pid}/{version}", self.profile, methods=["GET", "HEAD"]),
         ]
 
     def _state(self) -> dict[str, Any]:
@@ -149,6 +150,9 @@ class DataCatalog:
         found = next((p for p in self.profiles if p.id == pid), None)
         if found is None:
             raise NotFound(f"no profile '{pid}'")
+        version = request.path_params.get("version")
+        if version is not None and version != found.version:
+            raise NotFound(f"profile '{pid}' is served in version {found.version} only")
         root = base_url(request, self.server)
         doc = {
             **profile_doc(root, found),

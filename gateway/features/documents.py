@@ -13,7 +13,16 @@ from connectors.base import CRS84
 from gateway.features import conformance
 from gateway.features.crs import OFFERED, collection_crs, storage_crs_uri
 from gateway.features.jsonfg import JSONFG, JsonFg
-from gateway.features.links import GEOJSON, HTML, JSON, OPENAPI, format_links, link, with_query
+from gateway.features.links import (
+    GEOJSON,
+    HTML,
+    JSON,
+    OPENAPI,
+    format_links,
+    link,
+    profile_uri,
+    with_query,
+)
 from gateway.features.schemas import SCHEMA_JSON
 from gateway.features.views import ApiView, Collection
 from gateway.mapping import Feature
@@ -58,7 +67,10 @@ def conformance_doc(root: str, fmt: str) -> dict[str, Any]:
     }
 
 
-def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) -> dict[str, Any]:
+def collection(
+    c: Collection, root: str, fmt: str, *, base: str, as_entry: bool = False
+) -> dict[str, Any]:
+    """`root`: the view's URL (a tenant's or the federated root); `base`: the gateway's."""
     url = f"{root}/collections/{c.id}"
     links = [] if as_entry else format_links(url, {}, fmt, JSON)
     if as_entry:
@@ -81,6 +93,8 @@ def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) ->
         "crs": collection_crs(c.storage_crs),
         "storageCrs": storage_crs_uri(c.storage_crs),
     }
+    if c.profile is not None:  # the profile version the items conform to
+        doc["conformsTo"] = [profile_uri(base, c.profile.id, c.profile.version)]
     spatial = {"bbox": [list(extent.bbox) if extent.bbox else [-180, -90, 180, 90]], "crs": CRS84}
     doc["extent"] = {"spatial": spatial}
     if extent.temporal:
@@ -89,10 +103,18 @@ def collection(c: Collection, root: str, fmt: str, *, as_entry: bool = False) ->
     return doc
 
 
+def view_base(view: ApiView, root: str) -> str:
+    """The gateway's public root, from a view's root URL (which ends in the view's path)."""
+    return root[: len(root) - len(view.path)] if view.path else root
+
+
 def collections(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
     return {
         "links": format_links(f"{root}/collections", {}, fmt, JSON),
-        "collections": [collection(c, root, fmt, as_entry=True) for c in view.collections.values()],
+        "collections": [
+            collection(c, root, fmt, base=view_base(view, root), as_entry=True)
+            for c in view.collections.values()
+        ],
         "crs": list(OFFERED),
     }
 

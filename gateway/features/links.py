@@ -25,6 +25,12 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?
 _PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?$")
 
 
+def profile_uri(base: str, profile_id: str, version: str) -> str:
+    """A profile version as this gateway publishes it (/catalog/profiles/{id}/{version}): what a
+    collection names in `conformsTo`, and what DCAT-AP's dct:conformsTo points to."""
+    return f"{base}/catalog/profiles/{profile_id}/{version}"
+
+
 def base_url(request: Request, settings: ServerSettings) -> str:
     """The public root of the whole gateway, without a trailing slash: `server.base_url`,
     else what a trusted proxy forwarded, else the request's own Host and socket."""

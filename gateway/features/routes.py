@@ -171,7 +171,7 @@ class Features:
         view, root = self.view(request)
         c = self.collection(view, request)
         fmt, _ = self.fmt(request)
-        doc = documents.collection(c, root, fmt)
+        doc = documents.collection(c, root, fmt, base=documents.view_base(view, root))
         crumbs = self._collection_crumbs(view, root, c)
         return self.respond(request, "collection", doc, fmt, view, crumbs)
 

@@ -11,6 +11,7 @@ from gateway.catalog import Catalog, Extent
 from gateway.federation import FederatedCollection
 from gateway.mapping import Feature
 from gateway.query.model import Page, PageStream, Query
+from profiles import Profile
 
 
 class Collection(Protocol):
@@ -18,6 +19,7 @@ class Collection(Protocol):
     title: str
     description: str
     temporal_property: str | None
+    profile: Profile | None
 
     async def items(self, query: Query) -> Page: ...
     async def stream(self, query: Query) -> PageStream: ...

@@ -18,6 +18,7 @@ ELSEWHERE = {
     "profile/code-lists": "test_profile.test_a_value_outside_the_code_list_fails_that_rule",
     "profile/queryables": "test_profile.test_a_missing_queryable_fails_the_queryables_rule",
     "profile/sortables": "test_profile.test_an_ignored_sortby_fails_the_sortables_rule",
+    "profile/version": "test_profile.test_another_declared_version_fails_the_version_rule",
     "sta/mqtt-receive": "test_sensorthings.test_mqtt_checks_against_a_real_broker",
     "sta/mqtt-create": "test_sensorthings.test_mqtt_checks_against_a_real_broker",
     "sta-profile/schema": "test_sensorthings_profile.test_each_rule_fails_on_its_broken_server",

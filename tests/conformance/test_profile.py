@@ -128,7 +128,40 @@ def test_a_value_outside_the_code_list_fails_that_rule(
     (folder / "profile.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
     monkeypatch.setenv(profiles.PATH_ENV, str(tmp_path))
     report = run_profile(loop_thread, demo_app, profile="street-trees-strict")
-    assert flagged(report) == {"profile/code-lists"}, explain(report)
+    # the collection declares street-trees, not this copy: the version rule says so too
+    assert flagged(report) == {"profile/code-lists", "profile/version"}, explain(report)
+
+
+COLLECTION = r"/collections/street-trees$"
+
+
+def _declaring(uris: list[str]):
+    def mutate(doc: Any, scope: B.Scope) -> Any:
+        doc["conformsTo"] = uris
+        return doc
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        (
+            ["http://testserver/catalog/profiles/street-trees/0.9.0"],
+            "declares street-trees 0.9.0; this suite checks 1.0.0",
+        ),
+        ([], "conformsTo names no version of street-trees"),
+    ],
+    ids=["older version", "none"],
+)
+def test_another_declared_version_fails_the_version_rule(
+    loop_thread: LoopThread, demo_app: Any, declared: list[str], message: str
+):
+    app = B.rewrite_json(demo_app, B.on_path(COLLECTION), _declaring(declared))
+    report = run_profile(loop_thread, app)
+    assert flagged(report) == {"profile/version"}, explain(report)
+    failed = next(r for r in report.results if r.check == "profile/version")
+    assert message in failed.message, failed.message
 
 
 def _hide_queryable(body: bytes) -> bytes:
