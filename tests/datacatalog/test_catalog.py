@@ -252,11 +252,8 @@ def test_the_figures_are_prometheus_gauges(client: TestClient):
     assert value("twinbridge_catalog_failed") == 0
     assert value("twinbridge_catalog_staleness_seconds") > 0
     assert value("twinbridge_catalog_conformance_passed") == 0
-    # the background conformance runs' own requests are not client traffic
-    items = "/{tenant}/collections/{cid}/items"
-    assert not any(
-        name == "twinbridge_requests_total" and ("route", items) in labels for name, labels in found
-    )
+    # that the runs' own requests are not client traffic is the next test's: the metrics
+    # are the process's, and other tests in this worker may have served items before
 
 
 def test_the_background_runs_own_requests_are_not_counted_as_traffic(client: TestClient):
