@@ -124,58 +124,50 @@ def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rotterdam_entities(at: datetime) -> list[dict[str, Any]]:
-    """The ten Rotterdam stations at one hour, NGSI-v2 normalized."""
-    out = []
-    for code, name, lon, lat in ROTTERDAM:
-        entity: dict[str, Any] = {
-            "id": f"Rotterdam-AirQualityObserved-{code}",
-            "type": "AirQualityObserved",
-            "name": {"type": "Text", "value": name},
-            "dateObserved": {"type": "DateTime", "value": stamp(at)},
-            "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, lat]}},
-            "address": {
-                "type": "StructuredValue",
-                "value": {"addressLocality": "Rotterdam", "addressCountry": "NL"},
-            },
-            "airQualityLevel": {"type": "Text", "value": "good"},
-            "source": {"type": "URL", "value": "https://www.luchtmeetnet.nl"},
-        }
-        for attr, spec in AIR.items():
-            entity[attr] = {
-                "type": "Number",
-                "value": value(code, attr, spec, at),
-                "metadata": {"unitCode": {"type": "Text", "value": spec[0]}},
-            }
-        out.append(entity)
-    return out
-
-
 def _v2_measurement(spec: tuple, number: float) -> dict[str, Any]:
     unit = {"unitCode": {"type": "Text", "value": spec[0]}} if spec[0] else {}
     return {"type": "Number", "value": number, "metadata": unit}
 
 
+def _v2_station(
+    kind: str,
+    station: tuple[str, str, float, float],
+    at: datetime,
+    attrs: dict[str, tuple],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """One Rotterdam station of `kind` at one hour, NGSI-v2 normalized."""
+    code, name, lon, lat = station
+    entity: dict[str, Any] = {
+        "id": f"Rotterdam-{kind}-{code}",
+        "type": kind,
+        "name": {"type": "Text", "value": name},
+        "dateObserved": {"type": "DateTime", "value": stamp(at)},
+        "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, lat]}},
+        "address": {
+            "type": "StructuredValue",
+            "value": {"addressLocality": "Rotterdam", "addressCountry": "NL"},
+        },
+        **extra,
+    }
+    for attr, spec in attrs.items():
+        entity[attr] = _v2_measurement(spec, value(code, attr, spec, at))
+    return entity
+
+
+def rotterdam_entities(at: datetime) -> list[dict[str, Any]]:
+    """The ten Rotterdam stations at one hour, NGSI-v2 normalized."""
+    extra = {
+        "airQualityLevel": {"type": "Text", "value": "good"},
+        "source": {"type": "URL", "value": "https://www.luchtmeetnet.nl"},
+    }
+    return [_v2_station("AirQualityObserved", s, at, AIR, extra) for s in ROTTERDAM]
+
+
 def rotterdam_water_entities(at: datetime) -> list[dict[str, Any]]:
     """The four Rotterdam river probes at one hour, NGSI-v2 normalized."""
-    out = []
-    for code, name, lon, lat in ROTTERDAM_WATER:
-        entity: dict[str, Any] = {
-            "id": f"Rotterdam-WaterQualityObserved-{code}",
-            "type": "WaterQualityObserved",
-            "name": {"type": "Text", "value": name},
-            "dateObserved": {"type": "DateTime", "value": stamp(at)},
-            "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [lon, lat]}},
-            "address": {
-                "type": "StructuredValue",
-                "value": {"addressLocality": "Rotterdam", "addressCountry": "NL"},
-            },
-            "source": {"type": "URL", "value": "https://waterinfo.rws.nl"},
-        }
-        for attr, spec in RIVER.items():
-            entity[attr] = _v2_measurement(spec, value(code, attr, spec, at))
-        out.append(entity)
-    return out
+    extra = {"source": {"type": "URL", "value": "https://waterinfo.rws.nl"}}
+    return [_v2_station("WaterQualityObserved", s, at, RIVER, extra) for s in ROTTERDAM_WATER]
 
 
 def _ld_station(

@@ -56,6 +56,23 @@ def demo_app(demo_dir: Path, loop_thread: LoopThread) -> Iterator[Any]:
     loop_thread.run(lifespan.__aexit__(None, None, None))
 
 
+async def wait_for_profiled(
+    app: Any, roots: tuple[str, ...], profile: str, timeout: float = 120.0
+) -> None:
+    """Wait until each synchronised tenant holds Datastreams declaring `profile`."""
+    params = {"$filter": f"properties/profile eq '{profile}'", "$top": "1"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            pages = [(await client.get(f"{r}/Datastreams", params=params)).json() for r in roots]
+            if all(p.get("value") for p in pages):
+                return
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"{roots} declared no {profile} Datastream within {timeout} s")
+
+
 @pytest.fixture(scope="session")
 def fake_features_app() -> Any:
     from tests.conformance.fake_features import make_app

@@ -4,12 +4,10 @@ broken in one way per test fails exactly that rule (and the schema, which holds 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -17,7 +15,7 @@ from conformance.cli import Suite as CliSuite
 from conformance.cli import _suites, app
 from conformance.model import Status
 from tests.conformance import breakers as B
-from tests.conformance.conftest import LoopThread, explain, flagged, run_suite
+from tests.conformance.conftest import LoopThread, explain, flagged, run_suite, wait_for_profiled
 
 SUITE = "sensorthings-profile"
 ROTTERDAM = "/rotterdam/sta/v1.1"
@@ -30,26 +28,11 @@ RULES = {
     "sta-profile/version",
     "sta-profile/schema",
 }
-DECLARED = {"$filter": "properties/profile eq 'air-quality'", "$top": "1"}
-
-
-async def _profiled(app: Any, roots: tuple[str, ...], timeout: float = 120.0) -> None:
-    """Wait until each synchronised tenant holds Datastreams declaring the profile."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            pages = [(await client.get(f"{r}/Datastreams", params=DECLARED)).json() for r in roots]
-            if all(p.get("value") for p in pages):
-                return
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"{roots} declared no air-quality Datastream within {timeout} s")
 
 
 @pytest.fixture(scope="module")
 def synced(loop_thread: LoopThread, demo_app: Any) -> Any:
-    loop_thread.run(_profiled(demo_app, (ROTTERDAM, "/aarhus/sta/v1.1")))
+    loop_thread.run(wait_for_profiled(demo_app, (ROTTERDAM, "/aarhus/sta/v1.1"), "air-quality"))
     return demo_app
 
 

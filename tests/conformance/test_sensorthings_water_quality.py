@@ -5,7 +5,6 @@ the federated root pass every rule; a server broken in one way fails exactly tha
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -14,33 +13,18 @@ import pytest
 
 from conformance.model import Status
 from tests.conformance import breakers as B
-from tests.conformance.conftest import LoopThread, explain, flagged
+from tests.conformance.conftest import LoopThread, explain, flagged, wait_for_profiled
 from tests.conformance.test_sensorthings_profile import RULES, Mutation, _drop, _results, _set
 from tests.conformance.test_sensorthings_profile import run_profile as _run
 
 PROFILE = "water-quality"
 ROTTERDAM = "/rotterdam/sta/v1.1"
 AARHUS = "/aarhus/sta/v1.1"
-DECLARED = {"$filter": f"properties/profile eq '{PROFILE}'", "$top": "1"}
-
-
-async def _declared(app: Any, roots: tuple[str, ...], timeout: float = 120.0) -> None:
-    """Wait until each synchronised tenant holds Datastreams declaring water-quality."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            pages = [(await client.get(f"{r}/Datastreams", params=DECLARED)).json() for r in roots]
-            if all(p.get("value") for p in pages):
-                return
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"{roots} declared no {PROFILE} Datastream within {timeout} s")
 
 
 @pytest.fixture(scope="module")
 def synced(loop_thread: LoopThread, demo_app: Any) -> Any:
-    loop_thread.run(_declared(demo_app, (ROTTERDAM, AARHUS)))
+    loop_thread.run(wait_for_profiled(demo_app, (ROTTERDAM, AARHUS), PROFILE))
     return demo_app
 
 
