@@ -94,3 +94,29 @@ def bad_station(profile: Profile, times: list[str]) -> dict[str, Any]:
     stream = datastream(profile, spec, results, times, station="bad", unitOfMeasurement=unit)
     stream["properties"] = {"profile": profile.id}  # no profileVersion
     return {"name": "bad station", "description": "does not", "Datastreams": [stream]}
+
+
+def other_station() -> dict[str, Any]:
+    """A Thing whose Datastream is of no profile: neither declared nor a profile's
+    definition."""
+    stream = {
+        "name": "other",
+        "description": "other",
+        "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+        "unitOfMeasurement": {"name": "degree Celsius", "symbol": "Cel", "definition": "ucum"},
+        "ObservedProperty": {"name": "t", "definition": "urn:t", "description": "t"},
+        "Sensor": SENSOR,
+        "Observations": [
+            {"phenomenonTime": "2026-02-01T00:00:00Z", "result": 1.5, "FeatureOfInterest": FOI}
+        ],
+    }
+    return {"name": "x", "description": "x", "Datastreams": [stream]}
+
+
+def seed(
+    client: Any, root: str, profile: Profile, times: list[str], headers: dict[str, str]
+) -> None:
+    """POST a good, a bad and an unprofiled station to the SensorThings root `root`."""
+    for thing in (good_station(profile, times), bad_station(profile, times), other_station()):
+        created = client.post(f"{root}/Things", json=thing, headers=headers)
+        assert created.status_code == 201, created.text

@@ -4,7 +4,6 @@ names a profile, and figured from the Datastreams that declare it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -15,26 +14,11 @@ from gateway.datacatalog.cells import SENSORTHINGS, Dataset, _profile_names
 from gateway.datacatalog.config import CatalogSettings
 from gateway.datacatalog.documents import dataset_links
 from gateway.datacatalog.sta import SensorThingsFigures
-from tests.datacatalog.stations import FOI, SENSOR, bad_station, good_station
+from tests.datacatalog.stations import seed
 from tests.sensorthings.conftest import KEY, sta_config
 
 PROFILE = profiles.get("air-quality")
 TIMES = ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"]
-
-
-def other_stream() -> dict[str, Any]:
-    """A Datastream of no profile: neither declared nor one of its definitions."""
-    return {
-        "name": "other",
-        "description": "other",
-        "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-        "unitOfMeasurement": {"name": "degree Celsius", "symbol": "Cel", "definition": "ucum"},
-        "ObservedProperty": {"name": "t", "definition": "urn:t", "description": "t"},
-        "Sensor": SENSOR,
-        "Observations": [
-            {"phenomenonTime": "2026-02-01T00:00:00Z", "result": 1.5, "FeatureOfInterest": FOI}
-        ],
-    }
 
 
 DATASET = Dataset(PROFILE, "t", SENSORTHINGS, None, "Sensors", "")
@@ -45,10 +29,7 @@ def stations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """Tenant t with a station that holds to air-quality, a bad one, and an unprofiled one."""
     loaded, env = sta_config(tmp_path_factory.mktemp("stations"))
     with TestClient(create_app(loaded)) as client:
-        other = {"name": "x", "description": "x", "Datastreams": [other_stream()]}
-        for thing in (good_station(PROFILE, TIMES), bad_station(PROFILE, TIMES), other):
-            created = client.post("/t/sta/v1.1/Things", json=thing, headers={"X-API-Key": KEY})
-            assert created.status_code == 201, created.text
+        seed(client, "/t/sta/v1.1", PROFILE, TIMES, {"X-API-Key": KEY})
         yield client
 
 
