@@ -12,9 +12,11 @@ import profiles
 from gateway.app import create_app
 from gateway.datacatalog.cells import SENSORTHINGS, Dataset, _profile_names
 from gateway.datacatalog.config import CatalogSettings
-from gateway.datacatalog.documents import dataset_links
+from gateway.datacatalog.documents import dataset_doc, dataset_links
+from gateway.datacatalog.refresher import Refresher
 from gateway.datacatalog.sta import SensorThingsFigures
 from tests.datacatalog.stations import seed
+from tests.datacatalog.test_catalog import gauges
 from tests.sensorthings.conftest import KEY, sta_config
 
 PROFILE = profiles.get("air-quality")
@@ -77,6 +79,34 @@ def test_the_profile_suite_runs_on_the_tenants_root_and_names_the_bad_datastream
         failed
     )
     assert all("bad" in f["message"] for f in result["failures"])
+
+
+def test_a_refresh_puts_figures_conformance_and_gauges_in_the_cell(stations: TestClient):
+    state = stations.app.state  # type: ignore[attr-defined]
+    settings = CatalogSettings(observation_window=5, stale_seconds=3600)
+    compute = SensorThingsFigures(state.sensorthings, settings)
+    refresher = Refresher([DATASET], settings, compute, state.data_catalog.conformance)
+    stations.portal.call(refresher.refresh)  # type: ignore[union-attr]
+    doc = dataset_doc("http://h", DATASET, refresher.figures[DATASET.key])
+    assert doc["status"] == "ok"
+    assert doc["conformance"]["status"] == "failed"  # the bad station; not 'not-run'
+    assert doc["conformance"]["links"][0]["href"] == "http://h/t/sta/v1.1/"
+    found = gauges(stations.get("/metrics").text)
+    labels = {"dataset": DATASET.key, "profile": PROFILE.id, "tenant": "t"}
+
+    def value(name: str, **more: str) -> float:
+        return found[(name, frozenset({**labels, **more}.items()))]
+
+    streams = len(PROFILE.sensorthings.observed_properties) + 1  # type: ignore[union-attr]
+    assert value("twinbridge_catalog_datastreams") == streams
+    assert value("twinbridge_catalog_items") == 3 * streams  # Observations
+    assert value("twinbridge_catalog_completeness_ratio", property="Thing/stationId") < 1
+    unit = {"property": "unitOfMeasurement", "check": "code_list"}
+    assert value("twinbridge_catalog_implausible_values", **unit) == 1
+    assert value("twinbridge_catalog_geometry_problems", problem="missing") == 1
+    assert value("twinbridge_catalog_stale_datastreams") == streams
+    assert value("twinbridge_catalog_conformance_passed") == 0
+    assert value("twinbridge_catalog_valid_ratio") < 1
 
 
 def test_a_sensorthings_dataset_links_its_datastreams():
