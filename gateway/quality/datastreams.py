@@ -75,7 +75,9 @@ class DatastreamAccumulator:
         self.out_of_range = dict.fromkeys(keys, 0)
         self.wrong_type = dict.fromkeys(keys, 0)
         self.results = 0
-        self.things: dict[str, bool] = {}  # Thing id -> counted already
+        self.max_things = max_ids
+        self.things: set[int] = set()  # hashes of the Things counted (bounded, as ids are)
+        self.thing_count = 0
         self.geometry = {p.value: 0 for p in GeometryProblem}
         self.ids = BoundedIds(max_ids)
         self.names = BoundedIds(max_ids)
@@ -181,10 +183,12 @@ class DatastreamAccumulator:
 
     def _thing(self, thing: Entity, sid: Any) -> None:
         """Each Thing once: its Locations' geometry (the STA analogue of a feature's)."""
-        key = str(thing.get("@iot.id", f"datastream:{sid}"))
+        key = hash(str(thing.get("@iot.id", f"datastream:{sid}")))
         if key in self.things:
             return
-        self.things[key] = True
+        if len(self.things) < self.max_things:  # beyond: a Thing may be counted twice
+            self.things.add(key)
+        self.thing_count += 1
         locations = [x for x in thing.get("Locations") or () if isinstance(x, dict)]
         if not locations:
             self.geometry[GeometryProblem.MISSING.value] += 1
@@ -211,7 +215,7 @@ class DatastreamAccumulator:
             "valid": {"count": self.valid, "share": _share(self.valid, n)},
             "completeness": {name: _share(k, n) for name, k in self.present.items()},
             "geometry": dict(self.geometry),
-            "things": len(self.things),
+            "things": self.thing_count,
             "out_of_range": dict(self.out_of_range),
             "outside_code_list": dict(self.codes),
             "wrong_result_type": dict(self.wrong_type),
