@@ -37,11 +37,24 @@ class CatalogSettings(_Strict):
     concurrency: int = Field(
         2, ge=1, le=64, description="Collections whose figures are computed at the same time."
     )
+    observation_window: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Latest Observations read per SensorThings Datastream for its figures "
+        "(results outside the profile's plausible range or of the wrong type, staleness).",
+    )
+    stale_seconds: float = Field(
+        86400,
+        gt=0,
+        description="Age of a SensorThings Datastream's newest Observation beyond which it "
+        "counts as stale in the catalog's figures.",
+    )
     conformance: bool = Field(
         True,
-        description="Also run the conformance suite's profile checks on every Features "
-        "dataset (in process, against this gateway, every conformance_refresh_seconds), "
-        "for the catalog's latest conformance result.",
+        description="Also run the conformance suite's profile checks on every dataset, "
+        "Features and SensorThings (in process, against this gateway, every "
+        "conformance_refresh_seconds), for the catalog's latest conformance result.",
     )
     conformance_refresh_seconds: float = Field(
         21600,

@@ -1,7 +1,9 @@
-"""The latest profile-conformance result of a Features dataset: the conformance suite's
-profile checks (schema, queryables, sortables, code lists) run in the background against
-this very application, in process (an ASGI transport: no socket, no URL from a request),
-and summarised for the catalog."""
+"""The latest profile-conformance result of a dataset: the conformance suite's profile
+checks run in the background against this very application, in process (an ASGI
+transport: no socket, no URL from a request), and summarised for the catalog. A Features
+dataset gets the `profile` suite on its collection (schema, queryables, sortables, code
+lists), a SensorThings one the `sensorthings-profile` suite on its tenant's service root
+(ObservedProperties, units, observation types, results, required properties, schema)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.datacatalog.cells import Dataset
+from gateway.datacatalog.cells import FEATURES, Dataset
 from gateway.datacatalog.config import CatalogSettings
+from gateway.datacatalog.documents import STA_VERSION
 from gateway.metrics import INTERNAL_KEY
 
 HOST = "http://catalog.internal"  # the in-process target's name; never resolved
@@ -39,6 +42,10 @@ class ConformanceRuns:
         from conformance.model import Status
         from conformance.runner import run
 
+        if d.kind == FEATURES:
+            target, suite = f"{d.tenant}/", "profile"
+        else:
+            target, suite = f"{d.tenant}/sta/{STA_VERSION}/", "sensorthings-profile"
         options = Options(
             timeout=self.settings.conformance_budget_seconds,
             budget=self.settings.conformance_budget_seconds,
@@ -48,8 +55,8 @@ class ConformanceRuns:
             sample=self.settings.max_items or None,
         )
         report = await run(
-            f"{HOST}/{d.tenant}/",
-            suites=["profile"],
+            f"{HOST}/{target}",
+            suites=[suite],
             options=options,
             transport=httpx.ASGITransport(app=internal(self.app)),
         )
@@ -58,6 +65,8 @@ class ConformanceRuns:
         return {
             "status": "passed" if report.ok else "failed",
             "ranAt": report.finished,
+            "suite": suite,
+            "target": target,  # below the catalog's root: where the checks were run
             "profile": {"id": d.profile.id, "version": d.profile.version},
             "counts": counts,
             "failures": [

@@ -57,10 +57,12 @@ def dataset_doc(root: str, d: Dataset, figures: dict[str, Any] | None) -> dict[s
     if d.collection is not None:
         doc["collection"] = d.collection
     doc.update(figures or {"status": "pending"})
-    if d.kind != FEATURES:
-        # the profile suite for SensorThings is not run by the catalog yet
-        doc.setdefault("conformance", {"status": "not-run"})
     doc.setdefault("conformance", {"status": "pending"})
+    target = doc["conformance"].get("target")
+    if target:
+        href = f"{root}/{target}"
+        title = f"What the {doc['conformance'].get('suite', 'profile')} suite checked"
+        doc["conformance"] = {**doc["conformance"], "links": [link(href, "related", JSON, title)]}
     return doc
 
 

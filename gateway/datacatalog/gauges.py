@@ -12,7 +12,7 @@ _MODE = "livemostrecent"  # several workers compute the same figures: the latest
 
 ITEMS = Gauge(
     "twinbridge_catalog_items",
-    "Items (features) a dataset holds.",
+    "Items a dataset holds: features, or a SensorThings dataset's Observations.",
     _LABELS,
     multiprocess_mode=_MODE,
 )
@@ -30,13 +30,17 @@ COMPLETE = Gauge(
 )
 GEOMETRY = Gauge(
     "twinbridge_catalog_geometry_problems",
-    "Items whose geometry is missing, empty or invalid, by problem.",
+    "Items whose geometry is missing, empty or invalid, by problem (SensorThings: Things "
+    "without a Location, or with an empty or invalid one).",
     [*_LABELS, "problem"],
     multiprocess_mode=_MODE,
 )
 IMPLAUSIBLE = Gauge(
     "twinbridge_catalog_implausible_values",
-    "Values outside the profile's range (check=range) or code list (check=code_list).",
+    "Values outside the profile's range (check=range) or code list (check=code_list); "
+    "SensorThings: recent results out of range or of the wrong type (check=result_type), "
+    "Datastreams whose ObservedProperty, unitOfMeasurement or observationType is not the "
+    "profile's (check=code_list).",
     [*_LABELS, "property", "check"],
     multiprocess_mode=_MODE,
 )
@@ -65,6 +69,19 @@ FAILED = Gauge(
     multiprocess_mode=_MODE,
 )
 
+DATASTREAMS = Gauge(
+    "twinbridge_catalog_datastreams",
+    "Datastreams of a SensorThings dataset (those declaring its profile).",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+STALE = Gauge(
+    "twinbridge_catalog_stale_datastreams",
+    "Datastreams whose newest Observation is older than server.catalog.stale_seconds.",
+    _LABELS,
+    multiprocess_mode=_MODE,
+)
+
 CONFORMANCE = Gauge(
     "twinbridge_catalog_conformance_passed",
     "1 when the dataset's latest profile-conformance run passed, 0 when it did not.",
@@ -81,6 +98,8 @@ def publish(labels: tuple[str, str, str], figures: dict[str, Any], when: float) 
     COMPUTED.labels(*labels).set(when)
     if figures.get("count") is not None:
         ITEMS.labels(*labels).set(figures["count"])
+    if figures.get("datastreams") is not None:
+        DATASTREAMS.labels(*labels).set(figures["datastreams"])
     conformance = (figures.get("conformance") or {}).get("status")
     if conformance in ("passed", "failed", "error"):
         CONFORMANCE.labels(*labels).set(1 if conformance == "passed" else 0)
@@ -90,7 +109,8 @@ def publish(labels: tuple[str, str, str], figures: dict[str, Any], when: float) 
 
 
 def _publish_quality(labels: tuple[str, str, str], quality: dict[str, Any]) -> None:
-    """A SensorThings dataset's report has validity only; a Features dataset's has it all."""
+    """Features and SensorThings reports share their figures' names where they mean the
+    same; a figure one of them lacks is left out."""
     if quality["valid"]["share"] is not None:
         VALID.labels(*labels).set(quality["valid"]["share"])
     for name, share in quality.get("completeness", {}).items():
@@ -98,11 +118,18 @@ def _publish_quality(labels: tuple[str, str, str], quality: dict[str, Any]) -> N
             COMPLETE.labels(*labels, name).set(share)
     for problem, n in quality.get("geometry", {}).items():
         GEOMETRY.labels(*labels, problem).set(n)
-    for check, key in (("range", "out_of_range"), ("code_list", "outside_code_list")):
+    checks = (
+        ("range", "out_of_range"),
+        ("code_list", "outside_code_list"),
+        ("result_type", "wrong_result_type"),
+    )
+    for check, key in checks:
         for name, n in quality.get(key, {}).items():
             IMPLAUSIBLE.labels(*labels, name, check).set(n)
     if "ids" in quality:
         DUPLICATES.labels(*labels).set(quality["ids"]["duplicates"])
+    if quality.get("freshness", {}).get("stale_datastreams") is not None:
+        STALE.labels(*labels).set(quality["freshness"]["stale_datastreams"])
     staleness = quality.get("freshness", {}).get("staleness_seconds")
     if staleness is not None:
         STALENESS.labels(*labels).set(staleness)

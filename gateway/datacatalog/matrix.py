@@ -17,7 +17,8 @@ def _summary(d: dict[str, Any]) -> dict[str, Any]:
         "href": next((x["href"] for x in d["links"] if x["rel"] in ("alternate", "data")), None),
         "status": d.get("status", "pending"),
         "error": d.get("error"),
-        "conformance": (d.get("conformance") or {}).get("status", "pending"),
+        "kind": d.get("kind"),
+        "conformance": _conformance(d.get("conformance") or {}),
     }
     if d.get("status") != "ok":
         return out
@@ -32,11 +33,35 @@ def _summary(d: dict[str, Any]) -> dict[str, Any]:
         completeness=_percent(sum(completeness) / len(completeness) if completeness else None),
         geometry_problems=sum(geometry.values()),
         implausible=sum((quality.get("out_of_range") or {}).values())
-        + sum((quality.get("outside_code_list") or {}).values()),
+        + sum((quality.get("outside_code_list") or {}).values())
+        + sum((quality.get("wrong_result_type") or {}).values()),
         duplicates=(quality.get("ids") or {}).get("duplicates"),
         staleness_days=_days((quality.get("freshness") or {}).get("staleness_seconds")),
     )
+    if d.get("kind") == "sensorthings":
+        out.update(_sensorthings(d, quality))
     return out
+
+
+def _sensorthings(d: dict[str, Any], quality: dict[str, Any]) -> dict[str, Any]:
+    """What a SensorThings cell adds: Datastreams, and its figures by what they count."""
+    observations = quality.get("observations") or {}
+    fresh = quality.get("freshness") or {}
+    codes = quality.get("outside_code_list") or {}
+    return {
+        "datastreams": d.get("datastreams"),
+        "off_profile": ", ".join(f"{k} {n}" for k, n in codes.items() if n) or "0",
+        "results": f"{observations.get('implausible', 0)} of {observations.get('checked', 0)}",
+        "stale": f"{fresh.get('stale_datastreams', 0)} of {quality.get('items', 0)}",
+    }
+
+
+def _conformance(c: dict[str, Any]) -> str:
+    """`passed (7 of 7 checks)` or the status alone when there are no counts yet."""
+    status = str(c.get("status", "pending"))
+    counts = c.get("counts") or {}
+    ran = sum(counts.get(k, 0) for k in ("pass", "fail", "error"))
+    return f"{status} ({counts.get('pass', 0)} of {ran} checks)" if ran else status
 
 
 def _days(seconds: Any) -> str:

@@ -79,6 +79,7 @@ class Refresher:
                 figures["conformance"] = await self._conformance(dataset)
             elif self.sensorthings is not None:
                 figures = await self.sensorthings(dataset)
+                figures["conformance"] = await self._conformance(dataset)
             else:
                 return
         except asyncio.CancelledError:

@@ -1,7 +1,7 @@
-"""Figures of a SensorThings dataset: the tenant's Datastreams that declare the profile
-(`properties.profile`), their Observations, the newest phenomenonTime, and the share of
-those Datastreams (Thing, ObservedProperty and Sensor expanded) valid against the
-profile's schema. Read through the tenant's guarded service, as a request would be."""
+"""Figures of a SensorThings dataset: the tenant's Datastreams of the profile, read with
+their Things, Locations and latest Observations into the data-quality computation, and
+the count and newest phenomenonTime of their Observations. Read through the tenant's
+guarded service, as a request would be, in the background."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import orjson
 from gateway.datacatalog.cells import Dataset
 from gateway.datacatalog.config import CatalogSettings
 from gateway.datacatalog.figures import now_iso
-from gateway.quality.accumulator import parse_instant
+from gateway.quality.datastreams import DatastreamAccumulator
+from gateway.quality.stareader import read
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.odata.options import parse_options
 from gateway.sensorthings.paths import parse_path
@@ -21,81 +22,42 @@ from gateway.sensorthings.paths import parse_path
 PAGE = 100
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class SensorThingsFigures:
     def __init__(self, facade: Any, settings: CatalogSettings) -> None:
         self.facade = facade
         self.settings = settings
 
-    async def _get(self, tenant: str, path: str, options: list[tuple[str, str]]) -> Any:
+    def _getter(self, tenant: str) -> Any:
         service = self.facade.guarded[tenant]
         links = Links(f"http://catalog.invalid/{tenant}/sta/v1.1")  # ids only, never shown
-        doc = await service.get(parse_path(path), parse_options(options), links)
-        # As a client reads it: stored JSON (properties) is kept pre-encoded as a Fragment.
-        return orjson.loads(orjson.dumps(doc))
+
+        async def get(path: str, options: list[tuple[str, str]]) -> Any:
+            doc = await service.get(parse_path(path), parse_options(options), links)
+            # As a client reads it: stored JSON (properties) is kept pre-encoded.
+            return orjson.loads(orjson.dumps(doc))
+
+        return get
 
     async def __call__(self, d: Dataset) -> dict[str, Any]:
         started = time.perf_counter()
-        owned = f"properties/profile eq {_literal(d.profile.id)}"
-        streams, valid, seen = 0, 0, 0
-        examples: list[dict[str, Any]] = []
-        while True:
-            page = await self._get(
-                d.tenant,
-                "Datastreams",
-                [
-                    ("$filter", owned),
-                    ("$count", "true"),
-                    ("$expand", "Thing,ObservedProperty,Sensor"),
-                    ("$top", str(PAGE)),
-                    ("$skip", str(seen)),
-                    ("$orderby", "id"),
-                ],
-            )
-            streams = int(page.get("@iot.count") or 0)
-            values = page.get("value") or []
-            for doc in values:
-                if d.profile.validator.is_valid(doc):
-                    valid += 1
-                elif len(examples) < 5:
-                    problem = d.profile.validate(doc)[0][:300]
-                    examples.append({"id": doc.get("@iot.id"), "problem": problem})
-            seen += len(values)
-            limit = self.settings.max_items
-            if not values or seen >= streams or (limit and seen >= limit):
-                break
-        observations = await self._get(
-            d.tenant,
-            "Observations",
-            [
-                ("$filter", f"Datastream/{owned}"),
-                ("$count", "true"),
-                ("$top", "1"),
-                ("$orderby", "phenomenonTime desc"),
-                ("$select", "phenomenonTime"),
-            ],
+        cfg = self.settings
+        figures = DatastreamAccumulator(
+            d.profile,
+            window=cfg.observation_window,
+            stale_seconds=cfg.stale_seconds,
+            max_ids=cfg.max_ids,
         )
-        newest = None
-        latest = observations.get("value") or []
-        if latest:
-            text = str(latest[0].get("phenomenonTime") or "").split("/")[-1]
-            moment = parse_instant(text)
-            newest = moment.isoformat() if moment else None
+        state = await read(
+            self._getter(d.tenant), d.profile, figures, page=PAGE, max_items=cfg.max_items
+        )
+        quality = figures.report()
         return {
             "status": "ok",
             "computedAt": now_iso(),
             "seconds": round(time.perf_counter() - started, 3),
-            "count": int(observations.get("@iot.count") or 0),
-            "datastreams": streams,
-            "sampled": seen < streams,
-            "lastUpdate": newest,
-            "quality": {
-                "profile": {"id": d.profile.id, "version": d.profile.version},
-                "items": seen,
-                "valid": {"count": valid, "share": round(valid / seen, 6) if seen else None},
-                "examples": {"schema": examples},
-            },
+            "count": state.observations,
+            "datastreams": state.matched if state.matched is not None else state.datastreams,
+            "sampled": not state.complete,
+            "lastUpdate": state.newest.isoformat() if state.newest else None,
+            "quality": quality,
         }

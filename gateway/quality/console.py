@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gateway.quality.html import percent, staleness_text
+from gateway.quality.starows import property_rows, summary_rows
 from gateway.quality.walk import Walk
 
 
@@ -51,6 +52,17 @@ class WalkProgress:
         table = Table(title=f"{doc['target']} ({w['seconds']:.1f} s)")
         table.add_column("figure")
         table.add_column("value", justify="right")
+        if doc.get("kind") == "sensorthings":
+            for label, text, problems in summary_rows(doc) + property_rows(q):
+                table.add_row(label, f"[red]{text}[/]" if problems else text)
+        else:
+            self._features(table, q)
+        self.console.print(table)
+        if not w["complete"]:
+            self.console.print(f"[bold red]INCOMPLETE[/] {w['stopped']}", highlight=False)
+
+    @staticmethod
+    def _features(table: Table, q: dict[str, Any]) -> None:
         table.add_row("items", str(q["items"]))
         table.add_row("valid against the schema", percent(q["valid"]["share"]))
         for kind, n in q["geometry"].items():
@@ -62,9 +74,6 @@ class WalkProgress:
         table.add_row("staleness", staleness_text(q["freshness"]["staleness_seconds"]))
         for name, share in q["completeness"].items():
             table.add_row(f"complete: {name}", percent(share))
-        self.console.print(table)
-        if not w["complete"]:
-            self.console.print(f"[bold red]INCOMPLETE[/] {w['stopped']}", highlight=False)
 
 
 def _flag(n: int) -> str:

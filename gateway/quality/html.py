@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from gateway.quality.starows import property_rows, summary_rows
+
 CSS = """
 body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
   color:#1f2328; background:#f6f7f9; }
@@ -71,6 +73,21 @@ def _summary(doc: dict[str, Any]) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
+def _walk_row(w: dict[str, Any]) -> tuple[str, str, int]:
+    if w["complete"]:
+        return ("Walk", "complete", 0)
+    return ("Walk", f"incomplete: {w['stopped']}", 1)
+
+
+def _rows(rows: list[tuple[str, str, int]]) -> str:
+    """(label, text, problems) rows, every text escaped, a row with problems marked."""
+    cells = [
+        _row(escape(label), f'<span class="bad">{escape(text)}</span>' if bad else escape(text))
+        for label, text, bad in rows
+    ]
+    return "<table>" + "".join(cells) + "</table>"
+
+
 def _completeness(q: dict[str, Any]) -> str:
     rows = [_row("Property", "Complete", "Outside range", "Outside code list", header=True)]
     for name, share in q["completeness"].items():
@@ -100,13 +117,20 @@ def render(doc: dict[str, Any]) -> str:
     q = doc["quality"]
     title = f"Data quality: {q['profile']['id']} {q['profile']['version']}"
     target = escape(doc["target"])
-    body = (
-        f"<h1>{escape(title)}</h1>"
-        f"<p>Collection items at <code>{target}</code>, read {escape(doc['walk']['started'])}.</p>"
-        f"<h2>Summary</h2>{_summary(doc)}"
-        f"<h2>Per property</h2>{_completeness(q)}"
-        f"<h2>Examples of problems</h2>{_examples(q)}"
-    )
+    read = escape(doc["walk"]["started"])
+    if doc.get("kind") == "sensorthings":
+        figures = (
+            f"<p>Datastreams at <code>{target}</code>, read {read}.</p>"
+            f"<h2>Summary</h2>{_rows([_walk_row(doc['walk']), *summary_rows(doc)])}"
+            f"<h2>Per property</h2>{_rows(property_rows(q))}"
+        )
+    else:
+        figures = (
+            f"<p>Collection items at <code>{target}</code>, read {read}.</p>"
+            f"<h2>Summary</h2>{_summary(doc)}"
+            f"<h2>Per property</h2>{_completeness(q)}"
+        )
+    body = f"<h1>{escape(title)}</h1>{figures}<h2>Examples of problems</h2>{_examples(q)}"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

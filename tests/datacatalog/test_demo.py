@@ -41,11 +41,23 @@ def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client:
     for d in found.values():
         assert d["status"] == "ok", d
         assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]
-        if d["kind"] == "features":
-            assert d["conformance"]["status"] == "passed", d["conformance"]
-    assert "twinbridge_catalog_valid_ratio" in demo_client.get("/metrics").text
+        assert d["conformance"]["status"] == "passed", d["conformance"]
+    for key in sta:
+        q = found[key]["quality"]
+        assert found[key]["datastreams"] == q["items"] > 0
+        assert set(q["completeness"].values()) == {1.0}, q["completeness"]
+        assert set(q["outside_code_list"].values()) == {0}
+        assert q["observations"]["checked"] > 0 and q["observations"]["implausible"] == 0
+        assert q["geometry"]["missing"] == 0 and q["ids"]["duplicates"] == 0
+        assert found[key]["conformance"]["suite"] == "sensorthings-profile"
+    metrics = demo_client.get("/metrics").text
+    assert "twinbridge_catalog_valid_ratio" in metrics
+    assert 'twinbridge_catalog_datastreams{dataset="rotterdam/sta/air-quality"' in metrics
+    assert 'dataset="aarhus/sta/water-quality",profile="water-quality",property="Thing/' in metrics
     page = demo_client.get("/catalog?f=html")
     assert page.status_code == 200 and "Straßenbäume Hamburg" in page.text
+    assert page.text.count("<dt>Stale Datastreams</dt>") >= len(sta) + 1  # one per STA cell
+    assert "<dt>Implausible recent results</dt><dd>0 of " in page.text
 
 
 def test_the_demo_catalog_as_dcat_ap_names_the_municipalities(demo_client: TestClient):
