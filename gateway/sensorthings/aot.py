@@ -13,6 +13,13 @@ A digest folder holds `nodes.csv`, `sensors.csv` and `data.csv.gz`
 Imports are incremental: entities are matched by their AoT keys (kept in `properties`),
 and rows at or before a Datastream's last phenomenonTime are skipped, so a periodic import
 of a growing digest adds only what is new. Everything goes in with one transaction.
+
+With a SensorThings profile (an import's `profile`, through the NGSI sync's ProfileBinding),
+a Datastream whose ontology path or `subsystem.sensor.parameter` is mapped in
+`observed_properties` to one of the profile's properties, in the profile's unit, gets that
+property's ObservedProperty, unit and observationType and declares the profile; every Thing
+of the import gets the profile's Thing properties (stationId = the node id). Datastreams an
+earlier import made without the profile keep what they have.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from gateway.sensorthings.store.bulk import insert_observations
 from gateway.sensorthings.store.plan import Plan, Stmt
 from gateway.sensorthings.store.values import dumps
 from gateway.sensorthings.store.write import WriteContext, feature_for, insert
+from gateway.sensorthings.sync.profiled import ProfileBinding
+from profiles import ObservedPropertySpec
 
 log = logging.getLogger("twinbridge.sensorthings.aot")
 UCUM = {
@@ -45,6 +54,13 @@ UCUM = {
     "hPa": "hPa",
     "lux": "lx",
     "dB": "dB",
+    "Wh": "W.h",
+    "kWh": "kW.h",
+    "W": "W",
+    "kW": "kW",
+    "km/h": "km/h",
+    "%": "%",
+    "veh": "{vehicles}",
 }
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 ONTOLOGY = "https://arrayofthings.github.io/ontology"
@@ -124,15 +140,25 @@ def read_digest(folder: Path) -> Digest:
     return digest
 
 
-def _thing_body(node: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Station:
+    """A node as the profile's Thing properties see it (its id, as an NGSI entity's)."""
+
+    id: str
+
+
+def _thing_body(node: dict[str, str], profile: ProfileBinding | None) -> dict[str, Any]:
     name = node.get("vsn") or node["node_id"]
     point = {"type": "Point", "coordinates": [float(node["lon"]), float(node["lat"])]}
+    props = {k: node[k] for k in ("node_id", "project_id", "vsn", "address") if node.get(k)}
+    if node.get("building_id"):
+        props["buildingId"] = node["building_id"]
+    if profile is not None:
+        props.update(profile.thing_properties(Station(node["node_id"])))
     return {
         "name": name,
         "description": node.get("description") or node.get("address") or name,
-        "properties": {
-            k: node[k] for k in ("node_id", "project_id", "vsn", "address") if node.get(k)
-        },
+        "properties": props,
         "Locations": [
             {
                 "name": node.get("address") or name,
@@ -144,27 +170,53 @@ def _thing_body(node: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _unit(sensor: dict[str, str]) -> dict[str, str]:
+    unit = sensor.get("hrf_unit") or ""
+    return {
+        "name": unit,
+        "symbol": unit,
+        "definition": f"http://unitsofmeasure.org/ucum.html#{UCUM.get(unit, unit)}",
+    }
+
+
+def _profiled(
+    sensor: dict[str, str], profile: ProfileBinding | None
+) -> ObservedPropertySpec | None:
+    """The profile's property a digest sensor stands for: by its ontology path, else by
+    `subsystem.sensor.parameter` (in observed_properties), when its unit is the profile's."""
+    if profile is None:
+        return None
+    names = (
+        sensor["ontology"],
+        f"{sensor['subsystem']}.{sensor['sensor']}.{sensor['parameter']}",
+    )
+    return profile.mapped(names, _unit(sensor))
+
+
 def _datastream_body(
-    node: dict[str, str], key: tuple[str, str, str], sensor: dict[str, str], refs: dict
+    node: dict[str, str],
+    key: tuple[str, str, str],
+    sensor: dict[str, str],
+    refs: dict,
+    spec: ObservedPropertySpec | None,
+    profile: ProfileBinding | None,
 ) -> dict:
     subsystem, sensor_name, parameter = key
-    unit = sensor.get("hrf_unit") or ""
     node_name = node.get("vsn") or node["node_id"]
+    props = {
+        "node_id": node["node_id"],
+        "subsystem": subsystem,
+        "sensor": sensor_name,
+        "parameter": parameter,
+    }
+    if spec is not None and profile is not None:
+        props.update(profile.declared)
     return {
         "name": f"{node_name} {subsystem}.{sensor_name}.{parameter}",
         "description": f"{parameter} by {sensor_name} ({subsystem}) at node {node_name}",
-        "unitOfMeasurement": {
-            "name": unit,
-            "symbol": unit,
-            "definition": f"http://unitsofmeasure.org/ucum.html#{UCUM.get(unit, unit)}",
-        },
-        "observationType": MEASUREMENT,
-        "properties": {
-            "node_id": node["node_id"],
-            "subsystem": subsystem,
-            "sensor": sensor_name,
-            "parameter": parameter,
-        },
+        "unitOfMeasurement": dict(spec.unit) if spec else _unit(sensor),
+        "observationType": spec.observation_type if spec else MEASUREMENT,
+        "properties": props,
         "Sensor": refs["sensor"],
         "ObservedProperty": refs["property"],
     }
@@ -195,20 +247,28 @@ def _json(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _entities(ctx: WriteContext, digest: Digest, found: dict, result: ImportResult) -> Plan[dict]:
+def _entities(
+    ctx: WriteContext,
+    digest: Digest,
+    found: dict,
+    result: ImportResult,
+    profile: ProfileBinding | None,
+) -> Plan[dict]:
     streams: dict[tuple[str, tuple[str, str, str]], tuple[int, int | None]] = {}
     used = {(node, key) for _, node, key, _, _ in digest.rows}
     for node_id, key in sorted(used):
         node = digest.nodes[node_id]
         if node_id not in found["things"]:
-            found["things"][node_id] = yield from insert(ctx, BY_NAME["Thing"], _thing_body(node))
+            body = _thing_body(node, profile)
+            found["things"][node_id] = yield from insert(ctx, BY_NAME["Thing"], body)
             result.things += 1
         full = (node_id, *key)
         if full in found["datastreams"]:
             streams[(node_id, key)] = found["datastreams"][full]
             continue
-        refs = yield from _refs(ctx, digest.sensors[key], found)
-        body = _datastream_body(node, key, digest.sensors[key], refs)
+        spec = _profiled(digest.sensors[key], profile)
+        refs = yield from _refs(ctx, digest.sensors[key], found, spec)
+        body = _datastream_body(node, key, digest.sensors[key], refs, spec, profile)
         body["Thing"] = {"@iot.id": found["things"][node_id]}
         ds = yield from insert(ctx, BY_NAME["Datastream"], body)
         found["datastreams"][full] = (ds, None)
@@ -217,7 +277,9 @@ def _entities(ctx: WriteContext, digest: Digest, found: dict, result: ImportResu
     return streams
 
 
-def _refs(ctx: WriteContext, sensor: dict[str, str], found: dict) -> Plan[dict]:
+def _refs(
+    ctx: WriteContext, sensor: dict[str, str], found: dict, spec: ObservedPropertySpec | None
+) -> Plan[dict]:
     name = f"{sensor['subsystem']}.{sensor['sensor']}"
     if name not in found["sensors"]:
         body = {
@@ -227,13 +289,17 @@ def _refs(ctx: WriteContext, sensor: dict[str, str], found: dict) -> Plan[dict]:
             "metadata": sensor.get("datasheet") or "",
         }
         found["sensors"][name] = yield from insert(ctx, BY_NAME["Sensor"], body)
-    definition = ONTOLOGY + sensor["ontology"]
+    definition = spec.definition if spec else ONTOLOGY + sensor["ontology"]
     if definition not in found["properties"]:
-        body = {
-            "name": sensor["ontology"].rsplit("/", 1)[-1],
-            "definition": definition,
-            "description": sensor["ontology"],
-        }
+        body = (
+            spec.observed_property()
+            if spec
+            else {
+                "name": sensor["ontology"].rsplit("/", 1)[-1],
+                "definition": definition,
+                "description": sensor["ontology"],
+            }
+        )
         found["properties"][definition] = yield from insert(ctx, BY_NAME["ObservedProperty"], body)
     return {
         "sensor": {"@iot.id": found["sensors"][name]},
@@ -241,12 +307,17 @@ def _refs(ctx: WriteContext, sensor: dict[str, str], found: dict) -> Plan[dict]:
     }
 
 
-def import_plan(ctx: WriteContext, digest: Digest, announce: bool = True) -> Plan[ImportResult]:
+def import_plan(
+    ctx: WriteContext,
+    digest: Digest,
+    announce: bool = True,
+    profile: ProfileBinding | None = None,
+) -> Plan[ImportResult]:
     result = ImportResult(skipped=digest.skipped)
     if ctx.dialect.name == "postgres":  # one import at a time (SQLite: the write lock does it)
         yield Stmt("SELECT pg_advisory_xact_lock(7654321)")
     found = yield from _existing(ctx)
-    streams = yield from _entities(ctx, digest, found, result)
+    streams = yield from _entities(ctx, digest, found, result, profile)
     fois: dict[int, int] = {}
     batch: list[list[Any]] = []
     for ts, node, key, value, raw in digest.rows:
@@ -270,14 +341,18 @@ def import_plan(ctx: WriteContext, digest: Digest, announce: bool = True) -> Pla
     return result
 
 
-def import_sync(store_path: Path, folder: Path) -> ImportResult:
+def import_sync(
+    store_path: Path, folder: Path, profile: ProfileBinding | None = None
+) -> ImportResult:
     """Import into an SQLite store without a running server (CLI, demo generation)."""
     from gateway.sensorthings.store.dialect import SQLITE
     from gateway.sensorthings.store.sqlite import write_sync
 
     digest = read_digest(folder)
     return write_sync(
-        store_path, lambda ctx: import_plan(ctx, digest, announce=False), WriteContext(SQLITE)
+        store_path,
+        lambda ctx: import_plan(ctx, digest, announce=False, profile=profile),
+        WriteContext(SQLITE),
     )
 
 
@@ -288,15 +363,20 @@ def schedule_imports(loaded: Any, services: dict[str, Any]) -> list[asyncio.Task
         cfg = loaded.config.tenants[tenant].sensorthings
         for item in cfg.imports:
             folder = (loaded.base_dir / item.path).resolve()
-            tasks.append(asyncio.create_task(_periodic(service, folder, item.interval)))
+            profile = item.profile_binding()
+            tasks.append(asyncio.create_task(_periodic(service, folder, item.interval, profile)))
     return tasks
 
 
-async def _periodic(service: Any, folder: Path, interval: float) -> None:
+async def _periodic(
+    service: Any, folder: Path, interval: float, profile: ProfileBinding | None = None
+) -> None:
     while True:
         try:
             digest = await asyncio.to_thread(read_digest, folder)
-            result = await service.run_write(lambda ctx, d=digest: import_plan(ctx, d))
+            result = await service.run_write(
+                lambda ctx, d=digest: import_plan(ctx, d, profile=profile)
+            )
             log.info("tenant %s: imported %s from %s", service.tenant, result, folder)
         except (OSError, ValueError) as e:
             log.warning("tenant %s: import from %s failed: %s", service.tenant, folder, e)
