@@ -8,8 +8,10 @@ All of it goes into the `sensorthings/` folder of the demo cache:
   a few readings missing (`NA`) as in real digests: about 80,000 observations;
 - `leipzig-energy/`: a digest of the same shape with six public buildings' electricity
   meters (energy.py), two days at 15 minutes;
-- `sta-leipzig.sqlite`: those digests imported into an embedded STA store, the meters with
-  the profile that demo.yaml's Leipzig `imports` entry declares (energy), as the running
+- `leipzig-traffic/`: one with eight induction-loop lanes' counts, speeds and occupancy
+  (traffic.py), two days at 15 minutes;
+- `sta-leipzig.sqlite`: those digests imported into an embedded STA store, meters and loops
+  with the profiles that demo.yaml's Leipzig `imports` entries declare, as the running
   gateway would import them (its start-up import then finds nothing new);
 - `sta-hamburg.sqlite`: Hamburg's e-charging status (see `charging.py`).
 
@@ -33,11 +35,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-SENSOR_VERSION = "3"
+SENSOR_VERSION = "4"
 SUBFOLDER = "sensorthings"
 MANIFEST = "sensors-manifest.json"
 AOT_DIR = "leipzig-aot"
 ENERGY_DIR = "leipzig-energy"
+TRAFFIC_DIR = "leipzig-traffic"
 DEMO_YAML = Path(__file__).with_name("demo.yaml")
 STORES = {"leipzig": "sta-leipzig.sqlite", "hamburg": "sta-hamburg.sqlite"}
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
@@ -248,10 +251,15 @@ def build(folder: Path, seed: int) -> dict[str, int]:
     """Generate the digests and both stores into `folder` (stores via temporary files)."""
     from gateway.demo.charging import import_charging
     from gateway.demo.energy import write_energy_digest
+    from gateway.demo.traffic import write_traffic_digest
     from gateway.sensorthings.aot import import_sync
 
     rows = write_aot(folder / AOT_DIR, seed)
-    counts = {"aot_rows": rows, "energy_rows": write_energy_digest(folder / ENERGY_DIR)}
+    counts = {
+        "aot_rows": rows,
+        "energy_rows": write_energy_digest(folder / ENERGY_DIR),
+        "traffic_rows": write_traffic_digest(folder / TRAFFIC_DIR),
+    }
     profiled = leipzig_imports()
     for city, name in STORES.items():
         tmp = folder / f".{name}.building"

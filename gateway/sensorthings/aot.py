@@ -65,6 +65,8 @@ UCUM = {
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 ONTOLOGY = "https://arrayofthings.github.io/ontology"
 BATCH = 50000
+# Optional nodes.csv columns -> the Thing property a profile names for them.
+NODE_PROPERTIES = {"building_id": "buildingId", "lane_id": "laneId"}
 
 
 @dataclass
@@ -151,8 +153,7 @@ def _thing_body(node: dict[str, str], profile: ProfileBinding | None) -> dict[st
     name = node.get("vsn") or node["node_id"]
     point = {"type": "Point", "coordinates": [float(node["lon"]), float(node["lat"])]}
     props = {k: node[k] for k in ("node_id", "project_id", "vsn", "address") if node.get(k)}
-    if node.get("building_id"):
-        props["buildingId"] = node["building_id"]
+    props.update({key: node[col] for col, key in NODE_PROPERTIES.items() if node.get(col)})
     if profile is not None:
         props.update(profile.thing_properties(Station(node["node_id"])))
     return {
@@ -319,6 +320,11 @@ def import_plan(
     found = yield from _existing(ctx)
     streams = yield from _entities(ctx, digest, found, result, profile)
     fois: dict[int, int] = {}
+    counts = {
+        key
+        for key, sensor in digest.sensors.items()
+        if (spec := _profiled(sensor, profile)) and spec.result_type == "integer"
+    }
     batch: list[list[Any]] = []
     for ts, node, key, value, raw in digest.rows:
         ds, last = streams[(node, key)]
@@ -327,6 +333,8 @@ def import_plan(
             continue
         if ds not in fois:
             fois[ds] = yield from feature_for(ctx, ds, None)
+        if key in counts and value.is_integer():  # an OM_CountObservation's result
+            value = int(value)
         text = dumps(value)
         params = None if raw in ("NA", "") else dumps({"value_raw": raw})
         batch.append(

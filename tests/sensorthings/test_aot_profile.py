@@ -123,3 +123,29 @@ def test_reimporting_a_profiled_digest_adds_nothing(tmp_path):
 def test_a_misfit_profile_stops_the_configuration(extra: dict, message: str):
     with pytest.raises(ValidationError, match=message):
         AotImport(**{"path": "d", "profile": "energy", "observed_properties": MAP, **extra})
+
+
+def test_the_demos_detector_digest_imports_as_traffic_flow_with_whole_counts(tmp_path):
+    """The demo's Leipzig digest with demo.yaml's own imports entry: counts become
+    OM_CountObservations with integer results, each Thing names its lane."""
+    import sqlite3
+
+    from gateway.demo.sensors import TRAFFIC_DIR, leipzig_imports
+    from gateway.demo.traffic import write_traffic_digest
+
+    store = tmp_path / "s.sqlite"
+    rows = write_traffic_digest(tmp_path / TRAFFIC_DIR)
+    binding = leipzig_imports()[TRAFFIC_DIR]
+    assert import_sync(store, tmp_path / TRAFFIC_DIR, binding).observations == rows
+    got = streams(store)
+    assert all(s["properties"]["profile"] == "traffic-flow" for s in got.values())
+    count = got["LE-V012 loop.idl.count"]
+    assert count["type"].endswith("OM_CountObservation")
+    assert count["unit"]["definition"] == UCUM + "{vehicles}"
+    assert count["thing"]["laneId"] == "2" and count["thing"]["stationId"]
+    with sqlite3.connect(store) as db:
+        results = db.execute(
+            "SELECT o.result_json FROM observations o JOIN datastreams d"
+            " ON d.id = o.datastream_id WHERE d.name = 'LE-V012 loop.idl.count' LIMIT 5"
+        ).fetchall()
+    assert results and all(r[0].isdigit() for r in results)
