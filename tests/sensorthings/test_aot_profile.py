@@ -149,3 +149,21 @@ def test_the_demos_detector_digest_imports_as_traffic_flow_with_whole_counts(tmp
             " ON d.id = o.datastream_id WHERE d.name = 'LE-V012 loop.idl.count' LIMIT 5"
         ).fetchall()
     assert results and all(r[0].isdigit() for r in results)
+
+
+def test_the_cli_imports_a_configured_folder_with_its_entrys_profile(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from gateway.cli import app as cli
+
+    folder = digest(tmp_path / "meters")
+    entry = {"path": "meters", "profile": "energy", "observed_properties": MAP}
+    tenant = {"sensorthings": {"store": {"path": "leipzig.sqlite"}, "imports": [entry]}}
+    config = tmp_path / "twin.yaml"
+    config.write_text(yaml.safe_dump({"tenants": {"leipzig": tenant}}))
+    args = ["sta", "import", str(folder), "--tenant", "leipzig", "--config", str(config)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    got = streams(tmp_path / "leipzig.sqlite")
+    assert got["LE-E001 meter.ehz.energy_import"]["properties"]["profile"] == "energy"
