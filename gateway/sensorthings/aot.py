@@ -18,8 +18,8 @@ With a SensorThings profile (an import's `profile`, through the NGSI sync's Prof
 a Datastream whose ontology path or `subsystem.sensor.parameter` is mapped in
 `observed_properties` to one of the profile's properties, in the profile's unit, gets that
 property's ObservedProperty, unit and observationType and declares the profile; every Thing
-of the import gets the profile's Thing properties (stationId = the node id). Datastreams an
-earlier import made without the profile keep what they have.
+of the import gets the profile's Thing properties (stationId = the node id). Things and
+Datastreams an earlier import made without the profile are brought up to it, as a PATCH would.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import orjson
 
 from gateway.sensorthings.model import BY_NAME
 from gateway.sensorthings.store.bulk import insert_observations
+from gateway.sensorthings.store.modify import update
 from gateway.sensorthings.store.plan import Plan, Stmt
 from gateway.sensorthings.store.values import dumps
 from gateway.sensorthings.store.write import WriteContext, feature_for, insert
@@ -225,16 +226,24 @@ def _datastream_body(
 
 def _existing(ctx: WriteContext) -> Plan[dict[str, dict]]:
     """What an earlier import made, keyed by AoT identifiers."""
-    found: dict[str, dict] = {"things": {}, "datastreams": {}, "sensors": {}, "properties": {}}
+    found: dict[str, dict] = {
+        "things": {},
+        "datastreams": {},
+        "sensors": {},
+        "properties": {},
+        "stored": {},  # (table, id) -> its properties, for bringing it up to a profile
+    }
     for row in (yield Stmt("SELECT id, properties FROM things")):
         props = _json(row[1])
         if "node_id" in props:
             found["things"][props["node_id"]] = int(row[0])
+            found["stored"][("things", int(row[0]))] = props
     for row in (yield Stmt("SELECT id, properties, phenomenon_time_end FROM datastreams")):
         p = _json(row[1])
         if "node_id" in p:
             key = (p["node_id"], p.get("subsystem"), p.get("sensor"), p.get("parameter"))
             found["datastreams"][key] = (int(row[0]), row[2])
+            found["stored"][("datastreams", int(row[0]))] = p
     for row in (yield Stmt("SELECT id, name FROM sensors")):
         found["sensors"][row[1]] = int(row[0])
     for row in (yield Stmt("SELECT id, definition FROM observed_properties")):
@@ -261,13 +270,19 @@ def _entities(
         node = digest.nodes[node_id]
         if node_id not in found["things"]:
             body = _thing_body(node, profile)
-            found["things"][node_id] = yield from insert(ctx, BY_NAME["Thing"], body)
+            thing = yield from insert(ctx, BY_NAME["Thing"], body)
+            found["things"][node_id] = thing
+            found["stored"][("things", thing)] = body["properties"]
             result.things += 1
+        elif profile is not None:
+            yield from _bring_up_thing(ctx, found["things"][node_id], node_id, found, profile)
         full = (node_id, *key)
+        spec = _profiled(digest.sensors[key], profile)
         if full in found["datastreams"]:
             streams[(node_id, key)] = found["datastreams"][full]
+            ds = found["datastreams"][full][0]
+            yield from _bring_up(ctx, ds, digest.sensors[key], found, spec, profile)
             continue
-        spec = _profiled(digest.sensors[key], profile)
         refs = yield from _refs(ctx, digest.sensors[key], found, spec)
         body = _datastream_body(node, key, digest.sensors[key], refs, spec, profile)
         body["Thing"] = {"@iot.id": found["things"][node_id]}
@@ -276,6 +291,45 @@ def _entities(
         streams[(node_id, key)] = (ds, None)
         result.datastreams += 1
     return streams
+
+
+def _bring_up_thing(
+    ctx: WriteContext, thing: int, node_id: str, found: dict, profile: ProfileBinding
+) -> Plan[None]:
+    """A Thing an import made before its profile was configured: add the profile's
+    properties."""
+    stored = found["stored"].get(("things", thing), {})
+    wanted = profile.thing_properties(Station(node_id))
+    if all(stored.get(k) == v for k, v in wanted.items()):
+        return
+    props = {**stored, **wanted}
+    yield from update(ctx, BY_NAME["Thing"], thing, {"properties": props})
+    found["stored"][("things", thing)] = props
+
+
+def _bring_up(
+    ctx: WriteContext,
+    ds: int,
+    sensor: dict[str, str],
+    found: dict,
+    spec: ObservedPropertySpec | None,
+    profile: ProfileBinding | None,
+) -> Plan[None]:
+    """A Datastream an import made before its profile was configured (or at an older
+    version): give it the profile's ObservedProperty, unit, observationType and declaration."""
+    stored = found["stored"].get(("datastreams", ds), {})
+    if spec is None or profile is None or profile.declares(stored):
+        return
+    refs = yield from _refs(ctx, sensor, found, spec)
+    props = {**stored, **profile.declared}
+    body = {
+        "unitOfMeasurement": dict(spec.unit),
+        "observationType": spec.observation_type,
+        "properties": props,
+        "ObservedProperty": refs["property"],
+    }
+    yield from update(ctx, BY_NAME["Datastream"], ds, body)
+    found["stored"][("datastreams", ds)] = props
 
 
 def _refs(

@@ -167,3 +167,24 @@ def test_the_cli_imports_a_configured_folder_with_its_entrys_profile(tmp_path):
     assert result.exit_code == 0, result.output
     got = streams(tmp_path / "leipzig.sqlite")
     assert got["LE-E001 meter.ehz.energy_import"]["properties"]["profile"] == "energy"
+
+
+def test_an_import_made_before_the_profile_is_brought_up_to_it(tmp_path):
+    """A digest imported plain, then with the profile: the same Datastreams (ids, history)
+    now declare it, with its definition and unit; what does not fit stays as it was."""
+    store = tmp_path / "s.sqlite"
+    import_sync(store, digest(tmp_path / "d"))
+    before = {name: s["op"] for name, s in streams(store).items()}
+    again = import_sync(store, tmp_path / "d", energy_import().profile_binding())
+    assert (again.things, again.datastreams, again.observations) == (0, 0, 0)
+    got = streams(store)
+    assert set(got) == set(before)
+    consumed = got["LE-E001 meter.ehz.energy_import"]
+    assert consumed["properties"]["profile"] == "energy"
+    assert consumed["op"][1] == SDM + "totalActiveEnergyImport"
+    assert consumed["unit"]["symbol"] == "kW.h" and consumed["thing"]["stationId"]
+    wh = got["LE-E001 pvmeter.ehz.energy_export"]
+    assert (
+        "profile" not in wh["properties"]
+        and wh["op"] == before["LE-E001 pvmeter.ehz.energy_export"]
+    )
