@@ -35,11 +35,11 @@ class UsageSettings(BaseModel):
         "request path never writes; /catalog and the distinct-clients gauge lag this much.",
     )
     max_clients: int = Field(
-        10_000,
+        1000,
         ge=1,
         le=1_000_000,
         description="Distinct clients remembered per day, tenant, profile and API (bounds "
-        "memory and file); beyond it the figure is flagged 'at least'.",
+        "memory and file whatever clients send); beyond it the figure is flagged 'at least'.",
     )
     client_secret: SecretStr | None = Field(
         None,

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from starlette.types import Scope
 
 from gateway.config import LoadedConfig
+from gateway.errors import ConfigError
 from gateway.metrics import MULTIPROCESS_ENV
 from gateway.usage import prom
 from gateway.usage.attribution import Attribution
@@ -79,7 +81,14 @@ class Usage:
             if given is not None
             else derived_secret(loaded.config.model_dump_json())
         )
-        return cls(settings, attribution, secret, state_path(loaded))
+        path = state_path(loaded)
+        try:
+            return cls(settings, attribution, secret, path)
+        except (OSError, sqlite3.Error) as e:
+            raise ConfigError(
+                f"{loaded.origin}: server.usage.state_path: cannot keep the usage figures in "
+                f"'{path}' ({e}); name a writable file, or set server.usage.enabled: false"
+            ) from None
 
     def today(self) -> str:
         now = self.clock()
@@ -95,6 +104,8 @@ class Usage:
         if labels is None:
             return
         features = scope.get(SERVED_KEY, 0)
+        if scope["method"] == "HEAD":  # the server sends no body, whatever the app wrote
+            features = size = 0
         client = self.identity.identify(scope)
         self.tally.add((self.today(), *labels), features, size, client)
         self.children.add(labels, features, size)

@@ -74,6 +74,13 @@ def test_an_answer_from_the_response_cache_counts_its_features_again(client: Tes
     assert (a["requests"], a["features"], a["bytes"]) == (2, 6, 2 * len(first.content))
 
 
+def test_a_head_request_counts_no_features_and_no_bytes(client: TestClient):
+    assert client.head("/a/collections/trees/items?limit=5").status_code == 200
+    assert client.head("/a/collections/trees/items?limit=2000").status_code == 200  # streamed
+    a = rows(client)[("a", "street-trees", "features")]
+    assert (a["requests"], a["features"], a["bytes"]) == (2, 0, 0)
+
+
 def test_pages_count_to_their_api_and_errors_probes_and_metrics_not_at_all(client: TestClient):
     client.get("/a/collections")
     client.get("/catalog")

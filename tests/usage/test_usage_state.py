@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gateway.config import parse_config
 from gateway.metrics import ROUTE_KEY
 from gateway.usage.attribution import FEATURES, SENSORTHINGS, Attribution
 from gateway.usage.config import UsageSettings
@@ -44,6 +45,7 @@ def scope(client: str | None, features: int = 1, tenant: str = "hamburg") -> dic
     headers = [(b"x-client", client.encode())] if client else []
     return {
         "type": "http",
+        "method": "GET",
         "headers": headers,
         ROUTE_KEY: ITEMS,
         "path_params": {"tenant": tenant, "cid": "trees"},
@@ -167,3 +169,14 @@ def test_a_failed_flush_keeps_the_tally_for_the_next(tmp_path: Path, monkeypatch
     u.flush_sync()
     row = cell(u, u.today())
     assert (row["requests"], row["features"], row["bytes"], row["clients"]) == (1, 4, 7, 1)
+
+
+def test_an_unwritable_state_path_is_a_configuration_error_naming_the_key(tmp_path: Path):
+    from gateway.errors import ConfigError
+    from gateway.usage.service import Usage as Built
+
+    (tmp_path / "file").write_text("")
+    data = {"server": {"usage": {"state_path": "file/usage.sqlite"}}, "tenants": {}}
+    loaded = parse_config(data, "city.yaml", tmp_path)
+    with pytest.raises(ConfigError, match=r"city.yaml: server.usage.state_path: .*file"):
+        Built.from_config(loaded, attribution())
