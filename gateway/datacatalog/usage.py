@@ -18,17 +18,17 @@ def readable_bytes(n: int) -> str:
     return f"{n} B" if unit == 0 else f"{size:.1f} {_UNITS[unit]}"
 
 
+def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "profile": "–" if row["profile"] == "none" else row["profile"],
+        "bytes_text": readable_bytes(row["bytes"]),
+        "clients_text": f"≥ {row['clients']}" if row["clientsAtLeast"] else row["clients"],
+    }
+
+
 def usage_table(section: dict[str, Any] | None) -> dict[str, Any] | None:
     if section is None:
         return None
-    rows = [
-        {
-            **row,
-            "tenant": "all (federated)" if row["tenant"] == "*" else row["tenant"],
-            "profile": "–" if row["profile"] == "none" else row["profile"],
-            "bytes_text": readable_bytes(row["bytes"]),
-            "clients_text": f"≥ {row['clients']}" if row["clientsAtLeast"] else row["clients"],
-        }
-        for row in section["rows"]
-    ]
-    return {**section, "rows": rows}
+    rows = [_readable(row) for row in section["rows"]]
+    return {**section, "rows": rows, "totals": [_readable(row) for row in section["totals"]]}

@@ -65,7 +65,8 @@ class Usage:
         self.store = UsageStore(path, settings.max_clients)
         self.tally = Tally(settings.max_clients)
         self.children = prom.Children()
-        self.rows: list[dict[str, Any]] = []  # the summary /catalog shows
+        self.rows: list[dict[str, Any]] = []  # the summary /catalog shows: per day
+        self.totals: list[dict[str, Any]] = []  # and over its days
         self.updated: str | None = None
         self.version = 0  # grows with each new summary (for /catalog's answer cache)
         self._day, self._day_end = "", 0.0
@@ -131,12 +132,12 @@ class Usage:
         if batch:
             self.store.add(batch, oldest)
         shown = (first - timedelta(days=self.settings.catalog_days - 1)).isoformat()
-        rows = self.store.summary(shown)
+        rows, totals = self.store.summary(shown)
         prom.publish_clients([r for r in rows if r["day"] == today], self._shown)
         if rows != self.rows:
-            self.rows = rows
+            self.rows, self.totals = rows, totals
+            self.updated = datetime.fromtimestamp(self.clock(), UTC).isoformat("T", "seconds")
             self.version += 1
-        self.updated = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
 
     def document(self) -> dict[str, Any]:
         """/catalog's usage section."""
@@ -144,6 +145,7 @@ class Usage:
             "days": self.settings.catalog_days,
             "updated": self.updated,
             "flushSeconds": self.settings.flush_seconds,
+            "totals": self.totals,
             "rows": self.rows,
         }
 

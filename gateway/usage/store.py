@@ -43,6 +43,15 @@ SELECT u.day, u.tenant, u.profile, u.api, u.requests, u.features, u.bytes, u.uni
             AND c.profile = u.profile AND c.api = u.api)
 FROM usage u WHERE u.day >= ? ORDER BY u.day DESC, u.tenant, u.profile, u.api
 """
+_TOTALS = """
+SELECT u.tenant, u.profile, u.api, sum(u.requests), sum(u.features), sum(u.bytes),
+       sum(u.unidentified), max(u.capped),
+       (SELECT count(DISTINCT c.client) FROM clients c WHERE c.day >= ?
+            AND c.tenant = u.tenant AND c.profile = u.profile AND c.api = u.api)
+FROM usage u WHERE u.day >= ? GROUP BY u.tenant, u.profile, u.api
+ORDER BY u.tenant, u.profile, u.api
+"""
+_KEYS = ("requests", "features", "bytes", "unidentified")
 
 
 class UsageStore:
@@ -100,18 +109,24 @@ class UsageStore:
                 capped = there is None
         return capped
 
-    def summary(self, since_day: str) -> list[dict[str, Any]]:
-        """Every cell from `since_day` on, newest day first."""
+    def summary(self, since_day: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every cell of every day from `since_day` on (newest day first), and the totals
+        per cell over those days (its distinct clients over all of them, not a sum)."""
         with self._lock:
-            rows = self._db.execute(_SUMMARY, (since_day,)).fetchall()
-        keys = ("day", "tenant", "profile", "api", "requests", "features", "bytes")
-        out = []
-        for row in rows:
-            doc = dict(zip(keys, row[:7], strict=True))
-            doc.update(unidentified=row[7], clients=row[9], clientsAtLeast=bool(row[8]))
-            out.append(doc)
-        return out
+            days = self._db.execute(_SUMMARY, (since_day,)).fetchall()
+            totals = self._db.execute(_TOTALS, (since_day, since_day)).fetchall()
+        return [_doc(("day", "tenant", "profile", "api"), r) for r in days], [
+            _doc(("tenant", "profile", "api"), r) for r in totals
+        ]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _doc(names: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row of _SUMMARY or _TOTALS: the cell, the counts, capped, clients."""
+    n = len(names)
+    doc = dict(zip(names + _KEYS, row[: n + 4], strict=True))
+    doc.update(clients=row[n + 5], clientsAtLeast=bool(row[n + 4]))
+    return doc

@@ -207,7 +207,10 @@ def test_the_catalog_shows_usage_as_json_and_as_a_table(client: TestClient):
         2,
         1,
     )
+    [total] = [t for t in doc["usage"]["totals"] if t["tenant"] == "a"]
+    assert (total["requests"], total["features"], total["clients"]) == (1, 2, 1)
     page = client.get("/catalog?f=html").text
     assert "Usage per day, tenant, profile and API" in page
+    assert "<td>a</td><td>street-trees</td><td>features</td><td>1</td><td>2</td>" in page
     assert "<td>a</td><td>street-trees</td><td>features</td>" in page
     assert "usage" not in client.get("/catalog?f=jsonld").text.lower()

@@ -117,6 +117,8 @@ def test_a_day_rolls_over_at_utc_midnight_and_old_days_leave(tmp_path: Path):
     u.flush_sync()
     assert (cell(u, "2026-03-01")["requests"], cell(u, "2026-03-02")["requests"]) == (1, 2)
     assert (cell(u, "2026-03-01")["clients"], cell(u, "2026-03-02")["clients"]) == (1, 2)
+    [total] = u.totals  # over both days: qgis counts once
+    assert (total["requests"], total["clients"]) == (3, 2)
     now[0] = at("2026-03-03T12:00:00")
     u.record(scope("qgis"), 200, 5)
     u.flush_sync()  # days_kept 2: 03-02 and 03-03 stay
