@@ -182,3 +182,12 @@ def test_an_unwritable_state_path_is_a_configuration_error_naming_the_key(tmp_pa
     loaded = parse_config(data, "city.yaml", tmp_path)
     with pytest.raises(ConfigError, match=r"city.yaml: server.usage.state_path: .*file"):
         Built.from_config(loaded, attribution())
+
+
+def test_the_configuration_reference_documents_server_usage():
+    from gateway.configdoc import reference
+
+    text = reference()
+    section = text[text.index("`server.usage`") :]
+    for key in ("state_path", "days_kept", "flush_seconds", "max_clients", "client_secret"):
+        assert f"`{key}`" in section.split("####")[0]
