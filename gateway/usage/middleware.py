@@ -4,10 +4,14 @@ is `Usage.record`'s business, after the answer is sent."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import INTERNAL_KEY
 from gateway.usage.service import Usage
+
+log = logging.getLogger("twinbridge.usage")
 
 
 class UsageCounter:
@@ -33,4 +37,7 @@ class UsageCounter:
             await self.app(scope, receive, counting)
         finally:
             if status:
-                self.usage.record(scope, status, size)
+                try:
+                    self.usage.record(scope, status, size)
+                except Exception:  # counting must never break serving
+                    log.exception("usage: an answer could not be counted")
