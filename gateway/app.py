@@ -160,6 +160,9 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         data_catalog.api.datasets,
     )
     data_catalog.api.usage = usage if usage.enabled else None
+    sta_figures = data_catalog.refresher.sensorthings
+    if sta_figures is not None:  # which Datastream declares which profile, as they learn it
+        sta_figures.on_datastreams = usage.attribution.learn
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ profile's schema. Read through the tenant's guarded service, as a request would 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -29,6 +30,8 @@ class SensorThingsFigures:
     def __init__(self, facade: Any, settings: CatalogSettings) -> None:
         self.facade = facade
         self.settings = settings
+        # told the ids of a dataset's Datastreams (the usage KPIs attribute by them)
+        self.on_datastreams: Callable[[str, str, list[Any]], None] | None = None
 
     async def _get(self, tenant: str, path: str, options: list[tuple[str, str]]) -> Any:
         service = self.facade.guarded[tenant]
@@ -42,6 +45,7 @@ class SensorThingsFigures:
         owned = f"properties/profile eq {_literal(d.profile.id)}"
         streams, valid, seen = 0, 0, 0
         examples: list[dict[str, Any]] = []
+        ids: list[Any] = []
         while True:
             page = await self._get(
                 d.tenant,
@@ -58,6 +62,7 @@ class SensorThingsFigures:
             streams = int(page.get("@iot.count") or 0)
             values = page.get("value") or []
             for doc in values:
+                ids.append(doc.get("@iot.id"))
                 if d.profile.validator.is_valid(doc):
                     valid += 1
                 elif len(examples) < 5:
@@ -67,6 +72,8 @@ class SensorThingsFigures:
             limit = self.settings.max_items
             if not values or seen >= streams or (limit and seen >= limit):
                 break
+        if self.on_datastreams is not None:
+            self.on_datastreams(d.tenant, d.profile.id, ids)
         observations = await self._get(
             d.tenant,
             "Observations",

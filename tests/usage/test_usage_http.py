@@ -10,7 +10,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+import profiles
 from gateway.app import create_app
+from gateway.datacatalog.cells import SENSORTHINGS, Dataset
 from gateway.datacatalog.conformance import internal
 from tests.sensorthings.conftest import KEY, sta_config
 from tests.test_federation import config, write_trees
@@ -138,35 +140,38 @@ def test_the_gateways_own_requests_are_not_counted(client: TestClient):
     assert rows(client) == {}
 
 
+THING: dict[str, Any] = {
+    "name": "station",
+    "description": "a station",
+    "Locations": [
+        {
+            "name": "here",
+            "description": "here",
+            "encodingType": "application/geo+json",
+            "location": {"type": "Point", "coordinates": [12.37, 51.34]},
+        }
+    ],
+    "Datastreams": [
+        {
+            "name": "t",
+            "description": "t",
+            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/"
+            "OM_Measurement",
+            "unitOfMeasurement": {"name": "degree Celsius", "symbol": "Cel", "definition": "u"},
+            "ObservedProperty": {"name": "t", "definition": "urn:t", "description": "t"},
+            "Sensor": {"name": "s", "description": "s", "encodingType": "text/html"}
+            | {"metadata": "s"},
+            "Observations": [
+                {"phenomenonTime": f"2026-01-0{d}T00:00:00Z", "result": d} for d in (1, 2, 3)
+            ],
+        }
+    ],
+}
+
+
 def test_sensorthings_entities_are_counted_per_tenant(tmp_path: Path):
     loaded, _ = sta_config(tmp_path, server={"usage": {"flush_seconds": 3600}})
-    thing = {
-        "name": "station",
-        "description": "a station",
-        "Locations": [
-            {
-                "name": "here",
-                "description": "here",
-                "encodingType": "application/geo+json",
-                "location": {"type": "Point", "coordinates": [12.37, 51.34]},
-            }
-        ],
-        "Datastreams": [
-            {
-                "name": "t",
-                "description": "t",
-                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/"
-                "OM_Measurement",
-                "unitOfMeasurement": {"name": "degree Celsius", "symbol": "Cel", "definition": "u"},
-                "ObservedProperty": {"name": "t", "definition": "urn:t", "description": "t"},
-                "Sensor": {"name": "s", "description": "s", "encodingType": "text/html"}
-                | {"metadata": "s"},
-                "Observations": [
-                    {"phenomenonTime": f"2026-01-0{d}T00:00:00Z", "result": d} for d in (1, 2, 3)
-                ],
-            }
-        ],
-    }
+    thing = THING
     with TestClient(create_app(loaded)) as c:
         created = c.post("/t/sta/v1.1/Things", json=thing, headers={"X-API-Key": KEY})
         assert created.status_code == 201, created.text
@@ -214,3 +219,23 @@ def test_the_catalog_shows_usage_as_json_and_as_a_table(client: TestClient):
     assert "<td>a</td><td>street-trees</td><td>features</td><td>1</td><td>2</td>" in page
     assert "<td>a</td><td>street-trees</td><td>features</td>" in page
     assert "usage" not in client.get("/catalog?f=jsonld").text.lower()
+
+
+def test_a_sensorthings_path_through_a_datastream_counts_to_its_profile(tmp_path: Path):
+    loaded, _ = sta_config(tmp_path, server={"usage": {"flush_seconds": 3600}})
+    stream = THING["Datastreams"][0]
+    thing = {**THING, "Datastreams": [{**stream, "properties": {"profile": "air-quality"}}]}
+    with TestClient(create_app(loaded)) as c:
+        assert c.post("/t/sta/v1.1/Things", json=thing, headers={"X-API-Key": KEY}).is_success
+        sid = c.get("/t/sta/v1.1/Datastreams").json()["value"][0]["@iot.id"]
+        before = c.get(f"/t/sta/v1.1/Datastreams({sid})/Observations")  # not learnt yet
+        figures = c.app.state.data_catalog.refresher.sensorthings  # type: ignore[attr-defined]
+        dataset = Dataset(profiles.get("air-quality"), "t", SENSORTHINGS, None, "Air", "")
+        c.portal.call(figures, dataset)  # type: ignore[union-attr]  (the catalog's round)
+        after = c.get(f"/t/sta/v1.1/Datastreams({sid})/Observations")  # a cache hit, too
+        federated = c.get(f"/sta/v1.1/Datastreams('t:{sid}')/Observations")
+        assert before.is_success and after.is_success and federated.is_success, federated.text
+        found = rows(c)
+    assert found[("t", "air-quality", "sensorthings")]["features"] == 3
+    assert found[("*", "air-quality", "sensorthings")]["features"] == 3
+    assert found[("t", "none", "sensorthings")]["requests"] == 3  # the write, 2 reads before
