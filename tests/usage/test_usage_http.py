@@ -239,3 +239,13 @@ def test_a_sensorthings_path_through_a_datastream_counts_to_its_profile(tmp_path
     assert found[("t", "air-quality", "sensorthings")]["features"] == 3
     assert found[("*", "air-quality", "sensorthings")]["features"] == 3
     assert found[("t", "none", "sensorthings")]["requests"] == 3  # the write, 2 reads before
+
+
+def test_usage_switched_off_counts_nothing_and_the_catalog_says_nothing(tmp_path: Path):
+    write_trees(tmp_path / "a.geojson", 3)
+    app = create_app(config(tmp_path, {"a": "a.geojson"}, usage={"enabled": False}))
+    with TestClient(app) as c:
+        assert c.get("/a/collections/trees/items").status_code == 200
+        assert "usage" not in c.get("/catalog").json()
+        assert "Usage per day" not in c.get("/catalog?f=html").text
+    assert not app.state.usage.tally  # type: ignore[attr-defined]
