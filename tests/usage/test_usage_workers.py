@@ -26,7 +26,8 @@ def _config(folder: Path) -> Path:
     }
     data = {
         "server": {
-            "usage": {"state_path": "usage.sqlite", "flush_seconds": 0.5},
+            # no state_path: the workers share a file in the metrics folder serve sets up
+            "usage": {"flush_seconds": 0.5},
             "catalog": {"first_delay_seconds": 3600},
         },
         "tenants": {"a": {"collections": {"trees": trees}}},
