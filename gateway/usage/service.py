@@ -142,6 +142,11 @@ class Usage:
     def document(self) -> dict[str, Any]:
         """/catalog's usage section."""
         return {
+            "description": "Per UTC day (rows) and over the days shown (totals), per tenant "
+            "('*': federated or none), profile ('none': no single one) and API: requests "
+            "served (status below 400), features or SensorThings entities they held, body "
+            "bytes sent, distinct client applications (API key or X-Client; "
+            "clientsAtLeast: more came than are remembered) and requests that named none.",
             "days": self.settings.catalog_days,
             "updated": self.updated,
             "flushSeconds": self.settings.flush_seconds,
