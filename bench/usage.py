@@ -104,6 +104,7 @@ def record_alone(usage: Any, n: int) -> float:
     steadier than the difference of two whole-request timings on a busy machine."""
     scope = {
         "type": "http",
+        "method": "GET",
         "headers": [(b"x-client", b"app-1")],
         ROUTE_KEY: "/{tenant}/collections/{cid}/items",
         "path_params": {"tenant": "bench", "cid": "trees"},
