@@ -11,7 +11,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,21 +116,29 @@ class Usage:
         batch, self.tally = self.tally, Tally(self.settings.max_clients)
         try:
             await asyncio.to_thread(self._write, batch)
-        except BaseException:
-            self.tally.merge(batch)  # counted at the next flush
+        except Exception:  # not written (rolled back): counted at the next flush
+            self.tally.merge(batch)
             raise
+        # (cancelled: the thread still writes the batch, so it is not taken back)
 
     def flush_sync(self) -> None:
-        """The same, for a caller outside the event loop (tests, shutdown)."""
+        """The same, for a caller outside the event loop (tests)."""
         batch, self.tally = self.tally, Tally(self.settings.max_clients)
         self._write(batch)
 
     def _write(self, batch: Tally) -> None:
+        """Only adding the batch may raise: once it is written, it is never taken back."""
         today = self.today()
         first = datetime.fromisoformat(today).date()
         oldest = (first - timedelta(days=self.settings.days_kept - 1)).isoformat()
         if batch:
             self.store.add(batch, oldest)
+        try:
+            self._summarise(today, first)
+        except Exception:
+            log.exception("usage: reading the summary failed; /catalog shows the last one")
+
+    def _summarise(self, today: str, first: date) -> None:
         shown = (first - timedelta(days=self.settings.catalog_days - 1)).isoformat()
         rows, totals = self.store.summary(shown)
         prom.publish_clients([r for r in rows if r["day"] == today], self._shown)
