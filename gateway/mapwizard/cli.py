@@ -1,0 +1,136 @@
+"""`twinbridge map draft` and `twinbridge map check`. Exit status of check: 0 when every
+collection is accepted, 1 when one is not, 2 for bad usage (an unreadable config)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+import profiles
+from gateway.config import ConfigError, load_config
+
+app = typer.Typer(
+    help="Draft and check a collection's mapping onto a profile.", no_args_is_help=True
+)
+err = Console(stderr=True)
+
+
+@app.command("draft")
+def draft_command(
+    source: Annotated[
+        str,
+        typer.Option(
+            help="A source block (.yaml), a collection of a config (config.yaml#tenant/id), "
+            "a .geojson/.csv/.gpkg file, or an OGC API collection URL."
+        ),
+    ],
+    profile: Annotated[str, typer.Option(help="The profile to map onto.")],
+    collection: Annotated[
+        str, typer.Option(help="Id of the drafted collection.")
+    ] = "new-collection",
+    sample: Annotated[int, typer.Option(min=1, max=100_000, help="Records read.")] = 500,
+    format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+) -> None:
+    """Draft a collection (source + mapping) from a source's description and a sample."""
+    from gateway.mapwizard.draft import draft
+    from gateway.mapwizard.emit import render
+    from gateway.mapwizard.source import resolve
+
+    try:
+        chosen = profiles.get(profile)
+        done = asyncio.run(draft(resolve(source), chosen, sample))
+    except profiles.UnknownProfile as e:
+        raise typer.BadParameter(str(e), param_hint="--profile") from None
+    except (ConfigError, OSError, ValueError) as e:
+        err.print(Text(str(e), style="red"))
+        raise typer.Exit(2) from None
+    if format == "json":
+        doc = {
+            "source": done.source.block,
+            "mapping": done.mapping(),
+            "evidence": {
+                n: {"confidence": p.confidence, "evidence": p.evidence}
+                for n, p in done.chosen.items()
+            },
+            "unmatched_required": [t.name for t in done.unmatched if t.required],
+            "unmatched_optional": [t.name for t in done.unmatched if not t.required],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(render(done, collection), end="")
+
+
+@app.command("check")
+def check_command(
+    config: Annotated[Path, typer.Argument(help="The YAML configuration to check.")],
+    collection: Annotated[
+        str | None, typer.Option(help="Only this collection (tenant/collection).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
+) -> None:
+    """Count, over each whole source, what its mapping delivers and what fails."""
+    from gateway.mapwizard.check import check_config
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as e:
+        err.print(Text(str(e), style="red"))
+        raise typer.Exit(2) from None
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("reading sources", total=None)
+
+        def progress(name: str, n: int) -> None:
+            bar.update(task, description=f"{name}: {n} records")
+
+        reports = asyncio.run(check_config(loaded, collection, progress))
+    if format == "json":
+        print(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            _print(report)
+    raise typer.Exit(0 if reports and all(r.accepted for r in reports) else 1)
+
+
+def _print(report: object) -> None:
+    from gateway.mapwizard.check import CollectionCheck
+
+    assert isinstance(report, CollectionCheck)
+    verdict = "[green]accepted[/green]" if report.accepted else "[red]not accepted[/red]"
+    table = Table(
+        title=f"{report.tenant}/{report.collection} ({report.profile}): {verdict}, "
+        f"{report.items} records, {report.valid} valid"
+    )
+    for column in (
+        "property",
+        "mapped from",
+        "present",
+        "failed cast",
+        "out of range",
+        "off code list",
+    ):
+        table.add_column(column)
+    for p in report.properties:
+        mapped = Text(
+            p.rule or ("MISSING (required)" if p.required else "–"),
+            style="" if p.rule else "red" if p.required else "dim",
+        )
+        cells = [
+            str(n) if not n else f"[red]{n}[/red]"
+            for n in (p.failed, p.out_of_range, p.outside_code_list)
+        ]
+        table.add_row(p.name, mapped, str(p.present), *cells)
+    Console().print(table)
+    for line in ([report.error] if report.error else []) + [
+        f"the mapping reads '{f}', which the source does not have" for f in report.unknown_fields
+    ]:
+        Console().print(Text(line, style="red"))
