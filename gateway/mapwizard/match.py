@@ -4,6 +4,7 @@ codes of the code list); each proposal carries its evidence and a confidence."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from gateway.mapwizard.targets import Alias, Target
 from gateway.mapwizard.units import factor_from_names, factor_from_range, fits
 from gateway.mapwizard.values import Values, date_format, match_codes, separator
 
+NUMBERED = re.compile(r"^\D+(\d+)$")
 ACCEPT = 0.55  # below this a pairing is not proposed
 NAME_WEIGHT = 0.65
 
@@ -41,7 +43,7 @@ def source_name(name: str) -> str:
 
 def _best_alias(field_name: str, target: Target) -> tuple[float, Alias]:
     scored = [(similarity(field_name, a.name), a) for a in target.aliases]
-    return max(scored, key=lambda s: (s[0], -len(target.aliases)))
+    return max(scored, key=lambda s: (s[0], bool(s[1].append)))  # a street with its number
 
 
 def propose(target: Target, field_name: str, values: Values, fields: list[str]) -> Proposal:
@@ -53,7 +55,10 @@ def propose(target: Target, field_name: str, values: Values, fields: list[str]) 
     value_score = _values(proposal, values, alias, field_name)
     if alias.append:
         _append(proposal, alias, fields)
-    proposal.confidence = round(NAME_WEIGHT * name_score + (1 - NAME_WEIGHT) * value_score, 2)
+    confidence = NAME_WEIGHT * name_score + (1 - NAME_WEIGHT) * value_score
+    if values.values and value_score == 0.0:  # the values cannot be this property's
+        confidence /= 2
+    proposal.confidence = round(confidence, 2)
     if isinstance(proposal.rule, dict) and list(proposal.rule) == ["from"]:
         proposal.rule = proposal.rule["from"]
     return proposal
@@ -80,7 +85,7 @@ def _values(p: Proposal, values: Values, alias: Alias, field_name: str) -> float
         return 1.0
     if target.scalar_type in ("integer", "number"):
         return _numbers(p, values, alias, field_name)
-    if values.numeric:
+    if any(isinstance(v, int | float) and not isinstance(v, bool) for v in values.values):
         rule["type"] = "string"
         p.evidence.append("numbers, cast to text")
         return 0.3
@@ -92,8 +97,7 @@ def _numbers(p: Proposal, values: Values, alias: Alias, field_name: str) -> floa
     target, rule = p.target, p.rule
     assert isinstance(rule, dict)
     if not values.numeric and len(values.numbers) < 0.9 * len(values.values):
-        p.evidence.append("values are not numbers")
-        return 0.0
+        return _numbered(p, values)
     rule["type"] = target.scalar_type
     factor = alias.factor
     if alias.factor != 1.0:
@@ -109,6 +113,23 @@ def _numbers(p: Proposal, values: Values, alias: Alias, field_name: str) -> floa
     share = fits(values.numbers, target, factor)
     p.evidence.append(f"{share:.0%} in {target.minimum:g}..{target.maximum:g} {target.unit or ''}")
     return share
+
+
+def _numbered(p: Proposal, values: Values) -> float:
+    """Text that ends in a number ('LoD2') read as that number, through a code list."""
+    target, rule = p.target, p.rule
+    assert isinstance(rule, dict)
+    found = {v: NUMBERED.match(v) for v in values.distinct()}
+    if not all(found.values()):
+        p.evidence.append("values are not numbers")
+        return 0.0
+    codes = {v: int(m.group(1)) for v, m in found.items() if m}
+    if not all(target.minimum <= n <= target.maximum for n in codes.values()):
+        p.evidence.append("values are not numbers in range")
+        return 0.0
+    rule["codes"] = codes
+    p.evidence.append("text ending in a number: that number")
+    return 0.9
 
 
 def _codes(p: Proposal, values: Values) -> float:

@@ -29,6 +29,13 @@ def words(name: str) -> list[str]:
 
 
 def similarity(field: str, synonym: str) -> float:
+    """How alike a field's name (or, for a path, its last name) and a synonym are."""
+    leaf = re.split(r"[.\[\]]+", field.rstrip("]"))[-1]
+    whole = _similarity(field, synonym)
+    return whole if leaf in ("", field) else max(whole, _similarity(leaf, synonym))
+
+
+def _similarity(field: str, synonym: str) -> float:
     """1.0 for the same words; else the better of word overlap and spelling likeness."""
     a, b = words(split_unit(field)[0]), words(synonym)
     if not a or not b:

@@ -121,6 +121,10 @@ def _code_for(value: str, target: Target) -> tuple[str, str] | None:
             return code, "its label"
         if key in (w.casefold() for w in target.code_words.get(code, ())):
             return code, "a word the profile lists for it"
+    if "_" in key and key.rsplit("_", 1)[0].isdigit():  # a CityGML codeSpace: '31001_1010'
+        found = _code_for(key.rsplit("_", 1)[1], target)
+        if found is not None:
+            return found[0], f"{found[1]}, after the code-space prefix"
     prefixed = [c for c in target.codes or () if len(key) >= 2 and c.casefold().startswith(key)]
     if len(prefixed) == 1:
         return prefixed[0], "a prefix of the code"
