@@ -1,0 +1,178 @@
+"""`map draft`: fields matched by the profile's German and English synonyms, units from
+names and value ranges, code lists by values, dates by format, unmatched required listed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import profiles
+from gateway.config import parse_config
+from gateway.mapwizard.draft import Draft, draft
+from gateway.mapwizard.emit import render
+from gateway.mapwizard.source import resolve
+
+
+def write_trees(path: Path, rows: list[dict[str, Any]]) -> Path:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [10.0, 53.5]},
+            "properties": row,
+        }
+        for row in rows
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
+    return path
+
+
+def tree(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "tree_id": f"T{i}",
+        "scientific_name": "Tilia cordata",
+        "common_name": "Winter-Linde",
+        "genus": "Tilia",
+        "year_planted": 1990 + i % 20,
+        "tree_height": 10.0 + i % 9,
+        "crown_width": 5.0 + i % 4,
+        "girth": 80 + i,
+        "borough": "Mitte",
+        "street": "Hauptstraße",
+        "house_number": str(i),
+        "updated": "2024-05-01",
+        **extra,
+    }
+
+
+def drafted(path: Path, profile: str = "street-trees") -> Draft:
+    return asyncio.run(draft(resolve(str(path)), profiles.get(profile)))
+
+
+def rule(d: Draft, name: str) -> Any:
+    return d.chosen[name].rule
+
+
+def test_english_names_are_matched_by_the_profiles_synonyms(tmp_path: Path) -> None:
+    d = drafted(write_trees(tmp_path / "t.geojson", [tree(i) for i in range(30)]))
+    assert rule(d, "species_scientific") == "scientific_name"
+    assert rule(d, "species_german") == "common_name"
+    assert rule(d, "crown_diameter_m") == {"from": "crown_width", "type": "number"}
+    assert rule(d, "trunk_circumference_cm") == {"from": "girth", "type": "number"}
+    assert rule(d, "district") == "borough"
+    assert rule(d, "street") == {"template": "{street} {house_number}"}
+    assert d.id_field == "tree_id"
+    assert not d.unmatched
+
+
+def test_a_unit_in_the_name_and_a_diameter_or_radius_give_factors(tmp_path: Path) -> None:
+    rows = [
+        {"nr": i, "Baumhoehe_cm": 1500 + i, "Stammdurchmesser_cm": 30 + i, "Kronenradius_m": 3.5}
+        for i in range(20)
+    ]
+    d = drafted(write_trees(tmp_path / "t.geojson", rows))
+    assert rule(d, "height_m") == {"from": "Baumhoehe_cm", "type": "number", "factor": 0.01}
+    circumference = rule(d, "trunk_circumference_cm")
+    assert circumference["from"] == "Stammdurchmesser_cm"
+    assert abs(circumference["factor"] - 3.141592653589793) < 1e-12
+    assert rule(d, "crown_diameter_m")["factor"] == 2.0
+    assert "pi" in " ".join(d.chosen["trunk_circumference_cm"].evidence)
+
+
+def test_centimetres_are_recognised_by_their_range_when_the_name_says_nothing(
+    tmp_path: Path,
+) -> None:
+    rows = [{"hoehe": h} for h in (850, 1200, 1730, 2210, 990, 640, 1880)]
+    d = drafted(write_trees(tmp_path / "t.geojson", rows))
+    assert rule(d, "height_m") == {"from": "hoehe", "type": "number", "factor": 0.01}
+    metres = drafted(write_trees(tmp_path / "m.geojson", [{"hoehe": h / 100} for h in (850, 1200)]))
+    assert rule(metres, "height_m") == {"from": "hoehe", "type": "number"}
+
+
+def test_code_lists_are_matched_by_values(tmp_path: Path) -> None:
+    rows = [{"gattung_code": c} for c in ("TI", "AC", "QU", "TI", "PL")]
+    d = drafted(write_trees(tmp_path / "t.geojson", rows))
+    assert rule(d, "genus") == {
+        "from": "gattung_code",
+        "codes": {"TI": "Tilia", "AC": "Acer", "QU": "Quercus", "PL": "Platanus"},
+    }
+
+
+def test_codes_by_label_by_listed_word_and_by_code_space(tmp_path: Path) -> None:
+    rows = [
+        {"Status": s, "Steckertypen": c, "function": f}
+        for s, c, f in [
+            ("In Betrieb", "Typ 2; CCS", "31001_1010"),
+            ("außer Betrieb", "CHAdeMO", "31001_2020"),
+            ("In Planung", "Typ 2", "31001_1010"),
+        ]
+    ]
+    ev = drafted(write_trees(tmp_path / "ev.geojson", rows), "ev-charging-stations")
+    assert rule(ev, "status")["codes"] == {
+        "In Betrieb": "operational",
+        "außer Betrieb": "out_of_service",
+        "In Planung": "planned",
+    }
+    assert rule(ev, "connector_types") == {
+        "from": "Steckertypen",
+        "split": ";",
+        "codes": {"CCS": "ccs2", "CHAdeMO": "chademo", "Typ 2": "type2"},
+    }
+    buildings = drafted(write_trees(tmp_path / "b.geojson", rows), "buildings")
+    assert rule(buildings, "function")["codes"] == {
+        "31001_1010": "residential",
+        "31001_2020": "office",
+    }
+
+
+def test_dates_are_read_by_their_format(tmp_path: Path) -> None:
+    german = drafted(
+        write_trees(tmp_path / "a.geojson", [{"stand": "24.12.2023"}, {"stand": "01.02.2020"}])
+    )
+    assert rule(german, "last_update") == {"from": "stand", "type": "date", "format": "%d.%m.%Y"}
+    iso = drafted(write_trees(tmp_path / "b.geojson", [{"stand": "2023-12-24T10:00:00Z"}]))
+    assert rule(iso, "last_update") == {"from": "stand", "type": "date"}
+    not_dates = drafted(write_trees(tmp_path / "c.geojson", [{"stand": "gestern"}]))
+    assert "last_update" not in not_dates.chosen
+
+
+def test_unmatched_required_properties_are_listed_in_the_draft(tmp_path: Path) -> None:
+    d = drafted(write_trees(tmp_path / "t.geojson", [{"gattung": "Acer", "pflanzjahr": 1990}]))
+    text = render(d)
+    assert "UNMATCHED required" in text
+    for name in ("species_scientific", "height_m", "street", "last_update"):
+        assert f"# {name}:" in text
+    assert "# genus:" not in text
+
+
+def test_the_draft_is_yaml_that_pastes_into_a_configuration(tmp_path: Path) -> None:
+    path = write_trees(tmp_path / "t.geojson", [tree(i) for i in range(10)])
+    text = render(drafted(path), "baeume")
+    collection = yaml.safe_load(text)
+    assert "# name ~ 'scientific name'" in text and "confidence" in text
+    loaded = parse_config({"tenants": {"demo": {"collections": collection}}}, "draft", tmp_path)
+    mapping = loaded.config.tenants["demo"].collections["baeume"].mapping
+    assert mapping is not None and len(mapping.properties) == 10
+
+
+def test_a_csv_file_is_sniffed_into_a_source_block(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes(
+        "Baumnummer;Gattung;Höhe_m;Rechtswert;Hochwert\n1;Acer;12,5;316968,19;5690216,95\n".encode(
+            "latin-1"
+        )
+    )
+    block = resolve(str(path)).block
+    assert block | {"path": None} == {
+        "connector": "csv",
+        "path": None,
+        "delimiter": ";",
+        "encoding": "latin-1",
+        "decimal": ",",
+        "x": "Rechtswert",
+        "y": "Hochwert",
+        "crs": "EPSG:25833",
+    }
