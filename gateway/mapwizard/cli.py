@@ -134,3 +134,19 @@ def _print(report: object) -> None:
         f"the mapping reads '{f}', which the source does not have" for f in report.unknown_fields
     ]:
         Console().print(Text(line, style="red"))
+
+
+@app.command("measure")
+def measure_command(
+    config: Annotated[Path, typer.Argument(help="A configuration with hand-written mappings.")],
+) -> None:
+    """Draft every profiled collection's source again and count the edits from the draft
+    to the configuration's mapping (a Markdown table, as in docs/mapping-wizard.md)."""
+    from gateway.mapwizard.measure import measure_all, table
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as e:
+        err.print(Text(str(e), style="red"))
+        raise typer.Exit(2) from None
+    print(table(asyncio.run(measure_all(loaded))), end="")

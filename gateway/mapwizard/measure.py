@@ -103,3 +103,23 @@ async def measure_all(loaded: LoadedConfig) -> list[Edits]:
             if cfg.profile and profiles.get(cfg.profile).kind == "features":
                 out.append(await measure(loaded, tenant, cid))
     return out
+
+
+HEADER = (
+    "| collection | profile | properties | edits | lines | draft accepted as is | what to edit |\n"
+    "|---|---|---|---|---|---|---|\n"
+)
+
+
+def table(rows: list[Edits]) -> str:
+    """The figures as the Markdown table docs/mapping-wizard.md holds."""
+    out = [HEADER]
+    for e in rows:
+        what = [f"{n} (changed)" for n in e.changed] + [f"{n} (added)" for n in e.added]
+        what += [f"{n} (dropped)" for n in e.dropped] + (["id"] if e.id_changed else [])
+        accepted = "yes" if e.draft_accepted else "no"
+        out.append(
+            f"| {e.tenant}/{e.collection} | {e.profile} | {e.properties} | {e.edits} | "
+            f"{e.lines} | {accepted} | {', '.join(what) or '–'} |\n"
+        )
+    return "".join(out)

@@ -45,4 +45,20 @@ def _similarity(field: str, synonym: str) -> float:
     overlap = len(set(a) & set(b)) / len(set(a) | set(b))
     spelling = SequenceMatcher(None, "".join(a), "".join(b)).ratio()
     contained = 0.85 if "".join(b) in "".join(a) and len("".join(b)) >= 5 else 0.0
-    return max(overlap, spelling * 0.9 if spelling > 0.8 else spelling * 0.6, contained)
+    abbreviated = _abbreviation(a, b)
+    spelt = spelling * 0.9 if spelling > 0.8 else spelling * 0.6
+    return max(overlap, spelt, contained, abbreviated)
+
+
+def _abbreviation(short: list[str], long: list[str]) -> float:
+    """Word by word, an abbreviation of the synonym: 'ART_BOT' of 'art botanisch', 'ART_DT'
+    of 'art deutsch' (a word's letters in order, from its first)."""
+    if len(short) != len(long) or short == long:
+        return 0.0
+    for a, b in zip(short, long, strict=True):
+        if a == b:
+            continue
+        letters = iter(b)
+        if len(a) < 2 or a[0] != b[0] or not all(c in letters for c in a):
+            return 0.0
+    return 0.8

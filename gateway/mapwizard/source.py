@@ -19,8 +19,8 @@ from gateway.registry import connector_class
 
 NAME = "wizard/source"
 COORDINATE_NAMES = {
-    "x": ("x", "lon", "lng", "longitude", "längengrad", "laengengrad", "rechtswert", "easting"),
-    "y": ("y", "lat", "latitude", "breitengrad", "hochwert", "northing"),
+    "x": ("x", "lon", "lng", "longitude", "längengrad", "laengengrad", "rechtswert", "rw"),
+    "y": ("y", "lat", "latitude", "breitengrad", "hochwert", "hw", "northing"),
 }
 
 
@@ -39,16 +39,16 @@ def resolve(source: str, cwd: Path | None = None) -> SourceSpec:
     if source.startswith(("http://", "https://")):
         return SourceSpec({"connector": "ogcapi", "url": source}, cwd, source)
     path_text, _, collection = source.partition("#")
-    path = Path(path_text)
+    path = Path(path_text)  # kept as given: the draft's `path` is relative to where it runs
     if collection:
         return _from_config(path, collection)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return _from_yaml(path)
     if suffix in (".geojson", ".json"):
-        return SourceSpec({"connector": "geojson", "path": str(path.resolve())}, cwd, source)
+        return SourceSpec({"connector": "geojson", "path": str(path)}, cwd, source)
     if suffix == ".gpkg":
-        block = {"connector": "geopackage", "path": str(path.resolve()), "table": _table(path)}
+        block = {"connector": "geopackage", "path": str(path), "table": _table(path)}
         return SourceSpec(block, cwd, source)
     if suffix in (".csv", ".txt"):
         return SourceSpec(csv_block(path), cwd, source)
@@ -98,7 +98,7 @@ def csv_block(path: Path) -> dict[str, Any]:
     dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=";,\t|")
     rows = list(csv.reader(text.splitlines()[:50], delimiter=dialect.delimiter))
     header = rows[0] if rows else []
-    block: dict[str, Any] = {"connector": "csv", "path": str(path.resolve())}
+    block: dict[str, Any] = {"connector": "csv", "path": str(path)}
     block["delimiter"] = dialect.delimiter
     if encoding != "utf-8":
         block["encoding"] = encoding
