@@ -36,6 +36,9 @@ def draft_command(
     collection: Annotated[
         str, typer.Option(help="Id of the drafted collection.")
     ] = "new-collection",
+    tenant: Annotated[
+        str | None, typer.Option(help="Print a whole configuration for this tenant.")
+    ] = None,
     sample: Annotated[int, typer.Option(min=1, max=100_000, help="Records read.")] = 500,
     format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
 ) -> None:
@@ -65,7 +68,7 @@ def draft_command(
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        print(render(done, collection), end="")
+        print(render(done, collection, tenant), end="")
 
 
 @app.command("check")

@@ -30,7 +30,17 @@ def level(confidence: float) -> str:
     return "high" if confidence >= 0.85 else "medium" if confidence >= 0.7 else "low: check"
 
 
-def render(d: Draft, collection: str = "new-collection") -> str:
+def render(d: Draft, collection: str = "new-collection", tenant: str | None = None) -> str:
+    """The collection block; with `tenant`, a whole configuration holding it."""
+    text = _collection(d, collection)
+    if tenant is None:
+        return text
+    head, body = text.split(f"{collection}:\n", 1)
+    nested = "".join(f"      {line}\n" if line else "\n" for line in body.splitlines())
+    return f"{head}tenants:\n  {tenant}:\n    collections:\n      {collection}:\n{nested}"
+
+
+def _collection(d: Draft, collection: str) -> str:
     lines = [
         f"# Drafted by `twinbridge map draft` from {d.source.origin} ({d.sample_size} records",
         f"# sampled) for profile {d.profile.id} {d.profile.version}. Check every 'low' line.",
