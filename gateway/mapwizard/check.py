@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import profiles
@@ -48,6 +49,7 @@ class CollectionCheck:
     profile: str
     items: int = 0
     valid: int = 0
+    duplicate_ids: int = 0
     properties: list[PropertyCheck] = field(default_factory=list)
     unknown_fields: list[str] = field(default_factory=list)
     error: str | None = None
@@ -59,6 +61,7 @@ class CollectionCheck:
     @property
     def accepted(self) -> bool:
         bad = any(p.problems for p in self.properties) or self.valid < self.items
+        bad = bad or self.duplicate_ids > 0
         return not (self.error or self.missing or self.unknown_fields or bad)
 
     def as_dict(self) -> dict[str, Any]:
@@ -69,6 +72,7 @@ class CollectionCheck:
             "accepted": self.accepted,
             "items": self.items,
             "valid": self.valid,
+            "duplicate_ids": self.duplicate_ids,
             "missing_required": self.missing,
             "unknown_fields": self.unknown_fields,
             "error": self.error,
@@ -112,23 +116,37 @@ async def check_collection(
     spec = SourceSpec(
         {"connector": cfg.source.connector, **cfg.source.options()}, loaded.base_dir, loaded.origin
     )
-    connector = build(spec)
     try:
-        await connector.open()
+        count = partial(_count, readers=readers, checks=checks)
+        await _read(spec, mapper, figures, count, report, progress)
+    except Exception as e:  # a source that cannot be read is the report's answer
+        report.error = f"{type(e).__name__}: {e}"
+    _take_quality(report, figures, checks)
+    return report
+
+
+async def _read(
+    spec: SourceSpec,
+    mapper: Mapper,
+    figures: QualityAccumulator,
+    count: Callable[[Any, Any], None],
+    report: CollectionCheck,
+    progress: Progress | None = None,
+) -> None:
+    """Every record through the mapping into the counters."""
+    connector = build(spec)
+    await connector.open()
+    try:
         described = {f.name for f in (await connector.describe()).fields}
         report.unknown_fields = _unknown(mapper, described)
         async for record in records(connector):
             feature = mapper(record)
             figures.add(feature)
-            _count(record, feature, readers, checks)
+            count(record, feature)
             if progress is not None and figures.items % 500 == 0:
-                progress(f"{tenant}/{cid}", figures.items)
-    except Exception as e:  # a source that cannot be read is the report's answer
-        report.error = f"{type(e).__name__}: {e}"
+                progress(f"{report.tenant}/{report.collection}", figures.items)
     finally:
         await connector.close()
-    _take_quality(report, figures, checks)
-    return report
 
 
 def _describe(rule: Any) -> str | None:
@@ -176,6 +194,7 @@ def _take_quality(
 ) -> None:
     quality = figures.report()
     report.items, report.valid = quality["items"], quality["valid"]["count"]
+    report.duplicate_ids = quality["ids"]["duplicates"]
     for name, n in quality["out_of_range"].items():
         if name in checks:
             checks[name].out_of_range = n

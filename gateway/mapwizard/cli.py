@@ -16,6 +16,7 @@ from rich.text import Text
 
 import profiles
 from gateway.config import ConfigError, load_config
+from gateway.mapwizard.check import CollectionCheck, check_config
 
 app = typer.Typer(
     help="Draft and check a collection's mapping onto a profile.", no_args_is_help=True
@@ -43,6 +44,8 @@ def draft_command(
     format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
 ) -> None:
     """Draft a collection (source + mapping) from a source's description and a sample."""
+    if format not in ("yaml", "json"):
+        raise typer.BadParameter("yaml or json", param_hint="--format")
     from gateway.mapwizard.draft import draft
     from gateway.mapwizard.emit import render
     from gateway.mapwizard.source import resolve
@@ -80,8 +83,8 @@ def check_command(
     format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
 ) -> None:
     """Count, over each whole source, what its mapping delivers and what fails."""
-    from gateway.mapwizard.check import check_config
-
+    if format not in ("console", "json"):
+        raise typer.BadParameter("console or json", param_hint="--format")
     try:
         loaded = load_config(config)
     except ConfigError as e:
@@ -104,10 +107,7 @@ def check_command(
     raise typer.Exit(0 if reports and all(r.accepted for r in reports) else 1)
 
 
-def _print(report: object) -> None:
-    from gateway.mapwizard.check import CollectionCheck
-
-    assert isinstance(report, CollectionCheck)
+def _print(report: CollectionCheck) -> None:
     verdict = "[green]accepted[/green]" if report.accepted else "[red]not accepted[/red]"
     table = Table(
         title=f"{report.tenant}/{report.collection} ({report.profile}): {verdict}, "
@@ -133,9 +133,20 @@ def _print(report: object) -> None:
         ]
         table.add_row(p.name, mapped, str(p.present), *cells)
     Console().print(table)
-    for line in ([report.error] if report.error else []) + [
+    notes = [report.error] if report.error else []
+    notes += [
         f"the mapping reads '{f}', which the source does not have" for f in report.unknown_fields
-    ]:
+    ]
+    notes += [
+        f"{p.name}: {p.failed} values fail the rule, e.g. {', '.join(p.examples)}"
+        for p in report.properties
+        if p.failed
+    ]
+    if report.duplicate_ids:
+        notes.append(f"{report.duplicate_ids} duplicate ids")
+    if report.valid < report.items:
+        notes.append(f"{report.items - report.valid} items invalid against the profile's schema")
+    for line in notes:
         Console().print(Text(line, style="red"))
 
 

@@ -103,3 +103,11 @@ def test_an_unreadable_configuration_exits_with_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("tenants: {stadt: {collections: {b: {profile: street-trees}}}}", "utf-8")
     assert CliRunner().invoke(app, ["map", "check", str(bad)]).exit_code == 2
+
+
+def test_a_source_that_cannot_be_read_is_named_and_not_accepted(tmp_path: Path) -> None:
+    csv = write_csv(tmp_path / "a.csv", GOOD * 4)
+    csv.write_text(csv.read_text("utf-8").replace("\n2;", "\n1;"), "utf-8")
+    code, report = run_check(write_config(tmp_path, csv))
+    assert code == 1 and not report["accepted"]
+    assert "duplicate id '1'" in report["error"]

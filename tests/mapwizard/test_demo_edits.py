@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 from gateway.config import load_config
+from gateway.mapwizard.check import check_config
 from gateway.mapwizard.measure import measure_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,3 +41,14 @@ def test_drafting_the_demo_sources_needs_no_more_edits_than_documented(
     assert not worse, f"drafts need more edits than docs/mapping-wizard.md says: {worse}"
     street_trees = [m for m in measured if m.profile == "street-trees"]
     assert sum(m.edits for m in street_trees) <= 1 and all(m.draft_accepted for m in street_trees)
+
+
+def test_map_check_accepts_every_hand_written_demo_mapping(
+    demo_dir: Path, demo_services: str
+) -> None:
+    loaded = load_config(ROOT / "gateway" / "demo" / "demo.yaml")
+    reports = asyncio.run(check_config(loaded))
+    assert len(reports) == 10
+    assert [r.as_dict() for r in reports if not r.accepted] == []
+    trees = next(r for r in reports if (r.tenant, r.collection) == ("muenchen", "baeume"))
+    assert trees.items == trees.valid == 3500
