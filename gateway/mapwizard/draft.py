@@ -78,4 +78,4 @@ def _id_field(description: Description, columns: dict[str, Values]) -> tuple[str
         return source_name(best[1]), "named like an id, unique in the sample"
     if description.id_field:
         return None, f"the source's own id ({description.id_field})"
-    return None, "no id field found: the connector's own ids (row numbers) are used"
+    return None, "no id field found: the source's own ids (a CSV's row numbers)"

@@ -36,8 +36,9 @@ class SourceSpec:
 def resolve(source: str, cwd: Path | None = None) -> SourceSpec:
     """Turn the `--source` argument into a source block."""
     cwd = cwd or Path.cwd()
-    if source.startswith(("http://", "https://")):
-        return SourceSpec({"connector": "ogcapi", "url": source}, cwd, source)
+    if source.startswith(("http://", "https://")):  # an OGC API collection (or its items)
+        url = source.split("?", 1)[0].rstrip("/").removesuffix("/items")
+        return SourceSpec({"connector": "oapif", "url": url}, cwd, source)
     path_text, _, collection = source.partition("#")
     path = Path(path_text)  # kept as given: the draft's `path` is relative to where it runs
     if collection:
