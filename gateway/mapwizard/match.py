@@ -78,7 +78,7 @@ def _values(p: Proposal, values: Values, alias: Alias, field_name: str) -> float
         if found is None:
             p.evidence.append("values are no dates")
             return 0.0
-        rule["type"] = found[0] if target.format == "date-time" or found[0] == "date" else "date"
+        rule["type"] = "datetime" if target.format == "date-time" else "date"
         if found[1]:
             rule["format"] = found[1]
         p.evidence.append(f"dates as {found[1] or 'ISO 8601'}")

@@ -18,6 +18,7 @@ from gateway.mapping.compile import Mapper
 from gateway.mapping.rules import Mapping
 from gateway.mapwizard.check import check_collection
 from gateway.mapwizard.draft import draft
+from gateway.mapwizard.emit import render
 from gateway.mapwizard.source import SourceSpec, build, records
 
 
@@ -61,7 +62,8 @@ async def measure(loaded: LoadedConfig, tenant: str, cid: str) -> Edits:
     profile = profiles.get(cfg.profile)
     block = {"connector": cfg.source.connector, **cfg.source.options()}
     spec = SourceSpec(block, loaded.base_dir, f"{loaded.origin}#{tenant}/{cid}")
-    drafted = Mapping.model_validate((await draft(spec, profile)).mapping())
+    text = render(await draft(spec, profile), cid)  # measured as printed: comments and all
+    drafted = Mapping.model_validate(yaml.safe_load(text)[cid]["mapping"])
     hand = cfg.mapping
     report = Edits(tenant, cid, profile.id, properties=len(hand.properties))
     ours, theirs = drafted.rules(), hand.rules()
