@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import Description, Record
-from gateway.mapwizard.match import Proposal, assign, propose, source_name
+from gateway.mapwizard.match import Proposal, assign, constants, propose, source_name
 from gateway.mapwizard.names import words
 from gateway.mapwizard.source import SourceSpec, build, describe_and_sample
 from gateway.mapwizard.targets import Target, targets
@@ -53,6 +53,10 @@ def draft_from(
     wanted = targets(profile)
     proposals = [propose(t, n, columns[n], candidates) for t in wanted for n in candidates]
     chosen = assign(proposals)
+    for target in wanted:
+        found = None if target.name in chosen else constants(target, columns)
+        if found is not None:
+            chosen[target.name] = found
     unmatched = [t for t in wanted if t.name not in chosen]
     return Draft(profile, spec, id_field, why, chosen, unmatched, names, len(records))
 

@@ -63,7 +63,7 @@ def _collection(d: Draft, collection: str) -> str:
         if d.id_field
         else f"    # id: {d.id_evidence}"
     ]
-    lines += ["    properties:"]
+    lines += ["    properties:" if d.chosen else "    properties: {}  # nothing matched"]
     for target in targets(d.profile):
         p = d.chosen.get(target.name)
         if p is None:

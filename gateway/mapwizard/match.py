@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors import paths
+from gateway.mapping.casts import text
 from gateway.mapwizard.names import similarity, split_unit
+from gateway.mapwizard.packed import constant_parts, is_packed
 from gateway.mapwizard.targets import Alias, Target
 from gateway.mapwizard.units import factor_from_names, factor_from_range, fits
 from gateway.mapwizard.values import Values, date_format, match_codes, separator
@@ -85,12 +87,29 @@ def _values(p: Proposal, values: Values, alias: Alias, field_name: str) -> float
         return 1.0
     if target.scalar_type in ("integer", "number"):
         return _numbers(p, values, alias, field_name)
+    if is_packed(values.values):
+        p.evidence.append("packed text ('[a: …|b: …]'): a mapping cannot take it apart")
+        return 0.0
+    if target.pattern or target.format == "uri":
+        return _pattern(p, values)
     if any(isinstance(v, int | float) and not isinstance(v, bool) for v in values.values):
         rule["type"] = "string"
         p.evidence.append("numbers, cast to text")
         return 0.3
     p.evidence.append("text values")
     return 0.6
+
+
+def _pattern(p: Proposal, values: Values) -> float:
+    """Text the profile constrains (a pattern, a URI): the share of values that fit."""
+    target = p.target
+    expr = re.compile(target.pattern or r"^[a-z][a-z0-9+.-]*://\S+$")
+    share = sum(bool(expr.search(text(v))) for v in values.values) / len(values.values)
+    what = f"the pattern {target.pattern}" if target.pattern else "URLs"
+    p.evidence.append(
+        f"{share:.0%} are {what}" if not target.pattern else f"{share:.0%} match {what}"
+    )
+    return share
 
 
 def _numbers(p: Proposal, values: Values, alias: Alias, field_name: str) -> float:
@@ -160,6 +179,20 @@ def _append(p: Proposal, alias: Alias, fields: list[str]) -> None:
             p.rule = {"template": f"{{{first}}} {{{second}}}"}
             p.evidence.append(f"with '{other}' appended")
             return
+
+
+def constants(target: Target, columns: dict[str, Values]) -> Proposal | None:
+    """A constant for `target` from a part of packed text that never changes."""
+    for name, values in columns.items():
+        if not is_packed(values.values):
+            continue
+        for part, value in constant_parts(values.values).items():
+            score, alias = _best_alias(part, target)
+            fits = not target.pattern or re.search(target.pattern, value)
+            if score >= 0.9 and fits:
+                evidence = [f"every sampled '{name}' says {part}: {value}"]
+                return Proposal(target, name, {"constant": value}, 0.6, evidence)
+    return None
 
 
 def assign(proposals: list[Proposal]) -> dict[str, Proposal]:

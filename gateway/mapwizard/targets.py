@@ -28,6 +28,7 @@ class Target:
     required: bool
     aliases: list[Alias]
     format: str | None = None  # date, date-time, uri
+    pattern: str | None = None  # a regular expression every value matches
     unit: str | None = None
     minimum: float = -math.inf
     maximum: float = math.inf
@@ -83,6 +84,7 @@ def targets(profile: Profile) -> list[Target]:
                 required=name in required,
                 aliases=aliases + [_alias(a) for a in profile.synonyms.get(name, ())],
                 format=inner.get("format"),
+                pattern=inner.get("pattern"),
                 unit=prop.get("x-ogc-unit"),
                 minimum=float(prop.get("minimum", -math.inf)),
                 maximum=float(prop.get("maximum", math.inf)),

@@ -176,3 +176,19 @@ def test_a_csv_file_is_sniffed_into_a_source_block(tmp_path: Path) -> None:
         "y": "Hochwert",
         "crs": "EPSG:25833",
     }
+
+
+def test_packed_text_is_not_mapped_but_its_constant_parts_are_proposed(tmp_path: Path) -> None:
+    rows = [
+        {
+            "plan": f"P{i}",
+            "gemeinde": f"[Gemeindeschlüssel: 02000000|Gemeinde: Hamburg|Ortsteil: {ortsteil}]",
+            "link": "siehe Akte",
+        }
+        for i, ortsteil in enumerate(["Altona", "Eimsbüttel", "HafenCity"])
+    ]
+    d = drafted(write_trees(tmp_path / "p.geojson", rows), "land-use-plans")
+    assert rule(d, "ags") == {"constant": "02000000"}
+    assert rule(d, "gemeindeName") == {"constant": "Hamburg"}
+    assert d.chosen["ags"].confidence < 0.7  # a sample cannot prove a constant: check it
+    assert "externeReferenz" not in d.chosen  # 'siehe Akte' is no URL
