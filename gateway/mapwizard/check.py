@@ -19,11 +19,11 @@ from connectors import paths
 from gateway.config import CollectionConfig, LoadedConfig
 from gateway.mapping.compile import Mapper, reader
 from gateway.mapping.rules import TEMPLATE_FIELD
-from gateway.mapwizard.source import SourceSpec, build, records
+from gateway.mapwizard.source import SourceSpec, build, records, total
 from gateway.quality.accumulator import QualityAccumulator
 
 EXAMPLES = 3
-Progress = Callable[[str, int], None]
+Progress = Callable[[str, int, int | None], None]  # (collection, records read, total)
 
 
 @dataclass
@@ -139,12 +139,13 @@ async def _read(
     try:
         described = {f.name for f in (await connector.describe()).fields}
         report.unknown_fields = _unknown(mapper, described)
+        expected = await total(connector)
         async for record in records(connector):
             feature = mapper(record)
             figures.add(feature)
             count(record, feature)
             if progress is not None and figures.items % 500 == 0:
-                progress(f"{report.tenant}/{report.collection}", figures.items)
+                progress(f"{report.tenant}/{report.collection}", figures.items, expected)
     finally:
         await connector.close()
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -90,13 +90,12 @@ def check_command(
     except ConfigError as e:
         err.print(Text(str(e), style="red"))
         raise typer.Exit(2) from None
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
-    ) as bar:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("reading sources", total=None)
 
-        def progress(name: str, n: int) -> None:
-            bar.update(task, description=f"{name}: {n} records")
+        def progress(name: str, n: int, total: int | None) -> None:
+            bar.update(task, description=name, completed=n, total=total)
 
         reports = asyncio.run(check_config(loaded, collection, progress))
     if format == "json":

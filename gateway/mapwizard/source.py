@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from connectors.base import Description, FeatureConnector, Record, SourceQuery
 from gateway.config import ConfigError, expand_env, format_validation_error, load_config
@@ -149,9 +150,8 @@ def build(spec: SourceSpec) -> FeatureConnector:
         raise ConfigError(f"{spec.origin}: connector: {e}") from None
     try:
         config = cls.Config.model_validate(block)
-    except Exception as e:  # pydantic's ValidationError, named by key
-        detail = format_validation_error(spec.origin, e) if hasattr(e, "errors") else str(e)
-        raise ConfigError(detail) from None
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(spec.origin, e)) from None
     return cls(config, base_dir=spec.base_dir, name=NAME)
 
 
@@ -169,9 +169,19 @@ async def describe_and_sample(
     return description, records
 
 
+async def total(connector: FeatureConnector) -> int | None:
+    """The exact number of records, where the connector knows it cheaply."""
+    if not connector.capabilities().count:
+        return None
+    result = await connector.query(SourceQuery(limit=1, want_count=True))
+    async for _ in result.records:
+        pass
+    return result.number_matched
+
+
 async def records(connector: FeatureConnector, page_size: int = 1000) -> AsyncIterator[Record]:
     """Every record of the source, page by page where the connector pages itself."""
-    paging = connector.capabilities().paging
+    paging = connector.capabilities().paging and not connector.in_memory()  # a file: one read
     offset = 0
     while True:
         query = SourceQuery(limit=page_size, offset=offset) if paging else SourceQuery()
