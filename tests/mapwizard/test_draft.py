@@ -192,3 +192,32 @@ def test_packed_text_is_not_mapped_but_its_constant_parts_are_proposed(tmp_path:
     assert rule(d, "gemeindeName") == {"constant": "Hamburg"}
     assert d.chosen["ags"].confidence < 0.7  # a sample cannot prove a constant: check it
     assert "externeReferenz" not in d.chosen  # 'siehe Akte' is no URL
+
+
+def test_the_source_may_be_a_url_a_source_block_or_a_configured_collection(
+    tmp_path: Path,
+) -> None:
+    url = resolve("http://127.0.0.1:9/city/collections/trees/items?limit=5")
+    assert url.block == {"connector": "oapif", "url": "http://127.0.0.1:9/city/collections/trees"}
+    data = write_trees(tmp_path / "t.geojson", [tree(1)])
+    (tmp_path / "source.yaml").write_text(f"connector: geojson\npath: {data.name}\n", "utf-8")
+    block = resolve(str(tmp_path / "source.yaml"))
+    assert block.block == {"connector": "geojson", "path": "t.geojson"}
+    assert block.base_dir == tmp_path
+    config = {"tenants": {"stadt": {"collections": {"b": {"source": block.block}}}}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config), "utf-8")
+    configured = resolve(f"{tmp_path / 'c.yaml'}#stadt/b")
+    assert configured.block == block.block and configured.base_dir == tmp_path
+
+
+def test_json_output_holds_the_mapping_and_its_evidence(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    path = write_trees(tmp_path / "t.geojson", [tree(i) for i in range(5)])
+    args = ["map", "draft", "--source", str(path), "--profile", "street-trees", "--format", "json"]
+    doc = json.loads(CliRunner().invoke(app, args).stdout)
+    assert doc["mapping"]["properties"]["genus"] == "genus"
+    assert doc["evidence"]["genus"]["confidence"] == 1.0
+    assert doc["unmatched_required"] == []
