@@ -3,7 +3,7 @@ propose a rule per property, pick the id field, list what stays unmatched."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import Description, Record
@@ -26,7 +26,6 @@ class Draft:
     id_evidence: str
     chosen: dict[str, Proposal]
     unmatched: list[Target]
-    fields: list[str] = field(default_factory=list)
     sample_size: int = 0
 
     def mapping(self) -> dict[str, Any]:
@@ -58,7 +57,7 @@ def draft_from(
         if found is not None:
             chosen[target.name] = found
     unmatched = [t for t in wanted if t.name not in chosen]
-    return Draft(profile, spec, id_field, why, chosen, unmatched, names, len(records))
+    return Draft(profile, spec, id_field, why, chosen, unmatched, len(records))
 
 
 def _value(record: Record, name: str) -> Any:
