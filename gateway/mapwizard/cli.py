@@ -60,7 +60,7 @@ def draft_command(
         raise typer.Exit(2) from None
     if format == "json":
         doc = {
-            "source": done.source.block,
+            "source": done.source.shown,
             "mapping": done.mapping(),
             "evidence": {
                 n: {"confidence": p.confidence, "evidence": p.evidence}

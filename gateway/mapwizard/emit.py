@@ -49,7 +49,7 @@ def _collection(d: Draft, collection: str) -> str:
         f"  profile_version: {_flow(d.profile.version)}",
         "  source:",
     ]
-    block = dict(d.source.block)
+    block = dict(d.source.shown)
     if (
         d.id_field
         and "id_field" not in block

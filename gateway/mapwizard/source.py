@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from connectors.base import Description, FeatureConnector, Record, SourceQuery
-from gateway.config import ConfigError, expand_env, format_validation_error, load_config
+from gateway.config import ConfigError, expand_env, format_validation_error
 from gateway.registry import connector_class
 
 NAME = "wizard/source"
@@ -27,11 +27,17 @@ COORDINATE_NAMES = {
 
 @dataclass
 class SourceSpec:
-    """A source block and the folder its relative paths start from."""
+    """A source block and the folder its relative paths start from. `written` is the block
+    as its file has it (`${VAR}` unexpanded): the draft prints that, never a secret."""
 
     block: dict[str, Any]
     base_dir: Path
     origin: str
+    written: dict[str, Any] | None = None
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        return self.written if self.written is not None else self.block
 
 
 def resolve(source: str, cwd: Path | None = None) -> SourceSpec:
@@ -58,26 +64,41 @@ def resolve(source: str, cwd: Path | None = None) -> SourceSpec:
 
 
 def _from_config(path: Path, collection: str) -> SourceSpec:
-    loaded = load_config(path)
+    """One collection's source block; only its own `${VAR}`s need be set."""
+    data = _read_yaml(path)
     tenant, _, cid = collection.partition("/")
     try:
-        cfg = loaded.config.tenants[tenant].collections[cid]
-    except KeyError:
+        block = data["tenants"][tenant]["collections"][cid]["source"]
+    except (KeyError, TypeError):
         raise ConfigError(f"{path}: no collection '{collection}' (tenant/collection)") from None
-    block = {"connector": cfg.source.connector, **cfg.source.options()}
-    return SourceSpec(block, loaded.base_dir, f"{path}#{collection}")
+    return _spec(block, path, f"{path}#{collection}")
 
 
 def _from_yaml(path: Path) -> SourceSpec:
+    data = _read_yaml(path)
+    if isinstance(data.get("source"), dict):
+        data = data["source"]  # a collection block
+    return _spec(data, path, str(path))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from None
-    if isinstance(data, dict) and isinstance(data.get("source"), dict):
-        data = data["source"]  # a collection block
-    if not isinstance(data, dict) or "connector" not in data:
-        raise ConfigError(f"{path}: expected a source block with a 'connector' key")
-    return SourceSpec(expand_env(data), path.parent.resolve(), str(path))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _spec(block: Any, path: Path, origin: str) -> SourceSpec:
+    if not isinstance(block, dict) or "connector" not in block:
+        raise ConfigError(f"{origin}: expected a source block with a 'connector' key")
+    try:
+        expanded = expand_env(block)
+    except ConfigError as e:
+        raise ConfigError(f"{origin}: source.{e}") from None
+    return SourceSpec(expanded, path.parent.resolve(), origin, written=block)
 
 
 def _table(path: Path) -> str:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import profiles
@@ -221,3 +222,14 @@ def test_json_output_holds_the_mapping_and_its_evidence(tmp_path: Path) -> None:
     assert doc["mapping"]["properties"]["genus"] == "genus"
     assert doc["evidence"]["genus"]["confidence"] == 1.0
     assert doc["unmatched_required"] == []
+
+
+def test_the_draft_prints_the_source_block_as_written_with_its_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `${VAR}` (a path, a key) is printed as a variable, never as its value."""
+    write_trees(tmp_path / "t.geojson", [tree(i) for i in range(3)])
+    monkeypatch.setenv("TREES_DIR", str(tmp_path))
+    (tmp_path / "source.yaml").write_text("connector: geojson\npath: ${TREES_DIR}/t.geojson\n")
+    body = render(drafted(tmp_path / "source.yaml")).split("\n", 2)[2]  # after the header
+    assert "path: ${TREES_DIR}/t.geojson" in body and str(tmp_path) not in body
