@@ -81,7 +81,7 @@ class CollectionCheck:
                     "mapped": p.rule,
                     "required": p.required,
                     "present": p.present,
-                    "failed_cast": p.failed,
+                    "failed_rule": p.failed,
                     "out_of_range": p.out_of_range,
                     "outside_code_list": p.outside_code_list,
                     "examples": p.examples,

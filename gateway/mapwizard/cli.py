@@ -116,7 +116,7 @@ def _print(report: CollectionCheck) -> None:
         "property",
         "mapped from",
         "present",
-        "failed cast",
+        "failed rule",
         "out of range",
         "off code list",
     ):

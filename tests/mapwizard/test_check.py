@@ -77,12 +77,12 @@ def test_every_bad_value_of_the_whole_source_is_counted(tmp_path: Path) -> None:
     code, report = run_check(write_config(tmp_path, write_csv(tmp_path / "a.csv", rows)))
     props = report["properties"]
     assert code == 1 and not report["accepted"] and report["items"] == len(rows)
-    assert props["height_m"]["failed_cast"] == 37
+    assert props["height_m"]["failed_rule"] == 37
     assert props["height_m"]["out_of_range"] == 11  # the profile allows 0..60 m
     assert props["genus"]["outside_code_list"] == 5
-    assert props["last_update"]["failed_cast"] == 3
+    assert props["last_update"]["failed_rule"] == 3
     assert props["last_update"]["examples"] == ["'2023-12-24'"] * 3
-    assert props["street"]["failed_cast"] == 0
+    assert props["street"]["failed_rule"] == 0
 
 
 def test_a_broken_mapping_fails_with_a_nonzero_exit(tmp_path: Path) -> None:
