@@ -33,6 +33,8 @@ from gateway.httpcache.middleware import ResponseCache
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import MemoryStore
 from gateway.sensorthings.facade import StaFacade
+from gateway.usage.middleware import UsageCounter
+from gateway.usage.wiring import build_usage
 from gateway.web.compression import Compression
 from gateway.web.cors import Cors
 
@@ -146,13 +148,30 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
 
     sensorthings = StaFacade(loaded)
     data_catalog = CatalogService(catalog, loaded, sensorthings)
+    pages = [*features.item_routes(), *features.routes()]
+    usage = build_usage(
+        loaded,
+        features,
+        {
+            "features": pages,
+            "sensorthings": sensorthings.api.routes(),  # not the sync webhook
+            "catalog": data_catalog.routes(),
+        },
+        data_catalog.api.datasets,
+    )
+    data_catalog.api.usage = usage if usage.enabled else None
+    sta_figures = data_catalog.refresher.sensorthings
+    if sta_figures is not None:  # which Datastream declares which profile, as they learn it
+        sta_figures.on_datastreams = usage.attribution.learn
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catalog.open()
         await sensorthings.open()
         data_catalog.start(app)  # figures for /catalog, in the background
+        usage.start()
         yield
+        await usage.stop()
         await data_catalog.stop()
         await sensorthings.close()
         await catalog.close()
@@ -164,6 +183,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.server_settings = loaded.config.server
     app.state.sensorthings = sensorthings
     app.state.data_catalog = data_catalog
+    app.state.usage = usage
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -217,7 +237,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     # Innermost first: validators (304s), compression, the response cache (it keeps the
-    # compressed bytes), CORS, the log.
+    # compressed bytes), usage counting, CORS, the log.
     server = loaded.config.server
     validators = Validators(loaded, features, app.router.routes, sensorthings)
     app.add_middleware(ConditionalRequests, validators=validators)
@@ -230,6 +250,8 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
             ResponseCache, validators=validators, store=store, max_entry_bytes=kept.max_entry_bytes
         )
         app.state.response_store = store
+    if usage.enabled:  # outside the cache and compression: hits count, bytes as sent
+        app.add_middleware(UsageCounter, usage=usage)
     app.add_middleware(Cors, settings=server.cors, server=server)
     app.add_middleware(RequestLog)
     return app

@@ -33,6 +33,9 @@ app.add_typer(conformance_app, name="conformance")
 from gateway.quality.cli import quality  # noqa: E402  (`twinbridge quality URL`)
 
 app.command()(quality)
+from gateway.mapwizard.cli import app as map_app  # noqa: E402  (`twinbridge map draft|check`)
+
+app.add_typer(map_app, name="map")
 console = Console(stderr=True)
 
 

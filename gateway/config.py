@@ -27,6 +27,7 @@ from gateway.httpcache.settings import CollectionHttpCache, HttpCacheSettings
 from gateway.mapping.rules import Mapping
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
+from gateway.usage.config import UsageSettings
 from gateway.web.config import CompressionSettings, CorsSettings
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -186,6 +187,10 @@ class ServerSettings(Strict):
     catalog: CatalogSettings = Field(
         default_factory=CatalogSettings,
         description="The data catalog at /catalog: profiles × tenants with live figures.",
+    )
+    usage: UsageSettings = Field(
+        default_factory=UsageSettings,
+        description="Usage KPIs per day, tenant, profile and API (in /catalog, on /metrics).",
     )
 
     @field_validator("forwarded_allow_ips", mode="before")

@@ -84,6 +84,13 @@ class Profile:
     path: Path = field(compare=False)
     alignment: tuple[dict[str, str], ...] = field(default=(), compare=False, repr=False)
     sensorthings: SensorThingsSpec | None = field(default=None, compare=False, repr=False)
+    # What sources call each property and its codes (German and English), for the mapping
+    # wizard: property -> names (a name may carry a factor, e.g. a diameter for a
+    # circumference), and property -> code -> source words for it.
+    synonyms: dict[str, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
+    code_synonyms: dict[str, dict[str, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def properties(self) -> dict[str, dict[str, Any]]:
         """The feature properties' schemas, ordered by `x-ogc-propertySeq` (features)."""
@@ -206,6 +213,11 @@ def load(folder: Path) -> Profile:
         path=folder,
         alignment=tuple(meta.get("alignment") or ()),
         sensorthings=sensorthings,
+        synonyms={k: tuple(v or ()) for k, v in (meta.get("synonyms") or {}).items()},
+        code_synonyms={
+            prop: {str(code): tuple(words or ()) for code, words in codes.items()}
+            for prop, codes in (meta.get("code_synonyms") or {}).items()
+        },
     )
     _check_names(profile, meta_path)
     return profile
@@ -240,6 +252,8 @@ def _check_names(profile: Profile, meta_path: Path) -> None:
         "sortables": list(profile.sortables),
         "temporal_property": [profile.temporal_property] if profile.temporal_property else [],
         "code_lists": list(profile.code_lists),
+        "synonyms": list(profile.synonyms),
+        "code_synonyms": list(profile.code_synonyms),
     }
     for key, values in used.items():
         unknown = [v for v in values if v not in names]

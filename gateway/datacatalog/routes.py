@@ -19,6 +19,7 @@ from gateway.datacatalog.dcat import dcat_doc
 from gateway.datacatalog.documents import Tenant, catalog_doc, profile_doc
 from gateway.datacatalog.matrix import matrix
 from gateway.datacatalog.refresher import Refresher
+from gateway.datacatalog.usage import usage_table
 from gateway.errors import InvalidParameter, NotFound
 from gateway.features.encoders import html_response, json_response
 from gateway.features.links import HTML, JSON, base_url, link
@@ -94,9 +95,11 @@ class DataCatalog:
             tid: (Tenant(tid, t.title or tid), t.catalog or TenantCatalog())
             for tid, t in config.tenants.items()
         }
-        # Answers as sent, by (format, public root, cache version): the documents change
-        # only when the refresher stores figures, so most requests just send bytes.
-        self._answers: LRUCache[tuple[str, str, int], Response] = LRUCache(maxsize=32)
+        self.usage: Any = None  # gateway.usage.service.Usage, when its KPIs are kept
+        # Answers as sent, by (format, public root, cache versions): the documents change
+        # only when the refresher stores figures (or usage a summary), so most requests
+        # just send bytes.
+        self._answers: LRUCache[tuple[str, str, int, int], Response] = LRUCache(maxsize=32)
 
     def routes(self) -> list[Route]:
         return [
@@ -115,7 +118,8 @@ class DataCatalog:
     async def catalog(self, request: Request) -> Response:
         fmt = negotiate(request)
         root = base_url(request, self.server)
-        key = (fmt, root, self.refresher.version)
+        usage = self.usage.version if self.usage is not None else 0
+        key = (fmt, root, self.refresher.version, usage)
         kept = self._answers.get(key)
         if kept is None:
             kept = self._answers[key] = self._render(fmt, root)
@@ -134,9 +138,11 @@ class DataCatalog:
             root, title, self.profiles, tenants, self.datasets, figures, self._state()
         )
         doc["links"] = _links(root, fmt)
+        if self.usage is not None:
+            doc["usage"] = self.usage.document()
         if fmt == "html":
             crumbs = [(self.server.title, f"{root}/"), ("Catalog", f"{root}/catalog")]
-            extra = {"matrix": matrix(doc)}
+            extra = {"matrix": matrix(doc), "usage": usage_table(doc.get("usage"))}
             return html_response(
                 "catalog", doc, title, crumbs, static=f"{root}/static", extra=extra
             )

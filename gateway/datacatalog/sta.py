@@ -6,6 +6,7 @@ guarded service, as a request would be, in the background."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -26,6 +27,8 @@ class SensorThingsFigures:
     def __init__(self, facade: Any, settings: CatalogSettings) -> None:
         self.facade = facade
         self.settings = settings
+        # told the ids of a dataset's Datastreams (the usage KPIs attribute by them)
+        self.on_datastreams: Callable[[str, str, list[Any]], None] | None = None
 
     def _getter(self, tenant: str) -> Any:
         service = self.facade.guarded[tenant]
@@ -50,6 +53,8 @@ class SensorThingsFigures:
         state = await read(
             self._getter(d.tenant), d.profile, figures, page=PAGE, max_items=cfg.max_items
         )
+        if self.on_datastreams is not None:
+            self.on_datastreams(d.tenant, d.profile.id, state.ids)
         quality = figures.report()
         return {
             "status": "ok",

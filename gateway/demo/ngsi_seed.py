@@ -4,10 +4,13 @@
   `AirQualityObserved` stations with no2, pm10, pm25, o3 (µg/m³, unitCode GQ) and
   temperature (°C, CEL); in `/waterquality` four `WaterQualityObserved` probes on the Maas
   branches with temperature, pH, conductivity (µS/cm), O2 and NO3 (mg/l) as
-  `metadata.unitCode`, and turbidity without one (UN/CEFACT has no turbidity unit); hourly;
+  `metadata.unitCode`, and turbidity without one (UN/CEFACT has no turbidity unit); in
+  `/traffic` six detector lanes as `TrafficFlowObserved` (traffic.py); hourly;
 - Aarhus (NGSI-LD, Smart Data Models @context): five `AirQualityObserved` stations and three
   `WaterQualityObserved` stations (temperature, pH, conductivity in µS/cm, dissolved O2
-  in mg/l), hourly, each value with its `observedAt`.
+  in mg/l), hourly, each value with its `observedAt`; and the electricity meters of five
+  buildings of a positive-energy district as `ACMeasurement` (energy.py: meter registers
+  totalActiveEnergyImport/Export in kWh, unitCode KWH, and totalActivePower in kW, KWT).
 
 A value is a function of the station and the hour only (a daily cycle, a rush-hour peak,
 seeded noise), so any window of hours gives the same numbers for the same hours. `load_seed`
@@ -30,6 +33,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
+from gateway.demo.energy import AARHUS_METERS, aarhus_meters
+from gateway.demo.traffic import ROTTERDAM_SITES, ROTTERDAM_TRAFFIC_PATH, rotterdam_lanes
 
 ROTTERDAM_SERVICE = "rotterdam"
 ROTTERDAM_PATH = "/airquality"
@@ -198,6 +204,11 @@ def aarhus_entities(at: datetime) -> list[dict[str, Any]]:
     return air + water
 
 
+def aarhus_energy_entities(at: datetime) -> list[dict[str, Any]]:
+    """Aarhus' building meters at one hour, NGSI-LD normalized (ACMeasurement)."""
+    return aarhus_meters(at, stamp)
+
+
 def hours(end: datetime, count: int) -> list[datetime]:
     """`count` whole hours up to `end` (floored to the hour), oldest first."""
     last = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -219,6 +230,7 @@ async def load_seed(
     when = hours(end or datetime.now(UTC), hours_back)
     v2_headers = {"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH}
     water_headers = {**v2_headers, "Fiware-ServicePath": ROTTERDAM_WATER_PATH}
+    traffic_headers = {**v2_headers, "Fiware-ServicePath": ROTTERDAM_TRAFFIC_PATH}
     ld_headers = {"Link": LINK, **({"NGSILD-Tenant": ld_tenant} if ld_tenant else {})}
     for at in when:
         if v2 is not None:
@@ -228,15 +240,17 @@ async def load_seed(
             body = {"actionType": "append", "entities": rotterdam_water_entities(at)}
             r = await v2.post("/v2/op/update", json=body, headers=water_headers)
             r.raise_for_status()
+            body = {"actionType": "append", "entities": rotterdam_lanes(at, stamp)}
+            r = await v2.post("/v2/op/update", json=body, headers=traffic_headers)
+            r.raise_for_status()
         if ld is not None:
-            r = await ld.post(
-                "/ngsi-ld/v1/entityOperations/upsert", json=aarhus_entities(at), headers=ld_headers
-            )
+            body = aarhus_entities(at) + aarhus_energy_entities(at)
+            r = await ld.post("/ngsi-ld/v1/entityOperations/upsert", json=body, headers=ld_headers)
             r.raise_for_status()
     return SeedCounts(
         len(when),
-        len(ROTTERDAM) + len(ROTTERDAM_WATER) if v2 is not None else 0,
-        len(AARHUS_AIR) + len(AARHUS_WATER) if ld is not None else 0,
+        len(ROTTERDAM) + len(ROTTERDAM_WATER) + 2 * len(ROTTERDAM_SITES) if v2 is not None else 0,
+        len(AARHUS_AIR) + len(AARHUS_WATER) + len(AARHUS_METERS) if ld is not None else 0,
     )
 
 

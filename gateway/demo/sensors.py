@@ -6,7 +6,13 @@ All of it goes into the `sensorthings/` folder of the demo cache:
   `data.csv.gz`) of 20 air-quality nodes in Leipzig over one week at 5-minute steps:
   temperature on every node, PM10 and PM2.5 on 8 (Plantower), NO2 on 4 (Alphasense),
   a few readings missing (`NA`) as in real digests: about 80,000 observations;
-- `sta-leipzig.sqlite`: that digest imported into an embedded STA store;
+- `leipzig-energy/`: a digest of the same shape with six public buildings' electricity
+  meters (energy.py), two days at 15 minutes;
+- `leipzig-traffic/`: one with eight induction-loop lanes' counts, speeds and occupancy
+  (traffic.py), two days at 15 minutes;
+- `sta-leipzig.sqlite`: those digests imported into an embedded STA store, meters and loops
+  with the profiles that demo.yaml's Leipzig `imports` entries declare, as the running
+  gateway would import them (its start-up import then finds nothing new);
 - `sta-hamburg.sqlite`: Hamburg's e-charging status (see `charging.py`).
 
 `ensure_sensor_demo(folder)` builds them once (under a lock, so parallel processes wait
@@ -27,11 +33,15 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-SENSOR_VERSION = "2"
+SENSOR_VERSION = "4"
 SUBFOLDER = "sensorthings"
 MANIFEST = "sensors-manifest.json"
 AOT_DIR = "leipzig-aot"
+ENERGY_DIR = "leipzig-energy"
+TRAFFIC_DIR = "leipzig-traffic"
+DEMO_YAML = Path(__file__).with_name("demo.yaml")
 STORES = {"leipzig": "sta-leipzig.sqlite", "hamburg": "sta-hamburg.sqlite"}
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 STEPS = 7 * 24 * 12  # one week at 5 minutes
@@ -224,19 +234,42 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def leipzig_imports() -> dict[str, Any]:
+    """Digest folder name -> the profile binding of demo.yaml's Leipzig `imports` entry
+    for it (one place says how a digest maps onto its profile: the configuration)."""
+    import yaml
+
+    from gateway.sensorthings.config import AotImport
+
+    doc = yaml.safe_load(DEMO_YAML.read_text(encoding="utf-8"))
+    entries = doc["tenants"]["leipzig"]["sensorthings"].get("imports") or []
+    items = [AotImport(**entry) for entry in entries]
+    return {Path(item.path).name: item.profile_binding() for item in items}
+
+
 def build(folder: Path, seed: int) -> dict[str, int]:
-    """Generate the digest and both stores into `folder` (stores via temporary files)."""
+    """Generate the digests and both stores into `folder` (stores via temporary files)."""
     from gateway.demo.charging import import_charging
+    from gateway.demo.energy import write_energy_digest
+    from gateway.demo.traffic import write_traffic_digest
     from gateway.sensorthings.aot import import_sync
 
     rows = write_aot(folder / AOT_DIR, seed)
-    counts = {"aot_rows": rows}
+    counts = {
+        "aot_rows": rows,
+        "energy_rows": write_energy_digest(folder / ENERGY_DIR),
+        "traffic_rows": write_traffic_digest(folder / TRAFFIC_DIR),
+    }
+    profiled = leipzig_imports()
     for city, name in STORES.items():
         tmp = folder / f".{name}.building"
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{tmp}{suffix}").unlink(missing_ok=True)
         if city == "leipzig":
             counts["leipzig_observations"] = import_sync(tmp, folder / AOT_DIR).observations
+            for digest, binding in profiled.items():
+                result = import_sync(tmp, folder / digest, binding)
+                counts[f"{digest}_observations"] = result.observations
         else:
             counts["hamburg_observations"] = import_charging(tmp, seed)
         _checkpoint(tmp)

@@ -253,7 +253,10 @@ _CONTEXTS: dict[str, Callable[[Doc, list[Link], Extra], Doc]] = {
     "queryables": _queryables,
     "api": _api,
     "error": lambda doc, links, extra: {},
-    "catalog": lambda doc, links, extra: {"matrix": extra.get("matrix")},
+    "catalog": lambda doc, links, extra: {
+        "matrix": extra.get("matrix"),
+        "usage": extra.get("usage"),
+    },
 }
 # Autoescaped: every value may come from an untrusted source.
 _LOADER = jinja2.PackageLoader("gateway", "templates")

@@ -37,6 +37,7 @@ from gateway.features.links import GEOJSON, OPENAPI, base_url
 from gateway.features.params import ITEM_FORMATS, parse_format, single_values
 from gateway.features.views import ApiView, Collection
 from gateway.query.model import PageStream, Query
+from gateway.usage.served import counting, served
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class Features:
             return self._streamed(request, answer, page)
         page = await c.items(query)
         page.features = presentation.apply(page.features)
+        served(request.scope, len(page.features))
         cursor = None
         if page.has_next and page.resume is not None:
             cursor = self.cursors.issue(scope, query, query.offset + query.limit, page.resume)
@@ -252,7 +254,8 @@ class Features:
 
         how = presentation.jsonfg
         head = how.collection_members() if how is not None else None
-        body = feature_collection(page.batches(), presentation.apply, tail, head)
+        present = counting(request.scope, presentation.apply)
+        body = feature_collection(page.batches(), present, tail, head)
         return StreamedJSON(body, page.aclose, media_type=media_type, headers=headers)
 
     async def schema_doc(self, request: Request) -> Response:
@@ -278,6 +281,7 @@ class Features:
         if feature is None:
             raise NotFound(f"no item '{fid}' in collection '{c.id}'")
         shown = presentation.apply([feature])[0]
+        served(request.scope, 1)
         doc = documents.item(c, root, fmt, shown, presentation.jsonfg)
         crumbs = self._collection_crumbs(view, root, c) + [
             ("Items", f"{root}/collections/{c.id}/items"),

@@ -19,6 +19,7 @@ from gateway.httpcache.conditional import not_modified, send_304
 from gateway.httpcache.conditions import Validator, names
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import Entry, ResponseStore
+from gateway.usage.served import SERVED_KEY, served
 
 CREDENTIALS = (b"authorization", b"x-api-key")
 _CONDITIONS = (b"if-none-match", b"if-modified-since")
@@ -62,6 +63,7 @@ class ResponseCache:
             # Age (RFC 9111 §5.1): the body, its timeStamp among it, was made that long ago
             age = str(max(0, int(time.time() - entry.stored))).encode()
             hit = [*entry.headers, (b"age", age), (b"x-cache", b"hit")]
+            served(scope, entry.served)
             await send({"type": "http.response.start", "status": entry.status, "headers": hit})
             await send({"type": "http.response.body", "body": entry.body})
 
@@ -89,7 +91,8 @@ class ResponseCache:
                     kept.clear()
                 if keep and not message.get("more_body", False):
                     expires = None if ttl is None else time.monotonic() + ttl
-                    entry = Entry(*start, b"".join(kept), expires, time.time())
+                    whole, count = b"".join(kept), scope.get(SERVED_KEY, 0)
+                    entry = Entry(*start, whole, expires, time.time(), count)
                     await self.store.put(key, entry)
             await send(message)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -67,6 +67,7 @@ class Asked:
     request_key: list[Any]  # configuration generation, path, sorted query, format, base URL
     route: str = ""  # the route's template, for the request metrics of a 304 or hit
     service: Any = None  # the tenant's SensorThings service (Depends.STA)
+    params: dict[str, Any] = field(default_factory=dict)  # the route's, for usage KPIs
     last: tuple[Any, Validator] | None = None  # the versions last seen, their validator
 
 
@@ -170,6 +171,7 @@ class Validators:
             return None
         assert isinstance(asked, Asked)
         scope.setdefault(ROUTE_KEY, asked.route)  # the route may not run
+        scope.setdefault("path_params", asked.params)  # (the router sets its own if it does)
         if asked.depends is Depends.STA:
             return self._sta(asked)
         read = self.versions.data if asked.depends is Depends.DATA else self.versions.metadata
@@ -194,7 +196,7 @@ class Validators:
             service = self.sta.services.get(params.get("tenant", ""))
             root = base_url(request, self.features.settings)
             key = [self.generation, scope["path"], query, root]
-            return Asked(depends, [], key, route, service)
+            return Asked(depends, [], key, route, service, params=params)
         try:
             view, root = self.features.view(request)
             fmt = negotiate(request, parse_format(request.query_params.get("f")))
@@ -203,7 +205,8 @@ class Validators:
         sources = [] if depends is Depends.CONFIG else _sources(view, params.get("cid"))
         if sources is None:
             return None
-        return Asked(depends, sources, [self.generation, scope["path"], query, fmt, root], route)
+        key = [self.generation, scope["path"], query, fmt, root]
+        return Asked(depends, sources, key, route, params=params)
 
     def _validator(
         self,

@@ -16,6 +16,7 @@ class Entry:
     body: bytes
     expires: float | None = None  # time.monotonic(); None: until evicted
     stored: float = 0.0  # time.time() when kept: a hit says its Age
+    served: int = 0  # features the answer holds, counted again on each hit (usage KPIs)
 
     @property
     def size(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ class Read:
     complete: bool = False
     observations: int | None = None
     newest: datetime | None = None
+    ids: list[Any] = field(default_factory=list)  # of the Datastreams seen
 
 
 async def read(
@@ -78,6 +79,7 @@ async def read(
         values = [v for v in doc.get("value") or () if isinstance(v, dict)]
         await asyncio.to_thread(figures.add_many, values)  # validation: CPU, off the loop
         state.datastreams += len(values)
+        state.ids.extend(v.get("@iot.id") for v in values)
         if progress:
             progress(state.datastreams, state.matched)
         done = not values or (state.matched is not None and state.datastreams >= state.matched)

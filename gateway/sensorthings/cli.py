@@ -10,7 +10,8 @@ from gateway.sensorthings.aot import ImportResult, import_plan, read_digest
 
 
 def import_aot(loaded: LoadedConfig, tenant: str, folder: Path) -> ImportResult:
-    """Import an Array-of-Things digest into `tenant`'s store (SQLite or PostgreSQL)."""
+    """Import an Array-of-Things digest into `tenant`'s store (SQLite or PostgreSQL); a
+    folder the tenant's `imports` name is imported with that entry's profile."""
     from gateway.sensorthings.service import EmbeddedService
 
     cfg = loaded.config.tenants.get(tenant)
@@ -23,6 +24,14 @@ def import_aot(loaded: LoadedConfig, tenant: str, folder: Path) -> ImportResult:
     if not folder.is_dir():
         raise ConfigError(f"{folder}: not a folder with nodes.csv, sensors.csv and data.csv.gz")
     digest = read_digest(folder)
+    profile = next(
+        (
+            item.profile_binding()
+            for item in cfg.sensorthings.imports
+            if (loaded.base_dir / item.path).resolve() == folder.resolve()
+        ),
+        None,
+    )
     service = EmbeddedService(
         tenant, cfg.sensorthings, loaded.config.server.sensorthings, loaded.base_dir
     )
@@ -30,7 +39,9 @@ def import_aot(loaded: LoadedConfig, tenant: str, folder: Path) -> ImportResult:
     async def run() -> ImportResult:
         await service.open()
         try:
-            return await service.run_write(lambda ctx: import_plan(ctx, digest, announce=False))
+            return await service.run_write(
+                lambda ctx: import_plan(ctx, digest, announce=False, profile=profile)
+            )
         finally:
             await service.close()
 

@@ -3,7 +3,7 @@ the server. `gateway/config.py` only references these models."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,9 @@ from gateway.sensorthings.sync.config import (
     NgsiSubscriptionConfig,
     NgsiSync,
 )
+
+if TYPE_CHECKING:
+    from gateway.sensorthings.sync.profiled import ProfileBinding
 
 
 class _Strict(BaseModel):
@@ -85,6 +88,54 @@ class AotImport(_Strict):
         description="Seconds between imports; 0 imports once at start-up. Rows already "
         "imported are skipped (per datastream, by phenomenonTime).",
     )
+    profile: str | None = Field(
+        None,
+        description="SensorThings profile (kind sensorthings, e.g. energy) the digest's "
+        "Datastreams conform to: a sensor mapped in observed_properties, in the profile's "
+        "unit, gets the profile's ObservedProperty (definition URI), UCUM unit and "
+        "observationType, its Datastream declares properties.profile and "
+        "properties.profileVersion, and every Thing gets stationId (the node id); unset: the "
+        "plain mapping (definition = the AoT ontology path).",
+    )
+    profile_version: str | None = Field(
+        None,
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="The profile version this digest is declared to conform to; start-up "
+        "fails when the installed profile has another (unset: the installed one).",
+    )
+    observed_properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="A sensor's ontology path (e.g. /sensing/energy/active_power) or "
+        "subsystem.sensor.parameter -> the profile's observed-property key; a digest has no "
+        "Smart Data Models names, so only mapped sensors are declared.",
+    )
+
+    @model_validator(mode="after")
+    def _profile_fits(self) -> AotImport:
+        """The profile exists, is a SensorThings one, has the declared version and knows
+        the mapped keys; so a misfit stops start-up, not an import."""
+        import profiles
+        from gateway.sensorthings.sync.profiled import ProfileMismatch
+
+        if self.profile is None:
+            if self.profile_version or self.observed_properties:
+                raise ValueError("'profile_version'/'observed_properties' need a 'profile'")
+            return self
+        if not self.observed_properties:
+            raise ValueError("'profile' needs 'observed_properties' (sensor -> profile key)")
+        try:
+            self.profile_binding()
+        except (ProfileMismatch, profiles.UnknownProfile, profiles.ProfileError) as e:
+            raise ValueError(f"profile: {e}") from None
+        return self
+
+    def profile_binding(self) -> ProfileBinding | None:
+        """The configured profile, ready for the import (None without one)."""
+        from gateway.sensorthings.sync.profiled import ProfileBinding
+
+        if self.profile is None:
+            return None
+        return ProfileBinding.load(self.profile, self.profile_version, self.observed_properties)
 
 
 class TenantMqtt(_Strict):

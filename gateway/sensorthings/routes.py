@@ -52,6 +52,7 @@ from gateway.sensorthings.service import parse_body
 from gateway.sensorthings.store.read import RawValue
 from gateway.sensorthings.store.stream import EntitySetStream
 from gateway.sensorthings.ws.endpoint import ws_endpoint
+from gateway.usage.served import counted_chunks, served
 
 log = logging.getLogger("twinbridge.sensorthings")
 VERSION = "v1.1"
@@ -225,7 +226,7 @@ class SensorThings:
             if options.result_format and path.type.name != "Observation":
                 raise InvalidParameter("$resultFormat", "dataArray is for Observations only")
             read = getattr(service, "stream", service.get)  # the embedded store streams
-            return self._answer(await read(path, options, links))
+            return self._answer(await read(path, options, links), request.scope)
         if not service.writable:
             raise Forbidden("this SensorThings service is read-only")
         require_key(request.headers, service.api_key_env)
@@ -267,14 +268,19 @@ class SensorThings:
         return sta_json(doc, media_type=OPENAPI)
 
     @staticmethod
-    def _answer(result: Any) -> Response:
+    def _answer(result: Any, scope: Scope) -> Response:
+        """The answer of a read; the entities it holds are counted for the usage KPIs."""
         if isinstance(result, EntitySetStream):
-            pieces = entity_set_pieces(result.count, result.chunks(), result.tail)
+            chunks = counted_chunks(scope, result.chunks())
+            pieces = entity_set_pieces(result.count, chunks, result.tail)
             return StreamedJSON(pieces, media_type=JSON)
         if isinstance(result, RawValue):
             if result.text is None:
                 return Response(status_code=204)
+            served(scope, 1)
             return Response(result.text, media_type="text/plain; charset=utf-8")
+        values = result.get("value") if isinstance(result, dict) else None
+        served(scope, len(values) if isinstance(values, list) else 1)
         failed = result.get(FAILED) if isinstance(result, dict) else None
         if failed:
             return sta_json(result, Warning=partial_warning(failed))

@@ -8,7 +8,10 @@ from starlette.testclient import TestClient
 
 import profiles
 
-SYNCED = {"rotterdam": ("air-quality", "water-quality"), "aarhus": ("air-quality", "water-quality")}
+SYNCED = {
+    "rotterdam": ("air-quality", "water-quality", "traffic-flow"),
+    "aarhus": ("air-quality", "water-quality", "energy"),
+}
 
 
 def wait_for_the_sync(client: TestClient, timeout: float = 90.0) -> None:
@@ -38,6 +41,10 @@ def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client:
     # The synced SensorThings tenants fill the SensorThings profiles.
     sta = {"rotterdam/sta/air-quality", "aarhus/sta/air-quality", "aarhus/sta/water-quality"}
     assert sta | {"rotterdam/sta/water-quality"} <= set(found)
+    # energy: Aarhus' meters synchronised from NGSI-LD, Leipzig's imported from a digest
+    assert {"aarhus/sta/energy", "leipzig/sta/energy"} <= set(found)
+    # traffic-flow: Rotterdam's lanes synchronised from NGSI-v2, Leipzig's loops from a digest
+    assert {"rotterdam/sta/traffic-flow", "leipzig/sta/traffic-flow"} <= set(found)
     for d in found.values():
         assert d["status"] == "ok", d
         assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]

@@ -38,6 +38,8 @@ SUBJECTS = {
     "TrafficFlowObserved": "dataModel.Transportation",
     "Device": "dataModel.Device",
     "DeviceMeasurement": "dataModel.Device",
+    "ACMeasurement": "dataModel.Energy",
+    "ThreePhaseAcMeasurement": "dataModel.Energy",
 }
 # Attributes that describe the entity, not a measurement, whatever their values.
 NOT_MEASURED = frozenset(

@@ -1,5 +1,5 @@
-"""A sync source's SensorThings profile (`profile: air-quality` on a sync entry): which of an
-entity's attributes are the profile's observed properties, and what their Datastreams say.
+"""A source's SensorThings profile (`profile: air-quality` on a sync entry or an import):
+which of its readings are the profile's observed properties, and what their Datastreams say.
 
 A reading of attribute `no2` of an AirQualityObserved (a Smart Data Models attribute the
 profile lists, or an attribute mapped in `observed_properties`) whose unit is the profile's
@@ -9,11 +9,15 @@ and observationType, and the Datastream declares `properties.profile` and
 --profile air-quality`, reads what it conforms to. A reading in another unit (ppb where the
 profile says ug/m3) is never declared conforming: it keeps the plain NGSI mapping (Smart
 Data Models definition, its own unit).
+
+The NGSI sync finds a reading's property by its Smart Data Models name (`observed`); an
+import whose source has no such names (an Array-of-Things digest) maps its own names in
+`observed_properties` (`mapped`). Both fill Things and Datastreams through this binding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +25,8 @@ import profiles
 from profiles import ObservedPropertySpec, Profile
 from profiles.sensorthings import UCUM_BASE
 
-# Required Thing properties the sync knows how to fill, from the NGSI entity.
+# Required Thing properties a sync or import knows how to fill, from its station: anything
+# with an `id` (an NGSI entity, an Array-of-Things node).
 THING_VALUES: dict[str, Callable[[Any], str]] = {
     "stationId": lambda entity: str(entity.id),
 }
@@ -29,13 +34,13 @@ DATASTREAM_KEYS = ("profile", "profileVersion")
 
 
 class ProfileMismatch(ValueError):
-    """The configured profile cannot be served by an NGSI sync (message says why)."""
+    """The configured profile cannot be served by a sync or import (message says why)."""
 
 
 @dataclass(frozen=True)
 class ProfileBinding:
     profile: Profile
-    names: dict[str, str]  # NGSI attribute -> the profile's observed-property key
+    names: dict[str, str]  # source name (NGSI attribute, digest ontology path) -> profile key
 
     @classmethod
     def load(
@@ -61,7 +66,7 @@ class ProfileBinding:
         unfilled += [k for k in spec.datastream_properties if k not in DATASTREAM_KEYS]
         if unfilled:
             raise ProfileMismatch(
-                f"profile '{profile_id}' requires properties an NGSI sync cannot fill: {unfilled}"
+                f"profile '{profile_id}' requires properties a sync cannot fill: {unfilled}"
             )
         return cls(profile, dict(names or {}))
 
@@ -80,6 +85,21 @@ class ProfileBinding:
             found = spec.observed_properties.get(key)
         else:
             found = spec.by_attribute(entity_type, attribute)
+        return self._in_unit(found, unit)
+
+    def mapped(self, names: Sequence[str], unit: dict[str, Any]) -> ObservedPropertySpec | None:
+        """The observed property the first of `names` found in `observed_properties` is
+        mapped to, when the reading's unit is the profile's (sources without Smart Data
+        Models names, e.g. a digest's ontology path or parameter)."""
+        spec = self.profile.sensorthings
+        assert spec is not None
+        key = next((self.names[n] for n in names if n in self.names), None)
+        return self._in_unit(spec.observed_properties.get(key) if key else None, unit)
+
+    @staticmethod
+    def _in_unit(
+        found: ObservedPropertySpec | None, unit: dict[str, Any]
+    ) -> ObservedPropertySpec | None:
         if found is None or unit.get("definition") != UCUM_BASE + found.ucum:
             return None
         return found
