@@ -9,7 +9,7 @@ count alike; a cast failure is seen here only, where the source value is still a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -18,7 +18,7 @@ import profiles
 from connectors import paths
 from gateway.config import CollectionConfig, LoadedConfig
 from gateway.mapping.compile import Mapper, reader
-from gateway.mapping.rules import TEMPLATE_FIELD
+from gateway.mapping.rules import ARITHMETIC, OPERATIONS
 from gateway.mapwizard.source import SourceSpec, build, records, total
 from gateway.quality.accumulator import QualityAccumulator
 
@@ -92,9 +92,7 @@ class CollectionCheck:
 
 
 def _inputs(rule: Any) -> list[str]:
-    if rule.template is not None:
-        return TEMPLATE_FIELD.findall(rule.template)
-    return [rule.from_] if rule.from_ is not None else []
+    return list(rule.source_fields())
 
 
 async def check_collection(
@@ -117,7 +115,9 @@ async def check_collection(
         {"connector": cfg.source.connector, **cfg.source.options()}, loaded.base_dir, loaded.origin
     )
     try:
-        count = partial(_count, readers=readers, checks=checks)
+        # difference, product, quotient need every operand: a value is there when all are
+        every = {n for n, r in rules.items() if r.operation and r.operation[0] in ARITHMETIC}
+        count = partial(_count, readers=readers, checks=checks, every=every)
         await _read(spec, mapper, figures, count, report, progress)
     except Exception as e:  # a source that cannot be read is the report's answer
         report.error = f"{type(e).__name__}: {e}"
@@ -155,7 +155,12 @@ def _describe(rule: Any) -> str | None:
     if rule is None:
         return None
     data = rule.model_dump(by_alias=True, exclude_none=True)
-    origin = data.pop("from", None) or data.pop("template", None) or repr(data.pop("constant"))
+    key = next(k for k in ("from", "template", "collect", *OPERATIONS, "constant") if k in data)
+    origin = data.pop(key)
+    if key == "constant":
+        origin = repr(origin)
+    elif key != "from" and key != "template":  # the columns read, by the key's name
+        origin = f"{key} of {', '.join(map(str, origin))}"
     if "codes" in data:
         data["codes"] = f"{len(data['codes'])} codes"
     steps = ", ".join(f"{k} {v}" for k, v in data.items())
@@ -174,13 +179,18 @@ def _unknown(mapper: Mapper, described: set[str]) -> list[str]:
 
 
 def _count(
-    record: Any, feature: Any, readers: dict[str, list[Any]], checks: dict[str, PropertyCheck]
+    record: Any,
+    feature: Any,
+    readers: dict[str, list[Any]],
+    checks: dict[str, PropertyCheck],
+    every: Collection[str] = (),
 ) -> None:
     props = record.get("properties") or {}
     mapped = feature["properties"]
     for name, reads in readers.items():
         values = [read(props) for read in reads]
-        if not any(v is not None and v != "" for v in values):
+        there = [v is not None and v != "" for v in values]
+        if not (all(there) if name in every else any(there)):
             continue
         check = checks[name]
         check.present += 1
