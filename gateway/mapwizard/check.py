@@ -9,7 +9,7 @@ count alike; a cast failure is seen here only, where the source value is still a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -17,8 +17,8 @@ from typing import Any
 import profiles
 from connectors import paths
 from gateway.config import CollectionConfig, LoadedConfig
-from gateway.mapping.compile import Mapper, reader
-from gateway.mapping.rules import ARITHMETIC, OPERATIONS
+from gateway.mapping.compile import Getter, Mapper, compile_rule, reader
+from gateway.mapping.rules import ARITHMETIC, OPERATIONS, MappingRule
 from gateway.mapwizard.source import SourceSpec, build, records, total
 from gateway.quality.accumulator import QualityAccumulator
 
@@ -33,6 +33,7 @@ class PropertyCheck:
     rule: str | None  # the rule as written; None: not mapped
     present: int = 0  # records whose source value is not empty
     failed: int = 0  # ... that the rule turned into null (cast, format, code list)
+    defaulted: int = 0  # ... that the rule could not map, so its `default` stands in
     out_of_range: int = 0
     outside_code_list: int = 0
     examples: list[str] = field(default_factory=list)
@@ -82,6 +83,7 @@ class CollectionCheck:
                     "required": p.required,
                     "present": p.present,
                     "failed_rule": p.failed,
+                    "defaulted": p.defaulted,
                     "out_of_range": p.out_of_range,
                     "outside_code_list": p.outside_code_list,
                     "examples": p.examples,
@@ -117,7 +119,8 @@ async def check_collection(
     try:
         # difference, product, quotient need every operand: a value is there when all are
         every = {n for n, r in rules.items() if r.operation and r.operation[0] in ARITHMETIC}
-        count = partial(_count, readers=readers, checks=checks, every=every)
+        bare = {n: _without_default(r) for n, r in rules.items() if n in checks and r.default}
+        count = partial(_count, readers=readers, checks=checks, every=every, bare=bare)
         await _read(spec, mapper, figures, count, report, progress)
     except Exception as e:  # a source that cannot be read is the report's answer
         report.error = f"{type(e).__name__}: {e}"
@@ -178,12 +181,18 @@ def _unknown(mapper: Mapper, described: set[str]) -> list[str]:
     return out
 
 
+def _without_default(rule: MappingRule) -> Getter:
+    """The rule as if it had no default: what it makes of a value, before the fallback."""
+    return compile_rule(rule.model_copy(update={"default": None}))
+
+
 def _count(
     record: Any,
     feature: Any,
     readers: dict[str, list[Any]],
     checks: dict[str, PropertyCheck],
     every: Collection[str] = (),
+    bare: Mapping[str, Getter] | None = None,
 ) -> None:
     props = record.get("properties") or {}
     mapped = feature["properties"]
@@ -194,6 +203,8 @@ def _count(
             continue
         check = checks[name]
         check.present += 1
+        if bare and name in bare and bare[name](props) in (None, "", []):
+            check.defaulted += 1
         if mapped.get(name) is None or mapped.get(name) == []:
             check.failed += 1
             if len(check.examples) < EXAMPLES:
