@@ -216,7 +216,10 @@ async def load_seed(
     one request per service path; Aarhus through `ld` (POST
     /ngsi-ld/v1/entityOperations/upsert); either may be None.
     Each client's base URL is its broker's root. Raises httpx.HTTPStatusError on a refusal."""
+    from gateway.demo import ngsi_urban  # water levels, noise, car parks
+
     when = hours(end or datetime.now(UTC), hours_back)
+    more = (0, 0)
     v2_headers = {"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH}
     water_headers = {**v2_headers, "Fiware-ServicePath": ROTTERDAM_WATER_PATH}
     ld_headers = {"Link": LINK, **({"NGSILD-Tenant": ld_tenant} if ld_tenant else {})}
@@ -233,10 +236,11 @@ async def load_seed(
                 "/ngsi-ld/v1/entityOperations/upsert", json=aarhus_entities(at), headers=ld_headers
             )
             r.raise_for_status()
+        more = await ngsi_urban.load_hour(v2, ld, at, ld_headers)
     return SeedCounts(
         len(when),
-        len(ROTTERDAM) + len(ROTTERDAM_WATER) if v2 is not None else 0,
-        len(AARHUS_AIR) + len(AARHUS_WATER) if ld is not None else 0,
+        len(ROTTERDAM) + len(ROTTERDAM_WATER) + more[0] if v2 is not None else 0,
+        len(AARHUS_AIR) + len(AARHUS_WATER) + more[1] if ld is not None else 0,
     )
 
 

@@ -8,7 +8,11 @@ from starlette.testclient import TestClient
 
 import profiles
 
-SYNCED = {"rotterdam": ("air-quality", "water-quality"), "aarhus": ("air-quality", "water-quality")}
+SYNCED = {
+    "rotterdam": ("air-quality", "water-quality", "water-level"),
+    "aarhus": ("air-quality", "water-quality"),
+    "hamburg": ("water-level",),
+}
 
 
 def wait_for_the_sync(client: TestClient, timeout: float = 90.0) -> None:
@@ -38,6 +42,7 @@ def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client:
     # The synced SensorThings tenants fill the SensorThings profiles.
     sta = {"rotterdam/sta/air-quality", "aarhus/sta/air-quality", "aarhus/sta/water-quality"}
     assert sta | {"rotterdam/sta/water-quality"} <= set(found)
+    assert {"hamburg/sta/water-level", "rotterdam/sta/water-level"} <= set(found)
     for d in found.values():
         assert d["status"] == "ok", d
         assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]

@@ -82,7 +82,7 @@ def test_the_seed_loads_into_the_in_process_v2_broker():
 
     async def run() -> tuple[list, list]:
         counts = await load_into_apps(app, None, hours_back=3, end=NOON)
-        assert (counts.hours, counts.v2_entities) == (3, 14)  # 10 air stations, 4 river probes
+        assert (counts.hours, counts.v2_entities) == (3, 17)  # 10 air, 4 river probes, 3 levels
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
             found = []

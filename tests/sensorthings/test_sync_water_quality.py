@@ -159,7 +159,7 @@ def test_the_demo_syncs_water_quality_for_two_cities_one_profile_per_entry(monke
         binding = water.profile_binding()
         assert binding is not None and binding.profile.version == "1.0.0"
     rotterdam = loaded.config.tenants["rotterdam"].sensorthings.sync  # type: ignore[union-attr]
-    assert {s.service_path for s in rotterdam} == {"/airquality", "/waterquality"}
+    assert {"/airquality", "/waterquality"} <= {s.service_path for s in rotterdam}
     assert next(s for s in rotterdam if s.name == "water").units == ROTTERDAM_UNITS
     aarhus = loaded.config.tenants["aarhus"].sensorthings.sync  # type: ignore[union-attr]
     split = {s.name: s.formerly for s in aarhus}  # air stays `environment`, water moved out

@@ -13,13 +13,18 @@ Data Models definition, its own unit).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import profiles
+from gateway.sensorthings.sync.convert import Conversion, UnknownConversion
+from gateway.sensorthings.sync.units import ucum
 from profiles import ObservedPropertySpec, Profile
 from profiles.sensorthings import UCUM_BASE
+
+if TYPE_CHECKING:
+    from gateway.sensorthings.sync.ngsimap import EntityData
 
 # Required Thing properties the sync knows how to fill, from the NGSI entity.
 THING_VALUES: dict[str, Callable[[Any], str]] = {
@@ -36,12 +41,21 @@ class ProfileMismatch(ValueError):
 class ProfileBinding:
     profile: Profile
     names: dict[str, str]  # NGSI attribute -> the profile's observed-property key
+    conversions: dict[str, Conversion] = field(default_factory=dict)  # by attribute
 
     @classmethod
     def load(
-        cls, profile_id: str, version: str | None, names: dict[str, str] | None = None
+        cls,
+        profile_id: str,
+        version: str | None,
+        names: dict[str, str] | None = None,
+        convert: dict[str, str] | None = None,
+        types: Sequence[str] = (),
     ) -> ProfileBinding:
-        """The binding, or ProfileMismatch/UnknownProfile when the profile does not fit."""
+        """The binding, or ProfileMismatch/UnknownProfile when the profile does not fit.
+        `convert` names, per attribute, the UCUM unit the source reports it in; each must
+        be one of the profile's observed properties (by `names` or by its Smart Data Models
+        name under one of `types`) with a known conversion to the profile's unit."""
         profile = profiles.get(profile_id)
         spec = profile.sensorthings
         if spec is None:
@@ -63,7 +77,48 @@ class ProfileBinding:
             raise ProfileMismatch(
                 f"profile '{profile_id}' requires properties an NGSI sync cannot fill: {unfilled}"
             )
-        return cls(profile, dict(names or {}))
+        binding = cls(profile, dict(names or {}))
+        for attribute, unit in (convert or {}).items():
+            found = binding._spec_for(types, attribute)
+            if found is None:
+                raise ProfileMismatch(
+                    f"convert: '{attribute}' is none of the observed properties of "
+                    f"'{profile_id}' (map it in observed_properties)"
+                )
+            try:
+                binding.conversions[attribute] = Conversion.between(unit, found.ucum)
+            except UnknownConversion as e:
+                raise ProfileMismatch(f"convert.{attribute}: {e}") from None
+        return binding
+
+    def _spec_for(self, types: Sequence[str], attribute: str) -> ObservedPropertySpec | None:
+        spec = self.profile.sensorthings
+        assert spec is not None
+        key = self.names.get(attribute)
+        if key:
+            return spec.observed_properties.get(key)
+        return next((p for t in types if (p := spec.by_attribute(t, attribute))), None)
+
+    def converted(self, entities: Sequence[EntityData]) -> Sequence[EntityData]:
+        """The entities with each reading of a `convert` attribute in the profile's unit:
+        converted when it comes in the declared unit or without one; a reading in a third
+        unit is left as it is (and so is not declared conforming)."""
+        if not self.conversions:
+            return entities
+        out = []
+        for entity in entities:
+            readings = [self._convert(r) for r in entity.readings]
+            out.append(replace(entity, readings=readings))
+        return out
+
+    def _convert(self, reading: Any) -> Any:
+        conversion = self.conversions.get(reading.attribute)
+        if conversion is None:
+            return reading
+        unit = ucum(reading.unit_code) if reading.unit_code else conversion.source
+        if unit != conversion.source:
+            return reading
+        return replace(reading, value=conversion(reading.value), unit_code=conversion.target)
 
     @property
     def declared(self) -> dict[str, str]:

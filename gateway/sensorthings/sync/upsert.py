@@ -125,8 +125,15 @@ def _sensor(ctx: WriteContext, source: str, entity: EntityData, found: Known) ->
                 "encodingType": "text/plain",
                 "metadata": entity.device,
             }
+        elif entity.type not in SUBJECTS:  # not a Smart Data Model (a rest source's stations)
+            body = {
+                "name": f"{entity.type} ({source})",
+                "description": f"The instruments behind the {entity.type} stations of {source}",
+                "encodingType": "text/plain",
+                "metadata": f"{entity.type} stations of the sync source {source}",
+            }
         else:
-            subject = SUBJECTS.get(entity.type, "data-models")
+            subject = SUBJECTS[entity.type]
             body = {
                 "name": f"{entity.type} ({source})",
                 "description": f"The instruments behind the {entity.type} entities of {source}",
