@@ -6,18 +6,17 @@ invalid example of the profile fails."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import profiles
 from conformance.model import Status
 from tests.conformance import breakers as B
 from tests.conformance.conftest import LoopThread, explain, flagged, wait_for_profiled
+from tests.conformance.sta_profile_demo import as_example, federated, first
 from tests.conformance.test_sensorthings_profile import RULES, Mutation, _drop, _results, _set
 from tests.conformance.test_sensorthings_profile import run_profile as _run
 
@@ -48,19 +47,8 @@ def test_the_demo_conforms_to_water_level(loop_thread: LoopThread, synced: Any, 
 def test_the_federated_root_unites_both_cities_in_one_definition_and_unit(
     loop_thread: LoopThread, synced: Any
 ):
-    async def streams() -> list[dict[str, Any]]:
-        transport = httpx.ASGITransport(app=synced)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            params = {
-                "$filter": f"properties/profile eq '{PROFILE}'",
-                "$expand": "ObservedProperty",
-                "$top": "1000",
-            }
-            return (await c.get("/sta/v1.1/Datastreams", params=params)).json()["value"]
-
-    levels = [
-        s for s in loop_thread.run(streams()) if s["ObservedProperty"]["name"] == "Water level"
-    ]
+    streams = loop_thread.run(federated(synced, PROFILE))
+    levels = [s for s in streams if s["ObservedProperty"]["name"] == "Water level"]
     tenants = {str(s["@iot.id"]).split(":")[0] for s in levels}
     assert tenants == {"hamburg", "rotterdam"}  # a REST API in cm, a broker in m
     assert {s["unitOfMeasurement"]["symbol"] for s in levels} == {"cm"}
@@ -68,21 +56,7 @@ def test_the_federated_root_unites_both_cities_in_one_definition_and_unit(
 
 
 def _first(suffix: str, mutate: Mutation) -> Callable[[Any, B.Scope], Any]:
-    """Change the first Datastream of this profile named `... <suffix>` on each page."""
-
-    def change(doc: Any, scope: B.Scope) -> Any:
-        streams = doc.get("value", []) if isinstance(doc, dict) else []
-        hits = [
-            s
-            for s in streams
-            if str(s.get("name", "")).endswith(f" {suffix}")
-            and (s.get("properties") or {}).get("profile") == PROFILE
-        ]
-        if hits:
-            mutate(hits[0])
-        return doc
-
-    return change
+    return first(PROFILE, suffix, mutate)
 
 
 CASES: list[tuple[str, str, str, Mutation, set[str]]] = [
@@ -132,24 +106,12 @@ def test_each_rule_fails_on_its_broken_server(
     assert flagged(report) == {*rules, "sta-profile/schema"}, f"{name}:\n{explain(report)}"
 
 
-def _as_example(path: Path) -> Mutation:
-    """The Datastream becomes the invalid example (keeping its id and Observations link)."""
-    example = json.loads(path.read_text(encoding="utf-8"))
-
-    def mutate(stream: dict[str, Any]) -> None:
-        keep = {k: v for k, v in stream.items() if k.startswith("@iot.") or "@iot." in k}
-        stream.clear()
-        stream.update({**example, **keep})
-
-    return mutate
-
-
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
 def test_a_server_serving_an_invalid_example_fails(
     loop_thread: LoopThread, synced: Any, path: Path
 ):
     broken = B.rewrite_json(
-        synced, B.on_path(rf"{HAMBURG}/Datastreams$"), _first("water_level", _as_example(path))
+        synced, B.on_path(rf"{HAMBURG}/Datastreams$"), _first("water_level", as_example(path))
     )
     report = run_profile(loop_thread, broken, HAMBURG)
     assert "sta-profile/schema" in flagged(report), explain(report)

@@ -107,7 +107,7 @@ def test_the_seed_loads_into_the_in_process_ld_broker_with_its_history():
 
     async def run() -> list:
         counts = await load_into_apps(None, app, hours_back=4, end=NOON)
-        assert (counts.hours, counts.ld_entities) == (4, 8)
+        assert (counts.hours, counts.ld_entities) == (4, 14)  # + 3 noise monitors, 3 car parks
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
             r = await client.get(

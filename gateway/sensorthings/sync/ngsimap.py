@@ -36,6 +36,7 @@ SUBJECTS = {
     "WeatherObserved": "dataModel.Weather",
     "EVChargingStation": "dataModel.Transportation",
     "TrafficFlowObserved": "dataModel.Transportation",
+    "OffStreetParking": "dataModel.Parking",
     "Device": "dataModel.Device",
     "DeviceMeasurement": "dataModel.Device",
 }
