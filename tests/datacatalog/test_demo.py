@@ -10,9 +10,9 @@ import profiles
 
 SYNCED = {
     "rotterdam": ("air-quality", "water-quality", "water-level"),
-    "aarhus": ("air-quality", "water-quality", "noise"),
+    "aarhus": ("air-quality", "water-quality", "noise", "parking-occupancy"),
     "hamburg": ("water-level",),
-    "muenchen": ("noise",),
+    "muenchen": ("noise", "parking-occupancy"),
 }
 
 
@@ -45,6 +45,7 @@ def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client:
     assert sta | {"rotterdam/sta/water-quality"} <= set(found)
     assert {"hamburg/sta/water-level", "rotterdam/sta/water-level"} <= set(found)
     assert {"aarhus/sta/noise", "muenchen/sta/noise"} <= set(found)
+    assert {"aarhus/sta/parking-occupancy", "muenchen/sta/parking-occupancy"} <= set(found)
     for d in found.values():
         assert d["status"] == "ok", d
         assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]
