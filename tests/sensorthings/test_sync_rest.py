@@ -154,17 +154,21 @@ def test_each_poll_asks_a_series_only_for_what_is_new(api_key: str):
     with serve(Recorder(pegel.create_app(key=KEY), seen)) as api:
         src = RestSource("t", RestSync.model_validate(source(api)))
 
-        async def twice() -> tuple[list[Any], list[Any]]:
+        async def polls() -> tuple[list[Any], list[Any], list[Any]]:
             try:
-                return await src.poll(), await src.poll()
+                first, again = await src.poll(), await src.poll()  # nothing stored yet
+                src.commit()  # the scheduler's, once the store holds what was read
+                return first, again, await src.poll()
             finally:
                 await src.close()
 
-        first, second = asyncio.run(twice())
+        first, again, second = asyncio.run(polls())
     series = [q for p, q in seen if p.endswith("/measurements.json")]
-    assert len(series) == 2 * len(pegel.GAUGES)
-    latest = max(r.start for r in first[0].readings)
-    assert series[len(pegel.GAUGES)] == f"start={iso(latest).replace(':', '%3A')}"
+    n = len(pegel.GAUGES)
+    assert len(series) == 3 * n
+    assert series[:n] == series[n : 2 * n]  # an uncommitted window is read again
+    latest = max(r.start for r in again[0].readings)
+    assert series[2 * n] == f"start={iso(latest).replace(':', '%3A')}"
     assert all(len(e.readings) >= 24 for e in first)
     assert all(1 <= len(e.readings) <= 2 for e in second)  # the latest again, or one more
 

@@ -100,14 +100,18 @@ class ProfileBinding:
         return next((p for t in types if (p := spec.by_attribute(t, attribute))), None)
 
     def converted(self, entities: Sequence[EntityData]) -> Sequence[EntityData]:
-        """The entities with each reading of a `convert` attribute in the profile's unit:
-        converted when it comes in the declared unit or without one; a reading in a third
-        unit is left as it is (and so is not declared conforming)."""
-        if not self.conversions:
+        """The entities with each reading in the profile's unit and result type: a
+        `convert` attribute converted when it comes in the declared unit or without one (a
+        reading in a third unit is left as it is, and so is not declared conforming); a
+        whole number of an integer-typed property (a count) stored as an integer."""
+        spec = self.profile.sensorthings
+        assert spec is not None
+        counts = any(p.result_type == "integer" for p in spec.observed_properties.values())
+        if not self.conversions and not counts:
             return entities
         out = []
         for entity in entities:
-            readings = [self._convert(r) for r in entity.readings]
+            readings = [self._typed(entity.type, self._convert(r)) for r in entity.readings]
             out.append(replace(entity, readings=readings))
         return out
 
@@ -119,6 +123,13 @@ class ProfileBinding:
         if unit != conversion.source:
             return reading
         return replace(reading, value=conversion(reading.value), unit_code=conversion.target)
+
+    def _typed(self, entity_type: str, reading: Any) -> Any:
+        found = self._spec_for((entity_type,), reading.attribute)
+        whole = isinstance(reading.value, float) and reading.value.is_integer()
+        if found is not None and found.result_type == "integer" and whole:
+            return replace(reading, value=int(reading.value))
+        return reading
 
     @property
     def declared(self) -> dict[str, str]:

@@ -91,8 +91,8 @@ class RestSource:
         self.endpoint = HttpEndpoint(cfg.url, cfg, name=f"sync {self.label}")
         self.profile = cfg.profile_binding()
         self.headers = cfg.auth()
-        self.latest: dict[tuple[str, str], int] = {}  # (station, key) -> newest time read
-        self.problems: list[tuple[str, str]] = []  # (key, problem) of the last poll
+        self.latest: dict[tuple[str, str], int] = {}  # (station, key) -> newest time stored
+        self.read: dict[tuple[str, str], int] = {}  # ... newest time read by the last poll
 
     async def open(self) -> None:
         if not self.endpoint.is_open:
@@ -120,6 +120,7 @@ class RestSource:
     async def poll(self, now: datetime | None = None) -> list[EntityData]:
         """Every station with the values it has that the store may not hold yet."""
         await self.open()
+        self.read = {}
         spec = self.cfg.stations
         doc = await self._json(spec.path)
         items = at(doc, spec.items)
@@ -192,7 +193,13 @@ class RestSource:
         unit = spec.unit or self._profile_unit(key)
         entity.readings.append(Reading(key, value, when[0], when[1], unit))
         mark = (entity.id, key)
-        self.latest[mark] = max(self.latest.get(mark, when[0]), when[0])
+        self.read[mark] = max(self.read.get(mark, when[0]), when[0])
+
+    def commit(self) -> None:
+        """What the last poll read is stored: the next asks only for what is newer. Until
+        then a failed store makes the next poll read the same window again."""
+        self.latest.update(self.read)
+        self.read = {}
 
     def _profile_unit(self, key: str) -> str:
         spec = self.profile.profile.sensorthings
