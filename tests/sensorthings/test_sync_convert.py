@@ -134,3 +134,25 @@ def test_whole_numbers_of_a_count_property_are_stored_as_integers():
     [out] = binding.converted([EntityData("p", "OffStreetParking", "p", "d", readings=readings)])
     got = [(r.value, type(r.value).__name__) for r in out.readings]
     assert got == [(125, "int"), (12.5, "float"), (82.2, "float")]
+
+
+def test_the_configuration_names_the_entry_and_the_units(tmp_path):
+    """At start-up (`twinbridge config check`, `serve`): the file, the key, the reason."""
+    from gateway.config import parse_config
+    from gateway.errors import ConfigError
+
+    sync = {
+        "kind": "ngsi-v2",
+        "name": "level",
+        "url": "http://127.0.0.1:1026",
+        "types": ["WaterObserved"],
+        "profile": "water-level",
+        "convert": {"height": "[ft_us]"},
+    }
+    store = {"path": str(tmp_path / "s.sqlite")}
+    data = {"tenants": {"t": {"sensorthings": {"store": store, "sync": [sync]}}}}
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, "twinbridge.yaml", tmp_path)
+    message = str(e.value)
+    assert "twinbridge.yaml" in message and "sensorthings.sync" in message
+    assert "no conversion from '[ft_us]' to 'cm'" in message

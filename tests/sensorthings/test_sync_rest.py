@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from starlette.types import Receive, Scope, Send
 
 from gateway.app import create_app
-from gateway.demo.restapis import pegel
+from gateway.demo.restapis import laerm, pegel
 from gateway.sensorthings.sync.rest import RestSource, at, instant
 from gateway.sensorthings.sync.restconfig import RestSync
 from gateway.sensorthings.timefmt import iso
@@ -156,7 +157,8 @@ def test_each_poll_asks_a_series_only_for_what_is_new(api_key: str):
 
         async def polls() -> tuple[list[Any], list[Any], list[Any]]:
             try:
-                first, again = await src.poll(), await src.poll()  # nothing stored yet
+                now = datetime.now(UTC)
+                first, again = await src.poll(now), await src.poll(now)  # nothing stored yet
                 src.commit()  # the scheduler's, once the store holds what was read
                 return first, again, await src.poll()
             finally:
@@ -211,3 +213,43 @@ def test_paths_and_times_read_what_apis_send():
     assert instant(doc["t"]) == instant(1_765_000_000) == instant("2025-12-06T05:46:40Z")
     assert instant("2025-12-06T06:46:40+01:00") == instant("2025-12-06T05:46:40Z")
     assert instant("yesterday") is None and instant(True) is None
+
+
+def test_readings_of_one_series_share_its_request_and_millisecond_times_are_read():
+    """München's noise API: LAeq and LAmax come in one answer per monitor, times in ms."""
+    seen: list[tuple[str, str]] = []
+    with serve(Recorder(laerm.create_app(), seen)) as api:
+        series = {"path": "messstellen/{id}/messwerte", "items": "messwerte", "time": "zeitpunkt"}
+        cfg = {
+            "kind": "rest",
+            "name": "laerm",
+            "url": f"{api}/api/v1",
+            "stations": {
+                "path": "messstellen",
+                "items": "messstellen",
+                "id": "kennung",
+                "name": "bezeichnung",
+                "lon": "geo.lng",
+                "lat": "geo.lat",
+            },
+            "readings": {
+                "laeq": {**series, "value": "leq", "unit": "dB"},
+                "lamax": {**series, "value": "lmax"},
+            },
+            "history_hours": 2,
+            "profile": "noise",
+        }
+        src = RestSource("m", RestSync.model_validate(cfg))
+
+        async def once() -> list[Any]:
+            try:
+                return await src.poll()
+            finally:
+                await src.close()
+
+        monitors = asyncio.run(once())
+    assert len([p for p, _ in seen if p.endswith("/messwerte")]) == len(laerm.MONITORS)
+    first = monitors[0]
+    assert first.location == {"type": "Point", "coordinates": [11.5363, 48.1449]}
+    assert {r.attribute for r in first.readings} == {"laeq", "lamax"}
+    assert all(r.start % 900_000_000 == 0 for r in first.readings)  # quarter hours, in us

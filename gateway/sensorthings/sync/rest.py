@@ -93,6 +93,7 @@ class RestSource:
         self.headers = cfg.auth()
         self.latest: dict[tuple[str, str], int] = {}  # (station, key) -> newest time stored
         self.read: dict[tuple[str, str], int] = {}  # ... newest time read by the last poll
+        self._answers: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}  # this poll's
 
     async def open(self) -> None:
         if not self.endpoint.is_open:
@@ -117,10 +118,25 @@ class RestSource:
         except orjson.JSONDecodeError:
             raise ApiError(f"{self.endpoint.name}: {path.split('?')[0]} is not JSON") from None
 
+    async def _series(self, path: str, query: dict[str, str]) -> Any:
+        """One request per series URL and poll: readings sharing a request (LAeq and LAmax
+        of one monitor's measurements) share its answer."""
+        key = (path, tuple(sorted(query.items())))
+        if key not in self._answers:
+            try:
+                self._answers[key] = await self._json(path, query)
+            except SourceError as e:
+                self._answers[key] = e
+        answer = self._answers[key]
+        if isinstance(answer, SourceError):
+            raise answer
+        return answer
+
     async def poll(self, now: datetime | None = None) -> list[EntityData]:
         """Every station with the values it has that the store may not hold yet."""
         await self.open()
         self.read = {}
+        self._answers = {}
         spec = self.cfg.stations
         doc = await self._json(spec.path)
         items = at(doc, spec.items)
@@ -167,7 +183,7 @@ class RestSource:
             query[spec.since_param] = iso(since) if since else first.strftime("%Y-%m-%dT%H:%M:%SZ")
         path = spec.path.replace("{id}", quote(entity.id, safe=""))
         try:
-            series = at(await self._json(path, query), spec.items)
+            series = at(await self._series(path, query), spec.items)
         except SourceError as e:  # one station's series: the others go on
             log.warning("sync %s: %s of %s not read: %s", self.label, key, entity.id, e)
             entity.left_out.append((key, "source"))
