@@ -7,7 +7,10 @@
   `metadata.unitCode`, and turbidity without one (UN/CEFACT has no turbidity unit); hourly;
 - Aarhus (NGSI-LD, Smart Data Models @context): five `AirQualityObserved` stations and three
   `WaterQualityObserved` stations (temperature, pH, conductivity in µS/cm, dissolved O2
-  in mg/l), hourly, each value with its `observedAt`.
+  in mg/l), hourly, each value with its `observedAt`;
+- for the water-level, noise and parking-occupancy profiles, Rotterdam's `WaterObserved`
+  stations (v2, `/waterlevel`) and Aarhus' `NoiseLevelObserved` monitors and
+  `OffStreetParking` car parks (LD), written with each hour by gateway/demo/ngsi_urban.py.
 
 A value is a function of the station and the hour only (a daily cycle, a rush-hour peak,
 seeded noise), so any window of hours gives the same numbers for the same hours. `load_seed`

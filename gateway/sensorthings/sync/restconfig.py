@@ -130,7 +130,9 @@ class RestSync(HttpSettings):
     timeout: float = Field(30, gt=0, description="Seconds a poll may take in all.")
 
     # What the scheduler asks of every source kind and a rest source does not have.
-    subscription: None = Field(None, exclude=True, description="Not for rest (no push).")
+    @property
+    def subscription(self) -> None:
+        return None
 
     @property
     def units(self) -> dict[str, str]:
