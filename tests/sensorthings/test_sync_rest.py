@@ -67,6 +67,8 @@ def source(url: str, **extra: Any) -> dict[str, Any]:
             "name": "longname",
             "lon": "longitude",
             "lat": "latitude",
+            "properties": {"gaugeZero": "timeseries.0.gaugeZero.value", "km": "nowhere"},
+            "constants": {"waterBodyCategory": "TW"},
         },
         "readings": {
             "water_level": {
@@ -126,6 +128,9 @@ def test_the_gauges_become_profiled_datastreams_in_cm(tmp_path: Path, api_key: s
             assert s["unitOfMeasurement"]["symbol"] == "cm"
             assert s["ObservedProperty"]["definition"] == WMO_LEVEL
             assert s["properties"]["profileVersion"] == "1.0.0"
+            thing = s["Thing"]["properties"]
+            assert (thing["gaugeZero"], thing["waterBodyCategory"]) == (-5.0, "TW")
+            assert "km" not in thing  # a path without a value: left out
             assert s["Thing"]["properties"]["stationId"] == pegel.gauge_uuid(
                 next(g[0] for g in pegel.GAUGES if g[2] == s["Thing"]["name"])
             )

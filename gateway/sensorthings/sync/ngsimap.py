@@ -94,6 +94,7 @@ class EntityData:
     device: str | None = None
     readings: list[Reading] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (attribute, problem)
+    properties: dict[str, Any] = field(default_factory=dict)  # more Thing properties (rest)
 
     @property
     def skipped(self) -> int:

@@ -165,6 +165,11 @@ class RestSource:
             name if isinstance(name, str) and name.strip() else str(sid),
             text if isinstance(text, str) else f"{self.cfg.entity_type} {sid}",
         )
+        found = {k: at(item, path) for k, path in spec.properties.items()}
+        entity.properties = {
+            **spec.constants,
+            **{k: v for k, v in found.items() if v is not MISSING and v is not None},
+        }
         lon, lat = number(at(item, spec.lon)), number(at(item, spec.lat))
         if lon is not None and lat is not None and -180 <= lon <= 180 and -90 <= lat <= 90:
             entity.location = {"type": "Point", "coordinates": [lon, lat]}

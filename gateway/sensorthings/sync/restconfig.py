@@ -43,6 +43,17 @@ class RestStations(_Strict):
     description: str | None = Field(None, description=f"{PATH_HELP} to a description.")
     lon: str = Field(description=f"{PATH_HELP} to the longitude (WGS 84).")
     lat: str = Field(description=f"{PATH_HELP} to the latitude (WGS 84).")
+    properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="More Thing properties: name -> path into the station, e.g. "
+        "{gaugeZero: timeseries.0.gaugeZero.value} (set when the Thing is made; a path "
+        "without a value leaves the property out).",
+    )
+    constants: dict[str, str | float | int | bool] = Field(
+        default_factory=dict,
+        description="Thing properties with one value for every station, e.g. "
+        "{waterBodyCategory: TW}.",
+    )
 
 
 class RestReading(_Strict):

@@ -67,7 +67,8 @@ def _location(entity: EntityData) -> dict[str, Any]:
 def _thing_properties(
     source: str, entity: EntityData, profile: ProfileBinding | None
 ) -> dict[str, Any]:
-    props = {"source": source, "entityId": entity.id, "entityType": entity.type}
+    keys = {"source": source, "entityId": entity.id, "entityType": entity.type}
+    props = {**entity.properties, **keys}  # a rest source's own first, never over the keys
     return {**props, **profile.thing_properties(entity)} if profile else props
 
 
