@@ -4,6 +4,7 @@ from the code (a test compares the two; `twinbridge config reference` prints it)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,6 +41,7 @@ def _type_name(info: FieldInfo) -> str:
         "gateway.config.",
         "gateway.sensorthings.config.",
         "gateway.sensorthings.sync.config.",
+        "gateway.sensorthings.sync.restconfig.",
         "gateway.resilience.",
         "gateway.httpcache.settings.",
         "gateway.web.config.",
@@ -51,6 +53,7 @@ def _type_name(info: FieldInfo) -> str:
     )
     for prefix in (*prefixes, "<class '", "'>"):
         text = text.replace(prefix, "")
+    text = re.sub(r"Annotated\[(.*?), FieldInfo\(.*?\)\]", r"\1", text)  # a tagged union
     return text.replace("|", "\\|")
 
 

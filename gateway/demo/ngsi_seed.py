@@ -10,7 +10,10 @@
   `WaterQualityObserved` stations (temperature, pH, conductivity in µS/cm, dissolved O2
   in mg/l), hourly, each value with its `observedAt`; and the electricity meters of five
   buildings of a positive-energy district as `ACMeasurement` (energy.py: meter registers
-  totalActiveEnergyImport/Export in kWh, unitCode KWH, and totalActivePower in kW, KWT).
+  totalActiveEnergyImport/Export in kWh, unitCode KWH, and totalActivePower in kW, KWT);
+- for the water-level, noise and parking-occupancy profiles, Rotterdam's `WaterObserved`
+  stations (v2, `/waterlevel`) and Aarhus' `NoiseLevelObserved` monitors and
+  `OffStreetParking` car parks (LD), written with each hour by gateway/demo/ngsi_urban.py.
 
 A value is a function of the station and the hour only (a daily cycle, a rush-hour peak,
 seeded noise), so any window of hours gives the same numbers for the same hours. `load_seed`
@@ -227,7 +230,10 @@ async def load_seed(
     one request per service path; Aarhus through `ld` (POST
     /ngsi-ld/v1/entityOperations/upsert); either may be None.
     Each client's base URL is its broker's root. Raises httpx.HTTPStatusError on a refusal."""
+    from gateway.demo import ngsi_urban  # water levels, noise, car parks
+
     when = hours(end or datetime.now(UTC), hours_back)
+    more = (0, 0)
     v2_headers = {"Fiware-Service": ROTTERDAM_SERVICE, "Fiware-ServicePath": ROTTERDAM_PATH}
     water_headers = {**v2_headers, "Fiware-ServicePath": ROTTERDAM_WATER_PATH}
     traffic_headers = {**v2_headers, "Fiware-ServicePath": ROTTERDAM_TRAFFIC_PATH}
@@ -247,10 +253,13 @@ async def load_seed(
             body = aarhus_entities(at) + aarhus_energy_entities(at)
             r = await ld.post("/ngsi-ld/v1/entityOperations/upsert", json=body, headers=ld_headers)
             r.raise_for_status()
+        more = await ngsi_urban.load_hour(v2, ld, at, ld_headers)
     return SeedCounts(
         len(when),
-        len(ROTTERDAM) + len(ROTTERDAM_WATER) + 2 * len(ROTTERDAM_SITES) if v2 is not None else 0,
-        len(AARHUS_AIR) + len(AARHUS_WATER) + len(AARHUS_METERS) if ld is not None else 0,
+        len(ROTTERDAM) + len(ROTTERDAM_WATER) + 2 * len(ROTTERDAM_SITES) + more[0]
+        if v2 is not None
+        else 0,
+        len(AARHUS_AIR) + len(AARHUS_WATER) + len(AARHUS_METERS) + more[1] if ld is not None else 0,
     )
 
 

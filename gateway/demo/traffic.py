@@ -8,9 +8,10 @@
   lanes at four sites as digest nodes (one node per lane, `lane_id` in nodes.csv),
   15-minute `count` (veh), `speed` (km/h) and `occupancy` (%).
 
-Rotterdam's occupancy is a fraction where the profile says percent: it stays undeclared
-until the sync can convert (x 100); Leipzig's fits. A value depends only on the lane and
-the time (a daily curve with two rush hours, a fixed per-lane level, hashed noise).
+Rotterdam's occupancy is a fraction where the profile says percent: its sync entry converts
+it (`convert: {occupancy: "1"}`, x 100); Leipzig's fits as it is. A value depends only on
+the lane and the time (a daily curve with two rush hours, a fixed per-lane level, hashed
+noise).
 """
 
 from __future__ import annotations

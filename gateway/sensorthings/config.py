@@ -3,7 +3,7 @@ the server. `gateway/config.py` only references these models."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,7 @@ from gateway.sensorthings.sync.config import (
     NgsiSubscriptionConfig,
     NgsiSync,
 )
+from gateway.sensorthings.sync.restconfig import RestReading, RestStations, RestSync
 
 if TYPE_CHECKING:
     from gateway.sensorthings.sync.profiled import ProfileBinding
@@ -173,11 +174,12 @@ class TenantSensorThings(_Strict):
     )
     mqtt: TenantMqtt = Field(default_factory=TenantMqtt)
     imports: list[AotImport] = Field(default_factory=list, description="Periodic imports.")
-    sync: list[NgsiSync] = Field(
+    sync: list[Annotated[NgsiSync | RestSync, Field(discriminator="kind")]] = Field(
         default_factory=list,
         description="Sources synchronised into the store: NGSI context brokers (kind "
         "ngsi-v2 or ngsi-ld) whose observation entities become Things, Datastreams and "
-        "Observations, by polling and, with a subscription, by notification.",
+        "Observations, by polling and, with a subscription, by notification; and REST/JSON "
+        "APIs (kind rest) polled into a SensorThings profile.",
     )
     resilience: Resilience | None = Field(
         None,
@@ -346,4 +348,7 @@ REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`tenants.<tenant>.sensorthings.sync[].attributes`", AttributeSelection),
     ("`tenants.<tenant>.sensorthings.sync[].subscription`", NgsiSubscriptionConfig),
     ("`tenants.<tenant>.sensorthings.sync[].history`", HistoryConfig),
+    ("`tenants.<tenant>.sensorthings.sync[]` (kind rest)", RestSync),
+    ("`tenants.<tenant>.sensorthings.sync[].stations` (kind rest)", RestStations),
+    ("`tenants.<tenant>.sensorthings.sync[].readings.<key>` (kind rest)", RestReading),
 ]

@@ -76,18 +76,31 @@ def test_the_federated_root_unites_both_cities_counts_and_speeds(
     assert "LE-V011 loop.idl.occupancy" in got
 
 
-def test_rotterdams_fractional_occupancy_stays_out_until_the_sync_converts(
+def test_rotterdams_fractional_occupancy_is_converted_to_percent(
     loop_thread: LoopThread, synced: Any
 ):
-    """SDM's occupancy is 0..1 where the profile says percent, under the profile's own
-    definition: the demo leaves it out of the sync (a conversion is still to come) rather
-    than serve it in a unit the suite flags. Leipzig's percent occupancy is in."""
-    rotterdam = loop_thread.run(
-        _datastreams(synced, ROTTERDAM, "properties/attribute eq 'occupancy'")
-    )
-    assert rotterdam == []
+    """SDM's occupancy is a fraction 0..1 (C62) where the profile says percent: the sync
+    entry's `convert: {occupancy: "1"}` serves it in % (x 100), as Leipzig's loops are."""
+
+    async def read() -> list[dict[str, Any]]:
+        transport = httpx.ASGITransport(app=synced)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            params = {
+                "$filter": "properties/attribute eq 'occupancy'"
+                f" and properties/profile eq '{PROFILE}'",
+                "$expand": "ObservedProperty,Observations($top=24;$orderby=phenomenonTime desc)",
+                "$top": "1000",
+            }
+            return (await c.get(f"{ROTTERDAM}/Datastreams", params=params)).json()["value"]
+
+    rotterdam = loop_thread.run(read())
+    assert rotterdam, "Rotterdam's occupancy Datastreams are synced"
+    results = [o["result"] for d in rotterdam for o in d["Observations"]]
+    assert all(d["unitOfMeasurement"]["symbol"] == "%" for d in rotterdam)
+    assert all(0 <= r <= 100 for r in results) and max(results) > 1, results
     leipzig = loop_thread.run(_datastreams(synced, LEIPZIG, f"properties/profile eq '{PROFILE}'"))
-    assert any(d["ObservedProperty"]["name"] == "Occupancy" for d in leipzig)
+    occupancy = [d for d in leipzig if d["ObservedProperty"]["name"] == "Occupancy"]
+    assert occupancy and all(d["unitOfMeasurement"]["symbol"] == "%" for d in occupancy)
 
 
 def _first(suffix: str, mutate: Mutation) -> Callable[[Any, B.Scope], Any]:

@@ -9,8 +9,10 @@ from starlette.testclient import TestClient
 import profiles
 
 SYNCED = {
-    "rotterdam": ("air-quality", "water-quality", "traffic-flow"),
-    "aarhus": ("air-quality", "water-quality", "energy"),
+    "rotterdam": ("air-quality", "water-quality", "traffic-flow", "water-level"),
+    "aarhus": ("air-quality", "water-quality", "energy", "noise", "parking-occupancy"),
+    "hamburg": ("water-level",),
+    "muenchen": ("noise", "parking-occupancy"),
 }
 
 
@@ -45,6 +47,9 @@ def test_the_demo_catalog_shows_every_profile_and_city_with_figures(demo_client:
     assert {"aarhus/sta/energy", "leipzig/sta/energy"} <= set(found)
     # traffic-flow: Rotterdam's lanes synchronised from NGSI-v2, Leipzig's loops from a digest
     assert {"rotterdam/sta/traffic-flow", "leipzig/sta/traffic-flow"} <= set(found)
+    assert {"hamburg/sta/water-level", "rotterdam/sta/water-level"} <= set(found)
+    assert {"aarhus/sta/noise", "muenchen/sta/noise"} <= set(found)
+    assert {"aarhus/sta/parking-occupancy", "muenchen/sta/parking-occupancy"} <= set(found)
     for d in found.values():
         assert d["status"] == "ok", d
         assert d["count"] > 0 and d["quality"]["valid"]["share"] == 1.0, d["id"]

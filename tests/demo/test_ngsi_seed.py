@@ -82,7 +82,7 @@ def test_the_seed_loads_into_the_in_process_v2_broker():
 
     async def run() -> tuple[list, list]:
         counts = await load_into_apps(app, None, hours_back=3, end=NOON)
-        assert (counts.hours, counts.v2_entities) == (3, 20)  # 10 air, 4 river probes, 6 lanes
+        assert (counts.hours, counts.v2_entities) == (3, 23)  # air 10, river 4, lanes 6, levels 3
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
             found = []
@@ -107,7 +107,7 @@ def test_the_seed_loads_into_the_in_process_ld_broker_with_its_history():
 
     async def run() -> list:
         counts = await load_into_apps(None, app, hours_back=4, end=NOON)
-        assert (counts.hours, counts.ld_entities) == (4, 8 + 5)  # air, water; energy meters
+        assert (counts.hours, counts.ld_entities) == (4, 19)  # air, water, meters, noise, parks
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
             r = await client.get(

@@ -163,7 +163,10 @@ def test_the_demo_syncs_water_quality_for_two_cities_one_profile_per_entry(monke
     assert next(s for s in rotterdam if s.name == "water").units == ROTTERDAM_UNITS
     aarhus = loaded.config.tenants["aarhus"].sensorthings.sync  # type: ignore[union-attr]
     split = {s.name: s.formerly for s in aarhus}  # air stays `environment`, water moved out
-    assert split["environment"] == [] and split["water"] == ["environment"]
+    assert {k: split[k] for k in ("environment", "water")} == {
+        "environment": [],
+        "water": ["environment"],
+    }
 
 
 def test_an_entry_split_off_another_takes_over_its_things_and_datastreams(tmp_path):

@@ -6,6 +6,9 @@
 - `upsert.py`     one store transaction per batch: find-or-make by external key, add only
                   new Observations;
 - `ngsi.py`       talking to a broker: polling windows, history, subscriptions;
+- `restconfig.py`, `rest.py`  a proprietary REST/JSON API (`kind: rest`) by declared paths,
+                  polled incrementally into a profile, as the same EntityData;
+- `profiled.py`   a source's SensorThings profile; `convert.py` units to the profile's;
 - `notify.py`     the notification endpoint `/{tenant}/sync/ngsi/{source}/notify`;
 - `scheduler.py`  one scheduler for every source of every tenant.
 

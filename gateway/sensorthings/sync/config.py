@@ -162,6 +162,13 @@ class NgsiSync(HttpSettings):
         description="NGSI attribute -> the profile's observed-property key, for attribute "
         "names the profile's Smart Data Models names do not cover, e.g. {NO2: no2}.",
     )
+    convert: dict[str, str] = Field(
+        default_factory=dict,
+        description="UCUM unit an attribute arrives in, when it is not the profile's, "
+        "e.g. {height: m} for a water level the profile gives in cm: values in that unit "
+        "(or without a unitCode) are converted to the profile's unit; a conversion the "
+        "unit table does not know stops start-up (needs a 'profile').",
+    )
     interval: float = Field(
         60,
         ge=0,
@@ -205,14 +212,16 @@ class NgsiSync(HttpSettings):
         """The profile exists, is a SensorThings one, has the declared version and asks
         only for what a sync can fill; so a misfit stops start-up, not a run."""
         import profiles
-        from gateway.sensorthings.sync.profiled import ProfileBinding, ProfileMismatch
+        from gateway.sensorthings.sync.profiled import ProfileMismatch
 
         if self.profile is None:
-            if self.profile_version or self.observed_properties:
-                raise ValueError("'profile_version'/'observed_properties' need a 'profile'")
+            if self.profile_version or self.observed_properties or self.convert:
+                raise ValueError(
+                    "'profile_version'/'observed_properties'/'convert' need a 'profile'"
+                )
             return self
         try:
-            ProfileBinding.load(self.profile, self.profile_version, self.observed_properties)
+            self.profile_binding()
         except (ProfileMismatch, profiles.UnknownProfile, profiles.ProfileError) as e:
             raise ValueError(f"profile: {e}") from None
         return self
@@ -223,7 +232,9 @@ class NgsiSync(HttpSettings):
 
         if self.profile is None:
             return None
-        return ProfileBinding.load(self.profile, self.profile_version, self.observed_properties)
+        return ProfileBinding.load(
+            self.profile, self.profile_version, self.observed_properties, self.convert, self.types
+        )
 
 
 SyncSource = NgsiSync

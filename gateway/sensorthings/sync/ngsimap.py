@@ -36,6 +36,7 @@ SUBJECTS = {
     "WeatherObserved": "dataModel.Weather",
     "EVChargingStation": "dataModel.Transportation",
     "TrafficFlowObserved": "dataModel.Transportation",
+    "OffStreetParking": "dataModel.Parking",
     "Device": "dataModel.Device",
     "DeviceMeasurement": "dataModel.Device",
     "ACMeasurement": "dataModel.Energy",
@@ -95,6 +96,7 @@ class EntityData:
     device: str | None = None
     readings: list[Reading] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (attribute, problem)
+    properties: dict[str, Any] = field(default_factory=dict)  # more Thing properties (rest)
 
     @property
     def skipped(self) -> int:

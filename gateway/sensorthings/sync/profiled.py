@@ -18,12 +18,17 @@ import whose source has no such names (an Array-of-Things digest) maps its own n
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import profiles
+from gateway.sensorthings.sync.convert import Conversion, UnknownConversion
+from gateway.sensorthings.sync.units import ucum
 from profiles import ObservedPropertySpec, Profile
 from profiles.sensorthings import UCUM_BASE
+
+if TYPE_CHECKING:
+    from gateway.sensorthings.sync.ngsimap import EntityData
 
 # Required Thing properties a sync or import knows how to fill, from its station: anything
 # with an `id` (an NGSI entity, an Array-of-Things node).
@@ -41,12 +46,21 @@ class ProfileMismatch(ValueError):
 class ProfileBinding:
     profile: Profile
     names: dict[str, str]  # source name (NGSI attribute, digest ontology path) -> profile key
+    conversions: dict[str, Conversion] = field(default_factory=dict)  # by attribute
 
     @classmethod
     def load(
-        cls, profile_id: str, version: str | None, names: dict[str, str] | None = None
+        cls,
+        profile_id: str,
+        version: str | None,
+        names: dict[str, str] | None = None,
+        convert: dict[str, str] | None = None,
+        types: Sequence[str] = (),
     ) -> ProfileBinding:
-        """The binding, or ProfileMismatch/UnknownProfile when the profile does not fit."""
+        """The binding, or ProfileMismatch/UnknownProfile when the profile does not fit.
+        `convert` names, per attribute, the UCUM unit the source reports it in; each must
+        be one of the profile's observed properties (by `names` or by its Smart Data Models
+        name under one of `types`) with a known conversion to the profile's unit."""
         profile = profiles.get(profile_id)
         spec = profile.sensorthings
         if spec is None:
@@ -68,7 +82,59 @@ class ProfileBinding:
             raise ProfileMismatch(
                 f"profile '{profile_id}' requires properties a sync cannot fill: {unfilled}"
             )
-        return cls(profile, dict(names or {}))
+        binding = cls(profile, dict(names or {}))
+        for attribute, unit in (convert or {}).items():
+            found = binding._spec_for(types, attribute)
+            if found is None:
+                raise ProfileMismatch(
+                    f"convert: '{attribute}' is none of the observed properties of "
+                    f"'{profile_id}' (map it in observed_properties)"
+                )
+            try:
+                binding.conversions[attribute] = Conversion.between(unit, found.ucum)
+            except UnknownConversion as e:
+                raise ProfileMismatch(f"convert.{attribute}: {e}") from None
+        return binding
+
+    def _spec_for(self, types: Sequence[str], attribute: str) -> ObservedPropertySpec | None:
+        spec = self.profile.sensorthings
+        assert spec is not None
+        key = self.names.get(attribute)
+        if key:
+            return spec.observed_properties.get(key)
+        return next((p for t in types if (p := spec.by_attribute(t, attribute))), None)
+
+    def converted(self, entities: Sequence[EntityData]) -> Sequence[EntityData]:
+        """The entities with each reading in the profile's unit and result type: a
+        `convert` attribute converted when it comes in the declared unit or without one (a
+        reading in a third unit is left as it is, and so is not declared conforming); a
+        whole number of an integer-typed property (a count) stored as an integer."""
+        spec = self.profile.sensorthings
+        assert spec is not None
+        counts = any(p.result_type == "integer" for p in spec.observed_properties.values())
+        if not self.conversions and not counts:
+            return entities
+        out = []
+        for entity in entities:
+            readings = [self._typed(entity.type, self._convert(r)) for r in entity.readings]
+            out.append(replace(entity, readings=readings))
+        return out
+
+    def _convert(self, reading: Any) -> Any:
+        conversion = self.conversions.get(reading.attribute)
+        if conversion is None:
+            return reading
+        unit = ucum(reading.unit_code) if reading.unit_code else conversion.source
+        if unit != conversion.source:
+            return reading
+        return replace(reading, value=conversion(reading.value), unit_code=conversion.target)
+
+    def _typed(self, entity_type: str, reading: Any) -> Any:
+        found = self._spec_for((entity_type,), reading.attribute)
+        whole = isinstance(reading.value, float) and reading.value.is_integer()
+        if found is not None and found.result_type == "integer" and whole:
+            return replace(reading, value=int(reading.value))
+        return reading
 
     @property
     def declared(self) -> dict[str, str]:

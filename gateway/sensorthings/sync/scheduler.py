@@ -26,6 +26,7 @@ from gateway.sensorthings.store.write import WriteContext
 from gateway.sensorthings.sync import metrics, subscribe
 from gateway.sensorthings.sync.ngsi import NgsiSource
 from gateway.sensorthings.sync.ngsimap import EntityData
+from gateway.sensorthings.sync.rest import RestSource
 from gateway.sensorthings.sync.upsert import SyncResult, upsert_plan
 
 log = logging.getLogger("twinbridge.sensorthings.sync")
@@ -39,7 +40,7 @@ IDLE = RECHECK  # a source without polling runs this often (the subscription che
 
 @dataclass
 class SourceState:
-    source: NgsiSource
+    source: NgsiSource | RestSource
     service: Any  # the tenant's EmbeddedService
     due: float = 0.0
     failures: int = 0
@@ -58,13 +59,18 @@ def _count_things(ctx: WriteContext, source: str) -> Plan[int]:
     return int(rows[0][0])
 
 
+def _source(tenant: str, item: Any) -> NgsiSource | RestSource:
+    """The reader of a configured source, by its kind."""
+    return RestSource(tenant, item) if item.kind == "rest" else NgsiSource(tenant, item)
+
+
 class SyncScheduler:
     def __init__(self, loaded: Any, services: dict[str, Any]) -> None:
         self.states: dict[tuple[str, str], SourceState] = {}
         for tenant, service in services.items():
             cfg = loaded.config.tenants[tenant].sensorthings
             for item in cfg.sync if hasattr(service, "store") else []:
-                self.states[(tenant, item.name)] = SourceState(NgsiSource(tenant, item), service)
+                self.states[(tenant, item.name)] = SourceState(_source(tenant, item), service)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -146,6 +152,8 @@ class SyncScheduler:
             async with asyncio.timeout(timeout):
                 entities = await source.poll()
             await self.apply(state, entities, None)
+            if isinstance(source, RestSource):
+                source.commit()  # its series windows move on only once stored
             state.polled = True
         if state.history_wanted:
             await self._history(state)
@@ -233,6 +241,8 @@ class SyncScheduler:
         state: SourceState, entities: Sequence[EntityData], links: Links | None
     ) -> SyncResult:
         cfg, profile = state.source.cfg, state.source.profile
+        if profile is not None:  # values in the profile's units (convert.py)
+            entities = profile.converted(entities)
         result: SyncResult = await state.service.run_write(
             lambda ctx: upsert_plan(
                 ctx, cfg.name, entities, cfg.units, profile=profile, formerly=cfg.formerly

@@ -67,7 +67,8 @@ def _location(entity: EntityData) -> dict[str, Any]:
 def _thing_properties(
     source: str, entity: EntityData, profile: ProfileBinding | None
 ) -> dict[str, Any]:
-    props = {"source": source, "entityId": entity.id, "entityType": entity.type}
+    keys = {"source": source, "entityId": entity.id, "entityType": entity.type}
+    props = {**entity.properties, **keys}  # a rest source's own first, never over the keys
     return {**props, **profile.thing_properties(entity)} if profile else props
 
 
@@ -125,8 +126,15 @@ def _sensor(ctx: WriteContext, source: str, entity: EntityData, found: Known) ->
                 "encodingType": "text/plain",
                 "metadata": entity.device,
             }
+        elif entity.type not in SUBJECTS:  # not a Smart Data Model (a rest source's stations)
+            body = {
+                "name": f"{entity.type} ({source})",
+                "description": f"The instruments behind the {entity.type} stations of {source}",
+                "encodingType": "text/plain",
+                "metadata": f"{entity.type} stations of the sync source {source}",
+            }
         else:
-            subject = SUBJECTS.get(entity.type, "data-models")
+            subject = SUBJECTS[entity.type]
             body = {
                 "name": f"{entity.type} ({source})",
                 "description": f"The instruments behind the {entity.type} entities of {source}",
