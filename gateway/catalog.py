@@ -70,7 +70,10 @@ class CollectionSource:
         limits = loaded.config.server.query
         self.budget = Budget(limits.scan_rows, limits.scan_seconds, self.name)
         order = list(self.profile.properties()) if self.profile else None
-        self.mapper = Mapper(cfg.mapping, order)
+        name = self.name
+        self.mapper = Mapper(
+            cfg.mapping, order, lambda f, problem: count_left_out(name, f, problem)
+        )
         self.connector = _build_connector(cfg, loaded, self.name)
         resilience = effective(loaded.config.server.resilience, cfg.resilience)
         self.guard = SourceGuard(self.name, resilience, self.connector.concurrency())

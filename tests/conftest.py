@@ -42,9 +42,11 @@ def require_command(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from gateway.demo.generate import ensure_demo_data
+    from gateway.demo.generate import GENERATOR_VERSION, ensure_demo_data
 
-    folder = ensure_demo_data(tmp_path_factory.getbasetemp().parent / "demo-data")
+    # One folder per generator version: worktrees with other generators never share one.
+    shared = tmp_path_factory.getbasetemp().parent / f"demo-data-{GENERATOR_VERSION}"
+    folder = ensure_demo_data(shared)
     os.environ["TWINBRIDGE_DEMO_DIR"] = str(folder)
     return folder
 

@@ -10,10 +10,12 @@
 - München (`muenchen-gebaeude.geojson`, EPSG:31468, Gauß-Krüger zone 4, Bavaria's former
   system, named by the legacy `crs` member): a CityGML LoD2 model flattened to GeoJSON:
   Polygon footprints, `function` as the AdV code "31001_<Gebäudefunktion>", `roofType` as
-  German text, `measuredHeight` and the roof edges' heights (CityGML 3.0) in cm,
-  `storeysAboveGround`, `yearOfConstruction` as gYear text, `conditionOfConstruction`,
-  `lod` ("LoD2", "LoD1" where no roof was modelled), the AdV attribute HoeheGrund in m,
-  the converter's `groundSurfaceArea` (m², LoD2 only), `creationDate`.
+  German text, `measuredHeight` in cm, the roof edges as Bavaria's LoD2 attributes give
+  them: absolute heights in m (DHHN2016) `NiedrigsteTraufeDesGebaeudes` (eaves) and
+  `HoeheDach` (ridge), with the terrain `HoeheGrund` in m (so the heights above ground are
+  differences), `storeysAboveGround`, `yearOfConstruction` as gYear text,
+  `conditionOfConstruction`, `lod` ("LoD2", "LoD1" where no roof was modelled), the
+  converter's `groundSurfaceArea` (m², LoD2 only), `creationDate`.
 
 Buildings stand in rows on both sides of real streets of the districts in places.py
 (rectangles and L-shapes, terraced or detached), with heights that follow their function,
@@ -325,6 +327,11 @@ def _cm(value: float | None) -> int | None:
     return None if value is None else round(value * 100)
 
 
+def _above_sea(b: Building, height: float) -> float:
+    """An absolute height (m, DHHN2016), as Bavaria's LoD2 attributes give roof edges."""
+    return round(b.ground_m + height, 2)
+
+
 def _muenchen_properties(rng: random.Random, b: Building, number: int, area: float) -> dict:
     lod2 = rng.random() >= 0.1
     return {
@@ -334,8 +341,8 @@ def _muenchen_properties(rng: random.Random, b: Building, number: int, area: flo
         "conditionOfConstruction": ZUSTAND[b.zustand],
         "measuredHeight": _cm(b.height_m),
         "measuredHeight_uom": "cm",
-        "heightLowestRoofEdge": _cm(b.eaves_m) if lod2 else None,
-        "heightHighestRoofEdge": _cm(b.ridge_m) if lod2 else None,
+        "NiedrigsteTraufeDesGebaeudes": _above_sea(b, b.eaves_m) if lod2 else None,
+        "HoeheDach": _above_sea(b, b.ridge_m) if lod2 else None,
         "HoeheGrund": b.ground_m,
         "groundSurfaceArea": round(area, 1) if lod2 else None,
         "storeysAboveGround": _maybe(rng, 0.15, b.storeys),

@@ -8,12 +8,14 @@ the shape of its kind of source:
   power in kW, `schnelllader` ja/nein, ISO dates.
 - `leipzig-ladeeinrichtungen.csv` (UTF-8, `;`, decimal commas): 30 stations in the column
   style of the Bundesnetzagentur's Ladesäulenregister: WGS 84 Breitengrad/Längengrad, the
-  register's connector names as free text ('DC Kupplung Combo, DC CHAdeMO'), the parking
-  information as free text, the station's rated power in kW and the highest power of one
-  charging point in W (as the city's charging backend exports it), dates as dd.mm.yyyy.
+  parking information as free text, dates as dd.mm.yyyy, and, as the register has them,
+  up to four charging points per row, each in its own columns: `Steckertypen1..4` (the
+  register's connector names, several in one cell: 'DC Kupplung Combo, DC CHAdeMO') and
+  `Nennleistung Stecker1..4` (kW); a station of more points is listed with its first four.
 
-demo.yaml maps both onto the profile; the mapping needs renames, casts, a unit factor,
-code lists for single words and, through `split`, for lists of words.
+demo.yaml maps both onto the profile; the mapping needs renames, casts, code lists for
+single words and, through `split`, for lists of words; for Leipzig, `collect` gathers the
+connector columns into one list and `sum`/`max` give the station's and the highest power.
 """
 
 from __future__ import annotations
@@ -147,9 +149,6 @@ LEIPZIG_COLUMNS = [
     "Status",
     "Art der Ladeeinrichtung",
     "Anzahl Ladepunkte",
-    "Nennleistung Ladeeinrichtung [kW]",
-    "Max. Leistung Ladepunkt [W]",
-    "Steckertypen",
     "Bezahlsysteme",
     "Öffnungszeiten",
     "Informationen zum Parkraum",
@@ -162,6 +161,13 @@ LEIPZIG_COLUMNS = [
     "Breitengrad",
     "Längengrad",
 ]
+REGISTER_POINTS = 4  # charging points the register has columns for
+LEIPZIG_COLUMNS += [
+    f"{column}{n}"
+    for n in range(1, REGISTER_POINTS + 1)
+    for column in ("Steckertypen", "Nennleistung Stecker")
+]
+DC_CONNECTORS = {"ccs2", "chademo", "tesla"}
 
 
 def _kind(rng: random.Random, points: int | None = None) -> Kind:
@@ -264,7 +270,8 @@ def leipzig_rows(seed: int) -> list[list[str]]:
         )
         if kind.name == "ac11" and rng.random() < 0.15:
             parking = "Betriebsgelände"
-        connectors = [rng.choice(LE_CONNECTORS[c]) for c in kind.connectors]
+        words = {c: rng.choice(LE_CONNECTORS[c]) for c in kind.connectors}
+        points = kind.point_kw[:REGISTER_POINTS]
         commissioned = _commissioned(rng, kind)
         rows.append(
             [
@@ -273,10 +280,7 @@ def leipzig_rows(seed: int) -> list[list[str]]:
                 f"{'Schnellladepark' if kind.fast else 'Ladesäule'} {street} {house}",
                 status,
                 "Schnellladeeinrichtung" if kind.fast else "Normalladeeinrichtung",
-                str(len(kind.point_kw)),
-                _comma(_total_kw(kind), 2),
-                str(round(max(kind.point_kw) * 1000)),
-                ", ".join(connectors),
+                str(len(points)),
                 "; ".join(LE_PAYMENT[p] for p in _payment(rng, kind)),
                 "Mo-Sa 07:00-22:00" if parking == "Kundenparkplatz" else "24/7",
                 parking,
@@ -288,9 +292,29 @@ def leipzig_rows(seed: int) -> list[list[str]]:
                 district.name,
                 _comma(lat, 6),
                 _comma(lon, 6),
+                *_point_columns(kind, points, words),
             ]
         )
     return rows
+
+
+def _point_columns(kind: Kind, points: tuple[float, ...], words: dict[str, str]) -> list[str]:
+    """Steckertypen and Nennleistung of each charging point, empty for points not there:
+    DC plugs at the fast points, a Schuko socket at a 3.7 kW point, Typ 2 at the others."""
+    cells: list[str] = []
+    for n in range(REGISTER_POINTS):
+        if n >= len(points):
+            cells += ["", ""]
+            continue
+        kw = points[n]
+        if kw > 22:
+            plugs = [c for c in kind.connectors if c in DC_CONNECTORS]
+        elif kw <= 3.7 and "schuko" in kind.connectors:
+            plugs = ["schuko"]
+        else:
+            plugs = [c for c in kind.connectors if c not in DC_CONNECTORS and c != "schuko"]
+        cells += [", ".join(words[c] for c in plugs), _comma(kw, 2)]
+    return cells
 
 
 def write_leipzig_stations(path: Path, seed: int) -> int:

@@ -51,7 +51,7 @@ from gateway.demo.sensors import ensure_sensor_demo
 from gateway.demo.species import MUENCHEN_GENUS_CODES
 from gateway.demo.trees import Gaps, Tree, lay_out_streets, plant
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 DEFAULT_SEED = 2024
 COUNTS = {"hamburg": 3000, "leipzig": 2500, "muenchen": 3500}
 FILES = {"hamburg": "hamburg.geojson", "leipzig": "leipzig.csv", "muenchen": "muenchen.gpkg"}

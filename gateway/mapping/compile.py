@@ -15,24 +15,12 @@ from typing import Any
 
 from connectors import paths
 from gateway.mapping.casts import caster, text, to_integer, to_number
+from gateway.mapping.combine import Report, collect_getter, operation_getter
+from gateway.mapping.read import Getter, Record, add_items, reader
 from gateway.mapping.rules import TEMPLATE_FIELD, Mapping, MappingRule
 
 Feature = dict[str, Any]
-Record = dict[str, Any]
-Getter = Callable[[Record], Any]
-
-
-def reader(source: str) -> Getter:
-    """Read one field, by its name or, when absent under that name, by walking its path."""
-    if not paths.is_path(source):
-        return lambda props: props.get(source)
-    parts, missing = paths.parse(source), paths.MISSING
-
-    def read(props: Record) -> Any:
-        value = props.get(source, missing)
-        return paths.get(props, parts) if value is missing else value
-
-    return read
+__all__ = ["Feature", "Getter", "Mapper", "Record", "compile_rule", "reader"]
 
 
 def _template_getter(template: str) -> Getter:
@@ -48,13 +36,32 @@ def _template_getter(template: str) -> Getter:
     return get
 
 
-def compile_rule(rule: MappingRule) -> Getter:
-    """One profile property: read (field/constant/template) -> code list -> cast -> unit."""
+def compile_rule(rule: MappingRule, report: Report | None = None) -> Getter:
+    """One profile property: read (field/constant/template/columns/operation) -> split ->
+    code list -> cast -> unit -> default. `report(field, problem)` counts source values
+    an operation could not use (the data-quality counter)."""
+    get = _value_getter(rule, report)
+    if rule.default is None:
+        return get
+    default = rule.default
+
+    def get_or_default(props: Record) -> Any:
+        value = get(props)
+        return default if value is None or value == "" else value
+
+    return get_or_default
+
+
+def _value_getter(rule: MappingRule, report: Report | None) -> Getter:
     if rule.constant is not None:
         constant = rule.constant
         return lambda props: constant
     if rule.template is not None:
         return _template_getter(rule.template)
+    if rule.collect is not None:
+        return collect_getter(rule.collect, rule.split, _steps(rule))
+    if rule.operation is not None:
+        return operation_getter(rule, report)
     source = rule.from_
     assert source is not None
     if rule.split is not None:
@@ -114,19 +121,8 @@ def _list_getter(source: str, separator: str, steps: list[Callable[[Any], Any]])
         value = read(props)
         if value is None or value == "":
             return None
-        items = value if isinstance(value, list) else text(value).split(separator)
         out: list[Any] = []
-        for item in items:
-            if isinstance(item, str):
-                item = item.strip()
-            if item is None or item == "":
-                continue
-            for step in steps:
-                item = step(item)
-                if item is None:
-                    break
-            if item is not None and item not in out:
-                out.append(item)
+        add_items(value if isinstance(value, list) else text(value), separator, steps, out)
         return out
 
     return get
@@ -142,7 +138,7 @@ def _rename_source(rule: MappingRule) -> str | None:
     is no plain rename: its value may have to be walked to."""
     if rule.type or rule.codes is not None or rule.factor is not None or rule.offset is not None:
         return None
-    if rule.split is not None:
+    if rule.split is not None or rule.default is not None:
         return None
     return None if rule.from_ is None or paths.is_path(rule.from_) else rule.from_
 
@@ -156,7 +152,12 @@ class Mapper:
     of `template`, which holds the profile's property order whichever loop sets them.
     """
 
-    def __init__(self, mapping: Mapping | None, property_order: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        mapping: Mapping | None,
+        property_order: list[str] | None = None,
+        report: Report | None = None,
+    ) -> None:
         self.identity = mapping is None
         self.id_field = mapping.id if mapping else None
         rules = mapping.rules() if mapping else {}
@@ -170,7 +171,7 @@ class Mapper:
             if source is not None:
                 self.renames.append((name, source))
             else:
-                self.computed.append((name, compile_rule(rules[name])))
+                self.computed.append((name, compile_rule(rules[name], report)))
         # Renames alone are set in profile order anyway: then an empty dict is the fastest start.
         self.template: dict[str, Any] = dict.fromkeys(ordered) if self.computed else {}
         self._names = tuple(name for name, _ in self.renames)
@@ -191,10 +192,7 @@ class Mapper:
             return None
         fields = list(self._sources)
         for _, rule in self.computed_rules:
-            if rule.template is not None:
-                fields += TEMPLATE_FIELD.findall(rule.template)
-            elif rule.from_ is not None:
-                fields.append(rule.from_)
+            fields += rule.source_fields()
         if self.id_field:
             fields.append(self.id_field)
         return tuple(dict.fromkeys(fields))

@@ -8,6 +8,7 @@ it names in `from` and in templates.
 from __future__ import annotations
 
 import re
+from numbers import Real
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -15,6 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from connectors import paths
 
 TEMPLATE_FIELD = re.compile(r"{([^{}]+)}")
+# Keys that compute a number from several operands (source fields or numbers).
+AGGREGATES = ("sum", "min", "max")  # over the operands present: a null one is skipped
+ARITHMETIC = ("difference", "product", "quotient")  # a null operand gives null
+OPERATIONS = AGGREGATES + ARITHMETIC
+Operand = str | float
+_OPERANDS = (
+    " Each operand is a source field (a path) or a number; a value that is no number is "
+    "left out and counted as a data-quality problem."
+)
 
 
 class MappingRule(BaseModel):
@@ -53,6 +63,41 @@ class MappingRule(BaseModel):
         "'{strasse} {hausnr}' or '{address.street} {address.number}'.",
     )
 
+    collect: list[str] | None = Field(
+        None,
+        description="Source fields (paths) gathered into one list, e.g. the columns "
+        "`Steckertypen1`..`Steckertypen4`: nulls and repeats are dropped, `split`, the code "
+        "list and the cast apply to each value as with `split`; all columns empty gives null.",
+    )
+    sum: list[Operand] | None = Field(
+        None, description="The sum of the operands present (nulls skipped)." + _OPERANDS
+    )
+    min: list[Operand] | None = Field(
+        None, description="The least of the operands present (nulls skipped)." + _OPERANDS
+    )
+    max: list[Operand] | None = Field(
+        None, description="The greatest of the operands present (nulls skipped)." + _OPERANDS
+    )
+    difference: list[Operand] | None = Field(
+        None,
+        description="The first operand minus the second, e.g. `[HoeheDach, HoeheGrund]`; "
+        "a null operand gives null." + _OPERANDS,
+    )
+    product: list[Operand] | None = Field(
+        None, description="The product of the operands; a null operand gives null." + _OPERANDS
+    )
+    quotient: list[Operand] | None = Field(
+        None,
+        description="The first operand divided by the second; a null operand or a division "
+        "by zero gives null." + _OPERANDS,
+    )
+    default: Any = Field(
+        None,
+        description="The value when the rule gives null: the source value is absent or "
+        "empty, has no entry in `codes`, or does not cast. Applied last: read -> split -> "
+        "codes -> cast -> factor/offset -> default.",
+    )
+
     @field_validator("from_")
     @classmethod
     def _a_path(cls, value: str | None) -> str | None:
@@ -67,18 +112,131 @@ class MappingRule(BaseModel):
             paths.parse(name)
         return value
 
+    @field_validator("collect")
+    @classmethod
+    def _columns(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(value) < 2:
+            raise ValueError("name at least two source fields to collect")
+        for name in value or ():
+            paths.parse(name)
+        return value
+
+    @field_validator(*OPERATIONS)
+    @classmethod
+    def _operands(cls, value: list[Operand] | None) -> list[Operand] | None:
+        if value is None:
+            return None
+        if len(value) < 2:
+            raise ValueError("give at least two operands")
+        for operand in value:
+            if isinstance(operand, str):
+                paths.parse(operand)
+        if all(not isinstance(operand, str) for operand in value):
+            raise ValueError("name at least one source field among the operands")
+        return value
+
     @model_validator(mode="after")
     def _one_origin(self) -> MappingRule:
-        origins = [self.from_ is not None, self.constant is not None, self.template is not None]
-        if sum(origins) != 1:
-            raise ValueError("give exactly one of 'from', 'constant' or 'template'")
-        if self.split is not None and (self.from_ is None or not self.split):
-            raise ValueError("'split' needs 'from' and a non-empty separator")
+        given = [key for key in ("from", "constant", "template", "collect") if self._has(key)]
+        given += [key for key in OPERATIONS if getattr(self, key) is not None]
+        if len(given) != 1:
+            found = f" (found {', '.join(repr(k) for k in given)})" if given else ""
+            raise ValueError(
+                "give exactly one of 'from', 'constant', 'template', 'collect' or one of "
+                + ", ".join(repr(k) for k in OPERATIONS)
+                + found
+            )
+        self._check_operation()
+        self._check_default()
+        if self.split is not None and (self.from_ is None and self.collect is None):
+            raise ValueError("'split' needs 'from' or 'collect'")
+        if self.split is not None and not self.split:
+            raise ValueError("'split' needs a non-empty separator")
+        if self.collect is not None and (self.factor is not None or self.offset is not None):
+            raise ValueError("'collect' does not combine with 'factor' or 'offset'")
         if self.split is not None and (self.factor is not None or self.offset is not None):
             raise ValueError("'split' does not combine with 'factor' or 'offset'")
         if self.format and self.type not in ("date", "datetime"):
             raise ValueError("'format' only applies with type date or datetime")
         return self
+
+    def _has(self, key: str) -> bool:
+        return getattr(self, "from_" if key == "from" else key) is not None
+
+    def _check_operation(self) -> None:
+        operation = self.operation
+        if operation is None:
+            return
+        key, operands = operation
+        if key in ("difference", "quotient") and len(operands) != 2:
+            raise ValueError(f"'{key}' takes exactly two operands")
+        for other in ("split", "codes", "format"):
+            if getattr(self, other) is not None:
+                raise ValueError(f"'{key}' computes a number: it does not combine with '{other}'")
+        if self.type not in (None, "integer", "number"):
+            raise ValueError(f"'{key}' computes a number: 'type' may be integer or number")
+
+    def _check_default(self) -> None:
+        if self.default is None:
+            return
+        if self.constant is not None:
+            raise ValueError("'default' has no use with 'constant' (it is never null)")
+        if self.gives_list:
+            if not isinstance(self.default, list):
+                raise ValueError("'default' of a list ('split' or 'collect') must be a list")
+            return
+        expected = _DEFAULT_TYPES.get(self.type or ("number" if self.operation else ""))
+        if expected is not None and not _fits(self.default, expected):
+            kind = self.type or "number"
+            raise ValueError(f"'default' must be of type {kind}, like the rule's values")
+
+    @property
+    def operation(self) -> tuple[str, list[Operand]] | None:
+        """(key, operands) of a rule that computes a number from several operands."""
+        for key in OPERATIONS:
+            operands = getattr(self, key)
+            if operands is not None:
+                return key, operands
+        return None
+
+    @property
+    def gives_list(self) -> bool:
+        """Whether the rule's values are lists (`split` or `collect`)."""
+        return self.split is not None or self.collect is not None
+
+    @property
+    def computed(self) -> bool:
+        """Whether the value is computed from several source fields (`collect` or an
+        operation): no single source column holds it, so it is never pushed down."""
+        return self.collect is not None or self.operation is not None
+
+    def source_fields(self) -> list[str]:
+        """Every source field (or path) the rule reads, in the order it names them."""
+        if self.from_ is not None:
+            return [self.from_]
+        if self.template is not None:
+            return list(dict.fromkeys(TEMPLATE_FIELD.findall(self.template)))
+        if self.collect is not None:
+            return list(dict.fromkeys(self.collect))
+        operation = self.operation
+        if operation is not None:
+            return list(dict.fromkeys(o for o in operation[1] if isinstance(o, str)))
+        return []
+
+
+_DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "date": (str,),
+    "datetime": (str,),
+    "integer": (int,),
+    "number": (Real,),
+    "boolean": (bool,),
+}
+
+
+def _fits(value: Any, types: tuple[type, ...]) -> bool:
+    """A default of the rule's type (True is no number here, though Python says so)."""
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
 
 class Mapping(BaseModel):

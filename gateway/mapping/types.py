@@ -32,12 +32,16 @@ def property_type(rule: MappingRule, source_types: Mapping[str, str]) -> str:
         return _value_type(rule.constant)
     if rule.template is not None:
         return "string"
+    if rule.operation is not None:
+        return "integer" if rule.type == "integer" else "number"
     if rule.factor is not None or rule.offset is not None:
         return "integer" if rule.type == "integer" else "number"
     if rule.type is not None:
         return rule.type
     if rule.codes is not None:
         return _common({_value_type(v) for v in rule.codes.values() if v is not None} or {"json"})
+    if rule.collect is not None:  # typed by its items, as a `split` list is
+        return _common({source_types.get(c, "json") for c in rule.collect})
     return source_types.get(rule.from_ or "", "json")
 
 

@@ -9,7 +9,7 @@ count alike; a cast failure is seen here only, where the source value is still a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -17,8 +17,8 @@ from typing import Any
 import profiles
 from connectors import paths
 from gateway.config import CollectionConfig, LoadedConfig
-from gateway.mapping.compile import Mapper, reader
-from gateway.mapping.rules import TEMPLATE_FIELD
+from gateway.mapping.compile import Getter, Mapper, compile_rule, reader
+from gateway.mapping.rules import ARITHMETIC, OPERATIONS, MappingRule
 from gateway.mapwizard.source import SourceSpec, build, records, total
 from gateway.quality.accumulator import QualityAccumulator
 
@@ -33,6 +33,7 @@ class PropertyCheck:
     rule: str | None  # the rule as written; None: not mapped
     present: int = 0  # records whose source value is not empty
     failed: int = 0  # ... that the rule turned into null (cast, format, code list)
+    defaulted: int = 0  # ... that the rule could not map, so its `default` stands in
     out_of_range: int = 0
     outside_code_list: int = 0
     examples: list[str] = field(default_factory=list)
@@ -82,6 +83,7 @@ class CollectionCheck:
                     "required": p.required,
                     "present": p.present,
                     "failed_rule": p.failed,
+                    "defaulted": p.defaulted,
                     "out_of_range": p.out_of_range,
                     "outside_code_list": p.outside_code_list,
                     "examples": p.examples,
@@ -92,9 +94,7 @@ class CollectionCheck:
 
 
 def _inputs(rule: Any) -> list[str]:
-    if rule.template is not None:
-        return TEMPLATE_FIELD.findall(rule.template)
-    return [rule.from_] if rule.from_ is not None else []
+    return list(rule.source_fields())
 
 
 async def check_collection(
@@ -117,7 +117,10 @@ async def check_collection(
         {"connector": cfg.source.connector, **cfg.source.options()}, loaded.base_dir, loaded.origin
     )
     try:
-        count = partial(_count, readers=readers, checks=checks)
+        # difference, product, quotient need every operand: a value is there when all are
+        every = {n for n, r in rules.items() if r.operation and r.operation[0] in ARITHMETIC}
+        bare = {n: _without_default(r) for n, r in rules.items() if n in checks and r.default}
+        count = partial(_count, readers=readers, checks=checks, every=every, bare=bare)
         await _read(spec, mapper, figures, count, report, progress)
     except Exception as e:  # a source that cannot be read is the report's answer
         report.error = f"{type(e).__name__}: {e}"
@@ -155,7 +158,12 @@ def _describe(rule: Any) -> str | None:
     if rule is None:
         return None
     data = rule.model_dump(by_alias=True, exclude_none=True)
-    origin = data.pop("from", None) or data.pop("template", None) or repr(data.pop("constant"))
+    key = next(k for k in ("from", "template", "collect", *OPERATIONS, "constant") if k in data)
+    origin = data.pop(key)
+    if key == "constant":
+        origin = repr(origin)
+    elif key != "from" and key != "template":  # the columns read, by the key's name
+        origin = f"{key} of {', '.join(map(str, origin))}"
     if "codes" in data:
         data["codes"] = f"{len(data['codes'])} codes"
     steps = ", ".join(f"{k} {v}" for k, v in data.items())
@@ -173,17 +181,30 @@ def _unknown(mapper: Mapper, described: set[str]) -> list[str]:
     return out
 
 
+def _without_default(rule: MappingRule) -> Getter:
+    """The rule as if it had no default: what it makes of a value, before the fallback."""
+    return compile_rule(rule.model_copy(update={"default": None}))
+
+
 def _count(
-    record: Any, feature: Any, readers: dict[str, list[Any]], checks: dict[str, PropertyCheck]
+    record: Any,
+    feature: Any,
+    readers: dict[str, list[Any]],
+    checks: dict[str, PropertyCheck],
+    every: Collection[str] = (),
+    bare: Mapping[str, Getter] | None = None,
 ) -> None:
     props = record.get("properties") or {}
     mapped = feature["properties"]
     for name, reads in readers.items():
         values = [read(props) for read in reads]
-        if not any(v is not None and v != "" for v in values):
+        there = [v is not None and v != "" for v in values]
+        if not (all(there) if name in every else any(there)):
             continue
         check = checks[name]
         check.present += 1
+        if bare and name in bare and bare[name](props) in (None, "", []):
+            check.defaulted += 1
         if mapped.get(name) is None or mapped.get(name) == []:
             check.failed += 1
             if len(check.examples) < EXAMPLES:

@@ -143,6 +143,9 @@ def _print(report: CollectionCheck) -> None:
     ]
     if report.duplicate_ids:
         notes.append(f"{report.duplicate_ids} duplicate ids")
+    for p in report.properties:
+        if p.defaulted:  # not a failure: the mapping says what such a value means
+            Console().print(Text(f"{p.name}: {p.defaulted} values took the default", "yellow"))
     if report.valid < report.items:
         notes.append(f"{report.items - report.valid} items invalid against the profile's schema")
     for line in notes:

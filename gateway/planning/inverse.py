@@ -37,8 +37,14 @@ The rules, per property of the profile:
    `NOT (s IN F)`; a term true (or false) for null itself stays residual. An exact rewrite
    is impossible (the source cannot tell unmapped codes apart), so a coded term is pushed
    only where its true or its false set alone matters.
-5. Everything else (templates, `format` casts, text-to-number casts, mixed terms) stays
-   residual.
+5. A `default:` (defaults.py): the term holds its outcome for the default on the records
+   the rule without it maps to null. A rename of a typed field or a code list can name
+   those records in the source (null, '' for text, or no code), so the rewrite for the rule
+   without the default gains `OR <those>` or `AND NOT <those>`; any other rule with a
+   default stays residual.
+6. Everything else (templates, `format` casts, text-to-number casts, values computed from
+   several fields by `collect` or an operation such as `difference`, mixed terms) stays
+   residual: no single source column holds such a value.
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ from connectors.filters import (
     typed_key,
 )
 from gateway.mapping import MappingRule, compile_rule
+from gateway.planning import defaults
+from gateway.planning.codes import MAX_CODES, code_values
 from gateway.query.evaluate import compile_value, kind_of
 
 Need = str  # "true", "false" or "exact": which outcome set a rewrite must keep
@@ -75,7 +83,6 @@ _FLIP = {"true": "false", "false": "true", "exact": "exact"}
 _SWAP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
 _RENAME_CASTS = {("integer", "integer"), ("number", "number"), ("number", "integer")}
 _RENAME_CASTS |= {("boolean", "boolean"), ("date", "date"), ("datetime", "datetime")}
-_MAX_CODES = 1000
 Capabilities = Callable[[Expr], bool] | Collection[str] | Any
 Split = tuple[Expr | None, Expr | None]
 _SPLITS: LRUCache[tuple[Any, ...], tuple[Any, Split]] = LRUCache(maxsize=256)
@@ -215,6 +222,8 @@ class _Inverter:
             return None
         name = names.pop()
         rule = self.rules[name]
+        if rule.default is not None:
+            return defaults.defaulted(self, expr, name, rule, need)
         source = rule.from_
         if source is None or rule.template is not None or rule.format is not None:
             return None
@@ -235,7 +244,7 @@ class _Inverter:
         rule = self.rules.get(name)
         if rule is None or rule.from_ is None or rule.codes is not None:
             return None
-        if rule.split is not None:
+        if rule.split is not None or rule.default is not None:
             return None
         if rule.factor is not None or rule.offset is not None or rule.format is not None:
             return None
@@ -243,6 +252,11 @@ class _Inverter:
             return None  # a path into a record the connector does not flatten: walked after mapping
         cast = (rule.type, self.source_types.get(rule.from_))
         return rule.from_ if rule.type is None or cast in _RENAME_CASTS else None
+
+    def with_rule(self, name: str, rule: MappingRule) -> _Inverter:
+        """The same inverter with one property's rule replaced."""
+        assert self.rules is not None
+        return _Inverter({**self.rules, name: rule}, self.source_types, self.types)
 
     def outcome(self, expr: Expr, name: str, value: Any) -> Any:
         return compile_value(expr, types=self.types)({"properties": {name: value}})
@@ -259,8 +273,8 @@ class _Inverter:
     def coded(self, expr: Expr, name: str, rule: MappingRule, need: Need) -> Expr | None:
         source = rule.from_
         assert source is not None and rule.codes is not None
-        keys = _code_values(rule.codes, self.source_types.get(source))
-        if need == "exact" or keys is None or len(keys) > _MAX_CODES:
+        keys = code_values(rule.codes, self.source_types.get(source))
+        if need == "exact" or keys is None or len(keys) > MAX_CODES:
             return None
         unknown = self.outcome(expr, name, None)
         if (need == "true" and unknown is True) or (need == "false" and unknown is False):
@@ -291,28 +305,6 @@ def _simplify(op: str, args: list[Expr]) -> Expr:
     if all(isinstance(a, Literal) for a in kept):
         return Literal(None)
     return kept[0] if len(kept) == 1 else Call(op, tuple(kept))
-
-
-def _code_values(codes: Mapping[Any, Any], source_type: str | None) -> list[Any] | None:
-    """The source values the code keys stand for (the mapping compares keys as text)."""
-    if source_type == "string":
-        return [str(key) for key in codes]
-    if source_type not in ("integer", "number"):
-        return None
-    found: list[Any] = []
-    for key in map(str, codes):
-        try:
-            value: int | float = int(key) if source_type == "integer" else float(key)
-        except ValueError:
-            continue  # no value of this type prints as this key
-        if math.isfinite(value) and _text(value) == key:
-            found.append(value)
-    return found
-
-
-def _text(value: float) -> str:
-    """As gateway.mapping prints a source value before looking it up."""
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 # --- rule 3: monotonic numeric mappings ---------------------------------------------------

@@ -63,6 +63,8 @@ def _sort_fields(
         rule = rules.get(name)
         if rule is None or rule.from_ is None or rule.codes or rule.factor or rule.offset:
             return None
+        if rule.default is not None:
+            return None  # the source sorts nulls where the mapped values hold the default
         source_type = fields.get(rule.from_)
         if source_type not in ("string", "integer", "number"):
             return None

@@ -142,7 +142,10 @@ def test_muenchen_is_citygml_flattened_to_geojson_in_gauss_krueger(demo: Path, r
         assert year is None or (isinstance(year, str) and year.isdigit())
         assert row["lod"] in ("LoD1", "LoD2")
         if row["lod"] == "LoD1":  # no roof modelled
-            assert row["roofType"] is None and row["heightHighestRoofEdge"] is None
+            assert row["roofType"] is None and row["HoeheDach"] is None
+        else:  # Bavaria's roof edges: absolute heights (m, DHHN2016) above the terrain
+            assert row["HoeheGrund"] < row["NiedrigsteTraufeDesGebaeudes"] <= row["HoeheDach"]
+            assert row["HoeheDach"] < row["HoeheGrund"] + row["measuredHeight"] / 100 + 0.02
         x, y = row["_geometry"].exterior.coords[0]
         assert 4_450_000 < x < 4_480_000 and 5_320_000 < y < 5_350_000  # GK zone 4, not UTM
 

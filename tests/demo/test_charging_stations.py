@@ -107,17 +107,21 @@ def test_leipzig_csv_has_the_registers_columns_and_number_style(demo: Path) -> N
     for row in rows:
         assert re.fullmatch(r"51,\d{6}", row["Breitengrad"])
         assert re.fullmatch(r"12,\d{6}", row["Längengrad"])
-        assert re.fullmatch(r"\d+,\d\d", row["Nennleistung Ladeeinrichtung [kW]"])
-        assert re.fullmatch(r"\d{4,6}", row["Max. Leistung Ladepunkt [W]"])  # watts
         assert re.fullmatch(r"04\d{3}", row["Postleitzahl"])
+        points = [n for n in range(1, 5) if row[f"Nennleistung Stecker{n}"]]
+        assert points == list(range(1, int(row["Anzahl Ladepunkte"]) + 1))  # one per point
+        for n in range(1, 5):  # plugs where there is a point, and only there
+            assert bool(row[f"Steckertypen{n}"]) == (n in points)
+            assert re.fullmatch(r"(\d+,\d\d)?", row[f"Nennleistung Stecker{n}"])
         planned = row["Status"] == "In Planung"
         assert (row["Inbetriebnahmedatum"] == "") == planned
         if not planned:
             assert re.fullmatch(r"\d\d\.\d\d\.20\d\d", row["Inbetriebnahmedatum"])
-    words = " | ".join(r["Steckertypen"] for r in rows)
+    cells = [r[f"Steckertypen{n}"] for r in rows for n in range(1, 5)]
+    words = " | ".join(cells)
     for word in ("AC Steckdose Typ 2", "AC Kupplung Typ 2", "DC Kupplung Combo", "DC CHAdeMO"):
         assert word in words, word
-    assert any(", " in r["Steckertypen"] for r in rows)  # several connectors in one cell
+    assert any(", " in cell for cell in cells)  # several connectors in one cell
 
 
 @pytest.mark.parametrize("city", sorted(READERS))
@@ -146,9 +150,10 @@ def test_code_lists_cover_every_source_word(demo: Path, collections, city: str) 
     for record in READERS[city](demo):
         props = mapper(record)["properties"]
         for name, rule in coded.items():
-            raw = record["properties"][rule.from_]
+            columns = rule.collect or [rule.from_]
+            raw = ",".join(record["properties"][c] for c in columns)
             if name in LISTS:
-                words = {w.strip() for w in raw.split(rule.split) if w.strip()}
+                words = {w.strip() for w in re.split("[,;]", raw) if w.strip()}
                 targets = {rule.codes[w] for w in words}  # a KeyError names the missing word
                 assert set(props[name] or []) == targets
             else:
@@ -160,8 +165,17 @@ def test_the_two_sources_differ_in_shape_but_not_in_profile_values(demo: Path, c
         city: [Mapper(collections[city].mapping)(r)["properties"] for r in READERS[city](demo)]
         for city in READERS
     }
-    leipzig_rule = collections["leipzig"].mapping.rules()["max_power_kw"]
-    assert leipzig_rule.factor == pytest.approx(0.001)  # W -> kW
+    leipzig_rules = collections["leipzig"].mapping.rules()
+    assert leipzig_rules["max_power_kw"].operation[0] == "max"  # over the points' columns
+    assert leipzig_rules["total_power_kw"].operation[0] == "sum"
+    for record, station in zip(READERS["leipzig"](demo), mapped["leipzig"], strict=True):
+        powers = [
+            float(v.replace(",", "."))
+            for n in range(1, 5)
+            if (v := record["properties"][f"Nennleistung Stecker{n}"])
+        ]
+        assert station["total_power_kw"] == pytest.approx(sum(powers))
+        assert station["charging_points"] == len(powers)
     for city, stations_ in mapped.items():
         assert {s["max_power_kw"] for s in stations_} <= {3.7, 11, 22, 50, 150, 250}, city
         assert any(s["charging_type"] == "fast" for s in stations_), city

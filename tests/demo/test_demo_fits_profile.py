@@ -36,8 +36,32 @@ def collections(demo: Path) -> dict[str, CollectionConfig]:
 
 
 def apply(rule: MappingRule, record: dict[str, Any]) -> Any:
+    value = _apply(rule, record)
+    return rule.default if value is None else value
+
+
+def _number(value: Any) -> float | None:
+    return None if value in (None, "") else float(str(value).replace(",", "."))
+
+
+_OPERATIONS = {"sum": sum, "min": min, "max": max, "difference": lambda v: v[0] - v[1]}
+
+
+def _operation(rule: MappingRule, record: dict[str, Any]) -> float | None:
+    assert rule.operation is not None
+    key, operands = rule.operation
+    numbers = [_number(record[o]) if isinstance(o, str) else o for o in operands]
+    present = [n for n in numbers if n is not None]
+    if not present or (key == "difference" and len(present) < 2):
+        return None
+    return round(_OPERATIONS[key](present), 6)
+
+
+def _apply(rule: MappingRule, record: dict[str, Any]) -> Any:
     if rule.constant is not None:
         return rule.constant
+    if rule.operation is not None:
+        return _operation(rule, record)
     if rule.template is not None:
         names = re.findall(r"{([^{}]+)}", rule.template)
         if all(record.get(n) in (None, "") for n in names):
@@ -48,7 +72,10 @@ def apply(rule: MappingRule, record: dict[str, Any]) -> Any:
     if value in (None, ""):
         return None
     if rule.codes is not None:
-        value = {str(k): v for k, v in rule.codes.items()}[str(value)]  # every code is listed
+        codes = {str(k): v for k, v in rule.codes.items()}
+        if rule.default is not None and str(value) not in codes:
+            return rule.default
+        value = codes[str(value)]  # without a default, every code is listed
     if rule.type == "integer":
         value = int(str(value))
     elif rule.type == "number":

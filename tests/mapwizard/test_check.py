@@ -111,3 +111,13 @@ def test_a_source_that_cannot_be_read_is_named_and_not_accepted(tmp_path: Path) 
     code, report = run_check(write_config(tmp_path, csv))
     assert code == 1 and not report["accepted"]
     assert "duplicate id '1'" in report["error"]
+
+
+def test_values_that_take_the_default_are_counted_but_do_not_fail(tmp_path: Path) -> None:
+    rows = GOOD * 20 + ["Pinus;12,5;1990;24.12.2023"] * 4 + [";12,5;1990;24.12.2023"] * 2
+    district = {"from": "gattung", "codes": {"Acer": "Mitte"}, "default": "unbekannt"}
+    config = write_config(tmp_path, write_csv(tmp_path / "a.csv", rows), district=district)
+    _, report = run_check(config)
+    props = report["properties"]
+    assert props["district"]["defaulted"] == 4  # Pinus has no code; an empty cell is absent
+    assert props["district"]["failed_rule"] == 0 and props["district"]["present"] == 24
