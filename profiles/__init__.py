@@ -91,6 +91,10 @@ class Profile:
     code_synonyms: dict[str, dict[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # How the wizard drafts a property beyond one column: property -> hints such as
+    # `aggregate: max` over a numbered column family, `above: <terrain property>` for a
+    # height above ground, `default:` for a code a source leaves empty.
+    drafting: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def properties(self) -> dict[str, dict[str, Any]]:
         """The feature properties' schemas, ordered by `x-ogc-propertySeq` (features)."""
@@ -218,6 +222,7 @@ def load(folder: Path) -> Profile:
             prop: {str(code): tuple(words or ()) for code, words in codes.items()}
             for prop, codes in (meta.get("code_synonyms") or {}).items()
         },
+        drafting={k: dict(v or {}) for k, v in (meta.get("drafting") or {}).items()},
     )
     _check_names(profile, meta_path)
     return profile
@@ -254,6 +259,8 @@ def _check_names(profile: Profile, meta_path: Path) -> None:
         "code_lists": list(profile.code_lists),
         "synonyms": list(profile.synonyms),
         "code_synonyms": list(profile.code_synonyms),
+        "drafting": list(profile.drafting)
+        + [str(h["above"]) for h in profile.drafting.values() if "above" in h],
     }
     for key, values in used.items():
         unknown = [v for v in values if v not in names]

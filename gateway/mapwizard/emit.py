@@ -84,6 +84,9 @@ def _collection(d: Draft, collection: str) -> str:
         lines += [f"      # {t.name}: {_hint(t)}" for t in missing]
     if optional:
         lines.append(f"      # unmatched optional: {', '.join(t.name for t in optional)}")
+    if d.decisions:
+        lines.append("      # DECIDE (the data cannot tell the wizard):")
+        lines += [f"      # {decision}" for decision in d.decisions]
     return "\n".join(lines) + "\n"
 
 
