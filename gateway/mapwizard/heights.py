@@ -26,19 +26,43 @@ def relative_heights(
     columns: dict[str, Values],
     raw: dict[str, list[Any]],
 ) -> None:
-    """Replace (or add) the rule of each height the sample shows to be absolute."""
-    for target in wanted:
-        ground = chosen.get(str(target.hints.get("above", "")))
-        if ground is None or not _plain(ground):
-            continue
-        taken = {p.field for n, p in chosen.items() if n != target.name}
-        for name, score in _candidates(target, chosen.get(target.name), columns, taken):
-            evidence = absolute(raw[name], raw[ground.field], target, name, ground.field)
-            if evidence is not None:
-                rule = {"difference": [source_name(name), source_name(ground.field)]}
-                confidence = round(NAME_WEIGHT * score + (1 - NAME_WEIGHT), 2)
-                chosen[target.name] = Proposal(target, name, rule, confidence, evidence)
+    """Replace (or add) the rule of each height the sample shows to be absolute: first
+    from columns named like an absolute height, then from the column drafted by name."""
+    heights = [t for t in wanted if _ground(t, chosen) is not None]
+    drafted = {t.name: chosen.get(t.name) for t in heights}
+    taken = {p.field for n, p in chosen.items() if n not in drafted}
+    for target in heights:
+        for name, score in _named(target, columns, taken):
+            if _replace(chosen, target, name, round(NAME_WEIGHT * score + 1 - NAME_WEIGHT, 2), raw):
+                taken.add(name)
                 break
+    for target in heights:
+        current = drafted[target.name]
+        if current is not None and chosen[target.name] is current and _plain(current):
+            _replace(chosen, target, current.field, current.confidence, raw)
+
+
+def _ground(target: Target, chosen: dict[str, Proposal]) -> Proposal | None:
+    """The terrain's proposal, when the profile says the target is above it."""
+    ground = chosen.get(str(target.hints.get("above", "")))
+    return ground if ground is not None and _plain(ground) else None
+
+
+def _replace(
+    chosen: dict[str, Proposal],
+    target: Target,
+    name: str,
+    confidence: float,
+    raw: dict[str, list[Any]],
+) -> bool:
+    ground = _ground(target, chosen)
+    assert ground is not None
+    evidence = absolute(raw[name], raw[ground.field], target, name, ground.field)
+    if evidence is None:
+        return False
+    rule = {"difference": [source_name(name), source_name(ground.field)]}
+    chosen[target.name] = Proposal(target, name, rule, confidence, evidence)
+    return True
 
 
 def _plain(p: Proposal) -> bool:
@@ -46,10 +70,8 @@ def _plain(p: Proposal) -> bool:
     return isinstance(p.rule, str) or set(p.rule) <= {"from", "type"}
 
 
-def _candidates(
-    target: Target, current: Proposal | None, columns: dict[str, Values], taken: set[str]
-) -> list[tuple[str, float]]:
-    """Numeric columns named like an absolute height, best first, then the one drafted."""
+def _named(target: Target, columns: dict[str, Values], taken: set[str]) -> list[tuple[str, float]]:
+    """Numeric columns named like one of the target's absolute heights, best first."""
     found = []
     for name, values in columns.items():
         if name in taken or not values.numeric or not target.absolute:
@@ -57,10 +79,7 @@ def _candidates(
         score = max(similarity(name, a.name) for a in target.absolute)
         if score >= NAMED:
             found.append((score, name))
-    out = [(name, score) for score, name in sorted(found, reverse=True)]
-    if current is not None and _plain(current) and current.field not in dict(out):
-        out.append((current.field, current.confidence))
-    return out
+    return [(name, score) for score, name in sorted(found, reverse=True)]
 
 
 def absolute(
