@@ -18,6 +18,7 @@ from gateway.mapwizard.values import Values
 NAMED = 0.8  # a column named like one of the profile's absolute heights
 AT_OR_ABOVE = 0.95
 FITS = 0.9
+SHARED = 0.6  # 'low: check'
 
 
 def relative_heights(
@@ -38,8 +39,12 @@ def relative_heights(
                 break
     for target in heights:
         current = drafted[target.name]
-        if current is not None and chosen[target.name] is current and _plain(current):
-            _replace(chosen, target, current.field, current.confidence, raw)
+        if current is None or chosen[target.name] is not current or not _plain(current):
+            continue
+        shared = current.field in taken  # another height's column too: a person decides
+        confidence = min(current.confidence, SHARED) if shared else current.confidence
+        if _replace(chosen, target, current.field, confidence, raw) and shared:
+            chosen[target.name].evidence.append(f"'{current.field}' serves another height too")
 
 
 def _ground(target: Target, chosen: dict[str, Proposal]) -> Proposal | None:

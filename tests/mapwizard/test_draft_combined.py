@@ -92,6 +92,7 @@ def test_absolute_roof_heights_become_their_difference_to_the_terrain(tmp_path: 
         "difference": ["NiedrigsteTraufeDesGebaeudes", "HoeheGrund"]
     }
     assert rule(d, "ground_elevation_m") == {"from": "HoeheGrund", "type": "number"}
+    assert d.chosen["height_m"].confidence < 0.7  # drafted from HoeheDach by name: shared
     evidence = " ".join(d.chosen["ridge_height_m"].evidence)
     assert "'HoeheDach' 535..539 is at or above 'HoeheGrund' 519..525" in evidence
     _parses(d, tmp_path)
