@@ -49,6 +49,7 @@ from profiles.sensorthings import parse as parse_sensorthings
 PATH_ENV = "TWINBRIDGE_PROFILE_PATH"
 BUILTIN_DIR = Path(__file__).resolve().parent
 KINDS = ("features", "sensorthings")
+DRAFTING_HINTS = {"aggregate", "of", "above", "absolute", "default", "why"}
 
 
 class ProfileError(ValueError):
@@ -91,6 +92,10 @@ class Profile:
     code_synonyms: dict[str, dict[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # How the wizard drafts a property beyond one column: property -> hints such as
+    # `aggregate: max` over a numbered column family, `above: <terrain property>` for a
+    # height above ground, `default:` for a code a source leaves empty.
+    drafting: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def properties(self) -> dict[str, dict[str, Any]]:
         """The feature properties' schemas, ordered by `x-ogc-propertySeq` (features)."""
@@ -218,8 +223,10 @@ def load(folder: Path) -> Profile:
             prop: {str(code): tuple(words or ()) for code, words in codes.items()}
             for prop, codes in (meta.get("code_synonyms") or {}).items()
         },
+        drafting={k: dict(v or {}) for k, v in (meta.get("drafting") or {}).items()},
     )
     _check_names(profile, meta_path)
+    _check_drafting(profile, meta_path)
     return profile
 
 
@@ -234,6 +241,23 @@ def _sensorthings(meta: dict[str, Any], schema: dict[str, Any], folder: Path) ->
     except SpecError as e:
         raise ProfileError(f"{folder / 'schema.json'}: {e}") from None
     return spec
+
+
+def _check_drafting(profile: Profile, meta_path: Path) -> None:
+    """The wizard's hints: a known aggregate, a default on the property's code list."""
+    for name, hints in profile.drafting.items():
+        unknown = set(hints) - DRAFTING_HINTS
+        if unknown:
+            raise ProfileError(f"{meta_path}: drafting.{name}: unknown hints {sorted(unknown)}")
+        if hints.get("aggregate", "max") not in ("max", "min", "sum"):
+            raise ProfileError(f"{meta_path}: drafting.{name}.aggregate: max, min or sum")
+        enum = profile.properties()[name].get("enum") or []
+        codes = [str(c) for c in profile.code_lists.get(name) or enum]
+        if "default" in hints and str(hints["default"]) not in codes:
+            raise ProfileError(
+                f"{meta_path}: drafting.{name}.default: {hints['default']!r} is not on the "
+                "property's code list"
+            )
 
 
 def _check_names(profile: Profile, meta_path: Path) -> None:
@@ -254,6 +278,8 @@ def _check_names(profile: Profile, meta_path: Path) -> None:
         "code_lists": list(profile.code_lists),
         "synonyms": list(profile.synonyms),
         "code_synonyms": list(profile.code_synonyms),
+        "drafting": list(profile.drafting)
+        + [str(h["above"]) for h in profile.drafting.values() if "above" in h],
     }
     for key, values in used.items():
         unknown = [v for v in values if v not in names]

@@ -68,6 +68,7 @@ def draft_command(
             },
             "unmatched_required": [t.name for t in done.unmatched if t.required],
             "unmatched_optional": [t.name for t in done.unmatched if not t.required],
+            "decisions": done.decisions,
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:

@@ -3,10 +3,13 @@ propose a rule per property, pick the id field, list what stays unmatched."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import Description, Record
+from gateway.mapwizard.defaults import defaults
+from gateway.mapwizard.families import families, propose_family
+from gateway.mapwizard.heights import relative_heights
 from gateway.mapwizard.match import Proposal, assign, constants, propose, source_name
 from gateway.mapwizard.names import words
 from gateway.mapwizard.source import SourceSpec, build, describe_and_sample
@@ -27,6 +30,7 @@ class Draft:
     chosen: dict[str, Proposal]
     unmatched: list[Target]
     sample_size: int = 0
+    decisions: list[str] = field(default_factory=list)  # left to a person, with the reason
 
     def mapping(self) -> dict[str, Any]:
         """The drafted mapping as data (what the YAML says, without the comments)."""
@@ -46,18 +50,23 @@ def draft_from(
     spec: SourceSpec, profile: Profile, description: Description, records: list[Record]
 ) -> Draft:
     names = [f.name for f in description.fields]
-    columns = {n: Values(n, [_value(r, n) for r in records]) for n in names}
+    raw = {n: [_value(r, n) for r in records] for n in names}
+    columns = {n: Values(n, raw[n]) for n in names}
     id_field, why = _id_field(description, columns)
     candidates = [n for n in names if n != id_field]
     wanted = targets(profile)
-    proposals = [propose(t, n, columns[n], candidates) for t in wanted for n in candidates]
+    grouped = [propose_family(t, f, raw) for t in wanted for f in families(candidates)]
+    proposals = [p for p in grouped if p is not None]  # first: a tie goes to the family
+    proposals += [propose(t, n, columns[n], candidates) for t in wanted for n in candidates]
     chosen = assign(proposals)
     for target in wanted:
         found = None if target.name in chosen else constants(target, columns)
         if found is not None:
             chosen[target.name] = found
+    relative_heights(chosen, wanted, columns, raw)
+    decisions = defaults(chosen, wanted, raw)
     unmatched = [t for t in wanted if t.name not in chosen]
-    return Draft(profile, spec, id_field, why, chosen, unmatched, len(records))
+    return Draft(profile, spec, id_field, why, chosen, unmatched, len(records), decisions)
 
 
 def _value(record: Record, name: str) -> Any:

@@ -7,10 +7,12 @@ from typing import Any
 
 import yaml
 
+from gateway.mapping.rules import OPERATIONS
 from gateway.mapwizard.draft import Draft
 from gateway.mapwizard.targets import targets
 
 INDENT = "    "
+LONG = 60  # a column list longer than this gets a line of its own
 
 
 def _flow(value: Any) -> str:
@@ -70,7 +72,7 @@ def _collection(d: Draft, collection: str) -> str:
             continue
         why = f"{'; '.join(p.evidence)}; confidence {p.confidence:.2f} ({level(p.confidence)})"
         head = f"      {target.name}:"
-        if isinstance(p.rule, dict) and "codes" in p.rule:
+        if isinstance(p.rule, dict) and ("codes" in p.rule or _long_list(p.rule)):
             lines.append(f"{head}  # {why}")
             lines += _rule_lines(p.rule, p.code_notes, "        ")
             if p.unmatched_codes:
@@ -84,7 +86,16 @@ def _collection(d: Draft, collection: str) -> str:
         lines += [f"      # {t.name}: {_hint(t)}" for t in missing]
     if optional:
         lines.append(f"      # unmatched optional: {', '.join(t.name for t in optional)}")
+    if d.decisions:
+        lines.append("      # DECIDE (the data cannot tell the wizard):")
+        lines += [f"      # {decision}" for decision in d.decisions]
     return "\n".join(lines) + "\n"
+
+
+def _long_list(rule: dict[str, Any]) -> bool:
+    """A `collect:` or an operation over many columns: one key per line reads better."""
+    keys = ("collect", *OPERATIONS)
+    return any(len(_flow(rule[k])) > LONG for k in keys if k in rule)
 
 
 def _rule_lines(rule: dict[str, Any], notes: dict[str, str], indent: str) -> list[str]:

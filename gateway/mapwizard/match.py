@@ -32,6 +32,12 @@ class Proposal:
     evidence: list[str] = field(default_factory=list)
     code_notes: dict[str, str] = field(default_factory=dict)
     unmatched_codes: list[str] = field(default_factory=list)
+    # (source field, share tag): what the rule reads; rules with tags may share a field
+    # (a max and a sum over the same columns), else a field serves one rule
+    claims: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def claimed(self) -> list[tuple[str, str | None]]:
+        return self.claims or [(self.field, None)]
 
 
 def source_name(name: str) -> str:
@@ -198,10 +204,20 @@ def constants(target: Target, columns: dict[str, Values]) -> Proposal | None:
 def assign(proposals: list[Proposal]) -> dict[str, Proposal]:
     """Best first: each property gets one field and each field serves one property."""
     chosen: dict[str, Proposal] = {}
-    used: set[str] = set()
+    used: dict[str, set[str | None]] = {}
     for p in sorted(proposals, key=lambda p: -p.confidence):
-        if p.confidence < ACCEPT or p.target.name in chosen or p.field in used:
+        if p.confidence < ACCEPT or p.target.name in chosen or _taken(p, used):
             continue
         chosen[p.target.name] = p
-        used.add(p.field)
+        for name, tag in p.claimed():
+            used.setdefault(name, set()).add(tag)
     return chosen
+
+
+def _taken(p: Proposal, used: dict[str, set[str | None]]) -> bool:
+    """Whether a field the proposal reads serves another rule it cannot share with."""
+    for name, tag in p.claimed():
+        tags = used.get(name)
+        if tags and (tag is None or None in tags):
+            return True
+    return False

@@ -36,6 +36,23 @@ class Target:
     labels: dict[str, str] = field(default_factory=dict)
     code_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     many: bool = False  # an array: a multi-valued field
+    hints: dict[str, Any] = field(default_factory=dict)  # the profile's `drafting:` entry
+
+    @property
+    def aggregate(self) -> str | None:
+        """'max', 'sum' or 'min': how numbered columns (one per item) make this value."""
+        value = self.hints.get("aggregate")
+        return str(value) if value in ("max", "sum", "min") else None
+
+    @property
+    def per_item(self) -> list[Alias]:
+        """Names of the per-item column an aggregate is over ('nennleistung stecker')."""
+        return [_alias(a) for a in self.hints.get("of") or ()]
+
+    @property
+    def absolute(self) -> list[Alias]:
+        """Names a source gives this height when it is an elevation above the datum."""
+        return [_alias(a) for a in self.hints.get("absolute") or ()]
 
     @property
     def scalar_type(self) -> str:
@@ -92,6 +109,7 @@ def targets(profile: Profile) -> list[Target]:
                 labels=dict(labels),
                 code_words=profile.code_synonyms.get(name, {}),
                 many=items is not None,
+                hints=profile.drafting.get(name, {}),
             )
         )
     return found
