@@ -74,6 +74,29 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
     for variant in VARIANTS
     for name, mutate, expected in BREAKAGES
 ]
+# The ETS's operation tests (Abstract Test 13) want 200 for each of its limit, bbox and
+# datetime requests; the checks of that parameter's response send those requests.
+STATUS_CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
+    (
+        f"{variant} requests answer 500",
+        lambda a, v=variant: B.fail_successes(a, only(v)),
+        expected,
+    )
+    for variant, expected in (
+        # the timeStamp window is read with limit=1, the cap above the maximum with limit alone
+        (
+            "limit",
+            {
+                "core/fc-limit-response",
+                "core/fc-timeStamp-window",
+                "core/fc-limit-response-above-maximum",
+            },
+        ),
+        ("bbox", {"core/fc-bbox-response"}),
+        ("datetime", {"core/fc-time-response"}),
+    )
+]
+CASES += STATUS_CASES
 CORE = ["core/"]
 
 
