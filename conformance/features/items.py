@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from conformance.context import Problems, Test, expect, expect_status
 from conformance.features import api
@@ -288,7 +289,11 @@ async def _reachable(t: Test, url: str, doc: dict[str, Any], maximum: int | None
         raise CheckSkipped(f"numberMatched {matched} is above the ETS limit {NUMBER_MATCHED_LIMIT}")
     batch = api.features_of(doc)
     seen = _ids(batch)  # distinct ids: overlapping pages are fc-next-2's finding, not this one's
-    page_size = await api.limit_default(t, t.collection) or len(batch)
+    asked = parse_qs(urlsplit(url).query).get("limit", [""])[0]
+    if asked.isdigit():  # the page size this response was asked for, within the maximum
+        page_size = min(int(asked), maximum) if maximum else int(asked)
+    else:
+        page_size = await api.limit_default(t, t.collection) or len(batch)
     for _ in range(PAGING_LIMIT + 1):
         nxt = api.next_link(doc, url)
         if nxt is None:

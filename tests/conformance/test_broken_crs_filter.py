@@ -102,6 +102,25 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
         {"crs/crs-uri"},
     ),
     (
+        "a storageCrs that is not a URI",
+        lambda a: B.rewrite_json(
+            a,
+            B.on_path(COLLECTION_DOCS),
+            X.collections(lambda c: c.update(storageCrs="local-grid")),
+        ),
+        # not a URI, and so not among the collection's CRSs either
+        {"crs/crs-uri", "crs/fc-md-storageCrs-valid-value"},
+    ),
+    (
+        "a global CRS that is not a URI",
+        lambda a: B.rewrite_json(
+            a,
+            B.on_path(r"^/collections$"),
+            lambda d, s: {**d, "crs": [CRS84, "local-grid"]},
+        ),
+        {"crs/crs-uri"},
+    ),
+    (
         "bbox-crs ignored",
         X.drop_if("bbox-crs", lambda v: v in CRS_LIST),
         # The ETS method only asks for a subset of the CRS84 answer, and a box misread as
