@@ -5,11 +5,13 @@ one of the broken servers the entry names (a case of a breaker table, by its nam
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.ets import COVERAGE_FILE, load_coverage
+from conformance.reports.coverage import render_markdown
 from conformance.suites import load_all
 
 # Test methods per ETS at the commits the table names (TestNG @Test methods).
@@ -69,3 +71,21 @@ def test_every_rule_of_an_entry_fails_on_a_named_broken_server(coverage: dict[st
             flagged |= shown_by(reference)
         missing = set(e.get("rules", [])) - flagged
         assert not missing, f"{test}: no named breaker case shows {missing} failing"
+
+
+def test_the_coverage_page_is_generated_from_the_table():
+    page = Path(__file__).parents[2] / "docs" / "conformance-coverage.md"
+    assert page.read_text(encoding="utf-8") == render_markdown(), (
+        "docs/conformance-coverage.md is stale: python -m conformance.reports.coverage > it"
+    )
+
+
+def test_results_name_the_ets_tests_of_their_check():
+    from conformance.ets import ets_tests
+
+    assert "features10:core.collections.Features#validateFeaturesResponse_NumberMatched" in (
+        ets_tests("core/fc-numberMatched")
+    )
+    assert ets_tests("sta/navigation-paths") == (
+        "sta10:sensingCore.Capability1Tests#checkResourcePaths",
+    )
