@@ -9,9 +9,9 @@ from typing import Any
 from conformance.context import Problems, Test, expect, expect_status
 from conformance.features import api
 from conformance.features import openapi as oas
-from conformance.features.items import cite_bboxes, cite_datetimes, limit_values
 from conformance.features.itemvalues import bbox_param
 from conformance.features.names import GEOJSON, core
+from conformance.features.samples import cite_bboxes, cite_datetimes, limit_values
 from conformance.geo import as_shape, bbox_shape, outside_crs84
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check
