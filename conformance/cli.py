@@ -179,19 +179,27 @@ def compare_command(
 def checks_command(
     suite: Annotated[Suite, typer.Option(help="Which suite to list.")] = Suite.all,
 ) -> None:
-    """List the checks: id, requirement, requirements class, and whether beyond OGC's CITE."""
+    """List the checks: id, requirement, requirements class, whether beyond OGC's CITE, and
+    how many tests of OGC's ETS each covers (conformance/ets_coverage.yaml)."""
     from rich.console import Console
     from rich.table import Table
 
+    from conformance.ets import ets_tests
     from conformance.suites import load_all
 
     every = ["features", "sensorthings", "profile", "sensorthings-profile"]
     suites = every if suite is Suite.all else [suite.value]
     table = Table(show_lines=False)
-    for column in ("check", "requirement", "class", "beyond CITE"):
+    table.add_column("check", no_wrap=True)  # ids stay whole however narrow the terminal
+    for column in ("requirement", "class", "beyond CITE", "ETS tests"):
         table.add_column(column)
     for c in load_all().for_suites(suites):
+        covered = len(ets_tests(c.id))
         table.add_row(
-            c.id, c.requirement.id, c.requirement.cls.name, "yes" if c.beyond_cite else ""
+            c.id,
+            c.requirement.id,
+            c.requirement.cls.name,
+            "yes" if c.beyond_cite else "",
+            str(covered) if covered else "",
         )
     Console().print(table)

@@ -98,6 +98,7 @@ class Result:
     subject: str | None = None
     beyond_cite: bool = False
     duration_ms: float = 0.0
+    ets: tuple[str, ...] = ()  # OGC's ETS tests this check covers (conformance/ets.py)
 
     @property
     def label(self) -> str:
@@ -120,6 +121,7 @@ class Result:
             "message": self.message,
             "subject": self.subject,
             "beyond_cite": self.beyond_cite,
+            "ets": list(self.ets),
             "spec": self.requirement.spec,
             "duration_ms": round(self.duration_ms, 1),
             "evidence": [e.to_dict() for e in evidence],

@@ -21,6 +21,7 @@ from typing import Protocol
 import httpx
 
 from conformance.context import HOOKS, Check, Context, Options, Test
+from conformance.ets import ets_tests
 from conformance.http import USER_AGENT, RequestError, Session
 from conformance.model import CheckFailed, CheckSkipped, Report, Result, Status
 from conformance.registry import class_label
@@ -55,6 +56,7 @@ def _result(t: Test, status: Status, message: str, started: float) -> Result:
         evidence=t.http.evidence,
         subject=t.subject,
         beyond_cite=c.beyond_cite,
+        ets=ets_tests(c.id),
         duration_ms=(time.perf_counter() - started) * 1000,
     )
 

@@ -33,6 +33,7 @@ MODULES = (
     "conformance.sensorthings.filtering",
     "conformance.sensorthings.filters",
     "conformance.sensorthings.cud",
+    "conformance.sensorthings.cud_errors",
     "conformance.sensorthings.mqtt",
     # SensorThings profile conformance
     "conformance.sensorthings.profile",

@@ -14,9 +14,9 @@ from conformance.features.crs import (
     from_crs84,
     other_crs,
 )
-from conformance.features.items import extent_bbox
 from conformance.features.itemvalues import bbox_param, quadrant_box
 from conformance.features.names import CRS84, GEOJSON, UNSUPPORTED_CRS
+from conformance.features.samples import extent_bbox
 from conformance.geo import as_shape, bbox_shape
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check

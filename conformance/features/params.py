@@ -9,13 +9,12 @@ from typing import Any
 from conformance.context import Problems, Test, expect, expect_status
 from conformance.features import api
 from conformance.features import openapi as oas
-from conformance.features.items import cite_bboxes, limit_values
 from conformance.features.itemvalues import bbox_param
 from conformance.features.names import GEOJSON, core
+from conformance.features.samples import cite_bboxes, cite_datetimes, limit_values
 from conformance.geo import as_shape, bbox_shape, outside_crs84
 from conformance.model import CheckSkipped
 from conformance.registry import FEATURES, check
-from conformance.timeutil import iso, parse_rfc3339
 
 FC_LIMIT_DEFINITION = core("fc-limit-definition", "The items operation SHALL support `limit`")
 FC_LIMIT_RESPONSE = core(
@@ -211,34 +210,6 @@ async def time_definition(t: Test) -> str:
     found.check(schema.get("type") == "string", f"datetime: schema type is {schema.get('type')!r}")
     found.raise_if_any()
     return "datetime: string, form style"
-
-
-async def temporal_extent(t: Test) -> tuple[str | None, str | None] | None:
-    entry = await api.collection_entry(t, t.collection)
-    try:
-        interval = entry["extent"]["temporal"]["interval"][0]
-    except (KeyError, IndexError, TypeError):
-        return None
-    if not isinstance(interval, list) or len(interval) != 2:
-        return None
-    return interval[0], interval[1]
-
-
-async def cite_datetimes(t: Test) -> list[tuple[str, bool]]:
-    """The ETS's three values from the temporal extent: an instant, an interval and a
-    date with a period. The last is not RFC 3339, so a 400 for it is accepted too."""
-    extent = await temporal_extent(t)
-    if extent is None:
-        return []
-    begin, end = parse_rfc3339(extent[0]), parse_rfc3339(extent[1])
-    if begin is None:
-        return []
-    values = [(iso(begin), True)]
-    if end is not None and end > begin:
-        span = end - begin
-        values.append((f"{iso(begin + span / 4)}/{iso(begin + span / 2)}", True))
-    values.append((f"{begin.date().isoformat()}/P2D", False))
-    return values
 
 
 @check(

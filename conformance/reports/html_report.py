@@ -66,6 +66,10 @@ def _tags(r: Result) -> str:
         tags.append('<span class="tag" title="stricter than OGC\'s test suite">beyond CITE</span>')
     if r.requirement.level is not Level.REQUIREMENT:
         tags.append(f'<span class="tag">{escape(r.requirement.level.value)}</span>')
+    if r.ets:
+        names = escape("\n".join(r.ets), quote=True)
+        count = f"{len(r.ets)} ETS tests" if len(r.ets) > 1 else "1 ETS test"
+        tags.append(f'<span class="tag" title="{names}">{count}</span>')
     return "".join(tags)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from conformance.context import Problems, Test, expect
+from conformance.model import CheckSkipped
 from conformance.registry import SENSORTHINGS, check
 from conformance.sensorthings import api
 from conformance.sensorthings.names import (
@@ -15,6 +16,7 @@ from conformance.sensorthings.names import (
     CORE,
     EXTRA_SETS,
     OBJECT_PROPERTIES,
+    RELATION_TARGET,
     TYPES,
     EntityType,
     req,
@@ -226,3 +228,63 @@ async def navigation(t: Test) -> str:
         )
     found.raise_if_any()
     return f"{len(et.relations)} navigation paths and their $ref"
+
+
+async def _step(t: Test, path: str, relation: str, found: Problems) -> str | None:
+    """Follow one relation from the entity at `path`: the path of the entity reached (for
+    a set, its first member addressed by id), or None where there is nothing to follow."""
+    got = await t.get(f"{path}/{relation}", accept=api.JSON)
+    if not found.check(got.status in (200, 204), f"GET {got.url} answered {got.status}"):
+        return None
+    if got.status == 204:
+        return None  # an empty to-one relation
+    if not EntityType.plural(relation):
+        return f"{path}/{relation}"
+    doc = got.json_object()
+    members = doc.get("value") if isinstance(doc.get("value"), list) else None
+    if not found.check(members is not None, f"GET {got.url}: no `value` array"):
+        return None
+    first = members[0] if members else None
+    if not isinstance(first, dict) or "@iot.id" not in first:
+        return None  # an empty set: nothing deeper to address
+    return f"{path}/{relation}({api.literal(first['@iot.id'])})"
+
+
+@check(
+    RESOURCE_PATH,
+    "sta/navigation-paths",
+    "Set(id)/Relation(id)/Relation paths three segments deep and their $ref answer",
+    suite=SENSORTHINGS,
+    per_collection=True,
+)
+async def navigation_paths(t: Test) -> str:
+    """OGC's ETS walks every relation from every entity type, addressing members of sets by
+    id, to prove that paths compose: /Things(1)/Datastreams(7)/Sensor/Datastreams."""
+    et = BY_SET[t.collection]
+    e = (await api.sample(t, t.collection, 1))[0]
+    base = api.entity_url(t, t.collection, e["@iot.id"])
+    found = Problems()
+    walked = 0
+    for first in et.relations:
+        middle = await _step(t, base, first, found)
+        if middle is None:
+            continue
+        for second in BY_SET[RELATION_TARGET[first]].relations:
+            got = await t.get(f"{middle}/{second}", accept=api.JSON)
+            if not found.check(got.status in (200, 204), f"GET {got.url} answered {got.status}"):
+                continue
+            walked += 1
+            if got.status == 204:
+                continue
+            ref = await t.get(f"{middle}/{second}/$ref", accept=api.JSON)
+            doc = ref.json_object() if ref.status == 200 else {}
+            items = doc.get("value", []) if EntityType.plural(second) else [doc]
+            found.check(
+                ref.status == 200
+                and all(isinstance(x, dict) and list(x) == ["@iot.selfLink"] for x in items),
+                f"GET {ref.url}: {ref.status}, entries must hold only @iot.selfLink",
+            )
+    found.raise_if_any()
+    if not walked:
+        raise CheckSkipped(f"{t.collection}({e['@iot.id']}) has no related entities to walk")
+    return f"{walked} paths three segments deep, each with its $ref"

@@ -92,6 +92,15 @@ def set_status(app: ASGIApp, match: Match, status: int) -> ASGIApp:
     return _buffered(app, match, lambda scope, start, body: ({**start, "status": status}, body))
 
 
+def fail_successes(app: ASGIApp, match: Match, status: int = 500) -> ASGIApp:
+    """Turn matching 200 answers into `status`; errors (a 400 for a bad value) stay."""
+
+    def change(scope: Scope, start: dict, body: bytes) -> tuple[dict, bytes]:
+        return ({**start, "status": status} if start.get("status") == 200 else start), body
+
+    return _buffered(app, match, change)
+
+
 def set_header(app: ASGIApp, match: Match, name: str, value: str | None) -> ASGIApp:
     """Replace (or with None remove) one response header."""
     key = name.lower().encode()

@@ -21,6 +21,9 @@ from starlette.routing import Route
 from tests.conformance.fake_sta_data import KEYS, POINT, RELATIONS, STA, seed
 from tests.conformance.fake_sta_odata import FilterError, compile_filter
 
+# Relations an entity cannot be created without (given inline, by id, or by its parent).
+REQUIRED = {"Datastreams": ("Thing", "Sensor", "ObservedProperty"), "Observations": ("Datastream",)}
+
 
 class FakeSTA:
     def __init__(self, mqtt: tuple[str, int] | None = None, page: int = 10) -> None:
@@ -76,18 +79,26 @@ class FakeSTA:
         if kind == "entity" and current not in self.db[set_name]:
             raise KeyError(path[0])
         rest = path[1:]
-        while rest and kind == "entity" and rest[0] in RELATIONS[set_name]:
-            set_name, ids = self.related(set_name, current, rest[0])
-            if rest[0].endswith("s"):
+        while rest and kind == "entity":
+            step = re.fullmatch(r"(\w+)(?:\((\d+)\))?", rest[0])
+            if not step or step[1] not in RELATIONS[set_name]:
+                break
+            set_name, ids = self.related(set_name, current, step[1])
+            if step[1].endswith("s"):
                 kind, current = "set", ids
             else:
                 kind, current = "entity", ids[0] if ids else None
                 if current is None:
                     raise KeyError(rest[0])
             rest = rest[1:]
-            rm = re.fullmatch(r"(\w+)\((\d+)\)", rest[0]) if rest else None
-            if rm and kind == "set" and int(rm[2]) in current:
-                kind, current, rest = "entity", int(rm[2]), rest[1:]
+            member = step[2]
+            older = re.fullmatch(r"(\w+)\((\d+)\)", rest[0]) if rest and not member else None
+            if older and kind == "set":  # the form Things(1)/Datastreams/Datastreams(7)
+                member, rest = older[2], rest[1:]
+            if member is not None:
+                if kind != "set" or int(member) not in current:
+                    raise KeyError(rest[0] if rest else step[0])
+                kind, current = "entity", int(member)
         return kind, set_name, current, rest
 
     def base(self, request: Request) -> str:
@@ -234,12 +245,35 @@ class FakeSTA:
             row["foi"] = fid
         return eid
 
+    def invalid(self, set_name: str, body: Any, implied: str | None = None) -> str | None:
+        """Why a create (with its inline entities) must be refused as a whole, or None."""
+        if not isinstance(body, dict):
+            return f"{set_name}: not an object"
+        if "@iot.id" in body and len(body) == 1:
+            known = body["@iot.id"] in self.db[set_name]
+            return None if known else f"no {set_name}({body['@iot.id']})"
+        for rel in REQUIRED.get(set_name, ()):
+            if rel not in body and rel != implied:
+                return f"a {set_name} needs its {rel}"
+        for key, value in body.items():
+            if key not in RELATIONS[set_name]:
+                continue
+            target = RELATIONS[set_name][key][0]
+            back = next((r for r, v in RELATIONS[target].items() if v[0] == set_name), None)
+            for child in value if isinstance(value, list) else [value]:
+                if why := self.invalid(target, child, back):
+                    return why
+        return None
+
     async def post(self, request: Request) -> Response:
         set_name = request.path_params["path"].strip("/")
         if set_name not in self.db:
             return Response(status_code=404)
         try:
-            eid = self.create(set_name, await request.json())
+            body = await request.json()
+            if why := self.invalid(set_name, body):
+                return JSONResponse({"code": 400, "type": "error", "message": why}, 400)
+            eid = self.create(set_name, body)
         except (KeyError, TypeError, ValueError, IndexError) as e:
             return JSONResponse({"code": 400, "type": "error", "message": repr(e)}, 400)
         base = self.base(request)
@@ -252,8 +286,13 @@ class FakeSTA:
         kind, set_name, eid, rest = self.resolve(request.path_params["path"].strip("/").split("/"))
         if kind != "entity" or rest:
             return Response(status_code=404)
+        body = await request.json()
+        inline = [k for k, v in body.items() if k in RELATIONS[set_name] and not _refs(v)]
+        if inline:
+            message = f"related entities cannot be created by PATCH: {inline}"
+            return JSONResponse({"code": 400, "type": "error", "message": message}, 400)
         self.db[set_name][eid].update(
-            {k: v for k, v in (await request.json()).items() if k not in RELATIONS[set_name]}
+            {k: v for k, v in body.items() if k not in RELATIONS[set_name]}
         )  # type: ignore[index]
         return JSONResponse(self.render(self.base(request), set_name, eid, None, {}))  # type: ignore[arg-type]
 
@@ -263,6 +302,8 @@ class FakeSTA:
                 request.path_params["path"].strip("/").split("/")
             )
         except KeyError:
+            return Response(status_code=404)
+        if kind != "entity" or rest:
             return Response(status_code=404)
         self.db[set_name].pop(eid)  # type: ignore[arg-type]
         for oid in [
@@ -296,6 +337,12 @@ class FakeSTA:
                 m = re.fullmatch(r"v1\.1/Datastreams\((\d+)\)/Observations", str(message.topic))
                 if m and "@iot.id" not in payload and self.listening:
                     self.create("Observations", {**payload, "Datastream": {"@iot.id": int(m[1])}})
+
+
+def _refs(value: Any) -> bool:
+    """Only links to existing entities by id (what PATCH may change)."""
+    items = value if isinstance(value, list) else [value]
+    return all(isinstance(x, dict) and list(x) == ["@iot.id"] for x in items)
 
 
 def make_app(mqtt: tuple[str, int] | None = None, page: int = 10) -> Starlette:

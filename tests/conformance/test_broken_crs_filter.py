@@ -18,6 +18,9 @@ from tests.conformance.fake_features import CRS84, CRS_LIST
 
 TARGET = "http://fake/"
 ITEMS = r"/items(/[^/]+)?$"
+ONE_FEATURE = (
+    r"/items/[^/]+$"  # the ETS tests crs on a single feature apart (crs.query.crs.feature)
+)
 COLLECTION_DOCS = r"^/collections(/trees)?$"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 
@@ -39,6 +42,25 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
         "Content-Crs left out by default",
         lambda a: B.set_header(a, B.without_param(ITEMS, "crs"), "content-crs", None),
         {"crs/fc-crs-default-value"},
+    ),
+    (
+        "a feature alone leaves out Content-Crs for crs=X",
+        lambda a: B.set_header(a, B.with_param(ONE_FEATURE, "crs"), "content-crs", None),
+        {"crs/ogc-crs-header-value"},
+    ),
+    (
+        "a feature alone leaves out Content-Crs by default",
+        lambda a: B.set_header(a, B.without_param(ONE_FEATURE, "crs"), "content-crs", None),
+        {"crs/fc-crs-default-value"},
+    ),
+    (
+        "a feature alone answers an unsupported crs with 200",
+        lambda a: B.rewrite_query(
+            a,
+            B.on_path(ONE_FEATURE),
+            lambda p: {k: v for k, v in p.items() if not (k == "crs" and v not in CRS_LIST)},
+        ),
+        {"crs/fc-crs-valid-value"},
     ),
     (
         "EPSG:4326 answered in longitude, latitude order",
@@ -76,6 +98,25 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
             a,
             B.on_path(COLLECTION_DOCS),
             X.collections(lambda c: c.update(crs=[*c["crs"], "EPSG:3035"])),
+        ),
+        {"crs/crs-uri"},
+    ),
+    (
+        "a storageCrs that is not a URI",
+        lambda a: B.rewrite_json(
+            a,
+            B.on_path(COLLECTION_DOCS),
+            X.collections(lambda c: c.update(storageCrs="local-grid")),
+        ),
+        # not a URI, and so not among the collection's CRSs either
+        {"crs/crs-uri", "crs/fc-md-storageCrs-valid-value"},
+    ),
+    (
+        "a global CRS that is not a URI",
+        lambda a: B.rewrite_json(
+            a,
+            B.on_path(r"^/collections$"),
+            lambda d, s: {**d, "crs": [CRS84, "local-grid"]},
         ),
         {"crs/crs-uri"},
     ),

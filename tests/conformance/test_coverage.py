@@ -8,6 +8,7 @@ from tests.conformance import (
     test_broken_crs_filter,
     test_broken_features,
     test_broken_resources,
+    test_broken_variants,
     test_sensorthings,
     test_sensorthings_profile,
 )
@@ -31,6 +32,7 @@ def test_every_check_has_a_broken_server_that_it_flags():
         test_broken_features,
         test_broken_resources,
         test_broken_crs_filter,
+        test_broken_variants,
         test_sensorthings,
         test_sensorthings_profile,
     )

@@ -100,7 +100,43 @@ def _select_everything(doc: Any, scope: B.Scope) -> Any:
 
 
 def _patch_answers_204(app: Any) -> Any:
-    return B.set_status(app, B.on_path(r"/Things\(\d+\)$", "PATCH"), 204)
+    return B.fail_successes(app, B.on_path(r"/Things\(\d+\)$", "PATCH"), 204)
+
+
+def _invent_sensor(doc: Any, scope: B.Scope) -> Any:
+    """A server that makes up the Sensor a Datastream lacks instead of refusing it."""
+    sensor = {"name": "made up", "description": "-", "encodingType": "text/plain", "metadata": "-"}
+    return {**doc, "Sensor": doc.get("Sensor", sensor)}
+
+
+def _not_atomic(app: Any) -> Any:
+    """A server that creates the valid part of an invalid deep insert, then answers 400."""
+
+    async def wrapped(scope: B.Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not B.on_path(r"/Things$", "POST")(scope):
+            await app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        doc = json.loads(body)
+        broken = any("Sensor" not in d for d in doc.get("Datastreams", []))
+        if broken:
+            doc = {k: v for k, v in doc.items() if k != "Datastreams"}
+        pending = [{"type": "http.request", "body": json.dumps(doc).encode(), "more_body": False}]
+
+        async def replay() -> dict[str, Any]:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def answer(message: dict[str, Any]) -> None:
+            if broken and message["type"] == "http.response.start":
+                message = {**message, "status": 400}
+            await send(message)
+
+        await app(scope, replay, answer)
+
+    return wrapped
 
 
 def _get(pattern: str) -> B.Match:
@@ -201,7 +237,7 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
     ),
     (
         "unknown entity answers 200",
-        lambda a: B.set_status(a, B.on_path(r"\(9223372036854775807\)$"), 200),
+        lambda a: B.set_status(a, B.on_path(r"\(9223372036854775807\)$", "GET"), 200),
         {"sta/read-entity"},
     ),
     ("PATCH answers 204", _patch_answers_204, {"sta/update-entity"}),
@@ -234,7 +270,7 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
     (
         "$ref entries carry more than @iot.selfLink",
         lambda a: B.rewrite_json(a, _get(r"/\$ref$"), _ref_extra),
-        {"sta/navigation"},
+        {"sta/navigation", "sta/navigation-paths"},  # both read $ref, one and two levels down
     ),
     (
         "$top=1 answered with two",
@@ -290,7 +326,8 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
     (
         "inline Datastreams ignored",
         lambda a: B.rewrite_request_json(a, B.on_path(r"/Things$", "POST"), _drop("Datastreams")),
-        {"sta/deep-insert"},
+        # the invalid inline Datastream is ignored too: its Thing is created
+        {"sta/deep-insert", "sta/deep-insert-invalid"},
     ),
     (
         "no HistoricalLocation for a new Thing",
@@ -309,7 +346,30 @@ CASES: list[tuple[str, Callable[[Any], Any], set[str]]] = [
     (
         "DELETE answers 200 and deletes nothing",
         lambda a: B.answer(a, B.on_path(r"\(\d+\)$", "DELETE"), 200),
-        {"sta/delete-entity"},
+        {"sta/delete-entity", "sta/delete-nonexistent"},  # an unknown entity too
+    ),
+    (
+        "DELETE of an unknown entity answers 200",
+        lambda a: B.answer(a, B.on_path(r"\(9223372036854775807\)$", "DELETE"), 200),
+        {"sta/delete-nonexistent"},
+    ),
+    (
+        "paths three segments deep answer 404",
+        lambda a: B.answer(a, _get(r"/v1\.1/\w+\(\d+\)/\w+(\(\d+\))?/\w+(/\$ref)?$"), 404),
+        {"sta/navigation-paths"},
+    ),
+    (
+        "a Datastream without Sensor is created",
+        lambda a: B.rewrite_request_json(a, B.on_path(r"/Datastreams$", "POST"), _invent_sensor),
+        {"sta/create-invalid"},
+    ),
+    ("an invalid deep insert leaves its Thing behind", _not_atomic, {"sta/deep-insert-invalid"}),
+    (
+        "PATCH with a new inline Location accepted",
+        lambda a: B.rewrite_request_json(
+            a, B.on_path(r"/Things\(\d+\)$", "PATCH"), _drop("Locations")
+        ),
+        {"sta/update-invalid"},
     ),
 ]
 
