@@ -176,7 +176,7 @@ def test_the_demo_serves_leipzig_air_quality_and_hamburg_charging(
     assert doc["@iot.count"] >= 80
     statuses = {"AVAILABLE", "CHARGING", "OCCUPIED", "RESERVED", "FAULTED", "UNAVAILABLE"}
     assert all(d["Observations"][0]["result"] in statuses for d in doc["value"])
-    assert demo_client.get("/muenchen/sta/v1.1/").status_code == 404
+    assert demo_client.get("/nowhere/sta/v1.1/").status_code == 404  # no such tenant
     r = demo_client.post(f"{leipzig}/Things", json={"name": "x", "description": "y"})
     assert r.status_code == 403  # the demo is read-only unless TWINBRIDGE_DEMO_STA_KEY is set
 
