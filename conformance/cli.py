@@ -42,7 +42,12 @@ Timeout = Annotated[float, typer.Option(help="Seconds per request.")]
 Budget = Annotated[float, typer.Option(help="Seconds for the whole run; it never runs longer.")]
 
 
-def _suites(suite: Suite, profile: str | None) -> list[str]:
+def _suites(suite: Suite | None, profile: str | None) -> list[str]:
+    """The suites to run: the standard asked for (by default the one a profile's kind
+    names, else Features) and the profile's own suite."""
+    if suite is None:
+        profiled = profile is not None and _profile_suite(profile) == "sensorthings-profile"
+        suite = Suite.sensorthings if profiled else Suite.features
     chosen = ["features", "sensorthings"] if suite is Suite.all else [suite.value]
     return [*chosen, _profile_suite(profile)] if profile else chosen
 
@@ -92,7 +97,13 @@ def _execute(url: str, suites: list[str], options: Any, quiet: bool, label: str 
 @app.command("run")
 def run_command(
     url: Annotated[str, typer.Argument(help="Landing page (Features) or service root (STA).")],
-    suite: Annotated[Suite, typer.Option(help="Which standard to check.")] = Suite.features,
+    suite: Annotated[
+        Suite | None,
+        typer.Option(
+            help="Which standard to check [default: sensorthings for a sensorthings "
+            "--profile, else features]."
+        ),
+    ] = None,
     profile: Annotated[
         str | None,
         typer.Option(help="Also check a data profile, e.g. street-trees or air-quality."),

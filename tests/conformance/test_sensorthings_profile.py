@@ -218,6 +218,10 @@ def test_a_server_refusing_nested_expand_options_is_checked_all_the_same(
 def test_the_cli_picks_the_suite_by_the_profiles_kind():
     assert _suites(CliSuite.sensorthings, "air-quality") == ["sensorthings", SUITE]
     assert _suites(CliSuite.features, "street-trees") == ["features", "profile"]
+    # without --suite, a SensorThings profile checks a SensorThings service
+    assert _suites(None, "noise") == ["sensorthings", SUITE]
+    assert _suites(None, "street-trees") == ["features", "profile"]
+    assert _suites(None, None) == ["features"]
     listed = CliRunner().invoke(app, ["checks", "--suite", "all"])
     assert listed.exit_code == 0 and "sta-profile/unit" in listed.output
     refused = CliRunner().invoke(app, ["run", "http://127.0.0.1:9/", "--profile", "street-trees"])
