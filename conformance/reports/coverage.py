@@ -36,9 +36,9 @@ def render_markdown() -> str:
             f"| {covered} | {len(skipped)} | {len(writing)} (`--allow-writes`) |"
         )
         rules = sorted({r for e in tests.values() for r in e.get("rules", [])})
-        rest += ["", f"## {name}", "", f"Scope: {suite['scope']}.", ""]
+        rest += ["", f"## {name}", "", f"Scope: {_sentence(suite['scope'])}", ""]
         if "applies" in suite:
-            rest += [f"Applies: {suite['applies']}.", ""]
+            rest += [f"Applies: {_sentence(suite['applies'])}", ""]
         rest += [f"{covered} of {len(tests)} tests covered by {len(rules)} checks.", ""]
         for test, e in skipped.items():
             rest.append(f"- not applicable: `{test}` — {e['not_applicable']}")
@@ -56,6 +56,11 @@ def render_markdown() -> str:
         "conformance. `twinbridge conformance checks` lists them all.",
     ]
     return "\n".join(lines + rest) + "\n"
+
+
+def _sentence(text: str) -> str:
+    """The text with one full stop at its end (the table's texts may bring their own)."""
+    return text.rstrip().rstrip(".") + "."
 
 
 if __name__ == "__main__":
