@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import random
 import time
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -150,11 +151,16 @@ class HttpEndpoint:
         self.settings = settings
         self.name = name
         self.budget = RetryBudget()
-        self._client: httpx.AsyncClient | None = None
+        self._open = False
+        # One client per event loop: pooled connections belong to the loop that opened
+        # them, and an app driven from two loops (a test client's portal and a loop
+        # thread) would otherwise read one loop's socket from the other.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._clients = weakref.WeakKeyDictionary()
 
-    async def open(self) -> None:
+    def _new_client(self) -> httpx.AsyncClient:
         s = self.settings
-        self._client = _StatelessClient(
+        return _StatelessClient(
             headers={"Accept": "application/json", "Accept-Encoding": ENCODINGS, **s.headers},
             timeout=httpx.Timeout(None, connect=s.connect_timeout),
             limits=httpx.Limits(
@@ -163,14 +169,30 @@ class HttpEndpoint:
             follow_redirects=False,
         )
 
+    async def open(self) -> None:
+        self._open = True
+        self._client()
+
     @property
     def is_open(self) -> bool:
-        return self._client is not None
+        return self._open
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Close the running loop's client; another loop's (if any) goes with its loop."""
+        self._open = False
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        self._clients.clear()
+        if client is not None:
+            await client.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        if not self._open:
+            raise SourceError(f"{self.name}: the endpoint is not open")
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = self._new_client()
+        return client
 
     def owns(self, url: str) -> bool:
         """A path below the base, or the base with (more) query parameters: a KVP service
@@ -230,17 +252,16 @@ class HttpEndpoint:
         arrives. A GET is retried like `get()` until its answer starts; a POST never is
         (it need not be idempotent). 4xx answers are yielded for the caller to judge."""
         self._check(url)
-        if self._client is None:
-            raise SourceError(f"{self.name}: the endpoint is not open")
+        client = self._client()
         method = "GET" if content is None else "POST"
-        request = self._client.build_request(method, url, headers=headers, content=content)
+        request = client.build_request(method, url, headers=headers, content=content)
         self.budget.deposit()
         attempt = 0
         while True:
             retry = method == "GET" and self._retry_allowed(attempt)
             try:
                 with self.failures(url):
-                    response = await self._client.send(request, stream=True)
+                    response = await client.send(request, stream=True)
             except SourceTimeout:
                 raise
             except SourceError:
@@ -275,17 +296,15 @@ class HttpEndpoint:
         """DELETE a URL below the base (never retried: a second try could remove what a
         client made meanwhile); the answer's status, for the caller to judge."""
         self._check(url)
-        if self._client is None:
-            raise SourceError(f"{self.name}: the endpoint is not open")
+        client = self._client()
         with self.failures(url):
-            response = await self._client.delete(url, headers=headers)
+            response = await client.delete(url, headers=headers)
         return response.status_code
 
     async def _fetch(self, url: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
-        if self._client is None:
-            raise SourceError(f"{self.name}: the endpoint is not open")
+        client = self._client()
         with self.failures(url):
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with client.stream("GET", url, headers=headers) as response:
                 body = await HttpStream(response, self, url).read()
         return HttpAnswer(response.status_code, response.headers, body)
 

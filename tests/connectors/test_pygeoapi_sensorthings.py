@@ -6,6 +6,7 @@ and an unreachable STA answered as the source's failure.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,22 @@ def sta_ids(things: list[dict[str, Any]]) -> list[str]:
     return [f"'{i}'" if isinstance(i, str) else str(i) for i in ids]
 
 
+def settled(sta: str, seconds: float = 60.0) -> None:
+    """Until the demo's syncs have made their Things: the count holds for two seconds
+    (new stations appear at a sync's first run; later runs add Observations only)."""
+    deadline = time.monotonic() + seconds
+    count = None
+    while time.monotonic() < deadline:
+        now = httpx.get(f"{sta}/Things", params={"$count": "true", "$top": 0}, timeout=30)
+        if (current := now.json()["@iot.count"]) == count:
+            return
+        count = current
+        time.sleep(2)
+
+
 async def test_things_of_an_sta_server_as_features(live_demo: str):
     sta = f"{live_demo}/sta/v1.1"
+    settled(sta)
     direct = httpx.get(f"{sta}/Things", params={"$count": "true", "$top": 6}, timeout=30).json()
     total = direct["@iot.count"]
     assert total >= 3

@@ -171,3 +171,51 @@ def test_a_cookie_set_by_the_upstream_never_rides_along_with_later_requests() ->
 
     asyncio.run(main())
     assert seen == [None, None]
+
+
+def test_an_endpoint_driven_from_two_event_loops_keeps_their_connections_apart() -> None:
+    """A keep-alive connection belongs to the loop that opened it: an app served from two
+    loops (a test client's portal and a loop thread) must not read one loop's socket
+    from the other ('bound to a different event loop', an answer cut off)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = b'{"value": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/v1.1"
+    e = HttpEndpoint(base, HttpSettings(), name="city/sta")
+    first = asyncio.new_event_loop()
+    runner = threading.Thread(target=first.run_forever, daemon=True)
+    runner.start()
+    try:
+
+        def on_first(coro: object) -> object:
+            return asyncio.run_coroutine_threadsafe(coro, first).result(timeout=10)  # type: ignore[arg-type]
+
+        on_first(e.open())
+        assert on_first(e.get(f"{base}/Things")).status == 200  # pooled, on the first loop
+
+        async def from_another_loop() -> list[int]:
+            return [(await e.get(f"{base}/Things")).status for _ in range(3)]
+
+        assert asyncio.run(from_another_loop()) == [200, 200, 200]
+        assert on_first(e.get(f"{base}/Things")).status == 200  # its own connection still
+        on_first(e.close())
+    finally:
+        first.call_soon_threadsafe(first.stop)
+        runner.join(timeout=5)
+        server.shutdown()
