@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -37,9 +38,21 @@ CORPUS = [
 ]
 
 
+QUERIES: list[str] = []  # the query strings the API received, for the pushdown test
+
+
+def recording(app: Any) -> Any:
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            QUERIES.append(scope["query_string"].decode())
+        await app(scope, receive, send)
+
+    return asgi
+
+
 @pytest.fixture(scope="module")
 def api() -> Iterator[str]:
-    server = serve(open311.create_app())
+    server = serve(recording(open311.create_app()))
     yield next(server)
     server.close()
 
@@ -180,3 +193,13 @@ def test_item_by_id_and_a_missing_one(client: TestClient):
     assert answer.status_code == 200, answer.text
     assert answer.json()["properties"]["street"] == wanted["address"]
     assert client.get("/pushed/collections/barrieren/items/1").status_code == 404
+
+
+def test_codes_go_to_the_api_as_its_own_parameters(client: TestClient):
+    QUERIES.clear()
+    got = items(client, "pushed", filter="status = 'in_progress' AND category = 'obstacle'")
+    assert got and all(f["properties"]["category"] == "obstacle" for f in got)
+    sent = [dict(parse_qsl(q)) for q in QUERIES]
+    assert sent and all(q["detailed_status"] == "IN_PROCESS" for q in sent)
+    assert all(set(q["service_code"].split(",")) == {"304", "305"} for q in sent)
+    assert all(q["extensions"] == "true" for q in sent)
