@@ -1,6 +1,7 @@
 """The demo's own backends: one NGSI broker (NGSI-v2 and NGSI-LD) holding Rotterdam's and
 Aarhus' sensor entities, Hamburg's barrier-report REST API and its tide gauges in the style
-of PEGELONLINE (`/pegel`), München's noise monitors (`/laerm`) and car parks (`/parken`).
+of PEGELONLINE (`/pegel`), München's noise monitors (`/laerm`), car parks (`/parken`) and
+barrier reports as Open311 service requests (`/maengelmelder`).
 
 They let the demo reach a context broker and a proprietary API over HTTP as it would in
 production, with no external service. They run in a process of their own, as a real
@@ -82,13 +83,14 @@ def _app() -> object:
 
     from gateway.demo.ngsi_seed import load_into_apps
     from gateway.demo.ngsibroker import create_app
-    from gateway.demo.restapis import barriers, laerm, parken, pegel
+    from gateway.demo.restapis import barriers, laerm, open311, parken, pegel
 
     mounts = [
         Mount("/barriers", barriers.create_app()),
         Mount("/pegel", pegel.create_app()),
         Mount("/laerm", laerm.create_app()),
         Mount("/parken", parken.create_app()),
+        Mount("/maengelmelder", open311.create_app()),
     ]
     app = create_app(v2=True, ld=True, extra=mounts)
     asyncio.run(load_into_apps(app, app, hours_back=HOURS))  # through its own routes

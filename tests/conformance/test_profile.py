@@ -92,6 +92,30 @@ def test_demo_collections_conform_to_buildings(
     assert want <= passed, explain(report)
 
 
+@pytest.mark.parametrize(
+    ("root", "collection"),
+    [("", "accessibility-barriers"), ("/hamburg", "barrieren"), ("/muenchen", "barrieren")],
+)
+def test_demo_collections_conform_to_accessibility_barriers(
+    loop_thread: LoopThread, demo_app: Any, root: str, collection: str
+):
+    """A FairCare-style API (nested address, offset paging) and an Open311 one (service
+    codes, page/page_size, extended attributes), both read live: the profile's schema,
+    queryables, sortables and code lists hold for each and for the union."""
+    report = run_suite(
+        loop_thread,
+        demo_app,
+        f"http://testserver{root}/",
+        suites=("profile",),
+        profile="accessibility-barriers",
+        collection=collection,
+    )
+    assert flagged(report) == set(), explain(report)
+    passed = {r.check for r in report.results if r.status is Status.PASS}
+    want = {"profile/schema", "profile/queryables", "profile/sortables", "profile/code-lists"}
+    assert want <= passed, explain(report)
+
+
 def test_sample_limits_the_items_validated(loop_thread: LoopThread, demo_app: Any):
     report = run_profile(loop_thread, demo_app, sample=25)
     schema = next(r for r in report.results if r.check == "profile/schema")

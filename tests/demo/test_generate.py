@@ -185,7 +185,7 @@ def test_demo_yaml_parses(demo: Path, monkeypatch) -> None:
     assert {t: list(c.collections) for t, c in tenants.items()} == {
         "hamburg": ["strassenbaeume", "bebauungsplaene", "barrieren", "ladesaeulen"],
         "leipzig": ["baumkataster", "bebauungsplaene", "gebaeude", "ladeeinrichtungen"],
-        "muenchen": ["baeume", "gebaeude"],
+        "muenchen": ["baeume", "gebaeude", "barrieren"],
         "rotterdam": ["luchtkwaliteit"],
         "aarhus": ["luftkvalitet"],
     }

@@ -57,7 +57,7 @@ def test_map_check_accepts_every_hand_written_demo_mapping(
 ) -> None:
     loaded = load_config(ROOT / "gateway" / "demo" / "demo.yaml")
     reports = asyncio.run(check_config(loaded))
-    assert len(reports) == 10
+    assert len(reports) == 11
     assert [r.as_dict() for r in reports if not r.accepted] == []
     trees = next(r for r in reports if (r.tenant, r.collection) == ("muenchen", "baeume"))
     assert trees.items == trees.valid == 3500
