@@ -1,6 +1,6 @@
-"""Shared by the demo conformance tests of the SensorThings profiles that unite a REST and an
-NGSI city (water-level, noise, parking-occupancy): break the first Datastream of a profile on
-a page, or turn it into one of the profile's invalid examples."""
+"""Shared by the demo conformance tests of the SensorThings profiles: break the first
+Datastream of a profile on a page, turn it into one of the profile's invalid examples, or read
+the federated root's Datastreams of a profile."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import pytest
 from conformance.model import Status
 from tests.conformance import breakers as B
 from tests.conformance.conftest import LoopThread, explain, flagged, wait_for_profiled
+from tests.conformance.sta_profile_demo import first
 from tests.conformance.test_sensorthings_profile import RULES, Mutation, _drop, _results, _set
 from tests.conformance.test_sensorthings_profile import run_profile as _run
 
@@ -78,21 +79,7 @@ def test_a_root_without_meters_skips_with_the_reason(loop_thread: LoopThread, sy
 
 
 def _first(suffix: str, mutate: Mutation) -> Callable[[Any, B.Scope], Any]:
-    """Change the first energy Datastream named `... <suffix>` of each page of Datastreams."""
-
-    def change(doc: Any, scope: B.Scope) -> Any:
-        streams = doc.get("value", []) if isinstance(doc, dict) else []
-        hits = [
-            s
-            for s in streams
-            if str(s.get("name", "")).endswith(f" {suffix}")
-            and (s.get("properties") or {}).get("profile") == PROFILE
-        ]
-        if hits:
-            mutate(hits[0])
-        return doc
-
-    return change
+    return first(PROFILE, suffix, mutate)
 
 
 WATT = {"name": "watt", "symbol": "W", "definition": "http://unitsofmeasure.org/ucum.html#W"}

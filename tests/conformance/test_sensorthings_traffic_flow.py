@@ -14,6 +14,7 @@ import pytest
 from conformance.model import Status
 from tests.conformance import breakers as B
 from tests.conformance.conftest import LoopThread, explain, flagged, wait_for_profiled
+from tests.conformance.sta_profile_demo import first
 from tests.conformance.test_sensorthings_profile import RULES, Mutation, _drop, _results, _set
 from tests.conformance.test_sensorthings_profile import run_profile as _run
 
@@ -104,21 +105,7 @@ def test_rotterdams_fractional_occupancy_is_converted_to_percent(
 
 
 def _first(suffix: str, mutate: Mutation) -> Callable[[Any, B.Scope], Any]:
-    """Change the first traffic-flow Datastream named `... <suffix>` of each page."""
-
-    def change(doc: Any, scope: B.Scope) -> Any:
-        streams = doc.get("value", []) if isinstance(doc, dict) else []
-        hits = [
-            s
-            for s in streams
-            if str(s.get("name", "")).endswith(f" {suffix}")
-            and (s.get("properties") or {}).get("profile") == PROFILE
-        ]
-        if hits:
-            mutate(hits[0])
-        return doc
-
-    return change
+    return first(PROFILE, suffix, mutate)
 
 
 MPS = {"name": "m/s", "symbol": "m/s", "definition": "http://unitsofmeasure.org/ucum.html#m/s"}

@@ -14,6 +14,7 @@ import pytest
 from conformance.model import Status
 from tests.conformance import breakers as B
 from tests.conformance.conftest import LoopThread, explain, flagged, wait_for_profiled
+from tests.conformance.sta_profile_demo import first
 from tests.conformance.test_sensorthings_profile import RULES, Mutation, _drop, _results, _set
 from tests.conformance.test_sensorthings_profile import run_profile as _run
 
@@ -66,22 +67,7 @@ def test_a_root_without_water_stations_skips_with_the_reason(loop_thread: LoopTh
 
 
 def _first(suffix: str, mutate: Mutation) -> Callable[[Any, B.Scope], Any]:
-    """Change the first Datastream of the profile named `... <suffix>` of each page listing
-    Datastreams (a store may hold older, undeclared Datastreams of the same stations)."""
-
-    def change(doc: Any, scope: B.Scope) -> Any:
-        streams = doc.get("value", []) if isinstance(doc, dict) else []
-        hits = [
-            s
-            for s in streams
-            if str(s.get("name", "")).endswith(f" {suffix}")
-            and (s.get("properties") or {}).get("profile") == PROFILE
-        ]
-        if hits:
-            mutate(hits[0])
-        return doc
-
-    return change
+    return first(PROFILE, suffix, mutate)
 
 
 NTU_NOT_UCUM = {
