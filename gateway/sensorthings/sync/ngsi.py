@@ -68,6 +68,10 @@ class NgsiSource:
         read = from_ld if self.is_ld else from_v2
         return read(entity, self.cfg.attributes)
 
+    def commit(self) -> None:
+        """What a poll read is stored (a broker's modified-since window moves at the poll,
+        since it re-reads whatever changed after it anyway)."""
+
     async def poll(self) -> list[EntityData]:
         """The entities modified since the last poll (all of them on the first)."""
         await self.open()

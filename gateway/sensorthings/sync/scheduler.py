@@ -152,8 +152,7 @@ class SyncScheduler:
             async with asyncio.timeout(timeout):
                 entities = await source.poll()
             await self.apply(state, entities, None)
-            if isinstance(source, RestSource):
-                source.commit()  # its series windows move on only once stored
+            source.commit()  # a rest source's series windows move on only once stored
             state.polled = True
         if state.history_wanted:
             await self._history(state)
