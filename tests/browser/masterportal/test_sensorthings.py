@@ -128,9 +128,16 @@ def small_pages(
     layer request becomes a walk over next links, and nested options sit in each link
     beside the $top and $skip Masterportal reads out of it with a regular expression."""
     folder = tmp_path_factory.mktemp("small-pages")
-    config_file = demo_config_file(
-        folder, lambda config: config["server"].update(sensorthings={"default_top": SMALL_PAGE})
-    )
+
+    def edit(config: dict[str, Any]) -> None:
+        config["server"].update(sensorthings={"default_top": SMALL_PAGE})
+        # It reads the stores the demo's own gateway syncs into: a second sync of the same
+        # REST and NGSI sources into the same files would add each Observation twice, and
+        # which of two equal phenomenonTimes is "latest" would be a coin toss.
+        for tenant in config["tenants"].values():
+            (tenant.get("sensorthings") or {}).pop("sync", None)
+
+    config_file = demo_config_file(folder, edit)
     env = {"TWINBRIDGE_DEMO_DIR": str(demo_dir), "TWINBRIDGE_DEMO_SERVICES": demo_services}
     proc, url = start_gateway(env, "--config", str(config_file))
     try:
