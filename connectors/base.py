@@ -29,6 +29,12 @@ Optionally, `source_version()` tells the gateway cheaply what state the data is 
 clients then get an ETag and answers from the gateway's response cache. Return None unless
 the tag is certain to change with every insert, update and delete: a wrong tag serves
 stale data, a missing one only costs a query.
+
+Writing (OGC API – Features Part 4) is optional: a connector whose backend can change its
+data returns True from `writable()` and implements `create`, `replace`, `update` and
+`delete`. They take records in source field names, as `query()` yields them (the gateway has
+run the mapping backwards), with the geometry as GeoJSON in CRS84; the connector converts to
+its storage CRS. Each call is one committed change: it returns only once the backend holds it.
 """
 
 from __future__ import annotations
@@ -206,6 +212,31 @@ class FeatureConnector(abc.ABC):
         """The data's current version, when it is cheap (the gateway asks at most about
         once a second per source) and exact; None: unknown (no ETag, no response cache)."""
         return None
+
+    def writable(self) -> bool:
+        """True when create/replace/update/delete work on this source: the gateway then
+        declares OGC API – Features Part 4 for the collection. A read-only backend (a file, a
+        server without transactions, a read-only account) keeps the default."""
+        return False
+
+    async def create(self, record: Record) -> str:
+        """Insert `{"id": given or None, "properties": {...}, "geometry": GeoJSON | None}`
+        and return its id (the backend's own when none was given). A record whose id exists
+        raises `connectors.errors.SourceConflict`."""
+        raise NotImplementedError
+
+    async def replace(self, record_id: str, record: Record) -> bool:
+        """Replace the whole record (properties left out become null); False: no such id."""
+        raise NotImplementedError
+
+    async def update(self, record_id: str, changes: Record) -> bool:
+        """Change only what `changes` holds: `properties` (a subset of fields; None sets
+        null) and, when the key is present, `geometry`. False: no such id."""
+        raise NotImplementedError
+
+    async def delete(self, record_id: str) -> bool:
+        """Remove the record; False: no such id."""
+        raise NotImplementedError
 
     async def problems(self) -> list[str]:
         """Mismatches between the configuration and the source that `config check` should

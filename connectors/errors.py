@@ -54,8 +54,15 @@ class SourceAnswerTooLarge(Exception):
     the request's doing (a huge page), so it is answered 502 without counting."""
 
 
+class SourceConflict(Exception):
+    """A write the backend refused because of the data's state: a record with that id
+    exists, a unique or foreign key is violated. The client's to resolve (409), never a
+    failure of the source."""
+
+
 __all__ = [
     "SourceAnswerTooLarge",
+    "SourceConflict",
     "SourceError",
     "SourceStatementTimeout",
     "SourceRefused",

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import metrics
+from gateway.access import Access
 from gateway.assets import static_mount
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
@@ -184,6 +185,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.sensorthings = sensorthings
     app.state.data_catalog = data_catalog
     app.state.usage = usage
+    app.state.access = {tid: Access(tid, t.access) for tid, t in loaded.config.tenants.items()}
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})

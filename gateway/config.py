@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.access.config import TenantAccess
 from gateway.datacatalog.config import CatalogSettings, TenantCatalog
 from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
@@ -272,6 +273,11 @@ class TenantConfig(Strict):
     catalog: TenantCatalog = Field(
         default_factory=TenantCatalog,
         description="How /catalog describes this tenant's datasets (DCAT-AP publisher, area).",
+    )
+    access: TenantAccess = Field(
+        default_factory=TenantAccess,
+        description="Who may read and write this tenant's data: public reading by default, "
+        "writes only with a key whose scopes allow them.",
     )
 
     @field_validator("collections")

@@ -61,8 +61,18 @@ class NotAcceptable(GatewayError):
 
 
 class Unauthorized(GatewayError):
+    """No credentials, or ones that prove nothing. `challenge`: the WWW-Authenticate value
+    that tells the client how to authenticate (RFC 9110 requires one with every 401)."""
+
     status = 401
     code = "Unauthorized"
+
+    def __init__(self, description: str, challenge: str = 'Bearer realm="twinbridge"') -> None:
+        super().__init__(description)
+        self.challenge = challenge
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge}
 
 
 class Forbidden(GatewayError):

@@ -9,28 +9,12 @@ name), which is how frost-sta-client and most STA clients authenticate. Without
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import os
 from collections.abc import Mapping
 
+from gateway.access.credentials import presented_key
 from gateway.sensorthings.errors import Forbidden, Unauthorized
-
-
-def presented_key(headers: Mapping[str, str]) -> str | None:
-    if key := headers.get("x-api-key"):
-        return key
-    scheme, _, value = (headers.get("authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and value:
-        return value.strip()
-    if scheme.lower() == "basic" and value:
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return decoded.partition(":")[2] or None
-    return None
 
 
 def expected_key(env_name: str | None) -> str:

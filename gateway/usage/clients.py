@@ -11,7 +11,7 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
-from gateway.sensorthings.auth import presented_key
+from gateway.access.credentials import presented_key
 
 # A short application token such as `masterportal`, `qgis-3.34` or `city/app_2`; anything
 # else (too long, spaces, an e-mail address) is counted as unidentified, never refused.
