@@ -6,7 +6,8 @@ it answers with the Principal (kept in `request.state.principal` for audit logs 
 limits) or raises 401/403.
 """
 
+from gateway.access.audit import audit
 from gateway.access.config import ApiKey, TenantAccess
 from gateway.access.policy import ANONYMOUS, Access, Principal, authorize
 
-__all__ = ["ANONYMOUS", "Access", "ApiKey", "Principal", "TenantAccess", "authorize"]
+__all__ = ["ANONYMOUS", "Access", "ApiKey", "Principal", "TenantAccess", "audit", "authorize"]

@@ -88,3 +88,14 @@ def test_a_malformed_scope_is_refused_at_start_up(scope: str) -> None:
 def test_a_key_in_clear_text_is_refused_at_start_up() -> None:
     with pytest.raises(ValidationError, match="sha256"):
         TenantAccess.model_validate({"api_keys": [{"id": "x", "sha256": "my-secret-key"}]})
+
+
+def test_the_audit_line_names_who_and_what_but_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    from gateway.access.audit import audit
+
+    principal = _access().decide({"x-api-key": WRITER}, "street-trees", "write")
+    with caplog.at_level("INFO", logger="twinbridge.audit"):
+        audit(principal, "create", "/hamburg/collections/street-trees/items/7", "hamburg/t", "201")
+    (line,) = caplog.messages
+    assert "principal=key:tree-app" in line and "action=create" in line
+    assert WRITER not in line
