@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from connectors.base import Record
-from connectors.errors import SourceRefused
+from connectors.errors import SourceError, SourceRefused
 from connectors.ngsi import ldclient, ldrecords
 from connectors.ngsi.ldentity import LdEntityWriter, learn_kinds, merged
 from connectors.ngsi.v2entity import new_id
@@ -93,16 +93,20 @@ class LdWrites:
         if self._kinds is None:
             if not self.endpoint.is_open:
                 await self.endpoint.open()
-            page = await ldclient.list_entities(
-                self.endpoint,
-                self.target,
-                {"type": self.config.type},
-                limit=min(self.config.sample, self.config.page_size),
-            )
-            kinds = learn_kinds(page.entities)
+            try:
+                page = await ldclient.list_entities(
+                    self.endpoint,
+                    self.target,
+                    {"type": self.config.type},
+                    limit=min(self.config.sample, self.config.page_size),
+                )
+            except SourceError as e:
+                if "NonexistentTenant" not in (e.answer or ""):
+                    raise
+                return self._new_writer({})  # the first entity creates the tenant
             if not page.entities:
-                return self._new_writer(kinds)  # nothing to learn from yet: ask again later
-            self._kinds = kinds
+                return self._new_writer({})  # nothing to learn from yet: ask again later
+            self._kinds = learn_kinds(page.entities)
         return self._new_writer(self._kinds)
 
     def _new_writer(self, kinds: dict[str, str]) -> LdEntityWriter:

@@ -189,6 +189,16 @@ async def test_key_values_records_keep_relationships_relationships(broker):
         await c.close()
 
 
+async def test_the_first_entity_of_a_new_tenant_is_created(broker):
+    c = connector(broker.url, tenant="odense")
+    try:
+        entity_id = await c.create({"id": None, "properties": {"name.value": "first"}})
+        assert await c.update(entity_id, {"properties": {"name.value": "second"}}) is True
+        assert (await c.get(entity_id))["properties"]["name.value"] == "second"
+    finally:
+        await c.close()
+
+
 async def test_unknown_ids_and_other_types_are_false(ld, broker):
     gone = f"urn:ngsi-ld:{TYPE}:nobody"
     assert await ld.replace(gone, {"properties": {"name.value": "x"}}) is False
