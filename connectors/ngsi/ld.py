@@ -29,6 +29,9 @@ FieldInfo.path is the q attribute path of a field (`NO2`, `NO2.observedAt`,
 A value whose type is not its field's (a sensor's "n/a" where numbers were sampled) is left
 out of the record and said so (`left_out(field, "type")`: the gateway counts it as
 `twinbridge_data_quality_total`); a page never fails for one bad value.
+
+With `writable: true` the connector also creates, replaces, updates and deletes entities
+(connectors/ngsi/ldwrite.py) as Property, Relationship and GeoProperty attributes.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from connectors.errors import SourceError
 from connectors.filters import Expr, Unsupported
 from connectors.ngsi import ldclient, ldrecords
 from connectors.ngsi.ldq import to_q
+from connectors.ngsi.ldwrite import LdWrites
 from connectors.ngsi.v2records import fits
 from connectors.remote.http import HttpEndpoint, HttpSettings
 
@@ -61,7 +65,7 @@ PUSHED_OPS = frozenset(
 )
 
 
-class NGSILDConnector(FeatureConnector):
+class NGSILDConnector(LdWrites, FeatureConnector):
     class Config(ConnectorConfig):
         url: str = Field(
             description="The broker's root, e.g. http://orion-ld:1026 (requests go to "
@@ -109,6 +113,12 @@ class NGSILDConnector(FeatureConnector):
             default_factory=HttpSettings,
             description="Connection settings: headers (e.g. Authorization: ${TOKEN}), "
             "timeouts, pool, size cap, retries.",
+        )
+        writable: bool = Field(
+            False,
+            description="Allow creating, replacing, updating and deleting entities through "
+            "the gateway (OGC API – Features Part 4); the broker account must be allowed to "
+            "write, and the broker must serve NGSI-LD 1.6.1's Replace Entity (PUT).",
         )
 
     config: Config

@@ -8,6 +8,10 @@ base is the broker's root (`http://broker:1026`); paths are `/ngsi-ld/v1/...`.
 
 A broker's ProblemDetails answer (`type`, `title`, `status`, `detail`) becomes a SourceError
 naming its title and detail; a 404 for one entity is None.
+
+Writes are sent once, never retried, and judged by whose fault: 404 is "no such entity"
+(False), 409 AlreadyExists a SourceConflict, any other 4xx (and a 207 naming attributes
+not changed) a SourceRefused with the broker's title and detail, a 5xx a SourceError.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from connectors.errors import SourceError
+from connectors.errors import SourceConflict, SourceError, SourceRefused
 from connectors.remote.http import HttpAnswer, HttpEndpoint
 
 SDM_CONTEXT = "https://smartdatamodels.org/context.jsonld"
@@ -81,12 +85,16 @@ def problem_message(answer: HttpAnswer) -> str:
     return f"HTTP {answer.status}: {answer.content[:200].decode(errors='replace')}"
 
 
+def _failed(answer: HttpAnswer, name: str, url: str) -> SourceError:
+    message = problem_message(answer)
+    # a ProblemDetails body is the protocol's; any other body (a proxy's page) is not shown
+    public = f"HTTP {answer.status}" if message.startswith("HTTP ") else message[:300]
+    return SourceError(f"{name}: the broker answered {message} ({url})", answer=public)
+
+
 def _json(answer: HttpAnswer, name: str, url: str) -> Any:
     if answer.status >= 400:
-        message = problem_message(answer)
-        # a ProblemDetails body is the protocol's; any other body (a proxy's page) is not shown
-        public = f"HTTP {answer.status}" if message.startswith("HTTP ") else message[:300]
-        raise SourceError(f"{name}: the broker answered {message} ({url})", answer=public)
+        raise _failed(answer, name, url)
     try:
         return orjson.loads(answer.content) if answer.content else None
     except orjson.JSONDecodeError as e:
@@ -235,6 +243,82 @@ async def _post(endpoint: HttpEndpoint, target: LdTarget, url: str, body: Any) -
         return HttpAnswer(stream.status, stream.headers, await stream.read())
 
 
+def _entity_url(endpoint: HttpEndpoint, entity_id: str, tail: str = "") -> str:
+    return f"{endpoint.base}{API}/entities/{quote(entity_id, safe='')}{tail}"
+
+
+async def _write(
+    endpoint: HttpEndpoint, target: LdTarget, method: str, url: str, body: Any = None
+) -> bool:
+    """One write; True when done, False when the broker has no such entity."""
+    content = None if body is None else orjson.dumps(body)
+    headers = target.headers(body=body is not None)
+    answer = await endpoint.send(method, url, headers=headers, content=content)
+    if answer.status == 207:
+        raise SourceRefused(207, f"{endpoint.name}: the broker left out {_not_updated(answer)}")
+    if answer.status < 300:
+        return True
+    if answer.status == 404:
+        return False
+    if answer.status >= 500:
+        raise _failed(answer, endpoint.name, url)
+    message = problem_message(answer)
+    if answer.status == 409:
+        raise SourceConflict(f"{endpoint.name}: {message}")
+    raise SourceRefused(answer.status, f"{endpoint.name}: the broker answered {message}")
+
+
+async def create_entity(
+    endpoint: HttpEndpoint, target: LdTarget, entity: Mapping[str, Any]
+) -> None:
+    """`POST /entities`; SourceConflict when the id exists."""
+    if not await _write(endpoint, target, "POST", f"{endpoint.base}{API}/entities", entity):
+        raise SourceError(f"{endpoint.name}: the broker answered 404 to a create")
+
+
+async def replace_entity(
+    endpoint: HttpEndpoint, target: LdTarget, entity_id: str, entity: Mapping[str, Any]
+) -> bool:
+    """`PUT /entities/{id}` (Replace Entity, API 1.6.1+): the entity is the body."""
+    return await _write(endpoint, target, "PUT", _entity_url(endpoint, entity_id), entity)
+
+
+async def append_attrs(
+    endpoint: HttpEndpoint, target: LdTarget, entity_id: str, attrs: Mapping[str, Any]
+) -> bool:
+    """`POST /entities/{id}/attrs`: these attributes replaced or added, the others kept
+    (PATCH would skip one the entity lacks)."""
+    url = _entity_url(endpoint, entity_id, "/attrs")
+    return await _write(endpoint, target, "POST", url, attrs)
+
+
+async def delete_attr(endpoint: HttpEndpoint, target: LdTarget, entity_id: str, name: str) -> bool:
+    """`DELETE /entities/{id}/attrs/{name}`; False when the entity or attribute is absent."""
+    url = _entity_url(endpoint, entity_id, f"/attrs/{quote(name, safe='')}")
+    return await _write(endpoint, target, "DELETE", url)
+
+
+async def delete_entity(endpoint: HttpEndpoint, target: LdTarget, entity_id: str) -> bool:
+    """`DELETE /entities/{id}`."""
+    return await _write(endpoint, target, "DELETE", _entity_url(endpoint, entity_id))
+
+
+def _not_updated(answer: HttpAnswer) -> str:
+    try:
+        doc = orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        doc = None
+    missed = doc.get("notUpdated", []) if isinstance(doc, dict) else []
+    return (
+        "; ".join(
+            f"{m.get('attributeName')}: {m.get('reason', '')}"[:200]
+            for m in missed[:5]
+            if isinstance(m, dict)
+        )
+        or "some attributes"
+    )
+
+
 def _errors(answer: HttpAnswer) -> str:
     try:
         doc = orjson.loads(answer.content)
@@ -253,12 +337,17 @@ __all__ = [
     "SDM_CONTEXT",
     "EntityPage",
     "LdTarget",
+    "append_attrs",
+    "create_entity",
     "create_subscription",
+    "delete_attr",
+    "delete_entity",
     "get_entity",
     "iter_entities",
     "list_entities",
     "problem_message",
     "query_string",
+    "replace_entity",
     "temporal_entities",
     "temporal_entity",
     "upsert_entities",

@@ -22,6 +22,9 @@ A value whose type is not its field's (a string where numbers are described) is 
 of the record and counted (`dropped_values`, and the data-quality counter
 `twinbridge_data_quality_total`, through FeatureConnector.left_out): a page never fails for
 one bad value.
+
+With `writable: true` the connector also creates, replaces, updates and deletes entities
+(connectors/ngsi/v2write.py), writing back the NGSI types and metadata it reads.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import shapely
-from pydantic import Field
+from pydantic import Field, model_validator
 from shapely.geometry import shape
 
 from connectors.base import (
@@ -49,13 +52,14 @@ from connectors.errors import SourceError
 from connectors.filters import Expr, Unsupported, conjuncts
 from connectors.ngsi import v2client, v2q
 from connectors.ngsi.v2records import RecordReader, describe_fields
+from connectors.ngsi.v2write import V2Writes
 from connectors.remote.http import HttpEndpoint, HttpSettings
 from connectors.remote.metacache import MetadataCache
 
 log = logging.getLogger("twinbridge.ngsi")
 
 
-class NgsiV2Connector(FeatureConnector):
+class NgsiV2Connector(V2Writes, FeatureConnector):
     class Config(ConnectorConfig):
         url: str = Field(
             description="The broker's root URL (before /v2), e.g. http://orion:1026.",
@@ -110,6 +114,22 @@ class NgsiV2Connector(FeatureConnector):
             description="Connection settings: headers (e.g. X-Auth-Token: ${ORION_TOKEN}), "
             "timeouts, pool, size cap, retries.",
         )
+        writable: bool = Field(
+            False,
+            description="Allow creating, replacing, updating and deleting entities through "
+            "the gateway (OGC API – Features Part 4); the broker account must be allowed to "
+            "write. Needs `service_path` to be one path (no # or list), or unset (`/`).",
+        )
+
+        @model_validator(mode="after")
+        def _one_write_path(self) -> NgsiV2Connector.Config:
+            path = self.service_path or ""
+            if self.writable and ("#" in path or "," in path):
+                raise ValueError(
+                    "writable: service_path must be one path without '#' or ',' "
+                    "(a broker writes into exactly one)"
+                )
+            return self
 
     config: Config
 

@@ -5,6 +5,11 @@ paging limits and how the broker's error body reads.
 Every call goes through an open `HttpEndpoint` whose base is the broker's root (the URL
 before `/v2`); `headers` carry the tenant (`service_headers`) and are sent with each call.
 An error answer becomes `SourceError` naming the broker's `error` and `description`.
+
+Writes (create, replace, append, delete) are sent once, never retried. Their answers are
+judged by whose fault: 404 is "no such entity" (False), 422 `Already Exists` and 409
+(`TooManyResults`: the id is ambiguous) a SourceConflict, any other 4xx a SourceRefused
+with the broker's error text, a 5xx a SourceError.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from connectors.errors import SourceError
+from connectors.errors import SourceConflict, SourceError, SourceRefused
 from connectors.remote.http import HttpAnswer, HttpEndpoint
 
 MAX_LIMIT = 1000  # Orion answers 400 beyond it
@@ -161,16 +166,93 @@ async def create_subscription(
     return location.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _entity_url(endpoint: HttpEndpoint, entity_id: str, entity_type: str, tail: str = "") -> str:
+    query = urlencode({"type": entity_type}, quote_via=quote)
+    return f"{endpoint.base}/v2/entities/{quote(entity_id, safe='')}{tail}?{query}"
+
+
+async def _write(
+    endpoint: HttpEndpoint,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: Any = None,
+) -> bool:
+    """One write; True when done, False when the broker knows no such entity."""
+    sent = dict(headers)
+    content = None
+    if body is not None:
+        sent["Content-Type"] = "application/json"
+        content = orjson.dumps(body)
+    answer = await endpoint.send(method, url, headers=sent, content=content)
+    if answer.status < 300:
+        return True
+    if answer.status == 404:
+        return False
+    what = f"{method} {url.removeprefix(endpoint.base).split('?')[0]}"
+    failure = broker_error(answer.status, answer.content, endpoint.name, what)
+    if answer.status >= 500:
+        raise failure
+    said = failure.answer or f"{answer.status}"
+    if answer.status == 409 or (answer.status == 422 and "Already Exists" in said):
+        raise SourceConflict(f"{endpoint.name}: {said}")
+    raise SourceRefused(answer.status, f"{endpoint.name}: the broker answered {said}")
+
+
+async def create_entity(
+    endpoint: HttpEndpoint, entity: Mapping[str, Any], headers: Mapping[str, str]
+) -> None:
+    """`POST /v2/entities` (normalized); SourceConflict when the id and type exist."""
+    if not await _write(endpoint, "POST", f"{endpoint.base}/v2/entities", headers, entity):
+        raise SourceError(f"{endpoint.name}: the broker answered 404 to a create")
+
+
+async def replace_attrs(
+    endpoint: HttpEndpoint,
+    entity_id: str,
+    entity_type: str,
+    attrs: Mapping[str, Any],
+    headers: Mapping[str, str],
+) -> bool:
+    """`PUT /v2/entities/{id}/attrs`: the attributes are these, every other one goes."""
+    url = _entity_url(endpoint, entity_id, entity_type, "/attrs")
+    return await _write(endpoint, "PUT", url, headers, attrs)
+
+
+async def append_attrs(
+    endpoint: HttpEndpoint,
+    entity_id: str,
+    entity_type: str,
+    attrs: Mapping[str, Any],
+    headers: Mapping[str, str],
+) -> bool:
+    """`POST /v2/entities/{id}/attrs`: these attributes updated or added, the others kept
+    (PATCH would refuse, 422, an attribute the entity lacks)."""
+    url = _entity_url(endpoint, entity_id, entity_type, "/attrs")
+    return await _write(endpoint, "POST", url, headers, attrs)
+
+
+async def delete_entity(
+    endpoint: HttpEndpoint, entity_id: str, entity_type: str, headers: Mapping[str, str]
+) -> bool:
+    """`DELETE /v2/entities/{id}?type=…`."""
+    return await _write(endpoint, "DELETE", _entity_url(endpoint, entity_id, entity_type), headers)
+
+
 __all__ = [
     "MAX_LIMIT",
     "Entity",
+    "append_attrs",
     "broker_error",
+    "create_entity",
     "create_subscription",
+    "delete_entity",
     "entities_url",
     "entity_type",
     "get_entity",
     "iter_entities",
     "list_entities",
     "post_json",
+    "replace_attrs",
     "service_headers",
 ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
+import requests
 from filip.clients.ngsi_ld.cb import ContextBrokerLDClient
 from filip.models.base import FiwareLDHeader
 from filip.models.ngsi_ld.context import (
@@ -117,7 +119,36 @@ def main(url: str, receiver: str) -> None:
     client.delete_entity_by_id("urn:ngsi-ld:AirQualityObserved:aarhus-024")
     client.entity_batch_operation(entities=more[20:23], action_type=ActionTypeLD.DELETE)
     out["left"] = len(client.get_entity_list(entity_type="AirQualityObserved", limit=1000))
+
+    # the answers TwinBridge's ngsi-ld connector judges: 409 on a second create, 404 for a
+    # missing entity; a PATCH skips an attribute the entity lacks
+    again = lambda: client.post_entity(station(0, 10.2, 56.15, 1.0))  # noqa: E731
+    out["conflict"] = refused(again, 409)
+    gone = "urn:ngsi-ld:AirQualityObserved:aarhus-024"
+    out["delete_missing"] = refused(lambda: client.delete_entity_by_id(gone), 404)
+    ghost = ContextLDEntity(
+        id=gone, type="AirQualityObserved", NO2={"type": "Property", "value": 1.0}
+    )
+    out["append_missing"] = refused(lambda: client.append_entity_attributes(ghost), 404)
+    lacking = ContextLDEntity(
+        id="urn:ngsi-ld:AirQualityObserved:aarhus-003",
+        type="AirQualityObserved",
+        pressure={"type": "Property", "value": 1013},
+    )
+    client.replace_existing_attributes_of_entity(lacking)  # a 207: FiLiP takes it as done
+    kept = client.get_entity("urn:ngsi-ld:AirQualityObserved:aarhus-003", options="keyValues")
+    out["patch_missing"] = "pressure" in kept.model_dump()
     print(json.dumps(out))
+
+
+def refused(call: Callable[[], object], status: int) -> object:
+    """The ProblemDetails of a call that FiLiP raises on with `status`."""
+    try:
+        call()
+    except requests.RequestException as e:
+        assert e.response is not None and e.response.status_code == status, e.response
+        return e.response.json()
+    raise AssertionError(f"no {status}")
 
 
 if __name__ == "__main__":

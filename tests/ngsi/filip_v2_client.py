@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from filip.clients.exceptions import BaseHttpClientException
 from filip.clients.ngsi_v2 import ContextBrokerClient
 from filip.models.base import FiwareHeader
 from filip.models.ngsi_v2.base import EntityPattern, Expression, Http
@@ -24,6 +25,7 @@ from filip.models.ngsi_v2.subscriptions import Condition, Notification, Subject,
 from filip.utils.simple_ql import QueryString
 
 BERLIN = (52.5162, 13.3777)  # lat, lon
+STATION = "urn:ngsi-ld:WeatherObserved:leipzig-1"
 
 
 def room(i: int) -> ContextEntity:
@@ -133,7 +135,73 @@ def main(broker: str, receiver: str) -> None:
     # batch delete: with attributes it removes those (as Orion), then the bare entities
     client.delete_entities([room(i) for i in range(600, 1205)])
     assert len(client.get_entity_list(entity_types=["Room"])) == 600
+    writes(client)
     print(sub_id)
+
+
+def refused(call: object, status: int) -> dict[str, str]:
+    """The error body of a call that Orion refuses with `status`."""
+    try:
+        call()  # type: ignore[operator]
+    except BaseHttpClientException as e:
+        assert e.response.status_code == status, (e.response.status_code, e.response.text)
+        return e.response.json()
+    raise AssertionError(f"no {status}")
+
+
+def writes(client: ContextBrokerClient) -> None:
+    """The writes TwinBridge's ngsi-v2 connector sends, made by FiLiP: create, create again
+    (422 Already Exists), update-or-append keeping metadata not named, PATCH of a missing
+    attribute (422), replace of all attributes, delete, and 404 for a missing entity."""
+    station = ContextEntity(
+        id=STATION,
+        type="WeatherObserved",
+        temperature={
+            "type": "Number",
+            "value": 3.5,
+            "metadata": {"unitCode": {"type": "Text", "value": "CEL"}},
+        },
+        dateObserved={"type": "DateTime", "value": "2026-12-07T08:00:00Z"},
+        location={"type": "geo:point", "value": "51.34, 12.38"},  # FiLiP 0.8 reads no geo:json
+    )
+    client.post_entity(station)
+    error = refused(lambda: client.post_entity(station), 422)
+    assert error == {"error": "Unprocessable", "description": "Already Exists"}, error
+
+    client.update_or_append_entity_attributes(
+        entity_id=STATION,
+        entity_type="WeatherObserved",
+        attrs=[
+            NamedContextAttribute(name="temperature", type="Number", value=4),
+            NamedContextAttribute(name="humidity", type="Number", value=40),
+        ],
+    )
+    got = client.get_entity(entity_id=STATION, entity_type="WeatherObserved")
+    assert got.temperature.value == 4 and got.humidity.value == 40
+    assert got.temperature.metadata["unitCode"].value == "CEL", got.temperature
+    assert got.dateObserved.value == "2026-12-07T08:00:00.000Z", got.dateObserved
+
+    missing = NamedContextAttribute(name="pressure", type="Number", value=1)
+    patch = lambda: client.update_existing_entity_attributes(  # noqa: E731
+        entity_id=STATION, entity_type="WeatherObserved", attrs=[missing]
+    )
+    assert refused(patch, 422)["error"] == "Unprocessable"
+
+    client.replace_entity_attributes(
+        entity_id=STATION,
+        entity_type="WeatherObserved",
+        attrs=[NamedContextAttribute(name="temperature", type="Number", value=5)],
+    )
+    attrs = client.get_entity_attributes(entity_id=STATION, entity_type="WeatherObserved")
+    assert set(attrs) == {"temperature"} and attrs["temperature"].value == 5, attrs
+    assert not attrs["temperature"].metadata, attrs  # a replace keeps no metadata
+
+    client.delete_entity(entity_id=STATION, entity_type="WeatherObserved")
+    gone = refused(
+        lambda: client.delete_entity(entity_id=STATION, entity_type="WeatherObserved"), 404
+    )
+    assert gone["error"] == "NotFound", gone
+    assert not client.does_entity_exist(entity_id=STATION, entity_type="WeatherObserved")
 
 
 if __name__ == "__main__":

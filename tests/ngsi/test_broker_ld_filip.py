@@ -94,3 +94,12 @@ def test_the_broker_notifies_with_receiver_info(filip_run):
     assert first["body"]["subscriptionId"] == out["subscription"]
     data = first["body"]["data"][0]
     assert set(data) == {"id", "type", "NO2"}
+
+
+def test_filip_sees_the_write_errors_brokers_answer(filip_run):
+    out, _, _ = filip_run
+    conflict = out["conflict"]
+    assert conflict["type"] == "https://uri.etsi.org/ngsi-ld/errors/AlreadyExists"
+    assert out["delete_missing"]["type"].endswith("/ResourceNotFound")
+    assert out["append_missing"]["type"].endswith("/ResourceNotFound")
+    assert out["patch_missing"] is False  # PATCH updates existing attributes only

@@ -1,6 +1,6 @@
 """NGSI-LD routes of the test broker (ETSI GS CIM 009 1.6+, as Orion-LD and Stellio serve
-them): entities, attributes, batch operations and types. Temporal routes are in
-ldtemporal.py, subscriptions and notifications in ldsubs.py.
+them): entities (with 1.6.1's Replace Entity, PUT), attributes, batch operations and types.
+Temporal routes are in ldtemporal.py, subscriptions and notifications in ldsubs.py.
 
 Paging (6.3.10, 6.3.13): `limit` defaults to 20 and may be at most MAX_LIMIT (1000, like
 Orion-LD; beyond it 403 TooManyResults, table 6.3.2-1), `offset` skips, `count=true` adds
@@ -71,6 +71,15 @@ async def read_entity(request: Request) -> Response:
         entity, ctx, representation, attrs=names(request, ctx), sys_attrs=sys_attrs
     )
     return entities_answer(request, out, ctx)
+
+
+async def replace_entity(request: Request) -> Response:
+    body = await json_body(request)
+    ctx = read_context(request, body)
+    owner = tenant(request)
+    entity = store(request).replace(owner, request.path_params["entity_id"], body, ctx)
+    await ldsubs.changed(request, owner, entity, None)
+    return Response(status_code=204)
 
 
 async def delete_entity(request: Request) -> Response:
@@ -230,6 +239,7 @@ def routes() -> list[BaseRoute]:
     found += _both("/entities", create_entity, ["POST"])
     found += _both("/entities/{entity_id}", read_entity, ["GET"])
     found += _both("/entities/{entity_id}", delete_entity, ["DELETE"])
+    found += _both("/entities/{entity_id}", replace_entity, ["PUT"])
     found += _both("/entities/{entity_id}/attrs", update_attrs, ["POST", "PATCH"])
     found += _both("/entities/{entity_id}/attrs/{attr}", patch_attr, ["PATCH"])
     found += _both("/entities/{entity_id}/attrs/{attr}", delete_attr, ["DELETE"])

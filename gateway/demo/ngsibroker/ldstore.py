@@ -112,6 +112,25 @@ class LdStore:
         entity["modifiedAt"] = stamp
         return entity, skipped
 
+    def replace(self, tenant: Tenant, entity_id: str, body: Any, ctx: Context) -> dict[str, Any]:
+        """Replace Entity (6.5.3.3, API 1.6.1+): the body's type and attributes, nothing
+        else of the old entity but its createdAt; 404 when absent, 400 when the body names
+        another id."""
+        old = self.get(tenant, entity_id)
+        if isinstance(body, dict) and body.get("id", entity_id) != entity_id:
+            raise LdError(400, "BadRequestData", "the body's id is not the entity's")
+        entity = normalize_entity(
+            {**body, "id": entity_id} if isinstance(body, dict) else body, ctx
+        )
+        stamp = now()
+        entity["createdAt"], entity["modifiedAt"] = old.get("createdAt", stamp), stamp
+        for name, attr in attributes(entity):
+            for instance in attr if isinstance(attr, list) else [attr]:
+                _stamp(instance, stamp, created=True)
+            self._remember(tenant, entity_id, name, attr)
+        tenant.entities[entity_id] = entity
+        return entity
+
     def upsert(self, tenant: Tenant, body: Any, ctx: Context, *, replace: bool) -> bool:
         """Batch upsert of one entity: True when it was created."""
         entity = normalize_entity(body, ctx)

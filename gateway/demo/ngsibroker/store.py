@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.demo.ngsibroker.geo import geojson_shape
 from gateway.demo.ngsibroker.v2query import parse_datetime
 
 BUILTIN_ATTRS = ("dateCreated", "dateModified", "dateExpires")
@@ -72,8 +73,14 @@ def default_type(value: Any) -> str:
 
 
 def _normalise(kind: str, value: Any, what: str) -> Any:
+    """A value as Orion stores it: DateTime rendered its way, geo:json checked as GeoJSON;
+    null is taken for both (Orion 3.1+: the attribute then has no date or location)."""
     if isinstance(value, str) and FORBIDDEN_VALUE & set(value):
         raise bad_request(f"Invalid characters in {what} value")
+    if value is None:
+        return None
+    if kind == "geo:json" and geojson_shape(value) is None:
+        raise bad_request(f"error parsing location attribute: {what} is not a GeoJSON geometry")
     if kind == "DateTime":
         stamp = parse_datetime(value) if isinstance(value, str) else None
         if stamp is None:

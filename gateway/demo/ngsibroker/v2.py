@@ -165,7 +165,10 @@ async def post_attrs(request: Request) -> Response:
     """Append (update existing, add new); `options=append`: strict, 422 on existing."""
     entity = _entity(request)
     attrs = _attrs_body(request, await json_body(request))
-    touched = v2write.append(entity, attrs, strict="append" in options(request))
+    found = options(request)
+    touched = v2write.append(
+        entity, attrs, strict="append" in found, override_metadata="overrideMetadata" in found
+    )
     notify(request, entity, touched)
     return no_content()
 
@@ -173,7 +176,9 @@ async def post_attrs(request: Request) -> Response:
 @guarded
 async def patch_attrs(request: Request) -> Response:
     entity = _entity(request)
-    touched = v2write.update(entity, _attrs_body(request, await json_body(request)))
+    attrs = _attrs_body(request, await json_body(request))
+    override = "overrideMetadata" in options(request)
+    touched = v2write.update(entity, attrs, override_metadata=override)
     notify(request, entity, touched)
     return no_content()
 
@@ -204,10 +209,9 @@ async def get_attribute(request: Request) -> Response:
 @guarded
 async def put_attribute(request: Request) -> Response:
     entity, name, _ = _attribute(request)
-    entity.attrs[name] = Attribute.parse(
-        name, json_object(await json_body(request)), key_values=False
-    )
-    entity.touch()
+    attr = Attribute.parse(name, json_object(await json_body(request)), key_values=False)
+    override = "overrideMetadata" in options(request)
+    v2write.update(entity, {name: attr}, override_metadata=override)
     notify(request, entity, {name})
     return no_content()
 

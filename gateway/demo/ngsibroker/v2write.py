@@ -1,7 +1,10 @@
 """How writes change entities, shared by the entity routes and POST /v2/op/update:
 create (optionally upsert), append (strict: no existing attribute), update (only existing
 attributes), replace (all attributes), each returning the names of the attributes it
-touched, which decide the subscriptions that fire."""
+touched, which decide the subscriptions that fire.
+
+Updating an existing attribute keeps the metadata the request does not name (Orion 3.5+;
+`options=overrideMetadata` replaces them all); replacing the attributes does not."""
 
 from __future__ import annotations
 
@@ -54,7 +57,19 @@ def create(
     return entity, set(attrs), True
 
 
-def append(entity: Entity, attrs: dict[str, Attribute], *, strict: bool) -> set[str]:
+def keep_metadata(entity: Entity, attrs: dict[str, Attribute], *, override: bool) -> None:
+    """An updated attribute's metadata: the stored ones, with the request's over them."""
+    if override:
+        return
+    for name, attr in attrs.items():
+        before = entity.attrs.get(name)
+        if before is not None:
+            attr.metadata = {**before.metadata, **attr.metadata}
+
+
+def append(
+    entity: Entity, attrs: dict[str, Attribute], *, strict: bool, override_metadata: bool = False
+) -> set[str]:
     if strict:
         existing = sorted(set(attrs) & set(entity.attrs))
         if existing:
@@ -63,16 +78,20 @@ def append(entity: Entity, attrs: dict[str, Attribute], *, strict: bool) -> set[
                 "Unprocessable",
                 f"one or more of the attributes in the request already exist: [ {existing[0]} ]",
             )
+    keep_metadata(entity, attrs, override=override_metadata)
     entity.attrs.update(attrs)
     entity.touch()
     return set(attrs)
 
 
-def update(entity: Entity, attrs: dict[str, Attribute]) -> set[str]:
+def update(
+    entity: Entity, attrs: dict[str, Attribute], *, override_metadata: bool = False
+) -> set[str]:
     """Only existing attributes (422 naming a missing one, nothing changed)."""
     missing = sorted(set(attrs) - set(entity.attrs))
     if missing:
         raise BrokerError(422, "Unprocessable", f"do not exist: {entity.id} - [ {missing[0]} ]")
+    keep_metadata(entity, attrs, override=override_metadata)
     entity.attrs.update(attrs)
     entity.touch()
     return set(attrs)
@@ -99,6 +118,7 @@ __all__ = [
     "create",
     "delete_attrs",
     "entity_head",
+    "keep_metadata",
     "parse_attrs",
     "replace",
     "update",
