@@ -19,7 +19,9 @@ import pytest
 from tests.scaleout.cluster import KEY, STA, TENANT, Cluster
 from tests.sensorthings.conftest import datastream, location, observed_property
 
-pytestmark = pytest.mark.integration
+# one worker runs the whole module (pytest -n … --dist loadgroup, as scripts/test.sh does):
+# one cluster, not one per worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("scaleout")]
 ITEMS = f"/{TENANT}/collections/trees/items"
 AUTH = {"X-API-Key": KEY}
 WRITERS = 4
