@@ -116,3 +116,5 @@ def test_the_image_command_line_starts_the_server_with_the_kubernetes_config(
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     assert (started["host"], started["port"], started["workers"]) == ("0.0.0.0", 8000, 2)
+    # a CPU-limited pod imports slowly: uvicorn must not kill workers that are starting
+    assert started["timeout_worker_healthcheck"] >= 30
