@@ -40,6 +40,7 @@ class Shared:
     secret_env: str = field(default_factory=lambda: f"TB_SCALEOUT_CURSOR_{secrets.token_hex(6)}")
     cursor_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     redis_url: str | None = None
+    redis_prefix: str = field(default_factory=lambda: f"tbscaleout:{secrets.token_hex(6)}:")
 
     def env(self) -> dict[str, str]:
         return {self.key_env: KEY, self.secret_env: self.cursor_secret}
@@ -56,8 +57,8 @@ def gateway_config(shared: Shared, closed_port: int) -> dict[str, Any]:
     }
     down = {"source": {"connector": "postgis", **shared.db.options("trees", port=closed_port)}}
     server: dict[str, Any] = {"cursor_secret": f"${{{shared.secret_env}}}"}
-    if shared.redis_url is not None:  # server.shared_state (Redis) once it exists
-        server["shared_state"] = {"redis_url": shared.redis_url}
+    if shared.redis_url is not None:  # server.shared_state (Redis), a prefix of its own
+        server["shared_state"] = {"redis_url": shared.redis_url, "key_prefix": shared.redis_prefix}
     sta = {
         "store": {"kind": "postgres", "dsn": shared.db.dsn, "schema": "sta_scaleout"},
         "api_key_env": shared.key_env,
