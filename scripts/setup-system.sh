@@ -21,15 +21,13 @@ fi
 if ! dpkg-query -W -f='${Status}' haproxy 2>/dev/null | grep -q "install ok installed"; then
   echo "setup-system: installing haproxy (service left stopped)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  placed=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d
-    placed=1
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT  # also when the install fails
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends haproxy >/dev/null
-  [ -z "$placed" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
 # PostgreSQL is started by the machine; start it if it stopped.
