@@ -182,7 +182,7 @@ def test_an_instance_killed_under_writes_loses_no_acknowledged_write(cluster: Cl
         # only requests in flight on g1 at the kill are cut: connection failures after it
         # are retried on g2 (retry-on conn-failure, option redispatch)
         assert len(writers.cut) <= 2 * WRITERS, f"{len(writers.cut)} writes answered 502"
-        assert all(t < killed_at + took for t in writers.cut)
+        assert all(t < killed_at + took + 0.5 for t in writers.cut), "cut after DOWN"
         assert took < 3, f"HAProxy took {took:.1f} s to take the dead instance out"
         # later requests all succeed, on the survivor
         for i in range(20):
