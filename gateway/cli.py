@@ -37,6 +37,7 @@ from gateway.mapwizard.cli import app as map_app  # noqa: E402  (`twinbridge map
 
 app.add_typer(map_app, name="map")
 console = Console(stderr=True)
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @app.command()
@@ -74,6 +75,10 @@ def serve(
             proxy_headers=False,  # server.forwarded_allow_ips decides (gateway/forwarded.py)
             server_header=False,  # no "server: uvicorn" telling the software to every client
             http="gateway.protocol:GatewayProtocol",  # head limits, errors in the facade shape
+            # uvicorn kills a worker that does not answer its supervisor's ping in time, and
+            # a spawned worker cannot answer while it imports the gateway: at its default of
+            # 5 s a busy host (or a CPU-throttled pod) killed starting workers over and over
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 

@@ -15,6 +15,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# HAProxy for the scale-out tests (tests/scaleout/), which start their own haproxy process
+# with a generated config: the system service is never started. policy-rc.d answering 101
+# keeps the package's postinst from starting it; one is put in place only for this install.
+if ! dpkg-query -W -f='${Status}' haproxy 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup-system: installing haproxy (service left stopped)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT  # also when the install fails
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+fi
+
 # PostgreSQL is started by the machine; start it if it stopped.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true

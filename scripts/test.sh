@@ -12,4 +12,5 @@ bash scripts/setup-filip.sh
 .venv/bin/ruff check .
 # CI must never pass by skipping: service fixtures fail instead of skipping there.
 if [ "${CI:-}" = "true" ]; then export TWINBRIDGE_REQUIRE_SERVICES=1; fi
-exec .venv/bin/pytest -n "${PYTEST_WORKERS:-auto}" "$@"
+# loadgroup: tests marked xdist_group(name) share one worker (and its module's processes)
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"
