@@ -53,7 +53,13 @@ class StoreConfig(_Strict):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL schema holding this tenant's tables (default: sta_<tenant>).",
     )
-    readers: int = Field(4, ge=1, le=64, description="Concurrent read connections.")
+    readers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Concurrent reads per worker process: SQLite's reader threads; for "
+        "postgres the connection pool holds up to readers + 1 connections (reads and writes).",
+    )
 
     @model_validator(mode="after")
     def _where(self) -> StoreConfig:

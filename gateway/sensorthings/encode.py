@@ -64,8 +64,11 @@ def _json(text: Any) -> Any:
 
 
 def prop_value(prop: Prop, row: Sequence[Any], index: dict[str, int]) -> Any:
-    i = index[prop.columns[0]]
-    kind = prop.kind
+    return _value(prop.kind, row, index[prop.columns[0]])
+
+
+def _value(kind: str, row: Sequence[Any], i: int) -> Any:
+    """The value of a property of `kind` whose (first) column is row[i]."""
     if kind == "text":
         return row[i]
     if kind in ("json", "geo"):
@@ -133,9 +136,9 @@ def encode_entity(
     if want is None or "@iot.selfLink" in want:
         out["@iot.selfLink"] = self_link
     index = etype.column_index
-    for prop in etype.props:
+    for prop, i in etype.prop_slots:
         if want is None:
-            value = prop_value(prop, row, index)
+            value = _value(prop.kind, row, i)
             if value is not None or prop.shown_when_null:
                 out[prop.name] = value
         elif prop.name in want:

@@ -37,17 +37,17 @@ class Prop:
     not_null: bool = False  # stored NOT NULL (a sort key without NULLs)
     always: bool = False  # written even when null (besides the mandatory ones)
 
-    @property
+    @cached_property
     def shown_when_null(self) -> bool:
         """Mandatory properties appear even when null; optional ones only with a value
         (clients such as frost-sta-client reject `"properties": null`)."""
         return self.required or self.always
 
-    @property
+    @cached_property  # read for every value encoded: worked out once
     def column(self) -> str:
         return snake(self.name)
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         if self.kind == "interval":
             return (f"{self.column}_start", f"{self.column}_end")
@@ -113,6 +113,11 @@ class EntityType:
     @cached_property
     def column_index(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.columns)}
+
+    @cached_property
+    def prop_slots(self) -> tuple[tuple[Prop, int], ...]:
+        """Each property with the position of its first column in a row."""
+        return tuple((p, self.column_index[p.columns[0]]) for p in self.props)
 
 
 def _thing() -> EntityType:

