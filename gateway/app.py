@@ -201,6 +201,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.access = {
         tid: Access(tid, t.access, tokens) for tid, t in loaded.config.tenants.items()
     }
+    sensorthings.policies = app.state.access  # MQTT creates through the broker
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})

@@ -69,15 +69,15 @@ class KeySet:
         if self.file is not None:
             return await asyncio.to_thread(self.file.read_bytes)
         assert self.cfg.jwks_url is not None
-        async with httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False) as http:
-            async with http.stream("GET", self.cfg.jwks_url) as response:
-                response.raise_for_status()
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_JWKS_BYTES:
-                        raise ValueError(f"the JWKS is larger than {MAX_JWKS_BYTES} bytes")
-                return body
+        client = httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False)
+        async with client, client.stream("GET", self.cfg.jwks_url) as response:
+            response.raise_for_status()
+            body = b""
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_JWKS_BYTES:
+                    raise ValueError(f"the JWKS is larger than {MAX_JWKS_BYTES} bytes")
+            return body
 
 
 def parse_jwks(document: bytes) -> dict[str | None, SigningKey]:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from gateway.access.config import TenantAccess
 from gateway.access.credentials import presented_key
 from gateway.access.policy import Access, Principal
+from gateway.errors import GatewayError
 from gateway.sensorthings.errors import Forbidden, Unauthorized
 
 SENSORTHINGS = "sensorthings"  # the collection name scopes give the SensorThings API
@@ -69,3 +70,26 @@ def authorize_write(request: Request, tenant: str, env_name: str | None) -> Prin
         principal = policy.decide(request.headers, SENSORTHINGS, "write")
     request.state.principal = principal
     return principal
+
+
+def mqtt_writer(key: str | None, env_name: str | None, policy: Access | None) -> Principal | None:
+    """Who a key sent over MQTT (password or user property `api-key`) writes as: the
+    environment key, or an `access` key or token with `write:sensorthings`; None if it may
+    not write. A token's keys must already be loaded (no fetch on this path)."""
+    if key is None:
+        return None
+    env_key = os.environ.get(env_name) if env_name else None
+    if env_key and hmac.compare_digest(key.encode(), env_key.encode()):
+        return Principal(f"key:{env_name}", frozenset({f"write:{SENSORTHINGS}"}))
+    principal = mqtt_principal(key, policy)
+    return principal if principal and principal.allows("write", SENSORTHINGS) else None
+
+
+def mqtt_principal(key: str, policy: Access | None) -> Principal | None:
+    """The `access` principal of a key or token sent over MQTT; None if it is none."""
+    if policy is None:
+        return None
+    try:
+        return policy.identify({"authorization": f"Bearer {key}"})
+    except GatewayError:
+        return None

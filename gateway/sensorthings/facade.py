@@ -72,13 +72,12 @@ class StaFacade:
 
             # /sta/ leaves out the tenants whose reading is not public (as the Features
             # root does): it answers every client alike
-            public = {
-                t: s for t, s in self.guarded.items() if tenants[t].access.public_read
-            }
+            public = {t: s for t, s in self.guarded.items() if tenants[t].access.public_read}
             federated = FederatedService(public, server.sensorthings, server.federation)
         self.api = SensorThings(server, self.guarded, federated)
         self.websockets = MqttWebSockets(server, self.services)
         self.bridge: Any | None = None
+        self.policies: dict[str, Any] = {}  # tenant -> gateway.access.Access, set by the app
         self._tasks: list[asyncio.Task[None]] = []
         from gateway.sensorthings.sync.scheduler import SyncScheduler
 
@@ -110,7 +109,9 @@ class StaFacade:
         if broker is not None and self.services:
             from gateway.sensorthings.mqtt import MqttBridge
 
-            self.bridge = MqttBridge(broker, self.services, self.loaded.config.server.base_url)
+            self.bridge = MqttBridge(
+                broker, self.services, self.loaded.config.server.base_url, self.policies
+            )
             await self.bridge.start()
             self.api.mqtt = self.bridge
         if self.services:

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from gateway.access.audit import audit
 from gateway.bodies import read_body
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
@@ -26,7 +27,6 @@ from gateway.errors import GatewayError, NotFound, log_answer, partial_warning
 from gateway.features.encoders import StreamedJSON
 from gateway.features.links import OPENAPI, base_url
 from gateway.sensorthings import openapi
-from gateway.access.audit import audit
 from gateway.sensorthings.auth import authorize_write
 from gateway.sensorthings.encode import Links, entity_set_pieces
 from gateway.sensorthings.errors import (

@@ -48,9 +48,7 @@ def access_config(
     data = {
         "server": {
             "access": {
-                "oidc": {
-                    "city": {"issuer": ISSUER, "audience": AUDIENCE, "jwks_file": "jwks.json"}
-                }
+                "oidc": {"city": {"issuer": ISSUER, "audience": AUDIENCE, "jwks_file": "jwks.json"}}
             }
         },
         "tenants": {

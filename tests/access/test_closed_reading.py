@@ -4,7 +4,6 @@ before the response cache; the federated roots leave a closed tenant out."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -82,7 +81,9 @@ def test_a_token_with_a_read_scope_reads(client: TestClient, signer: Signer) -> 
     assert r.status_code == 200
     assert [f["id"] for f in r.json()["features"]] == [100, 101, 102]
     expired = signer.token(scope="twinbridge:closed:read", exp=1, iat=0)
-    r = client.get("/closed/collections/trees/items", headers={"Authorization": f"Bearer {expired}"})
+    r = client.get(
+        "/closed/collections/trees/items", headers={"Authorization": f"Bearer {expired}"}
+    )
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
 
 

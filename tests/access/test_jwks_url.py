@@ -66,7 +66,9 @@ def _setup(server: JwksServer, refresh: float) -> tuple[Tokens, Access]:
         }
     )
     tokens = Tokens({"city": cfg}, Path("."))
-    access = Access("hamburg", TenantAccess.model_validate({"oidc": [{"provider": "city"}]}), tokens)
+    access = Access(
+        "hamburg", TenantAccess.model_validate({"oidc": [{"provider": "city"}]}), tokens
+    )
     return tokens, access
 
 

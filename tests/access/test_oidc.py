@@ -63,7 +63,9 @@ def test_a_valid_rsa_token_writes_where_its_scope_says(tmp_path: Path, rsa_signe
     assert principal.scopes == {"write:street-trees"}  # `openid` and others are not ours
 
 
-def test_a_valid_ec_token_is_accepted(tmp_path: Path, rsa_signer: Signer, ec_signer: Signer) -> None:
+def test_a_valid_ec_token_is_accepted(
+    tmp_path: Path, rsa_signer: Signer, ec_signer: Signer
+) -> None:
     access = _access(tmp_path, rsa_signer, ec_signer)
     assert access.decide(_bearer(ec_signer.token()), "street-trees", "write").id == "oidc:u-123"
 
@@ -94,7 +96,9 @@ def test_keycloak_roles_map_to_tenant_scopes(tmp_path: Path, rsa_signer: Signer)
         access.decide(_bearer(other), "street-trees", "write")
 
 
-def test_an_scp_list_with_an_empty_prefix_is_taken_as_is(tmp_path: Path, rsa_signer: Signer) -> None:
+def test_an_scp_list_with_an_empty_prefix_is_taken_as_is(
+    tmp_path: Path, rsa_signer: Signer
+) -> None:
     access = _access(tmp_path, rsa_signer, tenant_rule={"scope_prefix": ""}, scope_claim="scp")
     token = rsa_signer.token(scope=None, scp=["write", "admin", "read:x y"])
     assert access.decide(_bearer(token), "any", "write").scopes == {"write"}
