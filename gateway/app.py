@@ -269,7 +269,8 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         )
         app.state.response_store = store
     # outside the cache: a closed tenant's answer is never served without a read scope
-    app.add_middleware(ClosedReading, policies=app.state.access, tokens=tokens, render=refusal)
+    if closed or tokens.by_name:  # else nothing to do: no cost for public gateways
+        app.add_middleware(ClosedReading, policies=app.state.access, tokens=tokens, render=refusal)
     if usage.enabled:  # outside the cache and compression: hits count, bytes as sent
         app.add_middleware(UsageCounter, usage=usage)
     app.add_middleware(Cors, settings=server.cors, server=server)

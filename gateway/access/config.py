@@ -157,3 +157,12 @@ class TenantAccess(_Strict):
         description="OIDC providers whose bearer tokens this tenant accepts, and how their "
         "scopes map to the tenant's.",
     )
+
+
+REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("`server.access`", ServerAccess),
+    ("`server.access.oidc.<provider>`", OidcProvider),
+    ("`tenants.<tenant>.access`", TenantAccess),
+    ("`tenants.<tenant>.access.api_keys[]`", ApiKey),
+    ("`tenants.<tenant>.access.oidc[]`", TenantOidc),
+]

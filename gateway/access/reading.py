@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,9 +48,7 @@ class ClosedReading:
             await self.app(scope, receive, send)
             return
         if self.tokens is not None:
-            token = bearer_token(Headers(scope=scope))
-            if token is not None and looks_like_jwt(token):
-                await self.tokens.prepare(token)
+            await self._prepare(scope)
         access = None
         if self.closed:
             access = self.closed.get(scope["path"].split("/", 2)[1] if scope["path"] else "")
@@ -67,6 +64,15 @@ class ClosedReading:
         if principal is not None:
             request.state.principal = principal
         await self.app(scope, receive, _private(send))
+
+    async def _prepare(self, scope: Scope) -> None:
+        assert self.tokens is not None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                token = bearer_token({"authorization": value.decode("latin-1")})
+                if token is not None and looks_like_jwt(token):
+                    await self.tokens.prepare(token)
+                return
 
     @staticmethod
     def decide(access: Access, request: Request) -> Principal | None:

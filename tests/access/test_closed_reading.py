@@ -116,3 +116,9 @@ def test_the_federated_roots_leave_a_closed_tenant_out(client: TestClient) -> No
         landing = client.get("/", headers=headers).text
         assert "/closed" not in landing
     assert client.get("/collections/street-trees/items/closed.trees.100").status_code == 404
+
+
+def test_the_data_catalog_leaves_a_closed_tenant_out(client: TestClient) -> None:
+    doc = client.get("/catalog?f=json").json()
+    assert [t["id"] for t in doc["tenants"]] == ["open"]
+    assert doc["datasets"] and "/closed/" not in str(doc["datasets"])
