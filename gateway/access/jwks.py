@@ -37,7 +37,9 @@ class KeySet:
         self._loaded_at = -float("inf")
         self._lock = asyncio.Lock()
 
-    def get(self, kid: str | None) -> SigningKey | None:
+    def get(self, kid: object) -> SigningKey | None:
+        if kid is not None and not isinstance(kid, str):
+            return None  # a token's header may hold anything
         if kid is None and len(self.keys) == 1:  # a provider with one key may omit `kid`
             return next(iter(self.keys.values()))
         return self.keys.get(kid)
@@ -48,7 +50,7 @@ class KeySet:
         async with self._lock:
             await self._load()
 
-    async def refresh(self, kid: str | None) -> None:
+    async def refresh(self, kid: object) -> None:
         """Load again for an unknown `kid`, unless the last load was too recent."""
         async with self._lock:
             due = time.monotonic() - self._loaded_at >= self.cfg.refresh_seconds

@@ -63,7 +63,7 @@ class Provider:
     def verify(self, token: str, header: Mapping[str, Any], challenge: str) -> dict[str, Any]:
         alg = header.get("alg")
         if alg not in self.cfg.algorithms:
-            raise invalid(challenge, f"the algorithm '{alg}' is not accepted")
+            raise invalid(challenge, f"the algorithm '{_shown(alg)}' is not accepted")
         key = self.keys.get(header.get("kid"))
         if key is None:
             raise invalid(challenge, "the token's key (kid) is not known")
@@ -151,6 +151,13 @@ class TenantTokens:
             if value.startswith(prefix) and re.match(SCOPE, value[len(prefix) :]):
                 scopes.add(value[len(prefix) :])
         return f"oidc:{subject(claims['sub'])}", provider.cfg.issuer, frozenset(scopes)
+
+
+def _shown(value: Any) -> str:
+    """A header value from a token, echoed only when it is a plain short name (it goes
+    into WWW-Authenticate)."""
+    text = str(value)
+    return text if text.isalnum() and len(text) <= 16 else "?"
 
 
 def subject(sub: Any) -> str:

@@ -194,3 +194,31 @@ def test_a_tenant_naming_an_unknown_provider_is_a_config_error(tmp_path: Path) -
     data = {"tenants": {"hamburg": {"access": {"oidc": [{"provider": "keycloak"}]}}}}
     with pytest.raises(ConfigError, match="keycloak"):
         parse_config(data, "test", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": 'RS256"\r\nX-Evil: 1', "kid": "k1"},
+        {"alg": ["RS256"], "kid": "k1"},
+        {"alg": "RS256", "kid": ["k1"]},
+        {"alg": "RS256", "kid": {"a": 1}},
+    ],
+)
+def test_a_hostile_token_header_is_a_clean_401(
+    tmp_path: Path, rsa_signer: Signer, header: dict[str, Any]
+) -> None:
+    token = forged(header, claims(), b"x")
+    with pytest.raises(Unauthorized) as caught:
+        _access(tmp_path, rsa_signer).decide(_bearer(token), "street-trees", "write")
+    challenge = caught.value.headers()["WWW-Authenticate"]
+    assert "\n" not in challenge and "Evil" not in challenge
+
+
+@pytest.mark.parametrize("token", ["eyJhbGciOi.eyJzdWIi.c2ln", "eyJ9.e30.", "eyJ.x.y"])
+def test_a_token_that_is_not_json_is_a_clean_401(
+    tmp_path: Path, rsa_signer: Signer, token: str
+) -> None:
+    with pytest.raises(Unauthorized):
+        _access(tmp_path, rsa_signer).decide(_bearer(token), "street-trees", "write")
+    asyncio.run(Tokens({}, tmp_path).prepare(token))  # and nothing to prepare either
