@@ -222,3 +222,18 @@ def test_a_token_that_is_not_json_is_a_clean_401(
     with pytest.raises(Unauthorized):
         _access(tmp_path, rsa_signer).decide(_bearer(token), "street-trees", "write")
     asyncio.run(Tokens({}, tmp_path).prepare(token))  # and nothing to prepare either
+
+
+def test_usage_counts_a_tokens_application_not_each_token(rsa_signer: Signer) -> None:
+    from gateway.usage.clients import ClientIdentity
+
+    identity = ClientIdentity(b"secret")
+
+    def client_of(token: str) -> str | None:
+        return identity.identify(
+            {"type": "http", "headers": [(b"authorization", f"Bearer {token}".encode())]}
+        )
+
+    first = client_of(rsa_signer.token(azp="tree-app", iat=1))
+    assert first == client_of(rsa_signer.token(azp="tree-app", iat=2, sub="other"))
+    assert first != client_of(rsa_signer.token(azp="map-app"))
