@@ -116,6 +116,20 @@ class ServerAccess(_Strict):
         description="Provider name -> OIDC provider; tenants name the ones they accept.",
     )
 
+    @field_validator("oidc")
+    @classmethod
+    def _distinct_issuers(cls, value: dict[str, OidcProvider]) -> dict[str, OidcProvider]:
+        """A token's `iss` picks its provider: two providers cannot share one."""
+        seen: dict[str, str] = {}
+        for name, provider in value.items():
+            if provider.issuer in seen:
+                raise ValueError(
+                    f"providers '{seen[provider.issuer]}' and '{name}' share the issuer "
+                    f"'{provider.issuer}'"
+                )
+            seen[provider.issuer] = name
+        return value
+
 
 class TenantOidc(_Strict):
     """How one provider's tokens become this tenant's scopes."""
@@ -157,6 +171,14 @@ class TenantAccess(_Strict):
         description="OIDC providers whose bearer tokens this tenant accepts, and how their "
         "scopes map to the tenant's.",
     )
+
+    @field_validator("oidc")
+    @classmethod
+    def _providers_once(cls, value: list[TenantOidc]) -> list[TenantOidc]:
+        names = [rule.provider for rule in value]
+        if len(names) != len(set(names)):
+            raise ValueError("name each OIDC provider once")
+        return value
 
 
 REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [

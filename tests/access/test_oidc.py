@@ -237,3 +237,13 @@ def test_usage_counts_a_tokens_application_not_each_token(rsa_signer: Signer) ->
     first = client_of(rsa_signer.token(azp="tree-app", iat=1))
     assert first == client_of(rsa_signer.token(azp="tree-app", iat=2, sub="other"))
     assert first != client_of(rsa_signer.token(azp="map-app"))
+
+
+def test_two_providers_with_one_issuer_or_a_provider_named_twice_are_refused() -> None:
+    from gateway.access.config import ServerAccess
+
+    provider = {"issuer": ISSUER, "audience": AUDIENCE, "jwks_file": "jwks.json"}
+    with pytest.raises(ValidationError, match="share the issuer"):
+        ServerAccess.model_validate({"oidc": {"a": provider, "b": provider}})
+    with pytest.raises(ValidationError, match="once"):
+        TenantAccess.model_validate({"oidc": [{"provider": "a"}, {"provider": "a"}]})
