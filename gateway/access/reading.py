@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from starlette._utils import get_route_path  # the router's own reading of the path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,7 +52,8 @@ class ClosedReading:
             await self._prepare(scope)
         access = None
         if self.closed:
-            access = self.closed.get(scope["path"].split("/", 2)[1] if scope["path"] else "")
+            path = get_route_path(scope)  # what the router matches (without a root_path)
+            access = self.closed.get(path.split("/", 2)[1] if path else "")
         if access is None:
             await self.app(scope, receive, send)
             return
@@ -78,7 +80,7 @@ class ClosedReading:
     def decide(access: Access, request: Request) -> Principal | None:
         """Reads need a read scope; a POST to items may be a search (CQL2-JSON) or a
         create, so it needs read or write here and the route decides which."""
-        _, collection, items = target(request.url.path)
+        _, collection, items = target(get_route_path(request.scope))
         method = request.method
         if method in ("GET", "HEAD"):
             if collection is None:

@@ -122,3 +122,16 @@ def test_the_data_catalog_leaves_a_closed_tenant_out(client: TestClient) -> None
     doc = client.get("/catalog?f=json").json()
     assert [t["id"] for t in doc["tenants"]] == ["open"]
     assert doc["datasets"] and "/closed/" not in str(doc["datasets"])
+
+
+def test_a_root_path_does_not_open_a_closed_tenant(
+    tmp_path_factory: pytest.TempPathFactory, signer: Signer
+) -> None:
+    """Behind `--root-path /gw` the router matches the path without it; so must the check."""
+    loaded, _ = access_config(tmp_path_factory.mktemp("root-path"), signer)
+    with TestClient(create_app(loaded), root_path="/gw") as c:
+        assert c.get("/gw/closed/collections/trees/items").status_code == 401
+        assert (
+            c.get("/gw/closed/collections/trees/items", headers={"X-API-Key": READER}).status_code
+            == 200
+        )
