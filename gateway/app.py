@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -73,7 +74,7 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
 
 def refusal(request: Request, exc: GatewayError) -> Response:
     """A 401/403 of closed reading, in the shape of the facade the path belongs to."""
-    if request.url.path.split("/", 3)[2:3] == ["sta"]:  # /{tenant}/sta/...
+    if get_route_path(request.scope).split("/", 3)[2:3] == ["sta"]:  # /{tenant}/sta/...
         return sta_error(exc.status, exc.description, **exc.headers())
     return error_response(request, exc.status, exc.code, exc.description, exc.headers())
 

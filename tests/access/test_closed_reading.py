@@ -131,6 +131,7 @@ def test_a_root_path_does_not_open_a_closed_tenant(
     loaded, _ = access_config(tmp_path_factory.mktemp("root-path"), signer)
     with TestClient(create_app(loaded), root_path="/gw") as c:
         assert c.get("/gw/closed/collections/trees/items").status_code == 401
+        assert c.get("/gw/closed/sta/v1.1/Things").json()["type"] == "error"  # STA shape
         assert (
             c.get("/gw/closed/collections/trees/items", headers={"X-API-Key": READER}).status_code
             == 200
