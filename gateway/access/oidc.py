@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from gateway.access.jwks import KeySet
 from gateway.errors import Unauthorized
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+VERIFIED_KEPT = 1024  # tokens verified per tenant kept in memory (until their `exp`)
 _SUBJECT = re.compile(r"[A-Za-z0-9@._:+-]{1,128}")
 # Which key type an algorithm needs: a token cannot make an RSA key verify ES256, nor any
 # public key act as an HMAC secret (HS* is not configurable at all).
@@ -126,6 +128,7 @@ class TenantTokens:
 
     def __init__(self, tenant: str, accepted: list[TenantOidc], tokens: Tokens | None) -> None:
         self.rules: dict[str, tuple[Provider, TenantOidc, str]] = {}
+        self._verified: dict[str, tuple[float, float, tuple[str, str, frozenset[str]]]] = {}
         for rule in accepted:
             provider = tokens.by_name[rule.provider] if tokens else None
             if provider is None:
@@ -134,7 +137,24 @@ class TenantTokens:
             self.rules[provider.cfg.issuer] = (provider, rule, prefix)
 
     def principal_of(self, token: str, challenge: str) -> tuple[str, str, frozenset[str]]:
-        """(principal id, issuer, tenant scopes) of a token; 401 if it is not valid here."""
+        """(principal id, issuer, tenant scopes) of a token; 401 if it is not valid here.
+        A token verified before is taken from memory while its time is valid: a client
+        sends the same token for many requests, and reading one costs ~0.3 ms."""
+        known = self._verified.get(token)
+        if known is not None:
+            valid_from, valid_until, answer = known
+            if valid_from <= time.time() < valid_until:
+                return answer
+            del self._verified[token]
+        answer, valid_from, valid_until = self._verify(token, challenge)
+        if len(self._verified) >= VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified[token] = (valid_from, valid_until, answer)
+        return answer
+
+    def _verify(
+        self, token: str, challenge: str
+    ) -> tuple[tuple[str, str, frozenset[str]], float, float]:
         try:
             header = jwt.get_unverified_header(token)
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
@@ -150,7 +170,14 @@ class TenantTokens:
             scopes.update(rule.scope_map.get(value, ()))
             if value.startswith(prefix) and re.match(SCOPE, value[len(prefix) :]):
                 scopes.add(value[len(prefix) :])
-        return f"oidc:{subject(claims['sub'])}", provider.cfg.issuer, frozenset(scopes)
+        answer = (f"oidc:{subject(claims['sub'])}", provider.cfg.issuer, frozenset(scopes))
+        leeway = provider.cfg.leeway
+        valid_from = _number(claims.get("nbf"), -float("inf")) - leeway
+        return answer, valid_from, _number(claims["exp"], 0) + leeway
+
+
+def _number(value: Any, default: float) -> float:
+    return float(value) if isinstance(value, int | float) else default
 
 
 def token_client(token: str) -> bytes:

@@ -247,3 +247,13 @@ def test_two_providers_with_one_issuer_or_a_provider_named_twice_are_refused() -
         ServerAccess.model_validate({"oidc": {"a": provider, "b": provider}})
     with pytest.raises(ValidationError, match="once"):
         TenantAccess.model_validate({"oidc": [{"provider": "a"}, {"provider": "a"}]})
+
+
+def test_a_token_kept_in_memory_still_expires(tmp_path: Path, rsa_signer: Signer) -> None:
+    access = _access(tmp_path, rsa_signer, leeway=0)
+    expires = int(time.time()) + 1
+    token = rsa_signer.token(exp=expires)
+    for _ in range(2):  # the second answer comes from memory
+        assert access.decide(_bearer(token), "street-trees", "write").id == "oidc:u-123"
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
+    _refused(access, token, "expired")
