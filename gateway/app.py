@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import metrics
 from gateway.access import Access
+from gateway.access.oidc import Tokens
+from gateway.access.reading import ClosedReading
 from gateway.assets import static_mount
 from gateway.catalog import Catalog
 from gateway.config import LoadedConfig
@@ -34,6 +37,7 @@ from gateway.httpcache.middleware import ResponseCache
 from gateway.httpcache.resolve import Validators
 from gateway.httpcache.store import MemoryStore
 from gateway.sensorthings.facade import StaFacade
+from gateway.sensorthings.routes import sta_error
 from gateway.usage.middleware import UsageCounter
 from gateway.usage.wiring import build_usage
 from gateway.web.compression import Compression
@@ -65,6 +69,13 @@ def error_response(
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     log_answer(errors_log, request.url.path, exc)
+    return error_response(request, exc.status, exc.code, exc.description, exc.headers())
+
+
+def refusal(request: Request, exc: GatewayError) -> Response:
+    """A 401/403 of closed reading, in the shape of the facade the path belongs to."""
+    if get_route_path(request.scope).split("/", 3)[2:3] == ["sta"]:  # /{tenant}/sta/...
+        return sta_error(exc.status, exc.description, **exc.headers())
     return error_response(request, exc.status, exc.code, exc.description, exc.headers())
 
 
@@ -144,7 +155,8 @@ def _cursor_key(loaded: LoadedConfig) -> bytes:
 
 def create_app(loaded: LoadedConfig) -> FastAPI:
     catalog = Catalog(loaded)
-    root, tenants = build_views(catalog)
+    closed = frozenset(t for t, cfg in loaded.config.tenants.items() if not cfg.access.public_read)
+    root, tenants = build_views(catalog, closed)
     features = Features(loaded.config.server, root, tenants, Cursors(_cursor_key(loaded)))
 
     sensorthings = StaFacade(loaded)
@@ -167,6 +179,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await tokens.open()
         await catalog.open()
         await sensorthings.open()
         data_catalog.start(app)  # figures for /catalog, in the background
@@ -185,7 +198,11 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.sensorthings = sensorthings
     app.state.data_catalog = data_catalog
     app.state.usage = usage
-    app.state.access = {tid: Access(tid, t.access) for tid, t in loaded.config.tenants.items()}
+    tokens = Tokens(loaded.config.server.access.oidc, loaded.base_dir)
+    app.state.access = {
+        tid: Access(tid, t.access, tokens) for tid, t in loaded.config.tenants.items()
+    }
+    sensorthings.policies = app.state.access  # MQTT creates through the broker
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -239,7 +256,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     # Innermost first: validators (304s), compression, the response cache (it keeps the
-    # compressed bytes), usage counting, CORS, the log.
+    # compressed bytes), closed reading, usage counting, CORS, the log.
     server = loaded.config.server
     validators = Validators(loaded, features, app.router.routes, sensorthings)
     app.add_middleware(ConditionalRequests, validators=validators)
@@ -252,6 +269,9 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
             ResponseCache, validators=validators, store=store, max_entry_bytes=kept.max_entry_bytes
         )
         app.state.response_store = store
+    # outside the cache: a closed tenant's answer is never served without a read scope
+    if closed or tokens.by_name:  # else nothing to do: no cost for public gateways
+        app.add_middleware(ClosedReading, policies=app.state.access, tokens=tokens, render=refusal)
     if usage.enabled:  # outside the cache and compression: hits count, bytes as sent
         app.add_middleware(UsageCounter, usage=usage)
     app.add_middleware(Cors, settings=server.cors, server=server)

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.access.config import TenantAccess
+from gateway.access.config import ServerAccess, TenantAccess
 from gateway.datacatalog.config import CatalogSettings, TenantCatalog
 from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
@@ -193,6 +193,10 @@ class ServerSettings(Strict):
         default_factory=UsageSettings,
         description="Usage KPIs per day, tenant, profile and API (in /catalog, on /metrics).",
     )
+    access: ServerAccess = Field(
+        default_factory=ServerAccess,
+        description="The OIDC providers whose bearer tokens tenants may accept.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
@@ -277,7 +281,7 @@ class TenantConfig(Strict):
     access: TenantAccess = Field(
         default_factory=TenantAccess,
         description="Who may read and write this tenant's data: public reading by default, "
-        "writes only with a key whose scopes allow them.",
+        "writes only with a key or token whose scopes allow them.",
     )
 
     @field_validator("collections")
@@ -310,6 +314,18 @@ class GatewayConfig(Strict):
                 raise ValueError(f"tenant id '{tid}' is reserved ({', '.join(RESERVED_TENANTS)})")
         _distinct_topic_prefixes(value)
         return value
+
+    @model_validator(mode="after")
+    def _known_providers(self) -> GatewayConfig:
+        known = self.server.access.oidc
+        for tid, tenant in self.tenants.items():
+            for rule in tenant.access.oidc:
+                if rule.provider not in known:
+                    raise ValueError(
+                        f"tenant '{tid}' accepts the OIDC provider '{rule.provider}', which "
+                        f"server.access.oidc does not define ({', '.join(known) or 'none'})"
+                    )
+        return self
 
 
 def _distinct_topic_prefixes(tenants: dict[str, TenantConfig]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from gateway.access.config import REFERENCE_SECTIONS as ACCESS_SECTIONS
 from gateway.config import (
     CollectionConfig,
     FederationSettings,
@@ -89,7 +90,8 @@ def reference() -> str:
         ("`tenants.<tenant>.collections.<collection>.http_cache`", CollectionHttpCache),
         ("`mapping.properties.<property>` (a rule; a plain string means `from`)", MappingRule),
     ]
-    sections += WEB_SECTIONS + CATALOG_SECTIONS + USAGE_SECTIONS + REFERENCE_SECTIONS
+    sections += WEB_SECTIONS + CATALOG_SECTIONS + USAGE_SECTIONS + ACCESS_SECTIONS
+    sections += REFERENCE_SECTIONS
     lines: list[str] = []
     for title, model in sections:
         lines += _table(title, model)

@@ -17,13 +17,21 @@ log = logging.getLogger("twinbridge.audit")
 def audit(principal: Principal | None, action: str, target: str, source: str, result: str) -> None:
     """`action`: create, replace, update, delete; `target`: the resource's path (tenant,
     collection, id); `source`: the configured source name; `result`: its status and what
-    happened (`201 created`, `412 stale`, `502 source failed`)."""
+    happened (`201 created`, `412 stale`, `502 source failed`). A token's principal also
+    names its issuer."""
+    who = principal or ANONYMOUS
     log.info(
-        "write principal=%s action=%s target=%s source=%s result=%s request=%s",
-        (principal or ANONYMOUS).id,
+        "write principal=%s action=%s target=%s source=%s result=%s request=%s%s",
+        who.id,
         action,
-        target,
+        _printable(target),
         source,
         result,
         REQUEST_ID.get(),
+        f" issuer={_printable(who.issuer)}" if who.issuer else "",
     )
+
+
+def _printable(text: str) -> str:
+    """A path may carry a percent-decoded line break: it must not start a forged line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

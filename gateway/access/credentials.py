@@ -9,6 +9,11 @@ import binascii
 from collections.abc import Mapping
 
 
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    scheme, _, value = (headers.get("authorization") or "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def presented_key(headers: Mapping[str, str]) -> str | None:
     if key := headers.get("x-api-key"):
         return key

@@ -10,7 +10,8 @@ from typing import Literal
 from starlette.requests import Request
 
 from gateway.access.config import TenantAccess
-from gateway.access.credentials import presented_key
+from gateway.access.credentials import bearer_token, presented_key
+from gateway.access.oidc import TenantTokens, Tokens, looks_like_jwt
 from gateway.errors import Forbidden, Unauthorized
 
 Scope = Literal["read", "write"]
@@ -18,13 +19,18 @@ Scope = Literal["read", "write"]
 
 @dataclass(frozen=True)
 class Principal:
-    id: str  # "key:<id>", "anonymous": for logs and rate limits, never a secret
+    id: str  # "key:<id>", "oidc:<sub>", "anonymous": for logs and rate limits, never a secret
     scopes: frozenset[str]
+    issuer: str | None = None  # a token's `iss`, for the audit log
 
     def allows(self, scope: Scope, collection: str | None) -> bool:
         return scope in self.scopes or (
             collection is not None and f"{scope}:{collection}" in self.scopes
         )
+
+    def allows_any(self, scope: Scope) -> bool:
+        """Some `scope` in the tenant: enough for its landing page and collection list."""
+        return any(s == scope or s.startswith(f"{scope}:") for s in self.scopes)
 
 
 ANONYMOUS = Principal("anonymous", frozenset())
@@ -33,14 +39,21 @@ ANONYMOUS = Principal("anonymous", frozenset())
 class Access:
     """One tenant's policy."""
 
-    def __init__(self, tenant: str, settings: TenantAccess) -> None:
+    def __init__(self, tenant: str, settings: TenantAccess, tokens: Tokens | None = None) -> None:
         self.tenant = tenant
         self.public_read = settings.public_read
+        self._tokens = TenantTokens(tenant, settings.oidc, tokens) if settings.oidc else None
         # the key's hash is the lookup: comparing hashes leaks nothing about a key
         self._keys = {
             bytes.fromhex(k.sha256): Principal(f"key:{k.id}", frozenset(k.scopes))
             for k in settings.api_keys
         }
+
+    def writes_possible(self, collection: str) -> bool:
+        """Whether some credential of this tenant could write the collection."""
+        if self._tokens is not None:
+            return True
+        return any(p.allows("write", collection) for p in self._keys.values())
 
     @property
     def challenge(self) -> str:
@@ -48,6 +61,14 @@ class Access:
 
     def identify(self, headers: Mapping[str, str]) -> Principal | None:
         """The credential's principal; None without one; 401 for one that is not valid."""
+        token = bearer_token(headers)
+        if token is not None and "x-api-key" not in headers and looks_like_jwt(token):
+            if self._tokens is None:
+                raise Unauthorized(
+                    "this tenant accepts no tokens", f'{self.challenge}, error="invalid_token"'
+                )
+            pid, issuer, scopes = self._tokens.principal_of(token, self.challenge)
+            return Principal(pid, scopes, issuer)
         key = presented_key(headers)
         if key is None:
             return None
@@ -68,6 +89,18 @@ class Access:
             raise Unauthorized(f"this needs a credential with the scope '{needed}'", self.challenge)
         if not principal.allows(scope, collection):
             raise Forbidden(f"the credential lacks the scope '{needed}' (or '{scope}')")
+        return principal
+
+    def decide_tenant_read(self, headers: Mapping[str, str]) -> Principal:
+        """Reading the tenant's own documents (landing page, conformance, collection list,
+        API): any read scope of the tenant will do."""
+        principal = self.identify(headers)
+        if self.public_read:
+            return principal or ANONYMOUS
+        if principal is None:
+            raise Unauthorized("this needs a credential with the scope 'read'", self.challenge)
+        if not principal.allows_any("read"):
+            raise Forbidden("the credential lacks the scope 'read' (or 'read:<collection>')")
         return principal
 
 

@@ -71,7 +71,8 @@ def _sensorthings_datasets(loaded: LoadedConfig) -> list[Dataset]:
 
 
 def datasets(catalog: Catalog, loaded: LoadedConfig) -> list[Dataset]:
-    """Every dataset, ordered by profile, then tenant as configured."""
+    """Every dataset, ordered by profile, then tenant as configured. A tenant whose reading
+    is not public (`access.public_read: false`) is left out, as from the federated root."""
     found = [
         Dataset(
             source.profile,
@@ -87,5 +88,7 @@ def datasets(catalog: Catalog, loaded: LoadedConfig) -> list[Dataset]:
         if source.profile is not None
     ]
     found += _sensorthings_datasets(loaded)
-    order = {tid: i for i, tid in enumerate(loaded.config.tenants)}
+    tenants = loaded.config.tenants
+    found = [d for d in found if tenants[d.tenant].access.public_read]
+    order = {tid: i for i, tid in enumerate(tenants)}
     return sorted(found, key=lambda d: (d.profile.id, order.get(d.tenant, 0)))

@@ -94,6 +94,7 @@ class DataCatalog:
         self.tenants = {
             tid: (Tenant(tid, t.title or tid), t.catalog or TenantCatalog())
             for tid, t in config.tenants.items()
+            if t.access.public_read  # a closed tenant is not listed
         }
         self.usage: Any = None  # gateway.usage.service.Usage, when its KPIs are kept
         # Answers as sent, by (format, public root, cache versions): the documents change

@@ -46,18 +46,28 @@ class ApiView:
     data_catalog: bool = False  # the federated root links /catalog when it is served
 
 
-def build_views(catalog: Catalog) -> tuple[ApiView, dict[str, ApiView]]:
+def build_views(
+    catalog: Catalog, closed: frozenset[str] = frozenset()
+) -> tuple[ApiView, dict[str, ApiView]]:
+    """`closed`: tenants whose reading is not public. The federated root leaves them out
+    entirely (collections, members, the tenant list), for every client: one answer per
+    URL keeps the federated root cacheable, and nothing of a closed tenant leaks there."""
     settings = catalog.settings
+    by_profile = {
+        pid: [m for m in members if m.tenant not in closed]
+        for pid, members in catalog.by_profile().items()
+    }
     federated: dict[str, Collection] = {
         pid: FederatedCollection(pid, members, settings.federation)
-        for pid, members in catalog.by_profile().items()
+        for pid, members in by_profile.items()
+        if members
     }
     root = ApiView(
         path="",
         title=settings.title,
         description=settings.description,
         collections=federated,
-        tenants={tid: t.title for tid, t in catalog.tenants.items()},
+        tenants={tid: t.title for tid, t in catalog.tenants.items() if tid not in closed},
         data_catalog=settings.catalog.enabled,
     )
     tenants = {

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from gateway.config import LoadedConfig
 from gateway.resilience import SourceGuard, effective
+from gateway.sensorthings.auth import access_writes
 from gateway.sensorthings.routes import SensorThings
 from gateway.sensorthings.ws.endpoint import MqttWebSockets
 
@@ -54,6 +55,9 @@ class StaFacade:
         self.services = {
             t: build_service(t, loaded) for t, cfg in tenants.items() if cfg.sensorthings
         }
+        for tenant, service in self.services.items():
+            if hasattr(service, "access_writes"):
+                service.access_writes = access_writes(tenants[tenant].access)
         if server.base_url:
             for service in self.services.values():
                 if hasattr(service, "use_base_url"):
@@ -66,10 +70,14 @@ class StaFacade:
         if self.services:
             from gateway.sensorthings.federated import FederatedService
 
-            federated = FederatedService(self.guarded, server.sensorthings, server.federation)
+            # /sta/ leaves out the tenants whose reading is not public (as the Features
+            # root does): it answers every client alike
+            public = {t: s for t, s in self.guarded.items() if tenants[t].access.public_read}
+            federated = FederatedService(public, server.sensorthings, server.federation)
         self.api = SensorThings(server, self.guarded, federated)
         self.websockets = MqttWebSockets(server, self.services)
         self.bridge: Any | None = None
+        self.policies: dict[str, Any] = {}  # tenant -> gateway.access.Access, set by the app
         self._tasks: list[asyncio.Task[None]] = []
         from gateway.sensorthings.sync.scheduler import SyncScheduler
 
@@ -101,7 +109,9 @@ class StaFacade:
         if broker is not None and self.services:
             from gateway.sensorthings.mqtt import MqttBridge
 
-            self.bridge = MqttBridge(broker, self.services, self.loaded.config.server.base_url)
+            self.bridge = MqttBridge(
+                broker, self.services, self.loaded.config.server.base_url, self.policies
+            )
             await self.bridge.start()
             self.api.mqtt = self.bridge
         if self.services:

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import aiomqtt
@@ -32,8 +33,10 @@ import orjson
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gateway.access.audit import audit
+from gateway.access.policy import Access
 from gateway.errors import GatewayError
-from gateway.sensorthings.auth import key_matches
+from gateway.sensorthings.auth import mqtt_writer
 from gateway.sensorthings.config import MqttBroker
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.errors import Forbidden, error_body
@@ -66,9 +69,16 @@ def broker_client(broker: MqttBroker, name: str) -> aiomqtt.Client:
 
 
 class MqttBridge:
-    def __init__(self, broker: MqttBroker, services: dict[str, Any], base_url: str | None) -> None:
+    def __init__(
+        self,
+        broker: MqttBroker,
+        services: dict[str, Any],
+        base_url: str | None,
+        policies: Mapping[str, Access] | None = None,
+    ) -> None:
         self.broker = broker
         self.services = services
+        self.policies = policies or {}  # the tenants' access policies (keys, tokens)
         self.base_url = base_url
         self.client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
@@ -154,24 +164,30 @@ class MqttBridge:
         tenant, rest = found
         service = self.services[tenant]
         reply = getattr(message.properties, "ResponseTopic", None)
+        attempted = False
         try:
-            if not service.cfg.mqtt.anonymous_writes and not key_matches(
-                user.get("api-key"), service.api_key_env
-            ):
+            writer = mqtt_writer(
+                user.get("api-key"), service.api_key_env, self.policies.get(tenant)
+            )
+            if writer is None and not service.cfg.mqtt.anonymous_writes:
                 raise Forbidden(
                     "an MQTT create needs the tenant's API key (user property 'api-key')"
                 )
+            attempted = True
             body = (
                 orjson.loads(message.payload) if isinstance(message.payload, bytes | str) else None
             )
             created = await service.create(parse_path(rest), body, self._links(tenant, service))
             answer: dict[str, Any] = {"@iot.selfLink": created.doc["@iot.selfLink"]}
+            audit(writer, "create", message.topic.value, f"{tenant}/sta", "201 created")
         except (GatewayError, orjson.JSONDecodeError) as e:
             status = e.status if isinstance(e, GatewayError) else 400
             text = e.description if isinstance(e, GatewayError) else "the payload is not JSON"
             log.warning(
                 "tenant %s: MQTT create on %s refused: %s", tenant, message.topic.value, text
             )
+            if attempted:
+                audit(writer, "create", message.topic.value, f"{tenant}/sta", f"{status} refused")
             answer = error_body(status, text)
         if reply:
             await self._publish(reply, answer)

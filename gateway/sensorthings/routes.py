@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from gateway.access.audit import audit
 from gateway.bodies import read_body
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
@@ -26,7 +27,7 @@ from gateway.errors import GatewayError, NotFound, log_answer, partial_warning
 from gateway.features.encoders import StreamedJSON
 from gateway.features.links import OPENAPI, base_url
 from gateway.sensorthings import openapi
-from gateway.sensorthings.auth import require_key
+from gateway.sensorthings.auth import authorize_write
 from gateway.sensorthings.encode import Links, entity_set_pieces
 from gateway.sensorthings.errors import (
     ON_ACTION,
@@ -60,6 +61,7 @@ JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
 FAILED = "@twinbridge.failedSources"
+_ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 
 
 class AnyPath(Convertor[str]):
@@ -229,7 +231,31 @@ class SensorThings:
             return self._answer(await read(path, options, links), request.scope)
         if not service.writable:
             raise Forbidden("this SensorThings service is read-only")
-        require_key(request.headers, service.api_key_env)
+        return await self._write(request, service, path, links)
+
+    async def _write(
+        self, request: Request, service: Service, path: ResourcePath, links: Links
+    ) -> Response:
+        """A write by an authorized principal, with its audit line whatever the outcome."""
+        tenant = request.path_params["tenant"]
+        principal = authorize_write(request, tenant, service.api_key_env)
+        action = _ACTIONS.get(request.method, request.method.lower())
+        source = f"{tenant}/sta"
+        try:
+            response = await self._change(request, service, path, links)
+        except GatewayError as e:
+            audit(principal, action, request.url.path, source, f"{e.status} {e.code}")
+            raise
+        except Exception:
+            audit(principal, action, request.url.path, source, "500 failed")
+            raise
+        audit(principal, action, request.url.path, source, str(response.status_code))
+        return response
+
+    async def _change(
+        self, request: Request, service: Service, path: ResourcePath, links: Links
+    ) -> Response:
+        method = request.method
         if method == "DELETE":
             await service.delete(path)
             return Response(status_code=200)

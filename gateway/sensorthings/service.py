@@ -82,6 +82,7 @@ class EmbeddedService:
             readers=store.readers,
         )
         self.api_key_env = cfg.api_key_env
+        self.access_writes = False  # the tenant's `access` block grants writes (facade sets it)
         self.limits = settings.write_limits()
         self.odata_limits = settings.odata_limits()
         self.notifier: Notifier | None = None
@@ -99,7 +100,10 @@ class EmbeddedService:
 
     @property
     def writable(self) -> bool:
-        """Writes need an API key: configured by name and set in the environment."""
+        """Writes need an API key configured by name and set in the environment, or a
+        writer in the tenant's `access` block."""
+        if self.access_writes:
+            return True
         return self.api_key_env is not None and bool(os.environ.get(self.api_key_env))
 
     @property

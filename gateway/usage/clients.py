@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from gateway.access.credentials import presented_key
+from gateway.access.oidc import looks_like_jwt, token_client
 
 # A short application token such as `masterportal`, `qgis-3.34` or `city/app_2`; anything
 # else (too long, spaces, an e-mail address) is counted as unidentified, never refused.
@@ -41,6 +42,8 @@ class ClientIdentity:
                 name = value
         if key:  # an API key says more than a name a client chose
             given = presented_key(Headers(scope=scope))
+            if given is not None and looks_like_jwt(given):
+                return self._hashed(b"t\0" + token_client(given))
             if given is not None:
                 return self._hashed(b"k\0" + given.encode("utf-8", "replace"))
         if name:

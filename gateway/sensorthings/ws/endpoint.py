@@ -21,10 +21,12 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from gateway.access.audit import audit
+from gateway.access.policy import Access
 from gateway.config import ServerSettings
 from gateway.errors import GatewayError
 from gateway.features.links import base_url
-from gateway.sensorthings.auth import key_matches
+from gateway.sensorthings.auth import SENSORTHINGS, key_matches, mqtt_principal, mqtt_writer
 from gateway.sensorthings.config import MqttBroker
 from gateway.sensorthings.encode import Links
 from gateway.sensorthings.errors import Forbidden
@@ -39,20 +41,31 @@ SUBPROTOCOL = "mqtt"
 
 
 class TenantDoor:
-    def __init__(self, tenant: str, service: Any, hub: Hub, links: Links) -> None:
+    """`policy`: the tenant's access policy. A closed tenant (`public_read: false`) lets a
+    client subscribe only with a key or token that reads `sensorthings`."""
+
+    def __init__(
+        self, tenant: str, service: Any, hub: Hub, links: Links, policy: Access | None = None
+    ) -> None:
         self.tenant, self.service, self.hub, self.links = tenant, service, hub, links
+        self.policy = policy
+        self.reader = policy is None or policy.public_read
 
     def authenticate(self, key: str | None) -> int:
         if key is None:
-            return c.SUCCESS  # anonymous: may read
+            return c.SUCCESS if self.reader else c.NOT_AUTHORIZED  # anonymous: may read
+        principal = mqtt_principal(key, self.policy)
+        if principal is not None:
+            self.reader = self.reader or principal.allows("read", SENSORTHINGS)
+            return c.SUCCESS
         try:
             return c.SUCCESS if key_matches(key, self.service.api_key_env) else c.BAD_CREDENTIALS
         except Forbidden:  # a read-only tenant takes no key
             return c.NOT_AUTHORIZED
 
     def route(self, topic: str) -> list[Route] | int:
-        if self.tenant not in self.hub.prefixes:
-            return c.NOT_AUTHORIZED  # this tenant announces nothing
+        if self.tenant not in self.hub.prefixes or not self.reader:
+            return c.NOT_AUTHORIZED  # this tenant announces nothing (to this client)
         try:
             local = tenant_topic(topic)
         except Refused:
@@ -65,12 +78,19 @@ class TenantDoor:
             return c.NOT_AUTHORIZED, (
                 "MQTT creates go to v1.1/Observations or v1.1/Datastreams(id)/Observations"
             )
+        writer = mqtt_writer(key, self.service.api_key_env, self.policy)
+        if writer is None:
+            return c.NOT_AUTHORIZED, (
+                "an MQTT create needs the tenant's API key (MQTT password or user property "
+                "'api-key')"
+            )
+        code, text = await self._create(rest, payload)
+        result = "201 created" if code == c.SUCCESS else f"refused {text}"
+        audit(writer, "create", f"/{self.tenant}/mqtt {topic}", f"{self.tenant}/sta", result)
+        return code, text
+
+    async def _create(self, rest: str, payload: bytes) -> tuple[int, str]:
         try:
-            if not key_matches(key, self.service.api_key_env):
-                raise Forbidden(
-                    "an MQTT create needs the tenant's API key (MQTT password or user "
-                    "property 'api-key')"
-                )
             body = orjson.loads(payload)
             await self.service.create(parse_path(rest), body, self.links)
         except Forbidden as e:
@@ -83,15 +103,17 @@ class TenantDoor:
 
 
 class FederatedDoor:
-    def __init__(self, hub: Hub, root: str) -> None:
-        self.hub, self.root = hub, root
+    """`closed`: tenants whose reading is not public; left out, as from the HTTP view."""
+
+    def __init__(self, hub: Hub, root: str, closed: frozenset[str] = frozenset()) -> None:
+        self.hub, self.root, self.closed = hub, root, closed
 
     def authenticate(self, key: str | None) -> int:
         return c.SUCCESS  # read-only: a key grants nothing more here
 
     def route(self, topic: str) -> list[Route] | int:
         try:
-            pairs = federated_topic(topic, sorted(self.hub.prefixes))
+            pairs = federated_topic(topic, sorted(set(self.hub.prefixes) - self.closed))
         except Refused:
             return c.NOT_AUTHORIZED
         if not pairs:
@@ -100,6 +122,10 @@ class FederatedDoor:
 
     async def create(self, topic: str, payload: bytes, key: str | None) -> tuple[int, str]:
         return c.NOT_AUTHORIZED, "the federated view is read-only; publish on /{tenant}/mqtt"
+
+
+def _policies(websocket: WebSocket) -> dict[str, Access]:
+    return getattr(websocket.app.state, "access", {})
 
 
 def http_root(websocket: WebSocket, server: ServerSettings) -> str:
@@ -159,14 +185,16 @@ class MqttWebSockets:
             await websocket.close()  # before accepting: the client sees HTTP 403
             return
         links = Links(f"{http_root(websocket, self.server)}/{tenant}/sta/{VERSION}")
-        await self._serve(websocket, TenantDoor(tenant, service, self.hub, links))
+        policy = _policies(websocket).get(tenant)
+        await self._serve(websocket, TenantDoor(tenant, service, self.hub, links, policy))
 
     async def federated_socket(self, websocket: WebSocket) -> None:
         if self.hub is None or not self.hub.prefixes:
             await websocket.close()
             return
         root = f"{http_root(websocket, self.server)}/sta/{VERSION}"
-        await self._serve(websocket, FederatedDoor(self.hub, root))
+        closed = frozenset(t for t, p in _policies(websocket).items() if not p.public_read)
+        await self._serve(websocket, FederatedDoor(self.hub, root, closed))
 
     async def _serve(self, websocket: WebSocket, door: Any) -> None:
         if SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
