@@ -70,6 +70,12 @@ RESPONSE_CACHE = Counter(
     "a kept answer) or miss (answered by the route).",
     ["result"],
 )
+RATE_LIMITED = Counter(
+    "twinbridge_rate_limited_total",
+    "Requests answered 429 by a rate limit, by the limit that refused them: client (one "
+    "client's requests) or tenant (all clients of one tenant).",
+    ["limit"],
+)
 
 
 def count_left_out(source: str, field: str, problem: str) -> None:
