@@ -37,6 +37,8 @@ class TcpProxy:
         """Close the listener and every connection (RST), as a dying Redis would."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
             listener.close()
         with self._lock:
             sockets, self._sockets = self._sockets, set()
