@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
@@ -31,20 +30,19 @@ class Rate:
         return cls(limit, float(count * UNITS[unit]))
 
 
-def _rate(text: str) -> str:
-    Rate.parse(text)
-    return text
-
-
-RateText = Annotated[str, AfterValidator(_rate)]
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("per_client", "per_tenant", check_fields=False)
+    @classmethod
+    def _rate(cls, text: str | None) -> str | None:
+        if text is not None:
+            Rate.parse(text)
+        return text
+
 
 class RateLimitSettings(_Strict):
-    per_client: RateText | None = Field(
+    per_client: str | None = Field(
         None,
         description="Requests one client may make to one tenant's API (or to the federated "
         "API) per period, e.g. 600/minute; more get 429 with Retry-After. The client is the "
@@ -53,7 +51,7 @@ class RateLimitSettings(_Strict):
         "never limited.",
         examples=["600/minute"],
     )
-    per_tenant: RateText | None = Field(
+    per_tenant: str | None = Field(
         None,
         description="Requests all clients together may make to one tenant's API "
         "(/{tenant}/…) per period, e.g. 6000/minute. Unset: no limit.",
@@ -62,11 +60,17 @@ class RateLimitSettings(_Strict):
 
 
 class TenantRateLimits(_Strict):
-    per_client: RateText | None = Field(
+    per_client: str | None = Field(
         None, description="This tenant's own per-client limit (default: server.rate_limits)."
     )
-    per_tenant: RateText | None = Field(
+    per_tenant: str | None = Field(
         None,
         description="This tenant's own limit for all clients together (default: "
         "server.rate_limits).",
     )
+
+
+REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("`server.rate_limits`", RateLimitSettings),
+    ("`tenants.<tenant>.rate_limits`", TenantRateLimits),
+]

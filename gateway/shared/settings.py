@@ -68,3 +68,8 @@ class SharedStateSettings(BaseModel):
         if value is not None and not value.get_secret_value().startswith(SCHEMES):
             raise ValueError("redis_url must start with redis://, rediss:// or unix://")
         return value
+
+
+REFERENCE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("`server.shared_state`", SharedStateSettings)
+]

@@ -46,9 +46,11 @@ class Upstream:
         self.calls = 0
         self.seconds = seconds
         self.fail = fail
+        self.started = asyncio.Event()
 
     async def load(self) -> Description:
         self.calls += 1
+        self.started.set()
         await asyncio.sleep(self.seconds)
         if self.fail:
             raise SourceError("upstream down")
@@ -74,13 +76,12 @@ async def test_when_the_loading_worker_fails_the_others_ask_the_upstream_themsel
     workers: Any,
 ) -> None:
     first, second = await workers(), await workers()
-    failing, working = Upstream(fail=True), Upstream()
-    results = await asyncio.gather(
-        first.get("describe", failing.load, shared_as=Description),
-        second.get("describe", working.load, shared_as=Description),
-        return_exceptions=True,
-    )
-    assert isinstance(results[0], SourceError) and results[1] == VALUE
+    failing, working = Upstream(seconds=0.5, fail=True), Upstream()
+    loading = asyncio.ensure_future(first.get("describe", failing.load, shared_as=Description))
+    await failing.started.wait()  # the first worker holds the lock
+    assert await second.get("describe", working.load, shared_as=Description) == VALUE
+    with pytest.raises(SourceError):
+        await loading
     assert (failing.calls, working.calls) == (1, 1)
 
 
