@@ -24,7 +24,9 @@ def test_redis_never_reachable_degrades_to_in_process_state(
 ) -> None:
     config = configure(
         {
-            "shared_state": shared(closed_port_url(), "tbtest:closed:", **FAST),
+            "shared_state": shared(
+                closed_port_url().replace("//", "//:s3cret-pw@"), "tbtest:closed:", **FAST
+            ),
             "rate_limits": {"per_client": "3/minute"},
         }
     )
@@ -34,13 +36,14 @@ def test_redis_never_reachable_degrades_to_in_process_state(
         assert ready["status"] == "degraded"
         assert ready["shared_state"]["backend"] == "redis"
         assert ready["shared_state"]["status"] == "unavailable"
-        assert "127.0.0.1" not in str(ready)  # no hosts for clients
+        assert "127.0.0.1" not in str(ready) and "s3cret" not in str(ready)
         first, second = client.get(ITEMS), client.get(ITEMS)
         assert (first.status_code, second.status_code) == (200, 200)
         assert second.headers["x-cache"] == "hit"  # the in-process cache stands in
         # limits still hold, per worker: a 429, never a 500
         assert [client.get(ITEMS).status_code for _ in range(2)] == [200, 429]
-    assert any("Redis not reachable" in r.message for r in caplog.records)
+    assert any("Redis not reachable" in r.getMessage() for r in caplog.records)
+    assert "s3cret-pw" not in caplog.text  # the URL's password is never logged
 
 
 def test_redis_vanishing_mid_run_falls_back_and_comes_back(
