@@ -76,6 +76,12 @@ RATE_LIMITED = Counter(
     "client's requests) or tenant (all clients of one tenant).",
     ["limit"],
 )
+SHARED_STATE_UP = Gauge(
+    "twinbridge_shared_state_up",
+    "1 while Redis (server.shared_state) answers, 0 while the workers fall back to their "
+    "own state (the least over workers); absent without Redis configured.",
+    multiprocess_mode="livemin",
+)
 
 
 def count_left_out(source: str, field: str, problem: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from gateway import metrics
 from gateway.breaker import Breaker
 from gateway.shared.state import SharedState
 
@@ -61,6 +62,7 @@ class SharedBreakers:
 
     def _apply(self, name: str, pttl: int, failures: int) -> None:
         breaker = self._breakers[name]
+        was_open = breaker.open
         self._failures[name] = failures
         if pttl > 0:
             remaining = pttl / 1000
@@ -71,6 +73,8 @@ class SharedBreakers:
             if self._seen_open.get(name) and breaker.open:
                 breaker.release()  # a trial call succeeded elsewhere
             self._seen_open[name] = False
+        if breaker.open != was_open:
+            metrics.observe_circuit(name, breaker.open)
 
     async def record_failure(self, redis: aioredis.Redis, name: str, breaker: Breaker) -> None:
         failures, opened = self._keys(name)

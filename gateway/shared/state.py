@@ -22,6 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from gateway import metrics
 from gateway.shared.settings import SharedStateSettings
 
 log = logging.getLogger("twinbridge.shared")
@@ -98,6 +99,7 @@ class SharedState:
         self._available = False
         self._since = time.time()
         self._error = type(error).__name__
+        metrics.SHARED_STATE_UP.set(0)
         log.warning(
             "shared state: Redis unavailable (%s: %s); workers use their own state until it "
             "is back",
@@ -142,8 +144,10 @@ class SharedState:
             await self._redis.ping()
         except REDIS_ERRORS as e:
             self._error = type(e).__name__
+            metrics.SHARED_STATE_UP.set(0)
             return
         self._available, self._error, self._since = True, None, time.time()
+        metrics.SHARED_STATE_UP.set(1)
 
     def _warn_down(self) -> None:
         log.warning(
