@@ -254,7 +254,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_middleware(Compression, settings=server.compression)
     kept = server.http_cache.response_cache
     if kept.max_bytes > 0:
-        store, _ = response_store(shared, kept.max_bytes, kept.max_entry_bytes)
+        store = response_store(shared, kept.max_bytes, kept.max_entry_bytes)
         app.add_middleware(
             ResponseCache, validators=validators, store=store, max_entry_bytes=kept.max_entry_bytes
         )

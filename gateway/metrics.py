@@ -80,6 +80,7 @@ SHARED_STATE_UP = Gauge(
     "twinbridge_shared_state_up",
     "1 while Redis (server.shared_state) answers, 0 while the workers fall back to their "
     "own state (the least over workers); absent without Redis configured.",
+    ["backend"],  # a labelled gauge: processes that never set it (the supervisor) add nothing
     multiprocess_mode="livemin",
 )
 

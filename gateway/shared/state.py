@@ -99,7 +99,7 @@ class SharedState:
         self._available = False
         self._since = time.time()
         self._error = type(error).__name__
-        metrics.SHARED_STATE_UP.set(0)
+        metrics.SHARED_STATE_UP.labels("redis").set(0)
         log.warning(
             "shared state: Redis unavailable (%s: %s); workers use their own state until it "
             "is back",
@@ -144,10 +144,10 @@ class SharedState:
             await self._redis.ping()
         except REDIS_ERRORS as e:
             self._error = type(e).__name__
-            metrics.SHARED_STATE_UP.set(0)
+            metrics.SHARED_STATE_UP.labels("redis").set(0)
             return
         self._available, self._error, self._since = True, None, time.time()
-        metrics.SHARED_STATE_UP.set(1)
+        metrics.SHARED_STATE_UP.labels("redis").set(1)
 
     def _warn_down(self) -> None:
         log.warning(

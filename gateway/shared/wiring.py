@@ -38,12 +38,9 @@ def build_shared(
     return state
 
 
-def response_store(
-    state: SharedState, max_bytes: int, max_entry_bytes: int
-) -> tuple[ResponseStore, MemoryStore]:
-    """The store the response cache uses, and the in-process one (alone, or Redis's
-    fallback)."""
+def response_store(state: SharedState, max_bytes: int, max_entry_bytes: int) -> ResponseStore:
+    """Redis's store (the in-process one behind it for outages), or the in-process one."""
     memory = MemoryStore(max_bytes, max_entry_bytes)
     if not state.enabled:
-        return memory, memory
-    return RedisResponseStore(state, memory, max_entry_bytes, state.settings.response_ttl), memory
+        return memory
+    return RedisResponseStore(state, memory, max_entry_bytes, state.settings.response_ttl)
