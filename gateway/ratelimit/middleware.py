@@ -8,6 +8,7 @@ A Redis outage never turns into 429s or 500s: the counters fall back to each wor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import metrics
 from gateway.context import REQUEST_ID, new_request_id
+from gateway.errors import GatewayError
 from gateway.forwarded import client_address, trusted_proxies
 from gateway.limits import error_document
 from gateway.ratelimit.counters import Counters, Limit
@@ -56,7 +58,7 @@ class Policy:
         limits: list[Limit] = []
         names: list[str] = []
         if per_client is not None:
-            client = f"{tenant or '-'}:{self.client(scope)}"
+            client = f"{tenant or '-'}:{self.client(scope, tenant)}"
             limits.append((f"client:{client}", per_client.limit, per_client.window))
             names.append("client")
         if per_tenant is not None and tenant is not None:
@@ -64,16 +66,35 @@ class Policy:
             names.append("tenant")
         return limits, names
 
-    def client(self, scope: Scope) -> str:
-        """The principal an authentication layer set (request.state.principal.id), else
-        the client's address as a trusted proxy forwarded it."""
-        principal: Any = scope.get("state", {}).get("principal")
-        principal_id = getattr(principal, "id", None)
+    def client(self, scope: Scope, tenant: str | None = None) -> str:
+        """The principal (see `principal_id`), else the client's address as a trusted proxy
+        forwarded it."""
+        principal_id = _principal_id(scope, tenant)
         if principal_id:
             return f"principal:{principal_id}"
         peer = scope.get("client")
         address = client_address(Headers(scope=scope), peer[0] if peer else None, self.trusted)
         return f"ip:{address or 'unknown'}"
+
+
+def _principal_id(scope: Scope, tenant: str | None) -> str | None:
+    """Who the request says it is: `request.state.principal.id` when a layer before this
+    one set it; else, as routes decide access themselves after this middleware, the
+    tenant's access policy (`app.state.access[tenant].identify(headers)`, gateway/access)
+    asked here. A credential it refuses, or none, counts the client by address (the route
+    answers 401 itself); so does the shared 'anonymous' principal."""
+    principal: Any = scope.get("state", {}).get("principal")
+    found = getattr(principal, "id", None)
+    if found is None and tenant is not None:
+        policies = getattr(getattr(scope.get("app"), "state", None), "access", None)
+        policy = policies.get(tenant) if isinstance(policies, Mapping) else None
+        identify = getattr(policy, "identify", None)
+        if identify is not None:
+            try:
+                found = getattr(identify(Headers(scope=scope)), "id", None)
+            except GatewayError:
+                found = None
+    return found if isinstance(found, str) and found and found != "anonymous" else None
 
 
 def _rates(per_client: str | None, per_tenant: str | None) -> tuple[Rate | None, Rate | None]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from gateway.errors import Unauthorized
 from gateway.ratelimit.middleware import Policy
 from gateway.ratelimit.settings import RateLimitSettings, TenantRateLimits
 from tests.shared.conftest import instance
@@ -103,3 +104,31 @@ def test_limits_per_path_tenant_and_override() -> None:
     limits, names = p.limits(scope("/collections/street-trees/items", "203.0.113.9"))
     assert names == ["client"] and limits[0][0] == "client:-:ip:203.0.113.9"
     assert not Policy(RateLimitSettings(), {"a": None}, []).active
+
+
+class KeyPolicy:
+    """Stands in for a tenant's access policy (gateway/access): a key names a principal."""
+
+    def identify(self, headers: Any) -> Any:
+        key = headers.get("x-api-key")
+        if key is None:
+            return None
+        if key != "good":
+            raise Unauthorized("the credential is not valid for this tenant")
+        return SimpleNamespace(id="key:tree-app")
+
+
+def test_the_tenants_access_policy_names_the_client_when_routes_decide_access_later() -> None:
+    p = policy()
+    app = SimpleNamespace(state=SimpleNamespace(access={"a": KeyPolicy()}))
+
+    def request(headers: dict[str, str], **state: Any) -> Any:
+        return {**scope("/a/collections/trees/items", "203.0.113.9", headers, **state), "app": app}
+
+    assert p.client(request({"x-api-key": "good"}), "a") == "principal:key:tree-app"
+    assert p.client(request({"x-api-key": "forged"}), "a") == "ip:203.0.113.9"
+    assert p.client(request({}), "a") == "ip:203.0.113.9"
+    anonymous = SimpleNamespace(id="anonymous")  # shared by every client: not a budget
+    assert p.client(request({}, principal=anonymous), "a") == "ip:203.0.113.9"
+    limits, _ = p.limits(request({"x-api-key": "good"}))
+    assert limits[0][0] == "client:a:principal:key:tree-app"
