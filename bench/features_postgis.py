@@ -2,7 +2,8 @@
 reference endpoint, side by side, one worker process each.
 
     .venv/bin/python bench/features_postgis.py [--duration 8] [--connections 8] [--rounds 1]
-                                               [--count 100000]
+                                               [--count 100000] [--servers TwinBridge,bare]
+                                               [--workers 1,2]
 
 Loads the trees with scripts/load_postgis_trees.py into the database `twinbridge_bench`
 (only when the table is missing or holds another number of rows), starts the four servers
@@ -21,7 +22,17 @@ bare endpoint never counts. The two "next at 90,000" rows request what each serv
 tipg: an offset; bare: offset 90,000, and it cannot sort: –). A starred figure had
 socket errors (usually wrk's 2 s timeout on a slow server); FAILED means non-2xx answers or
 a failed check. The machine is shared with wrk and PostgreSQL, so compare ratios from one
-run.
+run; the load average before and after is printed and saved with the figures.
+
+`--servers` measures a subset. `--workers 1,2` measures scaling instead: TwinBridge and the
+bare endpoint with 1, then 2 worker processes each (uvicorn's workers on one socket), and
+prints per request both servers' requests/s, each one's 2-worker/1-worker ratio, and
+TwinBridge's ratio over bare's: how much of what the machine gives a second worker
+TwinBridge turns into throughput (bench/results/features_postgis_scaling.json).
+
+TwinBridge's data catalog computes its figures in the background (30 s after start-up, then
+every 15 minutes), reading all 100,000 trees in every worker; this benchmark measures the
+request path, so its TwinBridge starts that walk only after a day.
 """
 
 from __future__ import annotations
@@ -40,9 +51,11 @@ from urllib.parse import quote
 import asyncpg
 import common
 import httpx
+import scaling
 import yaml
 from common import BIN, Process, console
 from rich.table import Table
+from scaling import load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "features_postgis.json"
@@ -109,14 +122,17 @@ def twinbridge_config(args: argparse.Namespace) -> dict[str, Any]:
         "mapping": {"id": "fid", "properties": {p: p for p in properties}},
     }
     return {
-        "server": {"default_limit": 10, "max_limit": 10000},
+        "server": {
+            **{"default_limit": 10, "max_limit": 10000},
+            "catalog": {"first_delay_seconds": 86400},  # the request path, not the walk
+        },
         "tenants": {"bench": {"collections": {"trees": collection}}},
     }
 
 
 def start_servers(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> dict[str, str]:
     bases = {}
-    for server in SERVERS:
+    for server in args.servers:
         env = dict(os.environ)
         command = partial(server_command, server, args=args, tmp=tmp, env=env)
         bases[server] = common.launch(server, tmp, procs, command, f"{ITEMS[server]}?limit=1", env)
@@ -130,13 +146,15 @@ def server_command(
         config = tmp / "twinbridge.yaml"
         config.write_text(yaml.safe_dump(twinbridge_config(args), sort_keys=False))
         cmd = [str(BIN / "twinbridge"), "serve", "--config", str(config)]
-        return [*cmd, "--port", str(port), "--workers", "1", "--log-level", "warning"]
+        workers = str(args.worker_count)
+        return [*cmd, "--port", str(port), "--workers", workers, "--log-level", "warning"]
     if server == "pygeoapi":
         return pygeoapi_postgres(args, tmp, port, env)
     app = "tipg.main:app" if server == "tipg" else "bare_reference:app"
     dsn = f"postgresql://{args.user}@{args.host}:{args.port}/{args.database}"
     env.update(DATABASE_URL=dsn, BARE_DSN=dsn)
-    cmd = [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "1"]
+    workers = str(args.worker_count if server == "bare" else 1)
+    cmd = [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", workers]
     return [*cmd, "--log-level", "warning", "--no-access-log", "--app-dir", str(ROOT / "bench")]
 
 
@@ -212,7 +230,7 @@ def next_link_rows(bases: dict[str, str]) -> list[Request]:
         ("sorted, next at 90,000", "&sortby=-height_m"),
     ):
         queries = {}
-        for server in SERVERS:
+        for server in bases:
             if server == "bare":
                 if not sort:
                     queries[server] = "?limit=100&offset=90000"
@@ -250,7 +268,7 @@ def measure(requests: list[Request], bases: dict[str, str], args: argparse.Names
     rows = []
     for r in requests:
         row, urls, reference = Row(r.label), {}, None
-        for server in SERVERS:
+        for server in bases:
             if server not in r.queries:
                 row.problems[server] = "not offered"
                 continue
@@ -277,7 +295,7 @@ def measure(requests: list[Request], bases: dict[str, str], args: argparse.Names
                     row.problems[server] = problems
         row.rps = {server: statistics.median(values) for server, values in runs.items()}
         tb = None if failed(row, "TwinBridge") else row.rps.get("TwinBridge")
-        for peer in PEERS:
+        for peer in peers(args):
             theirs = None if failed(row, peer) else row.rps.get(peer)
             row.ratios[f"TwinBridge/{peer}"] = tb / theirs if tb and theirs else None
         rows.append(row)
@@ -289,15 +307,20 @@ def failed(row: Row, server: str) -> bool:
     return server not in row.rps or "non-2xx" in row.problems.get(server, "")
 
 
-def report(rows: list[Row], args: argparse.Namespace) -> None:
+def peers(args: argparse.Namespace) -> list[str]:
+    return [s for s in args.servers if s != "TwinBridge"]
+
+
+def report(rows: list[Row], args: argparse.Namespace, load: tuple[str, str]) -> None:
     table = Table(
         title=f"{args.count:,} street trees in PostGIS, one worker process each, "
         f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.rounds} (requests/s)"
+        f"; load average before: {load[0]}, after: {load[1]}"
     )
     table.add_column("request")
-    for server in SERVERS:
+    for server in args.servers:
         table.add_column(server, justify="right")
-    for peer in PEERS:
+    for peer in peers(args):
         table.add_column(f"TB/{peer}", justify="right")
     for row in rows:
         cells = [
@@ -306,10 +329,11 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
             else "[red]FAILED[/red]"
             if failed(row, s)
             else f"{row.rps[s]:,.0f}" + "*" * (s in row.problems)
-            for s in SERVERS
+            for s in args.servers
         ]
         ratios = [
-            "–" if (v := row.ratios[f"TwinBridge/{p}"]) is None else f"{v:.2f}×" for p in PEERS
+            "–" if (v := row.ratios.get(f"TwinBridge/{p}")) is None else f"{v:.2f}×"
+            for p in peers(args)
         ]
         table.add_row(row.request, *cells, *ratios)
     console.print(table)
@@ -321,16 +345,27 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
     packages = ("twinbridge", "pygeoapi", "tipg", "asyncpg", "uvicorn", "fastapi", "gunicorn")
     settings = {"trees": args.count, "duration_s": args.duration}
     settings |= {"connections": args.connections, "rounds": args.rounds}
+    settings |= {"servers": list(args.servers), "load_average": list(load)}
     common.save_results(RESULTS, settings, packages, [asdict(r) for r in rows])
 
 
 def run(args: argparse.Namespace, tmp: Path, procs: list[Process]) -> None:
     dsn = f"postgresql://{args.user}@{args.host}:{args.port}/postgres"
     asyncio.run(ensure_trees(dsn, args.database, args.count))
+    if args.workers:
+        scaling.run(args, tmp, procs, partial(measured, args=args, tmp=tmp))
+        return
+    load = load_average()
+    rows = measured(procs, args=args, tmp=tmp)
+    report(rows, args, (load, load_average()))
+
+
+def measured(procs: list[Process], *, args: argparse.Namespace, tmp: Path) -> list[Row]:
+    """Start the servers (`args.servers`, `args.worker_count` workers) and measure them."""
     bases = start_servers(args, tmp, procs)
     requests = requests_for(*asyncio.run(expected_counts(args)))
     requests += next_link_rows(bases)
-    report(measure(requests, bases, args), args)
+    return measure(requests, bases, args)
 
 
 def main() -> None:
@@ -343,7 +378,35 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--user", default="postgres")
-    common.main_with_servers(parser.parse_args(), run, "twinbridge-bench-pg-")
+    parser.add_argument(
+        "--servers", type=server_list, default=SERVERS, help="e.g. TwinBridge,bare (default: all)"
+    )
+    parser.add_argument(
+        "--workers", type=worker_list, default=None, help="e.g. 1,2: scaling of TwinBridge and bare"
+    )
+    args = parser.parse_args()
+    args.worker_count = 1
+    if args.workers:
+        args.servers = ("TwinBridge", "bare")
+    common.main_with_servers(args, run, "twinbridge-bench-pg-")
+
+
+def server_list(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown or "TwinBridge" not in names:
+        raise argparse.ArgumentTypeError(f"TwinBridge and any of {', '.join(SERVERS[1:])}")
+    return tuple(s for s in SERVERS if s in names)
+
+
+def worker_list(text: str) -> tuple[int, int]:
+    try:
+        one, two = (int(n) for n in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("two worker counts, e.g. 1,2") from None
+    if not 0 < one < two:
+        raise argparse.ArgumentTypeError("two worker counts, the smaller first, e.g. 1,2")
+    return one, two
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ a federated request gives its members."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 REQUEST_ID: ContextVar[str] = ContextVar("twinbridge_request_id", default="-")
@@ -20,4 +20,4 @@ def new_request_id(offered: str | None) -> str:
     not like an attempt to write into our logs; else a fresh one."""
     if offered and _CLIENT_ID.match(offered):
         return offered
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()  # as random as uuid4().hex[:16], without the UUID object

@@ -59,6 +59,11 @@ class TrustedProxies:
     def __contains__(self, host: str | None) -> bool:
         if self.everyone:
             return True
+        return self._trusts(host)
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - one instance per setting (trusted_proxies)
+    def _trusts(self, host: str | None) -> bool:
+        """Parsing the peer's address cost ~5 µs per request; peers repeat."""
         address = _ip(host)
         if address is None:
             return False

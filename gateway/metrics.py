@@ -10,6 +10,7 @@ and `/metrics` sums them, whichever worker answers.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -113,18 +114,38 @@ def _labelled(app: ASGIApp, path: str) -> ASGIApp:
     return labelled
 
 
+# The labelled series each observation updates, looked up once: `labels()` validates and
+# locks on every call, five calls per request. Labels are route templates, statuses and
+# source names, so the number of series stays small.
+@lru_cache(maxsize=4096)
+def _request_series(route: str, method: str, status: str) -> tuple[Counter, Histogram]:
+    return REQUESTS.labels(route, method, status), REQUEST_SECONDS.labels(route, status)
+
+
+@lru_cache(maxsize=4096)
+def _source_series(source: str, outcome: str) -> tuple[Counter, Histogram]:
+    return SOURCE_CALLS.labels(source, outcome), SOURCE_SECONDS.labels(source)
+
+
+@lru_cache(maxsize=4096)
+def _circuit_series(source: str) -> Gauge:
+    return SOURCE_CIRCUIT_OPEN.labels(source)
+
+
 def observe_request(route: str, method: str, status: int | str, seconds: float) -> None:
-    REQUESTS.labels(route, method, str(status)).inc()
-    REQUEST_SECONDS.labels(route, str(status)).observe(seconds)
+    requests, duration = _request_series(route, method, str(status))
+    requests.inc()
+    duration.observe(seconds)
 
 
 def observe_source(source: str, outcome: str, seconds: float) -> None:
-    SOURCE_CALLS.labels(source, outcome).inc()
-    SOURCE_SECONDS.labels(source).observe(seconds)
+    calls, duration = _source_series(source, outcome)
+    calls.inc()
+    duration.observe(seconds)
 
 
 def observe_circuit(source: str, is_open: bool) -> None:
-    SOURCE_CIRCUIT_OPEN.labels(source).set(1 if is_open else 0)
+    _circuit_series(source).set(1 if is_open else 0)
 
 
 async def endpoint(request: Request) -> Response:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from gateway import protocol
 from gateway.app import create_app
 from gateway.config import LoadedConfig, load_config
+from gateway.heap import freeze_after_startup
 from gateway.limits import LimitsMiddleware, RequestLimits
 
 CONFIG_ENV = "TWINBRIDGE_CONFIG"
@@ -42,4 +43,5 @@ def app_factory() -> FastAPI:
     protocol.configure(limits)
     app = create_app(loaded)
     app.add_middleware(LimitsMiddleware, limits=limits)
+    freeze_after_startup(app)
     return app

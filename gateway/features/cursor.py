@@ -46,7 +46,7 @@ class Cursors:
         payload. repr() of the parsed query is stable: tuples and frozen dataclasses."""
         selection = repr((query.bbox, query.datetime, query.filter, query.sortby))
         message = b"\0".join((scope.encode(), selection.encode(), payload))
-        return hmac.new(self._key, message, hashlib.sha256).digest()[:16]
+        return hmac.digest(self._key, message, "sha256")[:16]  # one-shot: no HMAC object
 
     def issue(self, scope: str, query: Query, offset: int, resume: Any) -> str:
         payload = orjson.dumps({"o": offset, "r": resume})

@@ -40,7 +40,7 @@ def base_url(request: Request, settings: ServerSettings) -> str:
     proxy = forwarded(request.headers, peer, trusted_proxies(tuple(settings.forwarded_allow_ips)))
     scheme = proxy.proto.lower() if proxy.proto else None
     if scheme not in ("http", "https"):
-        scheme = request.url.scheme
+        scheme = request.scope.get("scheme", "http")  # request.url would parse the whole URL
     candidates = (proxy.host, request.headers.get("host"))
     host = next((h for h in candidates if h and _HOST.match(h)), None)
     if host is None:
