@@ -219,7 +219,7 @@ class InverseMapping:
         """A computed property is stored by the fields it is computed from: the client may
         send it only as the record written gives it."""
         computed = self._forward[name](record)
-        if value is None or same(computed, value):
+        if same(computed, value):
             return
         reason = why_not_invertible(rule)
         raise NotWritable(name, f"cannot be written: {reason} (for this record it is {computed!r})")
