@@ -12,6 +12,7 @@ INSERT, UPDATE and DELETE on it (checked once when the connector opens).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,8 @@ import shapely
 
 from connectors.base import CRS84, Record
 from connectors.crs import is_crs84, transformer
-from connectors.errors import SourceConflict, SourceRejectedValue
+from connectors.errors import SourceConflict, SourceRejectedValue, SourceStale
+from connectors.postgis.sql import records
 from connectors.postgis.table import Column, Table, quote
 
 
@@ -173,6 +175,31 @@ class PostGISWrites:
     async def delete(self, record_id: str) -> bool:
         sql, params = delete(self._ready(), record_id)  # type: ignore[attr-defined]
         return await self._affects(sql, params)
+
+    async def write_if(
+        self,
+        action: str,
+        record_id: str,
+        record: Record | None,
+        expect: Callable[[Record], bool],
+    ) -> bool:
+        """`action` ('replace', 'update', 'delete') only if `expect(stored record)`, in one
+        transaction that locks the row first (SELECT … FOR UPDATE): a write committed by
+        anyone in between is seen. False: no such record; SourceStale: `expect` said no."""
+        table: Table = self._ready()  # type: ignore[attr-defined]
+        if action == "delete":
+            sql, params = delete(table, record_id)
+        else:
+            sql, params = update(table, record_id, record or {}, every=action == "replace")
+        lock = Statement(table)
+        select = f"{table.select} WHERE {lock.key(record_id)} FOR UPDATE"
+        async with self._connection() as conn, conn.transaction():  # type: ignore[attr-defined]
+            rows = await conn.fetch(select, *lock.params)
+            if not rows:
+                return False
+            if not expect(records(table.projection(None), rows)[0]):
+                raise SourceStale(f"{table.target}: record {record_id} changed")
+            return affected(await execute(conn, sql, params)) > 0
 
     async def _change(self, record_id: str, record: Record, *, every: bool) -> bool:
         sql, params = update(self._ready(), record_id, record, every=every)  # type: ignore[attr-defined]

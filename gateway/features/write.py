@@ -9,9 +9,10 @@ naming the property), then one call to the source under its guard, never retried
 a conflict, 502/504 when the source fails). Every attempt that reaches the credential
 check leaves one line in the audit log.
 
-If-Match is compared with the stored item read just before the write, not inside the
-source's transaction: a write that lands between the read and the write is not seen (see
-the README, "Writing data").
+If-Match is compared with the stored item read before the write (a cheap 412 before any
+work), and again inside the source's transaction where the connector can (`write_if`:
+PostGIS locks the row, maps it and compares, then writes); elsewhere a write landing
+between the check and the write is not seen (see the README, "Writing data").
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.errors import SourceConflict, SourceRejectedValue
+from connectors.errors import SourceConflict, SourceRejectedValue, SourceStale
 from gateway.access import Access, Principal, audit, authorize
 from gateway.bodies import read_body
 from gateway.catalog import CollectionSource
@@ -183,8 +184,10 @@ class Writes:
         props = feature.get("properties") or {}
         names = list(dict.fromkeys([*inverse.writable_names(), *props]))
         record = self._record(inverse, props, names, base, feature)
-        call = source.connector.update if not inverse.identity else source.connector.replace
-        return await self._changed(request, source, fid, call(fid, record))
+        action = "replace" if inverse.identity else "update"
+        return await self._changed(
+            request, source, fid, self._write_call(request, source, action, fid, record)
+        )
 
     async def _update(self, request: Request, target: Target, doc: Any) -> Response:
         source, fid = target.source, request.path_params["fid"]
@@ -203,12 +206,13 @@ class Writes:
         changes = self._record(inverse, merged["properties"], names, base, None)
         if "geometry" in patch:
             changes["geometry"] = patch["geometry"]
-        return await self._changed(request, source, fid, source.connector.update(fid, changes))
+        work = self._write_call(request, source, "update", fid, changes)
+        return await self._changed(request, source, fid, work)
 
     async def _delete(self, request: Request, target: Target, doc: Any) -> Response:
         source, fid = target.source, request.path_params["fid"]
         await self._checked(request, source, fid)
-        if not await self._call(source, source.connector.delete(fid)):
+        if not await self._call(source, self._write_call(request, source, "delete", fid, None)):
             raise NotFound(f"no item '{fid}' in collection '{source.id}'")
         self._written(request, source)
         return Response(status_code=204)
@@ -250,6 +254,28 @@ class Writes:
             raise NotFound(f"no item '{fid}' in collection '{source.id}'")
         props: Record = record.get("properties") or {}
         return props
+
+    @staticmethod
+    def _write_call(
+        request: Request, source: CollectionSource, action: str, fid: str, record: Record | None
+    ) -> Coroutine[Any, Any, bool]:
+        """The connector's call; with If-Match, a source that can check the version inside
+        its own transaction (`write_if`, PostGIS) checks it there again, so a write that
+        landed after the check above is not overwritten."""
+        connector = source.connector
+        condition = request.headers.get("if-match")
+        write_if = getattr(connector, "write_if", None)
+        if condition is not None and write_if is not None:
+
+            def expect(stored: Record) -> bool:
+                return if_match(condition, source.mapper(stored))
+
+            return write_if(action, fid, record, expect)  # type: ignore[no-any-return]
+        if action == "delete":
+            return connector.delete(fid)
+        assert record is not None
+        call = connector.replace if action == "replace" else connector.update
+        return call(fid, record)
 
     async def _inverse_of(self, source: CollectionSource) -> InverseMapping:
         found = self._inverse.get(source.name)
@@ -297,6 +323,10 @@ class Writes:
         async def answered() -> Any:
             try:
                 return await work
+            except SourceStale as e:
+                raise PreconditionFailed(
+                    "the item changed since the version named in If-Match; read it again"
+                ) from e
             except SourceConflict as e:
                 raise Conflict(
                     f"source '{source.name}' refused the write: it conflicts with stored data "

@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.features.write_fixtures import MAPPING, READER, WRITE, WRITER, access, client_for, tree
-from tests.postgis_fixtures import PostGIS, postgis_fixture  # noqa: F401
+from tests.postgis_fixtures import PostGIS, make, postgis_fixture  # noqa: F401
 
 pytestmark = pytest.mark.integration
 ITEMS = "/pg/collections/baeume/items"
@@ -256,3 +256,52 @@ def test_the_item_etag_changes_with_the_item(client: TestClient, tmp_path: Path)
     patch = client.patch(url, content=b'{"properties": {"planting_year": 1991}}', headers=WRITE)
     assert patch.status_code == 204
     assert client.get(url).headers["etag"] not in (first, None)
+
+
+def test_if_match_is_checked_again_inside_the_transaction(postgis: PostGIS) -> None:
+    """Two writers holding the same version: the row lock orders them, and the second
+    finds the record changed (412) instead of overwriting the first one's write."""
+
+    async def race() -> list[Any]:
+        connector = make(postgis, "schreib_baeume", writable=True)
+        await connector.open()
+        try:
+            assert connector.writable()
+            props = {"art": "Tilia cordata", "hoehe_cm": 100}
+            fid = await connector.create({"id": None, "properties": props, "geometry": None})
+            original = await connector.get(fid)
+            assert original is not None
+
+            def unchanged(stored: dict[str, Any]) -> bool:
+                return bool(stored["properties"] == original["properties"])
+
+            writes = [
+                connector.write_if("update", fid, {"properties": {"hoehe_cm": n}}, unchanged)
+                for n in (200, 300)
+            ]
+            return list(await asyncio.gather(*writes, return_exceptions=True))
+        finally:
+            await connector.close()
+
+    results = asyncio.run(race())
+    assert sorted(type(r).__name__ for r in results) == ["SourceStale", "bool"]
+    assert True in results
+
+
+def test_a_table_the_user_may_not_write_is_not_writable(postgis: PostGIS) -> None:
+    role = f"nur_lesen_{postgis.database[-8:]}"  # roles are the server's: one per test run
+
+    async def check() -> bool:
+        await _sql(
+            postgis.dsn,
+            f"CREATE ROLE {role} LOGIN; GRANT SELECT ON schreib_baeume TO {role};",
+        )
+        connector = make(postgis, "schreib_baeume", writable=True, user=role)
+        try:
+            await connector.open()
+            return connector.writable()
+        finally:
+            await connector.close()
+            await _sql(postgis.dsn, f"REVOKE ALL ON schreib_baeume FROM {role}; DROP ROLE {role};")
+
+    assert asyncio.run(check()) is False
