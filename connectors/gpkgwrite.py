@@ -29,7 +29,7 @@ import shapely
 
 from connectors.base import CRS84, FieldInfo, Record
 from connectors.crs import is_crs84, transformer
-from connectors.errors import SourceConflict, SourceRejectedValue
+from connectors.errors import SourceConflict, SourceRejectedValue, SourceStale
 
 T = TypeVar("T")
 _FLAGS_LE_ENVELOPE = 0b0000_0011  # little-endian, envelope minx maxx miny maxy
@@ -135,6 +135,7 @@ class GeoPackageWriter:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._layout: Layout | None = None
+        self._table: Any = None  # the reader's description of the table (geopackage._Table)
 
     def close(self) -> None:
         with self._lock:
@@ -181,7 +182,20 @@ class GeoPackageWriter:
             fields = {f.name: f for f in table.fields}
             rowid = table.order_by == _quote(table.id_field)
             self._layout = Layout(table.geometry, table.crs, srs_id, fields, table.id_field, rowid)
+            self._table = table
         return self._layout
+
+    def stored(self, conn: sqlite3.Connection, record_id: str) -> Record | None:
+        """The record as the reader gives it (same columns, geometry in CRS84)."""
+        from connectors.geopackage import _geometries, _records
+
+        _, _, _, fields, id_field, _ = self.layout(conn)
+        key = self._key(fields[id_field], record_id)
+        if key is None:
+            return None
+        sql = f"{self._table.select} WHERE {_quote(id_field)} = ? LIMIT 1"
+        rows = conn.execute(sql, (key,)).fetchall()
+        return _records(self._table, rows, _geometries(self._table, rows))[0] if rows else None
 
     def _pairs(self, conn: sqlite3.Connection, record: Record, every: bool) -> list[Pair]:
         geometry, crs, srs_id, fields, id_field, _ = self.layout(conn)
@@ -270,6 +284,31 @@ class GeoPackageWrites:
 
     async def delete(self, record_id: str) -> bool:
         return await self._writer.run(lambda conn: self._writer.delete(conn, record_id))
+
+    async def write_if(
+        self,
+        action: str,
+        record_id: str,
+        record: Record | None,
+        expect: Callable[[Record], bool],
+    ) -> bool:
+        """`action` ('replace', 'update', 'delete') only if `expect(stored record)`, in one
+        transaction that takes the file's write lock first (BEGIN IMMEDIATE), so no other
+        writer, in this process or another, comes in between. False: no such record."""
+        writer = self._writer
+
+        def run(conn: sqlite3.Connection) -> bool:
+            conn.execute("BEGIN IMMEDIATE")
+            stored = writer.stored(conn, record_id)
+            if stored is None:
+                return False
+            if not expect(stored):
+                raise SourceStale(f"record {record_id} changed")
+            if action == "delete":
+                return writer.delete(conn, record_id)
+            return writer.change(conn, record_id, record or {}, action == "replace")
+
+        return await writer.run(run)
 
 
 __all__ = ["GeoPackageWriter", "GeoPackageWrites", "encode_geometry"]

@@ -11,8 +11,8 @@ check leaves one line in the audit log.
 
 If-Match is compared with the stored item read before the write (a cheap 412 before any
 work), and again inside the source's transaction where the connector can (`write_if`:
-PostGIS locks the row, maps it and compares, then writes); elsewhere a write landing
-between the check and the write is not seen (see the README, "Writing data").
+PostGIS locks the row, a GeoPackage the file; the stored record is mapped and compared,
+then written); elsewhere a write landing between check and write is not seen.
 """
 
 from __future__ import annotations

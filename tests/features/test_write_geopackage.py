@@ -4,6 +4,7 @@ once, and change the collection's ETag; any valid tree written reads back as its
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from connectors.geopackage import GeoPackageConnector
 from gateway.demo.gpkg import PointTable, write_points
 from tests.features.write_fixtures import MAPPING, WRITE, WRITER, access, client_for, tree
 
@@ -213,3 +215,37 @@ def _roundtrip_client(factory: pytest.TempPathFactory) -> TestClient:
         client.__enter__()
         _CLIENTS["c"] = client
     return _CLIENTS["c"]
+
+
+def test_two_writers_holding_one_version_one_wins(tmp_path: Path) -> None:
+    """Two connectors on one file (as two worker processes would be): the file's write lock
+    orders them, and the second finds the record changed instead of overwriting it."""
+    path = make_file(tmp_path)
+
+    def connector() -> GeoPackageConnector:
+        config = GeoPackageConnector.Config.model_validate(
+            {"path": str(path), "table": "baeume", "id_field": "baum_nr", "writable": True}
+        )
+        return GeoPackageConnector(config, base_dir=tmp_path, name="test/baeume")
+
+    async def race() -> list[Any]:
+        first, second = connector(), connector()
+        original = await first.get("m-1")
+        assert original is not None
+
+        def unchanged(stored: dict[str, Any]) -> bool:
+            return bool(stored == original)
+
+        try:
+            writes = [
+                c.write_if("update", "m-1", {"properties": {"hoehe_cm": n}}, unchanged)
+                for c, n in ((first, 100), (second, 200))
+            ]
+            return list(await asyncio.gather(*writes, return_exceptions=True))
+        finally:
+            await first.close()
+            await second.close()
+
+    results = asyncio.run(race())
+    assert sorted(type(r).__name__ for r in results) == ["SourceStale", "bool"]
+    assert rows(path, "SELECT hoehe_cm FROM baeume") in ([(100,)], [(200,)])
