@@ -99,16 +99,19 @@ def geometry(value: Any, crs: str) -> dict[str, Any] | None:
     if not shapely.is_valid(shape) and shape.geom_type in ("Polygon", "MultiPolygon"):
         reason = shapely.is_valid_reason(shape)
         raise InvalidParameter("geometry", f"not a valid geometry: {reason}")
+    if crs == CRS84:
+        _in_range(shape)
+        return value
     try:
         moved = geometry_to_crs84(value, crs)
     except (ValueError, TypeError) as e:
         raise InvalidParameter("geometry", f"cannot be moved to CRS84: {e}") from None
-    _finite(moved)
+    _in_range(shapely.from_geojson(orjson.dumps(moved)))
     return moved
 
 
-def _finite(geometry: dict[str, Any]) -> None:
-    xs = shapely.get_coordinates(shapely.from_geojson(orjson.dumps(geometry)))
+def _in_range(shape: shapely.Geometry) -> None:
+    xs = shapely.get_coordinates(shape)
     if xs.size and not (abs(xs[:, 0]) <= 180).all():
         raise InvalidParameter("geometry", "longitudes must lie within -180..180")
     if xs.size and not (abs(xs[:, 1]) <= 90).all():

@@ -122,12 +122,13 @@ class InverseMapping:
         self._forward: dict[str, Callable[[Record], Any]] = {
             name: compile_rule(rule) for name, rule in self.rules.items()
         }
+        self._reasons = {name: why_not_invertible(rule) for name, rule in self.rules.items()}
 
     def writable_names(self) -> list[str]:
         """The profile properties a replace writes (null when the client leaves them out)."""
         if self.identity:
             return [n for n in self.types if n != self.id_field]
-        return [n for n, rule in self.rules.items() if why_not_invertible(rule) is None]
+        return [n for n in self.rules if self._reasons[n] is None]
 
     def source_id(self, feature_id: Any) -> Any:
         """The feature id as the id field stores it."""
@@ -152,7 +153,7 @@ class InverseMapping:
                 if props.get(name) is not None:
                     raise NotWritable(name, "the collection's mapping does not store it")
                 continue
-            if why_not_invertible(rule) is not None:
+            if self._reasons[name] is not None:
                 later.append(name)
                 continue
             assert rule.from_ is not None
@@ -221,7 +222,7 @@ class InverseMapping:
         computed = self._forward[name](record)
         if same(computed, value):
             return
-        reason = why_not_invertible(rule)
+        reason = self._reasons[name]
         raise NotWritable(name, f"cannot be written: {reason} (for this record it is {computed!r})")
 
 
