@@ -23,7 +23,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope, Send
 
 from connectors.errors import SourceConflict, SourceRejectedValue, SourceStale
 from gateway.access import Access, Principal, audit, authorize
@@ -43,7 +44,24 @@ from gateway.features.itemtags import if_match, item_etag
 from gateway.features.routes import Features
 from gateway.mapping.write import InverseMapping, NotWritable, merge_patch
 
-READ_ONLY = ("GET", "HEAD")
+READ = ("GET", "HEAD")
+SEARCH = ("GET", "HEAD", "POST")  # POST on items: a CQL2-JSON search (Part 3) or a create
+WRITE = ("PUT", "PATCH", "DELETE")
+
+
+class WriteRoute(Route):
+    """A route for every method but GET and HEAD, which stay with the read routes (and
+    their caching): so a method neither serves is answered here, with the Allow header of
+    the collection at hand (Starlette's would name the first route's methods only)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["method"] in READ:
+            return Match.NONE, {}
+        match, child = super().matches(scope)
+        return (Match.FULL if match is Match.PARTIAL else match), child
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)  # the handler answers any method itself
 Record = dict[str, Any]
 
 
@@ -63,17 +81,18 @@ class Writes:
     def routes(self) -> list[Route]:
         """Placed before the read routes: POST on items is a create when its body is a
         Feature, else the CQL2-JSON search of Part 3, which the read route answers."""
-        out = []
+        out: list[Route] = []
         for prefix in ("", "/{tenant}"):
             items = f"{prefix}/collections/{{cid}}/items"
-            out.append(Route(items, self.post, methods=["POST"]))
-            one = f"{items}/{{fid:path}}"
-            out.append(Route(one, self.change, methods=["PUT", "PATCH", "DELETE"]))
+            out.append(WriteRoute(items, self.post, methods=["POST"]))
+            out.append(WriteRoute(f"{items}/{{fid:path}}", self.change, methods=list(WRITE)))
         return out
 
     # --- dispatch ----------------------------------------------------------------------
 
     async def post(self, request: Request) -> Response:
+        if request.method != "POST":
+            raise MethodNotAllowed(f"{request.method} is not served here", SEARCH)
         media = writebody.media_type(request)
         if media == writebody.GEOJSON:
             return await self._write(request, "create", self._create)
@@ -92,6 +111,9 @@ class Writes:
         return await self.features.items(_replayed(request, body))
 
     async def change(self, request: Request) -> Response:
+        if request.method not in WRITE:
+            allow = (*READ, *WRITE) if self._takes_writes(request) else READ
+            raise MethodNotAllowed(f"{request.method} is not served here", allow)
         action = {"PUT": "replace", "PATCH": "update", "DELETE": "delete"}[request.method]
         work = {"replace": self._replace, "update": self._update, "delete": self._delete}
         return await self._write(request, action, work[action])
@@ -116,6 +138,11 @@ class Writes:
         audit(principal, action, target.path, target.source.name, f"{response.status_code} done")
         return response
 
+    @staticmethod
+    def _allowed(request: Request) -> tuple[str, ...]:
+        """What a read-only collection serves here: POST on items is the search."""
+        return SEARCH if "fid" not in request.path_params else READ
+
     def _takes_writes(self, request: Request) -> bool:
         try:
             view, _ = self.features.view(request)
@@ -130,10 +157,10 @@ class Writes:
             raise MethodNotAllowed(
                 f"'{c.id}' unites every tenant's collection and is read-only: write to a "
                 "tenant's collection",
-                READ_ONLY,
+                self._allowed(request),
             )
         if not c.writable():
-            raise MethodNotAllowed(f"collection '{c.id}' is read-only", READ_ONLY)
+            raise MethodNotAllowed(f"collection '{c.id}' is read-only", self._allowed(request))
         return Target(c, root, request.url.path)
 
     @staticmethod

@@ -100,6 +100,25 @@ def operations(cid: str, title: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def _joined(search: dict[str, Any], create: dict[str, Any]) -> dict[str, Any]:
+    """POST on items is both the CQL2-JSON search and the create (one operation per method
+    and path): its body is a filter or a Feature, its answer 200 or 201. Anonymous searches
+    are allowed, so it declares no security requirement; the 401 says when one is needed."""
+    content = dict(search.get("requestBody", {}).get("content", {}))
+    filters = content.get("application/json", {}).get("schema", {})
+    content["application/json"] = {"schema": {"oneOf": [filters, _FEATURE]}}
+    content["application/geo+json"] = {"schema": _FEATURE}
+    create_id = create["operationId"]
+    return {
+        **search,
+        "operationId": f"{search['operationId']}_or_{create_id}",
+        "summary": f"{search['summary']}; or, with a GeoJSON Feature, {create['summary']}",
+        "parameters": [*search.get("parameters", []), _CONTENT_CRS],
+        "requestBody": {"content": content},
+        "responses": {**search["responses"], **create["responses"]},
+    }
+
+
 def add_operations(doc: dict[str, Any], view: ApiView) -> None:
     """Add the write operations of the view's writable collections to an OpenAPI document."""
     writable = view.writable()
@@ -107,7 +126,10 @@ def add_operations(doc: dict[str, Any], view: ApiView) -> None:
         return
     for cid in writable:
         for path, methods in operations(cid, view.collections[cid].title).items():
-            doc["paths"].setdefault(path, {}).update(methods)
+            found = doc["paths"].setdefault(path, {})
+            for method, operation in methods.items():
+                kept = found.get(method)
+                found[method] = operation if kept is None else _joined(kept, operation)
     doc["components"]["securitySchemes"] = {
         "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         "bearer": {"type": "http", "scheme": "bearer"},
