@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,6 +63,8 @@ class WriteRoute(Route):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)  # the handler answers any method itself
+
+
 Record = dict[str, Any]
 
 
@@ -185,12 +188,15 @@ class Writes:
         props = feature.get("properties") or {}
         record = self._record(inverse, props, list(props), None, feature)
         if feature.get("id") is not None:
-            record["id"] = inverse.source_id(feature["id"])
+            try:
+                record["id"] = inverse.source_id(feature["id"])
+            except NotWritable as e:
+                raise InvalidParameter(e.prop, e.reason) from None
             if inverse.id_field:
                 record["properties"][inverse.id_field] = record["id"]
         new_id = str(await self._call(source, source.connector.create(record)))
         self._written(request, source)
-        url = f"{target.root}/collections/{source.id}/items/{new_id}"
+        url = f"{target.root}/collections/{source.id}/items/{quote(new_id, safe='')}"
         headers = {"Location": url}
         created = await source.item(new_id)
         if created is not None:

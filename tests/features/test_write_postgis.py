@@ -246,6 +246,12 @@ def test_bad_bodies_are_4xx_never_500(client: TestClient) -> None:
         assert client.post(ITEMS, content=body, headers=WRITE).status_code == 400, body
     huge = client.post(ITEMS, content=b" " * (2 << 20), headers=WRITE)
     assert huge.status_code == 413
+    assert create(client, {**tree(), "id": "abc"}).status_code == 400  # an integer key
+    nul = create(client, tree(species_german="Winter\x00Linde"))  # PostgreSQL refuses NUL
+    assert nul.status_code == 400, nul.text
+    far = tree()
+    far["geometry"]["coordinates"] = [200.0, 53.0]
+    assert create(client, far).status_code == 400
 
 
 def test_a_cql2_json_post_is_still_a_search(client: TestClient) -> None:
