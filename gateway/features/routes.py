@@ -37,6 +37,7 @@ from gateway.features.itemtags import item_etag, representation
 from gateway.features.links import GEOJSON, OPENAPI, base_url
 from gateway.features.params import ITEM_FORMATS, parse_format, single_values
 from gateway.features.views import ApiView, Collection
+from gateway.httpcache.conditions import none_match
 from gateway.query.model import PageStream, Query
 from gateway.usage.served import counting, served
 
@@ -285,6 +286,8 @@ class Features:
         served(request.scope, 1)
         p = presentation
         etag = item_etag(feature, representation(fmt, p.crs, p.properties, p.skip_geometry))
+        if none_match(request.headers.get("if-none-match", ""), etag):
+            return Response(status_code=304, headers={"ETag": etag})
         doc = documents.item(c, root, fmt, shown, presentation.jsonfg)
         crumbs = self._collection_crumbs(view, root, c) + [
             ("Items", f"{root}/collections/{c.id}/items"),

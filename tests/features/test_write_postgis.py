@@ -268,9 +268,11 @@ def test_the_item_etag_changes_with_the_item(client: TestClient, tmp_path: Path)
     url = created.headers["location"]
     first = client.get(url).headers["etag"]
     assert client.get(url).headers["etag"] == first
+    assert client.get(url, headers={"If-None-Match": first}).status_code == 304
     patch = client.patch(url, content=b'{"properties": {"planting_year": 1991}}', headers=WRITE)
     assert patch.status_code == 204
     assert client.get(url).headers["etag"] not in (first, None)
+    assert client.get(url, headers={"If-None-Match": first}).status_code == 200
 
 
 def test_if_match_is_checked_again_inside_the_transaction(postgis: PostGIS) -> None:
