@@ -249,4 +249,3 @@ def test_two_writers_holding_one_version_one_wins(tmp_path: Path) -> None:
     results = asyncio.run(race())
     assert sorted(type(r).__name__ for r in results) == ["SourceStale", "bool"]
     assert rows(path, "SELECT hoehe_cm FROM baeume") in ([(100,)], [(200,)])
-
