@@ -108,7 +108,7 @@ class Writes:
         work: Callable[[Request, Target, Any], Awaitable[Response]],
         doc: Any = None,
     ) -> Response:
-        target = self._target(request)
+        target = await self._target(request)
         principal = self._authorized(request, target, action)
         try:
             response = await work(request, target, doc)
@@ -133,7 +133,7 @@ class Writes:
         except GatewayError:
             return False
 
-    def _target(self, request: Request) -> Target:
+    async def _target(self, request: Request) -> Target:
         view, root = self.features.view(request)
         c = self.features.collection(view, request)
         if not isinstance(c, CollectionSource):
@@ -143,7 +143,9 @@ class Writes:
                 self._allowed(request),
             )
         if not c.writable():
-            raise MethodNotAllowed(f"collection '{c.id}' is read-only", self._allowed(request))
+            await c.ready()  # a source that failed to open: its 502, not a 405
+            if not c.writable():
+                raise MethodNotAllowed(f"collection '{c.id}' is read-only", self._allowed(request))
         return Target(c, root, request.url.path)
 
     @staticmethod
