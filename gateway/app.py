@@ -32,8 +32,9 @@ from gateway.features.views import build_views
 from gateway.httpcache.conditional import ConditionalRequests
 from gateway.httpcache.middleware import ResponseCache
 from gateway.httpcache.resolve import Validators
-from gateway.httpcache.store import MemoryStore
+from gateway.ratelimit.wiring import add_rate_limits
 from gateway.sensorthings.facade import StaFacade
+from gateway.shared.wiring import build_shared, response_store
 from gateway.usage.middleware import UsageCounter
 from gateway.usage.wiring import build_usage
 from gateway.web.compression import Compression
@@ -164,9 +165,11 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     sta_figures = data_catalog.refresher.sensorthings
     if sta_figures is not None:  # which Datastream declares which profile, as they learn it
         sta_figures.on_datastreams = usage.attribution.learn
+    shared = build_shared(loaded.config.server.shared_state, catalog, sensorthings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await shared.start()
         await catalog.open()
         await sensorthings.open()
         data_catalog.start(app)  # figures for /catalog, in the background
@@ -176,6 +179,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         await data_catalog.stop()
         await sensorthings.close()
         await catalog.close()
+        await shared.stop()
 
     app = FastAPI(
         title="TwinBridge", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -186,6 +190,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.state.data_catalog = data_catalog
     app.state.usage = usage
     app.state.access = {tid: Access(tid, t.access) for tid, t in loaded.config.tenants.items()}
+    app.state.shared_state = shared
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -203,11 +208,15 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         ]
         circuits = [s.name for s in catalog.sources() if s.breaker.open]
         circuits += sensorthings.open_circuits()
+        shared_state = shared.status()  # Redis down: each worker on its own, still serving
+        down = shared_state is not None and shared_state["status"] != "ok"
         doc: dict[str, Any] = {
-            "status": "degraded" if failed or circuits else "ready",
+            "status": "degraded" if failed or circuits or down else "ready",
             "failed": failed,
             "open_circuits": circuits,
         }
+        if shared_state is not None:
+            doc["shared_state"] = shared_state
         return json_response(doc)
 
     metrics_token = loaded.config.server.metrics_token
@@ -247,13 +256,14 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_middleware(Compression, settings=server.compression)
     kept = server.http_cache.response_cache
     if kept.max_bytes > 0:
-        store = MemoryStore(kept.max_bytes, kept.max_entry_bytes)
+        store = response_store(shared, kept.max_bytes, kept.max_entry_bytes)
         app.add_middleware(
             ResponseCache, validators=validators, store=store, max_entry_bytes=kept.max_entry_bytes
         )
         app.state.response_store = store
     if usage.enabled:  # outside the cache and compression: hits count, bytes as sent
         app.add_middleware(UsageCounter, usage=usage)
+    add_rate_limits(app, loaded.config, shared)  # outside the cache: hits count too
     app.add_middleware(Cors, settings=server.cors, server=server)
     app.add_middleware(RequestLog)
     return app

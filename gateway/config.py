@@ -26,8 +26,10 @@ from gateway.errors import ConfigError
 from gateway.forwarded import check_proxy_entry
 from gateway.httpcache.settings import CollectionHttpCache, HttpCacheSettings
 from gateway.mapping.rules import Mapping
+from gateway.ratelimit.settings import RateLimitSettings, TenantRateLimits
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import StaServerSettings, TenantSensorThings
+from gateway.shared.settings import SharedStateSettings
 from gateway.usage.config import UsageSettings
 from gateway.web.config import CompressionSettings, CorsSettings
 
@@ -193,6 +195,15 @@ class ServerSettings(Strict):
         default_factory=UsageSettings,
         description="Usage KPIs per day, tenant, profile and API (in /catalog, on /metrics).",
     )
+    shared_state: SharedStateSettings = Field(
+        default_factory=SharedStateSettings,
+        description="State shared by all workers and instances in Redis (response cache, "
+        "circuit breakers, rate limits, metadata single flight); unset: in process.",
+    )
+    rate_limits: RateLimitSettings = Field(
+        default_factory=RateLimitSettings,
+        description="Requests per client and per tenant (429 with Retry-After); off unless set.",
+    )
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
@@ -278,6 +289,9 @@ class TenantConfig(Strict):
         default_factory=TenantAccess,
         description="Who may read and write this tenant's data: public reading by default, "
         "writes only with a key whose scopes allow them.",
+    )
+    rate_limits: TenantRateLimits | None = Field(
+        None, description="This tenant's own rate limits (default: server.rate_limits)."
     )
 
     @field_validator("collections")

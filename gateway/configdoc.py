@@ -25,9 +25,11 @@ from gateway.httpcache.settings import (
     ResponseCacheSettings,
 )
 from gateway.mapping import Mapping, MappingRule
+from gateway.ratelimit.settings import REFERENCE_SECTIONS as RATE_LIMIT_SECTIONS
 from gateway.registry import available, connector_class
 from gateway.resilience import Resilience
 from gateway.sensorthings.config import REFERENCE_SECTIONS
+from gateway.shared.settings import REFERENCE_SECTIONS as SHARED_SECTIONS
 from gateway.usage.config import REFERENCE_SECTIONS as USAGE_SECTIONS
 from gateway.web.config import REFERENCE_SECTIONS as WEB_SECTIONS
 
@@ -90,6 +92,7 @@ def reference() -> str:
         ("`mapping.properties.<property>` (a rule; a plain string means `from`)", MappingRule),
     ]
     sections += WEB_SECTIONS + CATALOG_SECTIONS + USAGE_SECTIONS + REFERENCE_SECTIONS
+    sections += SHARED_SECTIONS + RATE_LIMIT_SECTIONS
     lines: list[str] = []
     for title, model in sections:
         lines += _table(title, model)

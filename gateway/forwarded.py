@@ -151,3 +151,27 @@ def forwarded(headers: Headers, peer: str | None, trusted: TrustedProxies) -> Fo
         element = _believed(elements, trusted)
         proto, host = element.get("proto", proto), element.get("host", host)
     return Forwarded(proto, host, _last(headers, "x-forwarded-prefix"))
+
+
+def _node(value: str) -> str:
+    """A `for=` node or X-Forwarded-For entry without its port (`[::1]:80` -> `::1`)."""
+    address = _ip(value)
+    return str(address) if address is not None else value.strip()[:64]
+
+
+def client_address(headers: Headers, peer: str | None, trusted: TrustedProxies) -> str | None:
+    """The client's address: the peer's, or, when the peer is a trusted proxy, the first
+    address from the right of `Forwarded: for=` (else X-Forwarded-For) that is not a
+    trusted proxy itself; the leftmost when all are."""
+    if peer not in trusted:
+        return peer
+    standard = _joined(headers, "forwarded")
+    elements = _elements(standard) if standard else None
+    chain = [e["for"] for e in elements or () if "for" in e]
+    if not chain:
+        chain = [v.strip() for v in (_joined(headers, "x-forwarded-for") or "").split(",")]
+        chain = [v for v in chain if v]
+    for node in reversed(chain):
+        if node not in trusted:
+            return _node(node)
+    return _node(chain[0]) if chain else peer

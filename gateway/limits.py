@@ -19,7 +19,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.context import new_request_id
 from gateway.sensorthings.errors import error_body
 
-OGC_CODES = {400: "InvalidRequest", 414: "URITooLong", 431: "RequestHeaderFieldsTooLarge"}
+OGC_CODES = {
+    400: "InvalidRequest",
+    414: "URITooLong",
+    429: "TooManyRequests",
+    431: "RequestHeaderFieldsTooLarge",
+}
 # The path of an origin-form or absolute-form request target; `/sta` as first or second
 # segment means the SensorThings facade.
 _PATH = re.compile(rb"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/[^?#]*)?")

@@ -70,6 +70,19 @@ RESPONSE_CACHE = Counter(
     "a kept answer) or miss (answered by the route).",
     ["result"],
 )
+RATE_LIMITED = Counter(
+    "twinbridge_rate_limited_total",
+    "Requests answered 429 by a rate limit, by the limit that refused them: client (one "
+    "client's requests) or tenant (all clients of one tenant).",
+    ["limit"],
+)
+SHARED_STATE_UP = Gauge(
+    "twinbridge_shared_state_up",
+    "1 while Redis (server.shared_state) answers, 0 while the workers fall back to their "
+    "own state (the least over workers); absent without Redis configured.",
+    ["backend"],  # a labelled gauge: processes that never set it (the supervisor) add nothing
+    multiprocess_mode="livemin",
+)
 
 
 def count_left_out(source: str, field: str, problem: str) -> None:

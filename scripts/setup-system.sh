@@ -3,7 +3,7 @@
 # the machine's PostgreSQL runs. Idempotent: a second run changes nothing and is quick.
 set -euo pipefail
 
-packages=(gdal-bin postgresql-15-postgis-3 cgi-mapserver mapserver-bin lighttpd wrk mosquitto)
+packages=(gdal-bin postgresql-15-postgis-3 cgi-mapserver mapserver-bin lighttpd wrk mosquitto redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,4 +38,9 @@ fi
 # Mosquitto is started by the machine too (MQTT tests); start it if it stopped.
 if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   mosquitto -d -c /etc/mosquitto/mosquitto.conf || true
+fi
+
+# Redis is started by the machine too (shared state tests, tests/shared); start it if it stopped.
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  redis-server /etc/redis/redis.conf --daemonize yes || true
 fi

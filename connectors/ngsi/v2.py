@@ -164,7 +164,7 @@ class NgsiV2Connector(V2Writes, FeatureConnector):
     async def describe(self) -> Description:
         if not self.endpoint.is_open:
             await self.endpoint.open()
-        found = await self.cache.get("describe", self._describe)
+        found = await self.cache.get("describe", self._describe, shared_as=Description)
         if found is not self._description:  # a new sample: new field paths and types
             self._description = found
             self._targets = {

@@ -218,7 +218,7 @@ class OAPIFConnector(FeatureConnector):
     async def _upstream(self) -> md.Upstream:
         if not self.endpoint.is_open:
             await self.endpoint.open()
-        self._up = await self.cache.get("upstream", self._load)
+        self._up = await self.cache.get("upstream", self._load, shared_as=md.Upstream)
         return self._up
 
     async def _load(self) -> md.Upstream:

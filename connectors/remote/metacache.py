@@ -7,6 +7,10 @@ misses for one key makes one upstream call (single flight): the others wait for 
 A failed load is not cached (the next request tries again); a failed background refresh
 keeps the stale value until `stale` runs out, so a short upstream outage does not take the
 source's metadata with it.
+
+Across workers and instances the gateway may set `shared` (gateway/shared/flight.py): a
+load whose call site names the value's type (`shared_as`, a dataclass the loader returns)
+then goes through it, so one worker asks the upstream and the others take its result.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("twinbridge.metacache")
@@ -28,15 +32,28 @@ class _Entry:
     loaded: float
 
 
+class SharedLoads(Protocol):
+    """One load per key across processes; the value travels as `kind` (a dataclass)."""
+
+    async def load(
+        self, key: str, load: Callable[[], Awaitable[T]], kind: type[T], ttl: float
+    ) -> T: ...
+
+
 class MetadataCache:
     def __init__(self, ttl: float = 300.0, stale: float = 3600.0, maxsize: int = 256) -> None:
         self.ttl = ttl
         self.stale = stale
         self.maxsize = maxsize
+        self.shared: SharedLoads | None = None
         self._entries: dict[Hashable, _Entry] = {}
         self._loading: dict[Hashable, asyncio.Task[Any]] = {}
 
-    async def get(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+    async def get(
+        self, key: Hashable, load: Callable[[], Awaitable[T]], shared_as: type[T] | None = None
+    ) -> T:
+        if shared_as is not None and self.shared is not None:
+            load = self._shared(key, load, shared_as, self.shared)
         entry = self._entries.get(key)
         if entry is not None:
             age = time.monotonic() - entry.loaded
@@ -54,6 +71,14 @@ class MetadataCache:
             self._entries.clear()
         else:
             self._entries.pop(key, None)
+
+    def _shared(
+        self, key: Hashable, load: Callable[[], Awaitable[T]], kind: type[T], shared: SharedLoads
+    ) -> Callable[[], Awaitable[T]]:
+        async def shared_load() -> T:
+            return await shared.load(str(key), load, kind, self.ttl)
+
+        return shared_load
 
     def _start(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
         task = self._loading.get(key)

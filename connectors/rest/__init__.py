@@ -91,7 +91,7 @@ class RestConnector(FeatureConnector):
     async def describe(self) -> Description:
         if not self.endpoint.is_open:
             await self.endpoint.open()
-        self._description = await self.cache.get("description", self._sample)
+        self._description = await self.cache.get("description", self._sample, shared_as=Description)
         return self._description
 
     def capabilities(self) -> Capabilities:

@@ -175,7 +175,9 @@ class WFSConnector(FeatureConnector):
         feature_type = service.feature_type(self.config.type_name)
         if feature_type is None:
             raise SourceError(f"{self.name}: the WFS has no feature type '{self.config.type_name}'")
-        schema = await self.cache.get("schema", lambda: self._load_schema(feature_type.name))
+        schema = await self.cache.get(
+            "schema", lambda: self._load_schema(feature_type.name), shared_as=Schema
+        )
         last = self._last
         if last is not None and last.service is service and last.schema is schema:
             return last
