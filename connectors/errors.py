@@ -60,6 +60,11 @@ class SourceConflict(Exception):
     failure of the source."""
 
 
+class SourceStale(Exception):
+    """A conditional write found the record changed since the version the client named
+    (checked inside the source's transaction): answered 412, nothing written."""
+
+
 __all__ = [
     "SourceAnswerTooLarge",
     "SourceConflict",
@@ -67,5 +72,6 @@ __all__ = [
     "SourceStatementTimeout",
     "SourceRefused",
     "SourceRejectedValue",
+    "SourceStale",
     "SourceTimeout",
 ]

@@ -45,6 +45,7 @@ from connectors.crs import (
     transform_bbox,
     transform_geometries,
 )
+from connectors.gpkgwrite import GeoPackageWriter, GeoPackageWrites
 
 T = TypeVar("T")
 _CHUNK = 1000  # candidate rows decoded and tested per batch
@@ -127,7 +128,7 @@ class _Table:
         return f"SELECT {columns}, {_quote(self.geometry)} FROM {_quote(self.name)}"
 
 
-class GeoPackageConnector(FeatureConnector):
+class GeoPackageConnector(GeoPackageWrites, FeatureConnector):
     class Config(ConnectorConfig):
         path: str = Field(description="GeoPackage file, relative to the configuration file.")
         table: str = Field(description="Feature table to publish.")
@@ -139,6 +140,11 @@ class GeoPackageConnector(FeatureConnector):
             description="Load the table once and answer from memory (reloaded when the file "
             "changes). Set false for large tables: SQL per request, with the R-tree for bbox.",
         )
+        writable: bool = Field(
+            False,
+            description="Accept creates, replaces, updates and deletes (OGC API – Features "
+            "Part 4): the gateway then opens the file read-write, in WAL mode.",
+        )
 
     config: Config
 
@@ -147,6 +153,7 @@ class GeoPackageConnector(FeatureConnector):
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._table: _Table | None = None
+        self._writer = GeoPackageWriter(self.path, self.config.table, self.config.id_field)
 
     def path(self) -> Path:
         raw = Path(self.config.path)
@@ -189,6 +196,7 @@ class GeoPackageConnector(FeatureConnector):
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)
+        await asyncio.to_thread(self._writer.close)
 
     async def describe(self) -> Description:
         return await asyncio.to_thread(self._run, self._describe)

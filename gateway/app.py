@@ -29,6 +29,7 @@ from gateway.features.encoders import html_response, json_response, negotiate
 from gateway.features.links import base_url
 from gateway.features.routes import Features
 from gateway.features.views import build_views
+from gateway.features.write import Writes
 from gateway.httpcache.conditional import ConditionalRequests
 from gateway.httpcache.middleware import ResponseCache
 from gateway.httpcache.resolve import Validators
@@ -232,6 +233,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.router.routes.extend(
         metrics.label_routes(
             [
+                *Writes(features).routes(),  # before the reads: POST items may be a create
                 *features.item_routes(),
                 Route("/health", health, methods=["GET", "HEAD"]),
                 Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),

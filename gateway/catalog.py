@@ -153,6 +153,24 @@ class CollectionSource:
     async def _guard(self, work: Any) -> Any:
         return await self.guard.call(work)
 
+    def writable(self) -> bool:
+        """Whether the source takes writes (Part 4): a connector knows once it is open."""
+        return self._opened and self.connector.writable()
+
+    async def ready(self) -> None:
+        """Opened (a source that failed to open at start-up is tried again)."""
+        await self._ready()
+
+    def source_types(self) -> dict[str, str]:
+        """The source's field names and types, as described when it opened."""
+        return self._source_fields()
+
+    def written(self) -> None:
+        """This process wrote to the source: an in-memory index reloads at its next use,
+        whatever the file's modification time says."""
+        self._version = object()
+        self._checked = float("-inf")
+
     async def data_version(self) -> SourceVersion | None:
         """The version of the data this source answers from now, read before the data
         (so what a client gets under it is never older); None: unknown or not open.

@@ -97,6 +97,20 @@ class Conflict(GatewayError):
     code = "Conflict"
 
 
+class PreconditionFailed(GatewayError):
+    """An If-Match that names no current version of the resource (a lost update avoided)."""
+
+    status = 412
+    code = "PreconditionFailed"
+
+
+class UnsupportedMediaType(GatewayError):
+    """A request body in a media type this operation does not take."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+
+
 class NotImplementedYet(GatewayError):
     """A valid request this source cannot answer (e.g. a function an upstream lacks)."""
 

@@ -44,13 +44,14 @@ from connectors.crs import crs_uri
 from connectors.errors import SourceError, SourceRejectedValue, SourceStatementTimeout
 from connectors.postgis.sql import Params, filter_ops, records, statement
 from connectors.postgis.table import Projection, Table, extent, read_table, row_version
+from connectors.postgis.write import PostGISWrites, may_write
 
 _FETCH_ALL = 1000  # pages up to this size are fetched at once; larger ones use a cursor
 _RELTUPLES_TTL = 60.0  # seconds the table-size estimate is trusted
 _ESTIMATE_TTL = 60.0  # seconds a filter's row estimate is trusted
 
 
-class PostGISConnector(FeatureConnector):
+class PostGISConnector(PostGISWrites, FeatureConnector):
     class Config(ConnectorConfig):
         dsn: str | None = Field(
             None,
@@ -123,6 +124,13 @@ class PostGISConnector(FeatureConnector):
             "(pg_stat_user_tables counts are flushed up to seconds late and can be reset).",
         )
 
+        writable: bool = Field(
+            False,
+            description="Accept creates, replaces, updates and deletes (OGC API – Features "
+            "Part 4) on this table. Only honoured when the database user holds INSERT, UPDATE "
+            "and DELETE on it (checked when the connector opens).",
+        )
+
         @model_validator(mode="after")
         def _one_way_in(self) -> PostGISConnector.Config:
             if self.dsn and (self.database or self.user or self.password):
@@ -184,6 +192,7 @@ class PostGISConnector(FeatureConnector):
                 async with self._connection() as conn:
                     table = await read_table(conn, self.config)
                     self._description = await self._describe(conn, table)
+                    self._may_write = self.config.writable and await may_write(conn, table)
             except BaseException:
                 await self.close()
                 raise

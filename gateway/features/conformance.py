@@ -19,6 +19,15 @@ SORTING = "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting"
 PROPERTY_SELECTION = "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/properties"
 SCHEMAS = "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas"
 
+PART4 = "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf"
+# Declared only by an API with a collection that takes writes (gateway/features/write.py).
+WRITE_CLASSES: tuple[str, ...] = (
+    f"{PART4}/create-replace-delete",
+    f"{PART4}/update",
+    f"{PART4}/optimistic-locking-etags",
+    f"{PART4}/features",
+)
+
 CLASSES: tuple[str, ...] = (
     CORE,
     GEOJSON,
@@ -35,8 +44,9 @@ CLASSES: tuple[str, ...] = (
 )
 
 
-def conforms_to() -> list[str]:
+def conforms_to(writes: bool = False) -> list[str]:
+    """`writes`: the API has a collection that takes writes (Part 4)."""
     from gateway.features.jsonfg import CLASSES as JSONFG
     from gateway.query.cql2 import CONFORMANCE
 
-    return [*CLASSES, *CONFORMANCE, *JSONFG]
+    return [*CLASSES, *CONFORMANCE, *JSONFG, *(WRITE_CLASSES if writes else ())]

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 from pyproj import Transformer
 
@@ -154,3 +155,19 @@ def _moved(
         return {**geometry, "geometries": members}
     coordinates = _rebuild(geometry.get("coordinates") or [], xs, ys, at, digits)
     return {**geometry, "coordinates": coordinates}
+
+
+def geometry_to_crs84(geometry: dict[str, Any], source: str) -> dict[str, Any]:
+    """A GeoJSON geometry given in `source` (a URI from a collection's list, in its axis
+    order), in CRS84: what a write in `Content-Crs` stores."""
+    if source == CRS84:
+        return geometry
+    to84 = _transformer(source, CRS84)
+
+    def move(coords: np.ndarray) -> np.ndarray:
+        x, y = to84.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y, *coords.T[2:]])
+
+    shape = shapely.transform(shapely.from_geojson(orjson.dumps(geometry)), move, include_z=None)
+    moved: dict[str, Any] = orjson.loads(shapely.to_geojson(shape))
+    return moved

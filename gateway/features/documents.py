@@ -60,10 +60,10 @@ def landing(view: ApiView, root: str, fmt: str) -> dict[str, Any]:
     return {"title": view.title, "description": view.description, "links": links}
 
 
-def conformance_doc(root: str, fmt: str) -> dict[str, Any]:
+def conformance_doc(root: str, fmt: str, writes: bool = False) -> dict[str, Any]:
     return {
         "links": format_links(f"{root}/conformance", {}, fmt, JSON),
-        "conformsTo": conformance.conforms_to(),
+        "conformsTo": conformance.conforms_to(writes),
     }
 
 

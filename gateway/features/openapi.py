@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import ServerSettings
-from gateway.features import jsonfg
+from gateway.features import jsonfg, writeapi
 from gateway.features.crs import collection_crs
 from gateway.features.filtering import LANGUAGES
 from gateway.features.jsonfg import JSONFG
@@ -385,7 +385,7 @@ def document(view: ApiView, root: str, settings: ServerSettings) -> dict[str, An
     }
     for cid, collection in view.collections.items():
         paths.update(_collection_paths(cid, collection))
-    return {
+    doc = {
         "openapi": "3.0.3",
         "info": {
             "title": view.title,
@@ -401,3 +401,5 @@ def document(view: ApiView, root: str, settings: ServerSettings) -> dict[str, An
             "schemas": _schemas(),
         },
     }
+    writeapi.add_operations(doc, view)
+    return doc

@@ -33,9 +33,11 @@ from gateway.features.items import (
     item_presentation,
     items_request,
 )
+from gateway.features.itemtags import item_etag, representation
 from gateway.features.links import GEOJSON, OPENAPI, base_url
 from gateway.features.params import ITEM_FORMATS, parse_format, single_values
 from gateway.features.views import ApiView, Collection
+from gateway.httpcache.conditions import none_match
 from gateway.query.model import PageStream, Query
 from gateway.usage.served import counting, served
 
@@ -150,7 +152,7 @@ class Features:
         view, root = self.view(request)
         fmt, _ = self.fmt(request)
         crumbs = self.crumbs(view, root, ("Conformance", f"{root}/conformance"))
-        doc = documents.conformance_doc(root, fmt)
+        doc = documents.conformance_doc(root, fmt, bool(view.writable()))
         return self.respond(request, "conformance", doc, fmt, view, crumbs)
 
     async def collections(self, request: Request) -> Response:
@@ -282,16 +284,20 @@ class Features:
             raise NotFound(f"no item '{fid}' in collection '{c.id}'")
         shown = presentation.apply([feature])[0]
         served(request.scope, 1)
+        p = presentation
+        etag = item_etag(feature, representation(fmt, p.crs, p.properties, p.skip_geometry))
+        if none_match(request.headers.get("if-none-match", ""), etag):
+            return Response(status_code=304, headers={"ETag": etag})
         doc = documents.item(c, root, fmt, shown, presentation.jsonfg)
         crumbs = self._collection_crumbs(view, root, c) + [
             ("Items", f"{root}/collections/{c.id}/items"),
             (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
         ]
         if fmt == "html":
-            return self.page(
-                request, "item", doc, f"{c.title}: {fid}", crumbs, crs=presentation.crs
-            )
-        return json_response(doc, _media_type(fmt), **_headers(presentation))
+            page = self.page(request, "item", doc, f"{c.title}: {fid}", crumbs, crs=p.crs)
+            page.headers["ETag"] = etag
+            return page
+        return json_response(doc, _media_type(fmt), **_headers(presentation), ETag=etag)
 
     async def api(self, request: Request) -> Response:
         view, root = self.view(request)

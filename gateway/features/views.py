@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gateway.catalog import Catalog, Extent
+from gateway.catalog import Catalog, CollectionSource, Extent
 from gateway.federation import FederatedCollection
 from gateway.mapping import Feature
 from gateway.query.model import Page, PageStream, Query
@@ -44,6 +44,14 @@ class ApiView:
     collections: dict[str, Collection]
     tenants: dict[str, str] = field(default_factory=dict)  # federated root: id -> title
     data_catalog: bool = False  # the federated root links /catalog when it is served
+
+    def writable(self) -> list[str]:
+        """The collections that take writes (Part 4): a tenant's, whose source can write."""
+        return [
+            cid
+            for cid, c in self.collections.items()
+            if isinstance(c, CollectionSource) and c.writable()
+        ]
 
 
 def build_views(catalog: Catalog) -> tuple[ApiView, dict[str, ApiView]]:

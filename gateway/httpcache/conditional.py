@@ -74,7 +74,8 @@ def _decorating(send: Send, v: Validator) -> Send:
             present = {k.lower() for k, _ in message.get("headers", [])}
             if b"cache-control" not in present:  # else the route decided (e.g. no-store)
                 partial = b"warning" in present  # a federated member failed: no version
-                added = v.headers(validators=not partial)
+                own = b"etag" in present  # the route's own (an item's: Part 4 If-Match)
+                added = v.headers(validators=not partial and not own)
                 if partial:
                     added[0] = (b"cache-control", b"no-store")
                 message["headers"] = [*message.get("headers", []), *added]

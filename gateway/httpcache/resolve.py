@@ -177,9 +177,11 @@ class Validators:
         read = self.versions.data if asked.depends is Depends.DATA else self.versions.metadata
         with deadline_within(self.settings.version_timeout):  # a slow source: no validators
             versions = [await read(s) for s in asked.sources]
-        if asked.last is None or asked.last[0] != versions:
-            validator = self._validator(asked.depends, asked.sources, versions, asked.request_key)
-            asked.last = (versions, validator)
+        writes = [self.versions.writes.get(s.name, 0) for s in asked.sources]
+        if asked.last is None or asked.last[0] != (versions, writes):
+            key = asked.request_key
+            validator = self._validator(asked.depends, asked.sources, versions, key, writes)
+            asked.last = ((versions, writes), validator)
         return asked.last[1]
 
     def _ask(self, scope: Scope) -> Asked | None:
@@ -214,6 +216,7 @@ class Validators:
         sources: list[CollectionSource],
         versions: list[SourceVersion | None],
         request_key: list[Any],
+        writes: list[int] | None = None,
     ) -> Validator:
         known = [v for v in versions if v is not None]
         complete = len(known) == len(versions)
@@ -234,7 +237,7 @@ class Validators:
             unknown = [s for s, v in zip(sources, versions, strict=True) if v is None]
             ttl = min(s.cfg.http_cache.response_ttl for s in unknown)
             tags = [v.tag if v else None for v in versions]
-            key = _digest([*request_key, tags, "ttl"]) if ttl > 0 else None
+            key = _digest([*request_key, tags, writes, "ttl"]) if ttl > 0 else None
         return Validator(
             f'"{etag}"' if etag else None, last_modified, _max_age(age), "Accept", key, ttl
         )

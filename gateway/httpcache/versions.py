@@ -24,6 +24,14 @@ class Versions:
         self._memo: dict[str, tuple[float, SourceVersion | None]] = {}
         self._asking: dict[str, asyncio.Lock] = {}
         self._described: dict[str, tuple[object, SourceVersion]] = {}
+        self.writes: dict[str, int] = {}  # writes through this process, per source
+
+    def written(self, source: CollectionSource) -> None:
+        """A write went through this process: ask the source's version again at once, and
+        key what is cached without a version anew (its time-to-live would serve the
+        old answer otherwise)."""
+        self._memo.pop(source.name, None)
+        self.writes[source.name] = self.writes.get(source.name, 0) + 1
 
     async def data(self, source: CollectionSource) -> SourceVersion | None:
         """The data's version; None when the source has none or asking it failed (the
