@@ -1,7 +1,8 @@
 """Scale-out with Redis-shared state: what one instance learns or does holds on the other.
 An open circuit, a client's rate limit and a Features write made through one instance are
 seen through the other, directly and through HAProxy, and the shared response cache never
-hands the other instance an answer the write made stale.
+hands the other instance an answer the write made stale (once `version_ttl` has passed).
+Features writes through HAProxy while g1 is killed lose nothing acknowledged (last test).
 
 This module's cluster has a configuration of its own (a source behind a fault proxy, a
 rate-limited tenant, a writable PostGIS table), so it is the second cluster of the package."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from itertools import cycle
@@ -334,3 +336,94 @@ def test_a_process_reads_its_own_write_to_a_versionless_source_through_the_share
         f"cache: {[hit for _, hit in answers]}, "
         f"first tree (created on g1) in them: {sum(first in ids for ids, _ in answers)}"
     )
+
+
+class FeatureWriters:
+    """Clients creating trees through HAProxy until told to stop (as test_cluster.Writers
+    does with Observations): the ids answered 201 with the street each one sent, and the
+    writes the kill cut off (a 502, or a kept-alive connection closed without an answer)."""
+
+    def __init__(self, url: str, count: int = 4) -> None:
+        self.url = url
+        self.acknowledged: dict[int, tuple[str, str]] = {}  # fid -> (street, served by)
+        self.cut = 0
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(n,)) for n in range(count)]
+
+    def run(self, n: int) -> None:
+        with httpx.Client(base_url=self.url, headers=WRITE, timeout=20) as client:
+            i = 0
+            while not self.stop.is_set():
+                i += 1
+                street = f"writer {n} tree {i}"
+                try:
+                    response = client.post(WRITTEN, content=_tree(street=street))
+                except httpx.RemoteProtocolError:
+                    with self.lock:
+                        self.cut += 1
+                    continue
+                except httpx.TransportError as e:  # HAProxy itself must never fail
+                    self.errors.append(f"transport: {e!r}")
+                    return
+                with self.lock:
+                    if response.status_code == 201:
+                        fid = int(urlsplit(response.headers["location"]).path.rsplit("/")[-1])
+                        self.acknowledged[fid] = (street, response.headers["x-served-by"])
+                    elif response.status_code == 502:
+                        self.cut += 1
+                    else:
+                        self.errors.append(f"{response.status_code}: {response.text[:200]}")
+
+    def served_by(self, name: str) -> int:
+        with self.lock:
+            return sum(1 for _, g in self.acknowledged.values() if g == name)
+
+
+async def _streets(dsn: str, fids: list[int]) -> dict[int, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT fid, street FROM w_trees WHERE fid = ANY($1)", fids)
+    finally:
+        await conn.close()
+    return {r["fid"]: r["street"] for r in rows}
+
+
+def test_features_writes_through_haproxy_lose_nothing_acknowledged_when_g1_is_killed(
+    cluster: Cluster,
+) -> None:
+    """Runs last: kills g1 (SIGKILL to supervisor and workers) and brings it back."""
+    g1, g2 = cluster.instances
+    writers = FeatureWriters(cluster.url)
+    for thread in writers.threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while min(writers.served_by(g) for g in ("g1", "g2")) < 10:
+            assert time.monotonic() < deadline, "too few writes before the kill"
+            assert not writers.errors, writers.errors[0]
+            time.sleep(0.05)
+        g1.kill()
+        took = cluster.proxy.wait_for("g1", "DOWN", within=10)
+        after_down = len(writers.acknowledged)
+        time.sleep(0.5)  # writes go on against the survivor alone
+        assert len(writers.acknowledged) > after_down, "no write acknowledged after DOWN"
+    finally:
+        writers.stop.set()
+        for thread in writers.threads:
+            thread.join(timeout=30)
+    try:
+        assert not writers.errors, writers.errors[:3]
+        assert writers.cut <= 2 * len(writers.threads), f"{writers.cut} writes cut off"
+        assert took < 3, f"HAProxy took {took:.1f} s to take the dead instance out"
+        stored = asyncio.run(_streets(cluster.shared.db.dsn, list(writers.acknowledged)))
+        lost = {f for f, (street, _) in writers.acknowledged.items() if stored.get(f) != street}
+        assert not lost, f"{len(lost)} of {len(writers.acknowledged)} acknowledged creates lost"
+        by_g1 = [f for f, (_, g) in writers.acknowledged.items() if g == "g1"]
+        for fid in by_g1[-3:]:  # the survivor serves what the dead instance acknowledged
+            item = httpx.get(f"{g2.url}{WRITTEN}/{fid}", timeout=20)
+            assert item.status_code == 200, item.text
+    finally:
+        g1.restart()
+        cluster.proxy.wait_for("g1", "UP", within=20)
