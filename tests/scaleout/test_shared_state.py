@@ -203,7 +203,7 @@ def test_a_circuit_opened_through_g1_is_open_on_g2_which_does_not_ask_the_source
         took = time.monotonic() - started
         assert answer.status_code == 502, answer.text
         assert "circuit open" in answer.json()["description"], answer.text
-        assert took < 0.5, f"{took:.2f} s: an open circuit answers at once"
+        assert took < 1, f"{took:.2f} s: an open circuit answers at once"
     assert flaky.connections == asked, "g2 asked the source behind an open circuit"
     for _ in range(2):  # still in the balancer: an open circuit is 'degraded', not down
         assert httpx.get(f"{cluster.url}/ready", timeout=10).status_code == 200
