@@ -35,6 +35,9 @@ data returns True from `writable()` and implements `create`, `replace`, `update`
 `delete`. They take records in source field names, as `query()` yields them (the gateway has
 run the mapping backwards), with the geometry as GeoJSON in CRS84; the connector converts to
 its storage CRS. Each call is one committed change: it returns only once the backend holds it.
+A connector that can also compare the stored record inside its own transaction offers
+`write_if(action, id, record, expect)` (see connectors/postgis/write.py): the gateway then
+checks a client's If-Match there, so no other write can land between check and write.
 """
 
 from __future__ import annotations

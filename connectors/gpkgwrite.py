@@ -15,6 +15,7 @@ a random UUID then.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import struct
 import threading
@@ -271,7 +272,12 @@ class GeoPackageWrites:
     _writer: GeoPackageWriter
 
     def writable(self) -> bool:
-        return bool(self.config.writable)  # type: ignore[attr-defined]
+        """Configured so, and the file and its folder (the WAL's -wal and -shm files go
+        there) writable by this process."""
+        if not self.config.writable:  # type: ignore[attr-defined]
+            return False
+        path: Path = self.path()  # type: ignore[attr-defined]
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
     async def create(self, record: Record) -> str:
         return await self._writer.run(lambda conn: self._writer.create(conn, record))

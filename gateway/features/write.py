@@ -24,8 +24,7 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Route
 
 from connectors.errors import SourceConflict, SourceRejectedValue, SourceStale
 from gateway.access import Access, Principal, audit, authorize
@@ -43,27 +42,8 @@ from gateway.errors import (
 from gateway.features import writebody
 from gateway.features.itemtags import if_match, item_etag
 from gateway.features.routes import Features
+from gateway.features.writerouting import READ, SEARCH, WRITE, WriteRoute, replayed
 from gateway.mapping.write import InverseMapping, NotWritable, merge_patch
-
-READ = ("GET", "HEAD")
-SEARCH = ("GET", "HEAD", "POST")  # POST on items: a CQL2-JSON search (Part 3) or a create
-WRITE = ("PUT", "PATCH", "DELETE")
-
-
-class WriteRoute(Route):
-    """A route for every method but GET and HEAD, which stay with the read routes (and
-    their caching): so a method neither serves is answered here, with the Allow header of
-    the collection at hand (Starlette's would name the first route's methods only)."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and scope["method"] in READ:
-            return Match.NONE, {}
-        match, child = super().matches(scope)
-        return (Match.FULL if match is Match.PARTIAL else match), child
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)  # the handler answers any method itself
-
 
 Record = dict[str, Any]
 
@@ -111,7 +91,7 @@ class Writes:
             doc = None
         if isinstance(doc, dict) and doc.get("type") == "Feature":
             return await self._write(request, "create", self._create, doc)
-        return await self.features.items(_replayed(request, body))
+        return await self.features.items(replayed(request, body))
 
     async def change(self, request: Request) -> Response:
         if request.method not in WRITE:
@@ -128,7 +108,7 @@ class Writes:
         work: Callable[[Request, Target, Any], Awaitable[Response]],
         doc: Any = None,
     ) -> Response:
-        target = self._target(request)
+        target = await self._target(request)
         principal = self._authorized(request, target, action)
         try:
             response = await work(request, target, doc)
@@ -153,7 +133,7 @@ class Writes:
         except GatewayError:
             return False
 
-    def _target(self, request: Request) -> Target:
+    async def _target(self, request: Request) -> Target:
         view, root = self.features.view(request)
         c = self.features.collection(view, request)
         if not isinstance(c, CollectionSource):
@@ -163,7 +143,9 @@ class Writes:
                 self._allowed(request),
             )
         if not c.writable():
-            raise MethodNotAllowed(f"collection '{c.id}' is read-only", self._allowed(request))
+            await c.ready()  # a source that failed to open: its 502, not a 405
+            if not c.writable():
+                raise MethodNotAllowed(f"collection '{c.id}' is read-only", self._allowed(request))
         return Target(c, root, request.url.path)
 
     @staticmethod
@@ -389,20 +371,6 @@ def _who(request: Request, tenant: str) -> Principal | None:
         return policy.identify(request.headers)
     except (GatewayError, AttributeError, KeyError):
         return None
-
-
-def _replayed(request: Request, body: bytes) -> Request:
-    """The request again, its body already read: for the search route."""
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request(request.scope, receive)
 
 
 __all__ = ["Writes"]

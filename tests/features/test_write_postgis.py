@@ -15,6 +15,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import free_port
 from tests.features.write_fixtures import MAPPING, READER, WRITE, WRITER, access, client_for, tree
 from tests.postgis_fixtures import PostGIS, make, postgis_fixture  # noqa: F401
 
@@ -322,3 +323,21 @@ def test_a_table_the_user_may_not_write_is_not_writable(postgis: PostGIS) -> Non
             await _sql(postgis.dsn, f"REVOKE ALL ON schreib_baeume FROM {role}; DROP ROLE {role};")
 
     assert asyncio.run(check()) is False
+
+
+def test_a_writable_source_that_is_down_answers_502_not_405(tmp_path: Path) -> None:
+    source = {
+        "connector": "postgis",
+        "host": "127.0.0.1",
+        "port": free_port(),  # nothing listens there
+        "database": "nowhere",
+        "table": "schreib_baeume",
+        "writable": True,
+        "connect_timeout": 1,
+    }
+    collection = {"profile": "street-trees", "source": source, "mapping": MAPPING}
+    tenants = {"pg": {"access": access(), "collections": {"baeume": collection}}}
+    with client_for(tenants, tmp_path) as client:
+        answer = create(client, tree())
+    assert answer.status_code == 502
+    assert "pg/baeume" in answer.json()["description"]
