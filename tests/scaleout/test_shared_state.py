@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ CACHED = "/w/collections/cached/items"
 READ_KEY, WRITE_KEY = "scaleout-read-key", "scaleout-write-key"
 PER_CLIENT = 10
 VERSION_TTL = 0.5  # server.http_cache.version_ttl: how long another process may lag a write
+SERVER_TIME = re.compile(r"app;dur=([0-9.]+)")
 WRITE = {"X-API-Key": WRITE_KEY, "Content-Type": "application/geo+json"}
 
 # a writable copy of the trees' shape, with a change counter kept by a trigger (the
@@ -198,12 +200,13 @@ def test_a_circuit_opened_through_g1_is_open_on_g2_which_does_not_ask_the_source
     _wait_for(open_on_g2, 5, f"g2's /ready never listed flaky/x as open: {seen}")
     asked = flaky.connections
     for base in (g2.url, g2.url, g2.url, g2.url, cluster.url, cluster.url):
-        started = time.monotonic()
         answer = httpx.get(f"{base}{FLAKY}", timeout=20)
-        took = time.monotonic() - started
         assert answer.status_code == 502, answer.text
         assert "circuit open" in answer.json()["description"], answer.text
-        assert took < 1, f"{took:.2f} s: an open circuit answers at once"
+        # at once: the server's own time (the client's wall clock includes a loaded
+        # machine's scheduling, seconds at times)
+        took = float(SERVER_TIME.search(answer.headers["server-timing"]).group(1))
+        assert took < 250, f"{took} ms: an open circuit answers at once"
     assert flaky.connections == asked, "g2 asked the source behind an open circuit"
     for _ in range(2):  # still in the balancer: an open circuit is 'degraded', not down
         assert httpx.get(f"{cluster.url}/ready", timeout=10).status_code == 200
