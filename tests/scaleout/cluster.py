@@ -1,6 +1,6 @@
 """Two gateway instances (`twinbridge serve --workers 2` each) on one configuration behind one
-HAProxy: what a scale-out deployment shares (the PostgreSQL database, the cursor secret, and
-later Redis) and nothing else. Each instance runs in its own process group, so a test can
+HAProxy: what a scale-out deployment shares (the PostgreSQL database, the cursor secret and
+Redis) and nothing else. Each instance runs in its own process group, so a test can
 kill it whole (supervisor and workers) with SIGKILL, as a crashed host would."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ TREE_FIELDS = [n for n in profiles.get("street-trees").properties() if n != "ten
 @dataclass(frozen=True)
 class Shared:
     """What every instance is given alike: the database, the environment variables holding
-    the secrets, and (once the shared state lands) Redis."""
+    the secrets, and Redis (server.shared_state, under a key prefix of this run's own)."""
 
     db: PostGIS
     key_env: str = field(default_factory=lambda: f"TB_SCALEOUT_KEY_{secrets.token_hex(6)}")
@@ -46,10 +46,13 @@ class Shared:
         return {self.key_env: KEY, self.secret_env: self.cursor_secret}
 
 
-def gateway_config(shared: Shared, closed_port: int) -> dict[str, Any]:
+def gateway_config(
+    shared: Shared, closed_port: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The one configuration: a PostGIS collection, a SensorThings tenant whose store is
     PostgreSQL (writes with the key), and a city that is down (a source on a closed port),
-    so /ready says 'degraded' while every instance stays in the load balancer."""
+    so /ready says 'degraded' while every instance stays in the load balancer. `extra`
+    adds `server` keys and `tenants` (a module's own cluster)."""
     trees = {
         "profile": "street-trees",
         "source": {"connector": "postgis", **shared.db.options("trees", pool_max_size=2)},
@@ -64,7 +67,11 @@ def gateway_config(shared: Shared, closed_port: int) -> dict[str, Any]:
         "api_key_env": shared.key_env,
     }
     tenant = {"collections": {"trees": trees}, "sensorthings": sta}
-    return {"server": server, "tenants": {TENANT: tenant, "down": {"collections": {"x": down}}}}
+    tenants = {TENANT: tenant, "down": {"collections": {"x": down}}}
+    if extra is not None:
+        server.update(extra.get("server", {}))
+        tenants.update(extra.get("tenants", {}))
+    return {"server": server, "tenants": tenants}
 
 
 @dataclass
@@ -147,11 +154,14 @@ class Cluster:
             instance.stop()
 
 
-def start_cluster(folder: Path, shared: Shared, count: int = 2) -> Cluster:
-    """`count` instances on one config file, each with WORKERS workers, then HAProxy once
-    every instance is healthy and has been checked UP."""
+def start_cluster(
+    folder: Path, shared: Shared, count: int = 2, extra: dict[str, Any] | None = None
+) -> Cluster:
+    """`count` instances on one config file (gateway_config with `extra`), each with WORKERS
+    workers, then HAProxy once every instance is healthy and has been checked UP."""
     config = folder / "gateway.yaml"
-    config.write_text(yaml.safe_dump(gateway_config(shared, free_port())), encoding="utf-8")
+    document = gateway_config(shared, free_port(), extra)
+    config.write_text(yaml.safe_dump(document), encoding="utf-8")
     env = {**os.environ, **shared.env()}
     instances = []
     for n in range(1, count + 1):
