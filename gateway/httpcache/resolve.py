@@ -177,7 +177,7 @@ class Validators:
         read = self.versions.data if asked.depends is Depends.DATA else self.versions.metadata
         with deadline_within(self.settings.version_timeout):  # a slow source: no validators
             versions = [await read(s) for s in asked.sources]
-        writes = [self.versions.writes.get(s.name, 0) for s in asked.sources]
+        writes = [self.versions.written_mark(s) for s in asked.sources]
         if asked.last is None or asked.last[0] != (versions, writes):
             key = asked.request_key
             validator = self._validator(asked.depends, asked.sources, versions, key, writes)
@@ -216,7 +216,7 @@ class Validators:
         sources: list[CollectionSource],
         versions: list[SourceVersion | None],
         request_key: list[Any],
-        writes: list[int] | None = None,
+        writes: list[str | None] | None = None,
     ) -> Validator:
         known = [v for v in versions if v is not None]
         complete = len(known) == len(versions)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 
 from connectors.base import SourceVersion
@@ -25,6 +26,9 @@ class Versions:
         self._asking: dict[str, asyncio.Lock] = {}
         self._described: dict[str, tuple[object, SourceVersion]] = {}
         self.writes: dict[str, int] = {}  # writes through this process, per source
+        # the writes above are this process's own count: in a response store that workers
+        # and instances share, another process's count of 1 must not name the same answer
+        self._process = os.urandom(8).hex()
 
     def written(self, source: CollectionSource) -> None:
         """A write went through this process: ask the source's version again at once, and
@@ -32,6 +36,12 @@ class Versions:
         old answer otherwise)."""
         self._memo.pop(source.name, None)
         self.writes[source.name] = self.writes.get(source.name, 0) + 1
+
+    def written_mark(self, source: CollectionSource) -> str | None:
+        """What keys an answer without a version after writes through this process: None
+        before any, then this process's own mark, which changes with each write."""
+        count = self.writes.get(source.name, 0)
+        return f"{self._process}:{count}" if count else None
 
     async def data(self, source: CollectionSource) -> SourceVersion | None:
         """The data's version; None when the source has none or asking it failed (the
