@@ -9,12 +9,12 @@ A Redis outage never turns into 429s or 500s: the counters fall back to each wor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import metrics
+from gateway.access.policy import ANONYMOUS, Access, Principal
 from gateway.context import REQUEST_ID, new_request_id
 from gateway.errors import GatewayError
 from gateway.forwarded import client_address, trusted_proxies
@@ -79,22 +79,23 @@ class Policy:
 
 def _principal_id(scope: Scope, tenant: str | None) -> str | None:
     """Who the request says it is: `request.state.principal.id` when a layer before this
-    one set it; else, as routes decide access themselves after this middleware, the
-    tenant's access policy (`app.state.access[tenant].identify(headers)`, gateway/access)
-    asked here. A credential it refuses, or none, counts the client by address (the route
-    answers 401 itself); so does the shared 'anonymous' principal."""
-    principal: Any = scope.get("state", {}).get("principal")
-    found = getattr(principal, "id", None)
-    if found is None and tenant is not None:
-        policies = getattr(getattr(scope.get("app"), "state", None), "access", None)
-        policy = policies.get(tenant) if isinstance(policies, Mapping) else None
-        identify = getattr(policy, "identify", None)
-        if identify is not None:
+    one set it; else, as routes decide access themselves after this middleware, what the
+    tenant's access policy makes of the credential. A credential it refuses, or none,
+    counts the client by address (the route answers 401 itself); so does the shared
+    'anonymous' principal."""
+    principal: Principal | None = scope.get("state", {}).get("principal")
+    if principal is None and tenant is not None:
+        app = scope.get("app")  # set by Starlette; absent where the middleware runs alone
+        policies: Mapping[str, Access] = app.state.access if app is not None else {}
+        policy = policies.get(tenant)
+        if policy is not None:
             try:
-                found = getattr(identify(Headers(scope=scope)), "id", None)
+                principal = policy.identify(Headers(scope=scope))
             except GatewayError:
-                found = None
-    return found if isinstance(found, str) and found and found != "anonymous" else None
+                principal = None
+    if principal is None or principal.id == ANONYMOUS.id:
+        return None
+    return principal.id
 
 
 def _rates(per_client: str | None, per_tenant: str | None) -> tuple[Rate | None, Rate | None]:
