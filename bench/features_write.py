@@ -33,6 +33,11 @@ import yaml
 from common import BIN, Process, console
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# the write tests' mapping: German columns, cm, a crown radius, genus codes, a template
+from tests.features.write_fixtures import MAPPING  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "features_write.json"
 KEY = "bench-writer-key"
 TABLE = """
@@ -42,21 +47,6 @@ CREATE TABLE schreib_baeume (
   pflanzjahr smallint, hoehe_cm integer, krone_r numeric(6,3), umfang_cm integer,
   bezirk text, strasse text, hausnr text, stand date, geom geometry(Point, 4326));
 """
-MAPPING = {
-    "id": "baum_nr",
-    "properties": {
-        "species_scientific": "art",
-        "species_german": "art_de",
-        "genus": {"from": "gattung_code", "codes": {"TI": "Tilia", "AC": "Acer", "QU": "Quercus"}},
-        "planting_year": {"from": "pflanzjahr", "type": "integer"},
-        "height_m": {"from": "hoehe_cm", "type": "number", "factor": 0.01},
-        "crown_diameter_m": {"from": "krone_r", "type": "number", "factor": 2},
-        "trunk_circumference_cm": {"from": "umfang_cm", "type": "number"},
-        "district": "bezirk",
-        "street": {"template": "{strasse} {hausnr}"},
-        "last_update": {"from": "stand", "type": "date"},
-    },
-}
 FEATURE = {
     "type": "Feature",
     "geometry": {"type": "Point", "coordinates": [9.95, 53.55]},

@@ -13,7 +13,7 @@ from owslib import ogcapi
 from owslib.ogcapi.features import Features
 
 from tests.conftest import start_gateway
-from tests.features.test_write_geopackage import make_file
+from tests.features.test_write_geopackage import gpkg_source, make_file
 from tests.features.write_fixtures import MAPPING, WRITER, access, tree
 
 pytestmark = pytest.mark.integration
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.integration
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("owslib-writes")
     path = make_file(folder)
-    source = {
-        "connector": "geopackage",
-        "path": str(path),
-        "table": "baeume",
-        "id_field": "baum_nr",
-        "in_memory": False,
-        "writable": True,
-    }
+    source = gpkg_source(path)
     config = {
         "tenants": {
             "gp": {

@@ -38,6 +38,18 @@ ROW = ("m-1", "Quercus robur", "Stiel-Eiche", "QU", 1975, 2000, 6.05, 210, "Mitt
 ITEMS = "/gp/collections/baeume/items"
 
 
+def gpkg_source(path: Path, *, in_memory: bool = False) -> dict[str, Any]:
+    """The `source` block of a writable collection over make_file's table."""
+    return {
+        "connector": "geopackage",
+        "path": str(path),
+        "table": "baeume",
+        "id_field": "baum_nr",
+        "in_memory": in_memory,
+        "writable": True,
+    }
+
+
 def make_file(folder: Path) -> Path:
     path = folder / "baeume.gpkg"
     table = PointTable("baeume", "Bäume", "test trees", COLUMNS)
@@ -50,14 +62,7 @@ def gpkg_fixture(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[TestClient, Path]]:
     path = make_file(tmp_path)
-    source = {
-        "connector": "geopackage",
-        "path": str(path),
-        "table": "baeume",
-        "id_field": "baum_nr",
-        "in_memory": request.param,
-        "writable": True,
-    }
+    source = gpkg_source(path, in_memory=request.param)
     tenants = {
         "gp": {
             "access": access(),
@@ -195,14 +200,7 @@ def _roundtrip_client(factory: pytest.TempPathFactory) -> TestClient:
     if "c" not in _CLIENTS:
         folder = factory.mktemp("roundtrip")
         path = make_file(folder)
-        source = {
-            "connector": "geopackage",
-            "path": str(path),
-            "table": "baeume",
-            "id_field": "baum_nr",
-            "in_memory": False,
-            "writable": True,
-        }
+        source = gpkg_source(path)
         tenants = {
             "gp": {
                 "access": access(),
