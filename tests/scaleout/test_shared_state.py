@@ -190,17 +190,21 @@ def test_a_circuit_opened_through_g1_is_open_on_g2_which_does_not_ask_the_source
     else:
         raise AssertionError("20 failures through g1 did not open the circuit")
 
-    seen: list[bool] = []
+    def open_everywhere(instance: Any) -> Any:
+        seen: list[bool] = []
 
-    def open_on_g2() -> bool:  # several answers in a row: both of g2's workers see it
-        ready = httpx.get(f"{g2.url}/ready", timeout=10).json()
-        seen.append("flaky/x" in ready["open_circuits"])
-        return len(seen) >= 4 and all(seen[-4:])
+        def check() -> bool:  # eight answers in a row: both workers of the instance see it
+            ready = httpx.get(f"{instance.url}/ready", timeout=10).json()
+            seen.append("flaky/x" in ready["open_circuits"])
+            return len(seen) >= 8 and all(seen[-8:])
 
-    _wait_for(open_on_g2, 5, f"g2's /ready never listed flaky/x as open: {seen}")
-    # /ready in a row may all come from one of g2's workers: the others adopt the circuit at
-    # their next sync (breaker_sync, 0.5 s), later on a loaded machine; give them three
-    time.sleep(1.5)
+        return check
+
+    # HAProxy sends the probes below to g1 as well: every worker must have adopted the
+    # circuit (at its next sync, breaker_sync 0.5 s, later on a loaded machine)
+    _wait_for(open_everywhere(g2), 10, "g2's /ready never listed flaky/x as open")
+    _wait_for(open_everywhere(g1), 10, "g1's /ready never listed flaky/x as open")
+    time.sleep(0.5)
     asked = flaky.connections
     for base in (g2.url, g2.url, g2.url, g2.url, cluster.url, cluster.url):
         answer = httpx.get(f"{base}{FLAKY}", timeout=20)

@@ -61,7 +61,7 @@ async def test_failures_on_two_workers_add_up_and_open_the_circuit_for_both(two:
     assert b.breaker.open
     await a.settle()
     assert a.breaker.open and not a.breaker.allow()
-    assert 29 < a.breaker.retry_in() <= 30
+    assert 29 < a.breaker.retry_in() - a.shared.hold <= 30  # held past Redis's cooldown
 
 
 async def test_a_trial_that_succeeds_anywhere_closes_the_circuit_everywhere(
@@ -91,3 +91,65 @@ async def test_a_healthy_source_never_writes_to_redis(
         a.breaker.succeeded()
     await a.settle()
     assert not list(redis_client.scan_iter(f"{redis_prefix}breaker:*"))
+
+
+async def _open_everywhere(a: Worker, b: Worker) -> None:
+    for _ in range(2):
+        a.breaker.failed()
+    await a.settle()
+    await b.settle()
+    assert a.breaker.open and b.breaker.open
+
+
+async def test_after_the_cooldown_the_cluster_makes_one_trial_call_not_one_per_worker(
+    two: Any, redis_prefix: str, redis_client: redis.Redis
+) -> None:
+    a, b = two
+    await _open_everywhere(a, b)
+    # Redis's cooldown runs out first; each local circuit holds a little longer.
+    assert a.breaker.retry_in() > 30 + a.shared.hold - 0.5
+    assert b.breaker.retry_in() > 30 + b.shared.hold - 0.5
+    redis_client.delete(f"{redis_prefix}breaker:{SOURCE}:open")
+    await a.settle()
+    await b.settle()
+    allowed = [w.breaker.allow() for w in (a, b)]
+    assert allowed == [True, False]  # a claimed the trial first
+    await a.settle()  # a's pending trial keeps its claim
+    await b.settle()
+    assert not b.breaker.allow()
+    a.breaker.succeeded()
+    await a.settle()
+    await b.settle()
+    assert not b.breaker.open and b.breaker.allow()
+    assert not list(redis_client.scan_iter(f"{redis_prefix}breaker:*"))
+
+
+async def test_a_failed_trial_opens_the_circuit_again_for_every_worker(
+    two: Any, redis_prefix: str, redis_client: redis.Redis
+) -> None:
+    a, b = two
+    await _open_everywhere(a, b)
+    redis_client.delete(f"{redis_prefix}breaker:{SOURCE}:open")
+    await b.settle()
+    await a.settle()
+    assert b.breaker.allow() and not a.breaker.allow()
+    b.breaker.failed()
+    await b.settle()
+    await a.settle()
+    assert a.breaker.retry_in() > 29 and b.breaker.retry_in() > 29
+    assert not a.breaker.allow() and not b.breaker.allow()
+
+
+async def test_a_claim_its_holder_does_not_renew_passes_to_another_worker(
+    two: Any, redis_prefix: str, redis_client: redis.Redis
+) -> None:
+    a, b = two
+    await _open_everywhere(a, b)
+    redis_client.delete(f"{redis_prefix}breaker:{SOURCE}:open")
+    await a.settle()
+    await b.settle()
+    assert not b.breaker.allow()
+    redis_client.delete(f"{redis_prefix}breaker:{SOURCE}:trial")  # a died; its claim expired
+    b.breaker.adopt(0)  # b's hold ran out too
+    await b.settle()
+    assert b.breaker.allow()
