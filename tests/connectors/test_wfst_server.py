@@ -4,12 +4,17 @@ whole Transaction, and that bad or hostile XML gets a WFS 2.0 exception report."
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
 from owslib.wfs import WebFeatureService
 from pyproj import Transformer
 
+from connectors.base import SourceQuery
 from connectors.remote.xml import parse_xml
+from connectors.wfs import WFSConnector
 from tests.connectors.wfst_fixture import WfstTrees, wfst_trees_fixture  # noqa: F401
 from tests.postgis_fixtures import postgis_fixture  # noqa: F401
 
@@ -212,6 +217,19 @@ def test_delete(wfst_trees: WfstTrees) -> None:
     assert {6, 7}.isdisjoint(f["properties"]["fid"] for f in left["features"])
 
 
+def test_insert_with_existing_ids(wfst_trees: WfstTrees) -> None:
+    """idgen="UseExisting" takes the key from gml:id; a key in use fails the Transaction."""
+    feature = '<ms:trees gml:id="trees.500">' + REQUIRED + point(1, 2) + "</ms:trees>"
+    native = '<wfs:Native vendorId="x" safeToIgnore="true"/>'
+    answer = transaction(
+        wfst_trees.url, f'<wfs:Insert idgen="UseExisting">{feature}</wfs:Insert>{native}'
+    )
+    assert rids(answer, "InsertResults") == ["trees.500"]
+    assert list(wfst_trees.rows("fid = 500")) == [500]
+    again = f'<wfs:Insert idgen="UseExisting" handle="again">{feature}</wfs:Insert>'
+    assert exception(transaction(wfst_trees.url, again)) == ("InvalidValue", "again")
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -309,3 +327,25 @@ def test_other_posts_reach_mapserver(wfst_trees: WfstTrees) -> None:
     answer = httpx.post(wfst_trees.url, content=query, headers={"content-type": "text/xml"})
     assert [f["properties"]["fid"] for f in answer.json()["features"]] == [1]
     assert any(r.startswith("POST /ms") for r in wfst_trees.mapserver.requests())
+
+
+def test_the_wfs_connector_reads_through_the_server(wfst_trees: WfstTrees) -> None:
+    """The gateway's reader takes the server for the MapServer it forwards to, and sees
+    what a Transaction wrote."""
+    answer = transaction(wfst_trees.url, f"<wfs:Insert>{tree(REQUIRED, point(3, 4))}</wfs:Insert>")
+    (rid,) = rids(answer, "InsertResults")
+    options = {"url": wfst_trees.url, "type_name": wfst_trees.layer, "id_field": "fid"}
+    config = WFSConnector.Config.model_validate(options)
+    connector = WFSConnector(config, base_dir=Path("."), name="test/wfst")
+
+    async def read() -> list[dict]:
+        await connector.open()
+        try:
+            result = await connector.query(SourceQuery())
+            return [r async for r in result.records]
+        finally:
+            await connector.close()
+
+    records = asyncio.run(read())
+    assert sorted(r["id"] for r in records) == sorted(wfst_trees.rows())
+    assert int(rid.split(".")[1]) in {r["id"] for r in records}

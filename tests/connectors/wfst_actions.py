@@ -236,6 +236,8 @@ def where_sql(action: etree._Element, layer: Layer, st: Statement, *, required: 
         literals = [c for c in tests[0] if c.tag == f"{{{FES}}}Literal"]
         if len(refs) == 1 and len(literals) == 1:
             col = column(refs[0].text or "", refs[0], layer)
+            if col == layer.geometry:
+                raise WFSError("OperationProcessingFailed", "no geometry comparisons", "Filter")
             return f"{quote(col)} = {st.text_as(literals[0].text or '', layer.columns[col])}"
     raise WFSError(
         "OperationProcessingFailed",

@@ -21,7 +21,8 @@ ASGI app stands in front of MapServer as one WFS 2.0:
 - the answer is a `wfs:TransactionResponse` (version 2.0.0) with the summary and the
   `fes:ResourceId rid="layer.N"` of inserted and replaced features, which is the gml:id
   MapServer gives the row; failures are an OWS 1.1 `ows:ExceptionReport` (HTTP 400) with
-  WFS 2.0 exception codes, database errors on values as InvalidValue.
+  WFS 2.0 exception codes, database errors on values as InvalidValue; an error that names
+  no property names the failing action's handle as its locator.
 
 Left out: locking (lockId is refused, releaseAction is only checked), idgen
 ReplaceDuplicate, Update actions other than replace/remove, filters beyond the two above,
@@ -89,6 +90,14 @@ class Transaction:
         self.replaced: list[tuple[str | None, int]] = []
 
     async def run(self, action: etree._Element) -> None:
+        """Apply one action; an error without a locator names the action's handle."""
+        try:
+            await self.apply(action)
+        except WFSError as e:
+            e.locator = e.locator or action.get("handle")
+            raise
+
+    async def apply(self, action: etree._Element) -> None:
         kind = local_name(action.tag) if namespace(action.tag) == WFS else ""
         if action.get("inputFormat") not in (None, *INPUT_FORMATS):
             raise WFSError("InvalidParameterValue", "GML 3.2 only", "inputFormat")
