@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import metrics
 from gateway.access import Access
 from gateway.access.oidc import Tokens
+from gateway.access.openapi import api_security
 from gateway.access.reading import ClosedReading
 from gateway.assets import static_mount
 from gateway.catalog import Catalog
@@ -161,6 +162,8 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     catalog = Catalog(loaded)
     closed = frozenset(t for t, cfg in loaded.config.tenants.items() if not cfg.access.public_read)
     root, tenants = build_views(catalog, closed)
+    for tid, view in tenants.items():  # the federated root takes no credential
+        view.security = api_security(loaded.config.tenants[tid].access, loaded.config.server.access)
     features = Features(loaded.config.server, root, tenants, Cursors(_cursor_key(loaded)))
 
     sensorthings = StaFacade(loaded)
