@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from starlette._utils import get_route_path  # the router's own reading of the path
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -93,7 +94,7 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
+        method, path = scope["method"], get_route_path(scope)  # what the router matches
         request_headers = Headers(scope=scope)
         origin = request_headers.get("origin")
         if method == "OPTIONS":
@@ -125,7 +126,7 @@ class Cors:
         await self.app(scope, receive, send_with_cors)
 
     def _refusal(self, scope: Scope) -> Response:
-        if _STA_PATH.match(scope["path"]):
+        if _STA_PATH.match(get_route_path(scope)):
             return sta_error(403, REFUSED)
         return self.render(Request(scope), Forbidden(REFUSED))
 
@@ -171,14 +172,15 @@ class Cors:
 
     async def _preflight(self, scope: Scope, headers: Headers, origin: str, send: Send) -> None:
         wanted = headers["access-control-request-method"].strip().upper()
-        writing = is_write(wanted, scope["path"])
+        path = get_route_path(scope)
+        writing = is_write(wanted, path)
         value = self._allow_origin(origin, writing)
         requested = [
             n.strip().lower()
             for n in headers.get("access-control-request-headers", "").split(",")
             if n.strip()
         ]
-        extra = self._write_methods(wanted, scope["path"]) if value is not None else []
+        extra = self._write_methods(wanted, path) if value is not None else []
         methods = [
             *self.settings.allow_methods,
             *(m for m in extra if m not in self.settings.allow_methods),

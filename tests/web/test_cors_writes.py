@@ -6,6 +6,7 @@ too, which only its body tells from a search."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,9 +24,7 @@ ITEMS = "/gp/collections/baeume/items"
 WRITE_HEADERS = "authorization, x-api-key, if-match, content-type"
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder = tmp_path_factory.mktemp("cors-writes")
+def gateway(folder: Path) -> Any:
     source = gpkg_source(make_file(folder))
     collection = {"profile": "street-trees", "source": source, "mapping": MAPPING}
     read_only = {**collection, "source": {**source, "writable": False}}
@@ -36,7 +35,12 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
             "ro": {"access": access(), "collections": {"baeume": read_only}},
         },
     }
-    with TestClient(create_app(parse_config(config, "cors.yaml", folder))) as c:
+    return create_app(parse_config(config, "cors.yaml", folder))
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with TestClient(gateway(tmp_path_factory.mktemp("cors-writes"))) as c:
         yield c
 
 
@@ -146,3 +150,20 @@ def test_cors_middleware_counts_no_credential_for_a_refused_write(client: TestCl
     sent = client.delete(f"{ITEMS}/m-1", headers=bad_key)
     assert sent.status_code == 403
     assert "www-authenticate" not in sent.headers
+
+
+def test_behind_a_root_path_writes_are_told_apart_as_the_router_sees_them(
+    tmp_path: Path,
+) -> None:
+    """Behind `--root-path /gw` the router matches the path without it; so must CORS."""
+    with TestClient(gateway(tmp_path), root_path="/gw") as client:
+        item = f"/gw{ITEMS}/m-1"
+        asked = preflight(client, item, "PUT")
+        assert "PUT" in asked.headers["access-control-allow-methods"].split(", ")
+        sent = client.delete(item, headers={**WRITE, "Origin": MAP})
+        assert sent.status_code == 403, sent.text
+        create = client.post(
+            f"/gw{ITEMS}", content=orjson.dumps(tree()), headers={**WRITE, "Origin": MAP}
+        )
+        assert create.status_code == 403
+        assert client.get(item).status_code == 200
