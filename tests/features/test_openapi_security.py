@@ -148,3 +148,14 @@ def test_keys_are_never_in_the_document(client: TestClient) -> None:
     for key in access()["api_keys"]:
         assert key["sha256"] not in text
     assert hashlib.sha256(READER.encode()).hexdigest() not in text
+
+
+def test_the_html_api_page_names_the_credentials_and_who_needs_them(client: TestClient) -> None:
+    page = client.get("/gp/api.html").text
+    credentials = page[page.index("<h2>Credentials</h2>") : page.index("<h2>Operations</h2>")]
+    assert "API key in the header <code>X-API-Key</code>" in credentials
+    assert f"OpenID Connect, discovery at <code>{DISCOVERY}</code>" in credentials
+    assert "HTTP bearer (JWT)" in credentials
+    marks = page.count('<p class="credential">')
+    assert marks == 4  # PUT, PATCH, DELETE and the optional one of POST on items
+    assert "<h2>Credentials</h2>" not in client.get("/plain/api.html").text
