@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import metrics
 from gateway.access import Access
 from gateway.access.oidc import Tokens
+from gateway.access.openapi import api_security
 from gateway.access.reading import ClosedReading
 from gateway.assets import static_mount
 from gateway.catalog import Catalog
@@ -161,6 +162,8 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     catalog = Catalog(loaded)
     closed = frozenset(t for t, cfg in loaded.config.tenants.items() if not cfg.access.public_read)
     root, tenants = build_views(catalog, closed)
+    for tid, view in tenants.items():  # the federated root takes no credential
+        view.security = api_security(loaded.config.tenants[tid].access, loaded.config.server.access)
     features = Features(loaded.config.server, root, tenants, Cursors(_cursor_key(loaded)))
 
     sensorthings = StaFacade(loaded)
@@ -240,6 +243,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         return json_response(doc)
 
     metrics_token = loaded.config.server.metrics_token
+    writes = Writes(features)
 
     async def metrics_endpoint(request: Request) -> Response:
         if metrics_token is not None:
@@ -252,7 +256,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.router.routes.extend(
         metrics.label_routes(
             [
-                *Writes(features).routes(),  # before the reads: POST items may be a create
+                *writes.routes(),  # before the reads: POST items may be a create
                 *features.item_routes(),
                 Route("/health", health, methods=["GET", "HEAD"]),
                 Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
@@ -268,14 +272,14 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-    _stack_middleware(app, loaded, features, sensorthings, shared, usage, tokens, closed)
+    _stack_middleware(app, loaded, writes, sensorthings, shared, usage, tokens, closed)
     return app
 
 
 def _stack_middleware(
     app: FastAPI,
     loaded: LoadedConfig,
-    features: Features,
+    writes: Writes,
     sensorthings: StaFacade,
     shared: SharedState,
     usage: Usage,
@@ -285,7 +289,7 @@ def _stack_middleware(
     """Innermost first: validators (304s), compression, the response cache (it keeps the
     compressed bytes), closed reading, usage counting, rate limits, CORS, the log."""
     server = loaded.config.server
-    validators = Validators(loaded, features, app.router.routes, sensorthings)
+    validators = Validators(loaded, writes.features, app.router.routes, sensorthings)
     app.add_middleware(ConditionalRequests, validators=validators)
     app.state.validators = validators
     app.add_middleware(Compression, settings=server.compression)
@@ -302,5 +306,11 @@ def _stack_middleware(
     if usage.enabled:  # outside the cache and compression: hits count, bytes as sent
         app.add_middleware(UsageCounter, usage=usage)
     add_rate_limits(app, loaded.config, shared)  # outside the cache: hits count too
-    app.add_middleware(Cors, settings=server.cors, server=server)
+    app.add_middleware(
+        Cors,
+        settings=server.cors,
+        server=server,
+        route_methods=writes.route_methods,  # what a write origin's preflight is told
+        render=refusal,
+    )
     app.add_middleware(RequestLog)

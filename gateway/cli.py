@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -19,6 +19,9 @@ from rich.text import Text
 from gateway.config import ConfigError, load_config
 from gateway.metrics import MULTIPROCESS_ENV
 from gateway.server import CONFIG_ENV
+
+if TYPE_CHECKING:
+    from gateway.access.probe import ProviderReport
 
 app = typer.Typer(
     help="TwinBridge: one standard API over every city's data platform.",
@@ -84,12 +87,15 @@ def serve(
 
 @config_app.command("check")
 def check(config: Annotated[Path, typer.Argument(help="The YAML file to check.")]) -> None:
-    """Validate a configuration and probe every source (describe + read one item)."""
+    """Validate a configuration, probe every source (describe + read one item) and load
+    every OIDC provider's JWKS."""
+    from gateway.access.probe import check_providers
     from gateway.checks import check_sources
 
     try:
         loaded = load_config(config)
         rows = asyncio.run(check_sources(loaded))
+        providers = asyncio.run(check_providers(loaded))
     except ConfigError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
@@ -108,8 +114,29 @@ def check(config: Annotated[Path, typer.Argument(help="The YAML file to check.")
             Text(problem, style="red") if problem else "[green]ok[/green]",
         )
     Console().print(table)
-    if any(r.problems for r in rows):
+    if providers:
+        Console().print(_provider_table(providers))
+    if any(r.problems for r in rows) or any(p.problems for p in providers):
         raise typer.Exit(1)
+
+
+def _provider_table(reports: list[ProviderReport]) -> Table:
+    """The OIDC providers: where their keys come from, what they verify, what is wrong."""
+    table = Table(title="OIDC providers")
+    for column in ("provider", "jwks", "tenants", "keys", "algorithms", "problems"):
+        table.add_column(column)
+    for report in reports:
+        problem = "; ".join([*report.problems, *report.notes] if report.problems else [])
+        notes = "; ".join(report.notes)
+        table.add_row(
+            report.provider,
+            Text(report.source),
+            ", ".join(report.tenants) or "–",
+            "?" if report.keys is None else str(report.keys),
+            ", ".join(report.algorithms) or "–",
+            Text(problem, style="red") if problem else Text(f"ok {notes}".strip(), style="green"),
+        )
+    return table
 
 
 @config_app.command("reference")

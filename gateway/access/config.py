@@ -79,6 +79,15 @@ class OidcProvider(_Strict):
         "certs`), fetched at start-up and again for an unknown `kid`, at most every "
         "`refresh_seconds`.",
     )
+    discovery_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="The provider's OpenID Connect discovery document (Keycloak: `<issuer>/"
+        ".well-known/openid-configuration`): published in the OpenAPI document as an "
+        "`openIdConnect` security scheme, so that clients learn where to get tokens. Never "
+        "fetched by the gateway (its keys come from `jwks_file` or `jwks_url`); without it "
+        "the document names an HTTP bearer scheme (JWT).",
+    )
     algorithms: list[Algorithm] = Field(
         default_factory=lambda: ["RS256", "ES256"],
         min_length=1,

@@ -16,11 +16,20 @@ from typing import Any, NamedTuple
 import httpx
 import jwt
 import orjson
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from gateway.access.config import OidcProvider
 
 log = logging.getLogger("twinbridge.access.oidc")
 MAX_JWKS_BYTES = 1_000_000
+# Which key type an algorithm needs: a token cannot make an RSA key verify ES256, nor any
+# public key act as an HMAC secret (HS* is not configurable at all).
+KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "RS": (rsa.RSAPublicKey,),
+    "PS": (rsa.RSAPublicKey,),
+    "ES": (ec.EllipticCurvePublicKey,),
+    "Ed": (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey),
+}
 
 
 class SigningKey(NamedTuple):
@@ -68,26 +77,56 @@ class KeySet:
         log.info("OIDC provider %s: %d keys loaded", self.name, len(self.keys))
 
     async def _document(self) -> bytes:
-        if self.file is not None:
-            return await asyncio.to_thread(self.file.read_bytes)
-        assert self.cfg.jwks_url is not None
-        client = httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False)
-        async with client, client.stream("GET", self.cfg.jwks_url) as response:
-            response.raise_for_status()
+        return await jwks_document(self.cfg, self.file)
+
+
+class JwksUnavailable(ValueError):
+    """The JWKS could not be had: the message says why, naming the file or URL."""
+
+
+async def jwks_document(cfg: OidcProvider, file: Path | None) -> bytes:
+    """The JWKS as the operator configured it: the file's bytes, or the URL's answer (no
+    redirects followed, at most MAX_JWKS_BYTES, within `timeout`)."""
+    if file is not None:
+        try:
+            return await asyncio.to_thread(file.read_bytes)
+        except OSError as e:
+            raise JwksUnavailable(f"cannot read the JWKS file {file}: {e.strerror}") from None
+    assert cfg.jwks_url is not None
+    url = cfg.jwks_url
+    client = httpx.AsyncClient(timeout=cfg.timeout, follow_redirects=False)
+    try:
+        async with client, client.stream("GET", url) as response:
+            if not response.is_success:
+                raise JwksUnavailable(
+                    f"the JWKS URL {url} answered {response.status_code} "
+                    f"{response.reason_phrase}".rstrip()
+                )
             body = b""
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_JWKS_BYTES:
-                    raise ValueError(f"the JWKS is larger than {MAX_JWKS_BYTES} bytes")
+                    raise JwksUnavailable(
+                        f"the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes"
+                    )
             return body
+    except httpx.TimeoutException:
+        raise JwksUnavailable(
+            f"the JWKS URL {url} did not answer within {cfg.timeout:g} s"
+        ) from None
+    except httpx.HTTPError as e:
+        raise JwksUnavailable(f"cannot fetch the JWKS URL {url}: {e}") from None
 
 
-def parse_jwks(document: bytes) -> dict[str | None, SigningKey]:
+def parse_jwks(document: bytes, left_out: list[str] | None = None) -> dict[str | None, SigningKey]:
     """The signing keys of a JWKS by `kid`; encryption keys and key types PyJWT does not
-    know are left out."""
-    data: Any = orjson.loads(document)
+    know are left out (and named in `left_out`, when given)."""
+    try:
+        data: Any = orjson.loads(document)
+    except orjson.JSONDecodeError:
+        raise ValueError("not a JWKS: not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-        raise ValueError("a JWKS is an object with a 'keys' list")
+        raise ValueError("not a JWKS: a JWKS is an object with a 'keys' list")
     keys: dict[str | None, SigningKey] = {}
     for entry in data["keys"]:
         if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
@@ -96,6 +135,15 @@ def parse_jwks(document: bytes) -> dict[str | None, SigningKey]:
             key = jwt.PyJWK(entry)
         except jwt.PyJWTError as e:
             log.warning("a JWKS key (kid %s) is left out: %s", entry.get("kid"), e)
+            if left_out is not None:
+                left_out.append(f"key {entry.get('kid')!r} left out: {e}")
             continue
         keys[key.key_id] = SigningKey(key.key, entry.get("alg"))
     return keys
+
+
+def signs_with(key: SigningKey, alg: str) -> bool:
+    """Whether `key` may verify `alg`: the JWKS's own `alg` pin, and the key type the
+    algorithm needs (an RSA key never verifies ES256, no public key is an HMAC secret)."""
+    types = KEY_TYPES.get(alg[:2])
+    return key.alg in (None, alg) and types is not None and isinstance(key.key, types)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import ServerSettings
-from gateway.features import jsonfg, writeapi
+from gateway.features import apisecurity, jsonfg, writeapi
 from gateway.features.crs import collection_crs
 from gateway.features.filtering import LANGUAGES
 from gateway.features.jsonfg import JSONFG
@@ -402,4 +402,5 @@ def document(view: ApiView, root: str, settings: ServerSettings) -> dict[str, An
         },
     }
     writeapi.add_operations(doc, view)
+    apisecurity.secure(doc, view.security)
     return doc

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gateway.access.openapi import ApiSecurity
 from gateway.catalog import Catalog, CollectionSource, Extent
 from gateway.federation import FederatedCollection
 from gateway.mapping import Feature
@@ -44,6 +45,7 @@ class ApiView:
     collections: dict[str, Collection]
     tenants: dict[str, str] = field(default_factory=dict)  # federated root: id -> title
     data_catalog: bool = False  # the federated root links /catalog when it is served
+    security: ApiSecurity | None = None  # a tenant's credentials, for its OpenAPI document
 
     def writable(self) -> list[str]:
         """The collections that take writes (Part 4): a tenant's, whose source can write."""

@@ -17,6 +17,7 @@ then written); elsewhere a write landing between check and write is not seen.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from gateway.bodies import read_body
 from gateway.catalog import CollectionSource
 from gateway.errors import (
     Conflict,
+    Forbidden,
     GatewayError,
     InvalidParameter,
     MethodNotAllowed,
@@ -46,6 +48,7 @@ from gateway.features.writerouting import READ, SEARCH, WRITE, WriteRoute, repla
 from gateway.mapping.write import InverseMapping, NotWritable, merge_patch
 
 Record = dict[str, Any]
+_ITEM = re.compile(r"^(?:/(?P<tenant>[^/]+))?/collections/(?P<cid>[^/]+)/items/.")
 
 
 @dataclass
@@ -70,6 +73,16 @@ class Writes:
             out.append(WriteRoute(items, self.post, methods=["POST"]))
             out.append(WriteRoute(f"{items}/{{fid:path}}", self.change, methods=list(WRITE)))
         return out
+
+    def route_methods(self, path: str) -> tuple[str, ...]:
+        """The write methods an item's path takes, for CORS preflights: PUT, PATCH and
+        DELETE on a tenant's collection whose source writes, none elsewhere."""
+        found = _ITEM.match(path)
+        if found is None:
+            return ()
+        tenant = found["tenant"]
+        view = self.features.tenants.get(tenant) if tenant else self.features.root
+        return WRITE if view is not None and found["cid"] in view.writable() else ()
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -108,6 +121,8 @@ class Writes:
         work: Callable[[Request, Target, Any], Awaitable[Response]],
         doc: Any = None,
     ) -> Response:
+        if getattr(request.state, "origin_may_write", True) is False:  # gateway.web.cors
+            raise Forbidden("writes from this page's origin are not allowed here")
         target = await self._target(request)
         principal = self._authorized(request, target, action)
         try:

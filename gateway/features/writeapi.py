@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.access.openapi import ApiSecurity
 from gateway.features.views import ApiView
 
 REF = "#/components"
@@ -38,7 +39,7 @@ _IF_MATCH = {
     "has changed since.",
     "schema": {"type": "string"},
 }
-_SECURITY = [{"apiKey": []}, {"bearer": []}]
+Requirement = list[dict[str, list[str]]]
 
 
 def _responses(ok: str, description: str, errors: str, etag: bool) -> dict[str, Any]:
@@ -57,11 +58,12 @@ def _body(*media: str) -> dict[str, Any]:
     return {"required": True, "content": {m: {"schema": _FEATURE} for m in media}}
 
 
-def operations(cid: str, title: str) -> dict[str, dict[str, Any]]:
-    """{path: {method: operation}} of one writable collection."""
+def operations(cid: str, title: str, security: Requirement) -> dict[str, dict[str, Any]]:
+    """{path: {method: operation}} of one writable collection; `security`: the tenant's
+    requirement (empty: it accepts no credential, so every write is a 401)."""
     one = [{"$ref": f"{REF}/parameters/featureId"}]
     common = "400 401 403 404 413 415 502 504"
-    return {
+    out = {
         f"/collections/{cid}/items": {
             "post": {
                 "operationId": f"createFeature_{cid}",
@@ -69,7 +71,6 @@ def operations(cid: str, title: str) -> dict[str, dict[str, Any]]:
                 "parameters": [_CONTENT_CRS],
                 "requestBody": _body("application/geo+json", "application/json"),
                 "responses": _responses("201", "Created.", f"{common} 409", True),
-                "security": _SECURITY,
             }
         },
         f"/collections/{cid}/items/{{featureId}}": {
@@ -79,7 +80,6 @@ def operations(cid: str, title: str) -> dict[str, dict[str, Any]]:
                 "parameters": [*one, _CONTENT_CRS, _IF_MATCH],
                 "requestBody": _body("application/geo+json", "application/json"),
                 "responses": _responses("204", "Replaced.", f"{common} 409 412", True),
-                "security": _SECURITY,
             },
             "patch": {
                 "operationId": f"updateFeature_{cid}",
@@ -87,29 +87,32 @@ def operations(cid: str, title: str) -> dict[str, dict[str, Any]]:
                 "parameters": [*one, _CONTENT_CRS, _IF_MATCH],
                 "requestBody": _body("application/merge-patch+json", "application/geo+json"),
                 "responses": _responses("204", "Updated.", f"{common} 409 412", True),
-                "security": _SECURITY,
             },
             "delete": {
                 "operationId": f"deleteFeature_{cid}",
                 "summary": f"Remove an item of '{title}'",
                 "parameters": [*one, _IF_MATCH],
                 "responses": _responses("204", "Deleted.", "401 403 404 412 502 504", False),
-                "security": _SECURITY,
             },
         },
     }
+    if security:
+        for methods in out.values():
+            for operation in methods.values():
+                operation["security"] = security
+    return out
 
 
-def _joined(search: dict[str, Any], create: dict[str, Any]) -> dict[str, Any]:
+def _joined(search: dict[str, Any], create: dict[str, Any], public_read: bool) -> dict[str, Any]:
     """POST on items is both the CQL2-JSON search and the create (one operation per method
-    and path): its body is a filter or a Feature, its answer 200 or 201. Anonymous searches
-    are allowed, so it declares no security requirement; the 401 says when one is needed."""
+    and path): its body is a filter or a Feature, its answer 200 or 201. Where reading is
+    public an anonymous search is allowed, so the requirement is optional (`{}` first)."""
     content = dict(search.get("requestBody", {}).get("content", {}))
     filters = content.get("application/json", {}).get("schema", {})
     content["application/json"] = {"schema": {"oneOf": [filters, _FEATURE]}}
     content["application/geo+json"] = {"schema": _FEATURE}
     create_id = create["operationId"]
-    return {
+    joined = {
         **search,
         "operationId": f"{search['operationId']}_or_{create_id}",
         "summary": f"{search['summary']}; or, with a GeoJSON Feature, {create['summary']}",
@@ -117,23 +120,23 @@ def _joined(search: dict[str, Any], create: dict[str, Any]) -> dict[str, Any]:
         "requestBody": {"content": content},
         "responses": {**search["responses"], **create["responses"]},
     }
+    if "security" in create:
+        joined["security"] = [{}, *create["security"]] if public_read else create["security"]
+    return joined
 
 
 def add_operations(doc: dict[str, Any], view: ApiView) -> None:
-    """Add the write operations of the view's writable collections to an OpenAPI document."""
-    writable = view.writable()
-    if not writable:
-        return
-    for cid in writable:
-        for path, methods in operations(cid, view.collections[cid].title).items():
+    """Add the write operations of the view's writable collections to an OpenAPI document
+    (the security schemes they name: gateway.features.apisecurity)."""
+    security: ApiSecurity | None = view.security
+    requirement = security.requirement if security else []
+    public_read = security.public_read if security else True
+    for cid in view.writable():
+        for path, methods in operations(cid, view.collections[cid].title, requirement).items():
             found = doc["paths"].setdefault(path, {})
             for method, operation in methods.items():
                 kept = found.get(method)
-                found[method] = operation if kept is None else _joined(kept, operation)
-    doc["components"]["securitySchemes"] = {
-        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-        "bearer": {"type": "http", "scheme": "bearer"},
-    }
+                found[method] = operation if kept is None else _joined(kept, operation, public_read)
 
 
 __all__ = ["add_operations", "operations"]

@@ -53,16 +53,18 @@ class CorsSettings(_Strict):
     )
     write_origins: list[str] = Field(
         default_factory=list,
-        description="Origins whose pages may also write (SensorThings POST, PATCH, PUT, "
-        "DELETE). Default: none. A write that carries an Origin which is neither the "
+        description="Origins whose pages may also write: SensorThings POST, PATCH, PUT, "
+        "DELETE, and Features creates (POST on items with a Feature) and PUT, PATCH, DELETE "
+        "on items. Default: none. A write that carries an Origin which is neither the "
         "gateway's own nor listed here is refused with 403 (a form POST needs no preflight, "
-        "so the server refuses it itself).",
+        "so the server refuses it itself). Their preflights are answered with the write "
+        "methods the route takes (none on a read-only collection).",
     )
     allow_methods: list[str] = Field(
         default_factory=lambda: ["GET", "HEAD", "POST"],
         description="Methods a preflight may allow for reads (POST: a CQL2-JSON query of the "
-        "Features items). Writes (the SensorThings POST, PATCH, PUT, DELETE) are allowed "
-        "only to write_origins.",
+        "Features items). Writes (SensorThings POST, PATCH, PUT, DELETE; Features PUT, "
+        "PATCH, DELETE) are allowed only to write_origins.",
     )
     allow_headers: list[str] = Field(
         default_factory=lambda: [

@@ -4,41 +4,87 @@ the refusal of writes from origins not allowed to write.
 Every route answers `OPTIONS`: a preflight (with `Access-Control-Request-Method`) here, at
 once and without the app; a plain OPTIONS with 204 and the `Allow` the app names for that
 resource (it is asked with the OPTIONS method and answers 405 with `Allow`; an unknown
-resource stays a 404). Reads are open to `allow_origins`; the SensorThings writes (POST,
-PATCH, PUT, DELETE under `…/sta/`) only to `write_origins` and the gateway's own origin:
-their preflight gets no allow headers, and the write itself — a form POST needs no
-preflight — gets 403 in the SensorThings error shape, before the app runs it.
+resource stays a 404). Reads are open to `allow_origins`; writes only to `write_origins` and
+the gateway's own origin: the SensorThings writes (POST, PATCH, PUT, DELETE under `…/sta/`)
+and the Features item writes (PUT, PATCH, DELETE on `…/items/{id}`). Their preflight from
+another origin gets no allow headers, and the write itself (a form POST needs no preflight)
+gets 403 in its facade's error shape, before the app runs it. A POST on Features items is a
+search or a create, which only its body tells: the middleware marks the request
+(`request.state.origin_may_write`) and the create route refuses it.
+
+A write origin's preflight is answered with what the route takes: the Features write
+methods come from `route_methods` (a read-only collection takes none, so the browser is
+told at once), the SensorThings ones are all four.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from starlette._utils import get_route_path  # the router's own reading of the path
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import ServerSettings
+from gateway.errors import Forbidden, GatewayError
 from gateway.features.links import base_url
 from gateway.sensorthings.routes import sta_error
 from gateway.web import headers as h
 from gateway.web.config import ANY_ORIGIN, CorsSettings, normal_origin
 
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+ITEM_WRITES = frozenset({"PATCH", "PUT", "DELETE"})
 _STA_PATH = re.compile(r"^(?:/[^/]+)?/sta/")
+_ITEM_PATH = re.compile(r"^(?:/[^/]+)?/collections/[^/]+/items/.")
+_ITEMS_PATH = re.compile(r"^(?:/[^/]+)?/collections/[^/]+/items/?$")
+REFUSED = "writes from this page's origin are not allowed here"
+RouteMethods = Callable[[str], tuple[str, ...]]
+Render = Callable[[Request, GatewayError], Response]
 
 
-def is_write(method: str, path: str) -> bool:
-    """A SensorThings create, update or delete (a POST of Features items is a query)."""
+def is_sta_write(method: str, path: str) -> bool:
     return method in WRITES and _STA_PATH.match(path) is not None
 
 
+def is_item_write(method: str, path: str) -> bool:
+    """A Features replace, update or delete (a POST on items may be a search)."""
+    return method in ITEM_WRITES and _ITEM_PATH.match(path) is not None
+
+
+def is_write(method: str, path: str) -> bool:
+    """A write the path alone tells: SensorThings, or a Features item's PUT/PATCH/DELETE."""
+    return is_sta_write(method, path) or is_item_write(method, path)
+
+
+def _no_route_methods(path: str) -> tuple[str, ...]:
+    return ()
+
+
+def _plain(request: Request, error: GatewayError) -> Response:
+    return Response(f"{error.status} {error.description}", error.status)
+
+
 class Cors:
-    def __init__(self, app: ASGIApp, settings: CorsSettings, server: ServerSettings) -> None:
+    """`route_methods(path)`: the write methods (PUT, PATCH, DELETE) a Features item path
+    takes; `render`: the Features error shape (the SensorThings one is sta_error)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: CorsSettings,
+        server: ServerSettings,
+        route_methods: RouteMethods = _no_route_methods,
+        render: Render = _plain,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.server = server
+        self.route_methods = route_methods
+        self.render = render
         self.readers = frozenset(settings.allow_origins)
         self.writers = frozenset(settings.write_origins)
         self.headers_allowed = frozenset(n.lower() for n in settings.allow_headers)
@@ -48,7 +94,7 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
+        method, path = scope["method"], get_route_path(scope)  # what the router matches
         request_headers = Headers(scope=scope)
         origin = request_headers.get("origin")
         if method == "OPTIONS":
@@ -59,10 +105,12 @@ class Cors:
             return
         cors = self._cors(origin)
         if origin and is_write(method, path) and not self._may_write(origin, scope):
-            refusal = sta_error(403, "writes from this page's origin are not allowed here")
+            refusal = self._refusal(scope)
             refusal.raw_headers = [*refusal.raw_headers, *cors]
             await refusal(scope, receive, send)
             return
+        if origin and method == "POST" and _ITEMS_PATH.match(path):  # a create, perhaps
+            scope.setdefault("state", {})["origin_may_write"] = self._may_write(origin, scope)
         if not cors:
             await self.app(scope, receive, send)
             return
@@ -76,6 +124,11 @@ class Cors:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+    def _refusal(self, scope: Scope) -> Response:
+        if _STA_PATH.match(get_route_path(scope)):
+            return sta_error(403, REFUSED)
+        return self.render(Request(scope), Forbidden(REFUSED))
 
     def _allow_origin(self, origin: str | None, writing: bool = False) -> bytes | None:
         """The Access-Control-Allow-Origin value for `origin`, or None (not allowed)."""
@@ -109,16 +162,29 @@ class Cors:
         own = urlsplit(base_url(Request(scope), self.server))
         return normal_origin(origin) == normal_origin(f"{own.scheme}://{own.netloc}")
 
+    def _write_methods(self, method: str, path: str) -> list[str]:
+        """The write methods a write origin's preflight names for this route."""
+        if is_sta_write(method, path):
+            return sorted(WRITES)
+        if is_item_write(method, path):
+            return [m for m in self.route_methods(path) if m in ITEM_WRITES]
+        return []
+
     async def _preflight(self, scope: Scope, headers: Headers, origin: str, send: Send) -> None:
         wanted = headers["access-control-request-method"].strip().upper()
-        writing = is_write(wanted, scope["path"])
+        path = get_route_path(scope)
+        writing = is_write(wanted, path)
         value = self._allow_origin(origin, writing)
         requested = [
             n.strip().lower()
             for n in headers.get("access-control-request-headers", "").split(",")
             if n.strip()
         ]
-        methods = self.settings.allow_methods + (sorted(WRITES) if writing else [])
+        extra = self._write_methods(wanted, path) if value is not None else []
+        methods = [
+            *self.settings.allow_methods,
+            *(m for m in extra if m not in self.settings.allow_methods),
+        ]
         ok = (
             value is not None
             and wanted in methods

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,41 +14,8 @@ from gateway.access import Access, TenantAccess
 from gateway.access.config import OidcProvider
 from gateway.access.oidc import Tokens
 from gateway.errors import Unauthorized
+from tests.access.jwks_server import JwksServer
 from tests.access.tokens import AUDIENCE, ISSUER, Signer, jwks
-
-
-class JwksServer:
-    """Serves `documents[path]` and counts the requests per path."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, str] = {}
-        self.hits: Counter[str] = Counter()
-        served = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                served.hits[self.path] += 1
-                body = served.documents.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write((body or "{}").encode())
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-
-
-@pytest.fixture
-def server() -> Iterator[JwksServer]:
-    served = JwksServer()
-    thread = threading.Thread(target=served.http.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.http.shutdown()
-    served.http.server_close()
 
 
 def _setup(server: JwksServer, refresh: float) -> tuple[Tokens, Access]:

@@ -19,7 +19,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 ITEMS = "/muenchen/collections/baeume/items"
 
 
-def _demo_tenant(copy: Path) -> dict:
+def demo_tenant(copy: Path) -> dict:
     with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     tenant = raw["tenants"]["muenchen"]
@@ -49,7 +49,7 @@ def test_the_demo_trees_take_writes_with_the_documented_key(demo_dir: Path, tmp_
         },
     }
     headers = {"Content-Type": "application/geo+json"}
-    with client_for({"muenchen": _demo_tenant(copy)}, tmp_path) as client:
+    with client_for({"muenchen": demo_tenant(copy)}, tmp_path) as client:
         assert client.post(ITEMS, content=orjson.dumps(feature), headers=headers).status_code == 401
         answer = client.post(
             ITEMS, content=orjson.dumps(feature), headers={**headers, "X-API-Key": DEMO_KEY}

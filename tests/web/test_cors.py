@@ -185,3 +185,18 @@ def test_cors_off_still_answers_options(tmp_path: Path) -> None:
         r = preflight(client, f"{STA}/Things")
         assert r.status_code == 204 and "access-control-allow-origin" not in r.headers
         assert "access-control-allow-origin" not in client.get(STA, headers={"Origin": MAP}).headers
+
+
+def test_behind_a_root_path_a_sensorthings_write_from_another_origin_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Behind `--root-path /gw` the router matches the path without it; so must CORS."""
+    loaded, _ = sta_config(tmp_path, server={"cors": {"write_origins": [MAP]}})
+    with TestClient(create_app(loaded), root_path="/gw") as client:
+        evil = client.post(
+            f"/gw{STA}/Things", json=THING, headers={**AUTH, "Origin": "https://evil.example"}
+        )
+        assert evil.status_code == 403 and evil.json()["type"] == "error"
+        assert client.get(f"/gw{STA}/Things").json() == {"value": []}
+        allowed = client.post(f"/gw{STA}/Things", json=THING, headers={**AUTH, "Origin": MAP})
+        assert allowed.status_code == 201, allowed.text
