@@ -11,8 +11,9 @@ NULL). The geometry is GML 3.2 in the CRS the reads ask for, with that CRS's axi
 A feature is selected as the read path selects it: by `fes:ResourceId` (its gml:id), or by
 `fes:PropertyIsEqualTo` on the configured id field. The answer is a `wfs:TransactionResponse`
 (its totals, and for an insert the new feature's `fes:ResourceId`) or an
-`ows:ExceptionReport`: the server's refusal of the request (400), a conflict with stored
-data (409), or its failure (502), told apart by the exception code and text.
+`ows:ExceptionReport`: the server's refusal of the request or of a value (400), a conflict
+with stored data (409: a duplicate key), or its failure (502), told apart by the exception
+code and text.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ OWS_CODES_REFUSED = frozenset(
         "InvalidParameterValue",
         "OperationParsingFailed",
         "MissingParameterValue",
-        "InvalidValue",
         "OptionNotSupported",
         "OperationNotSupported",
     }
@@ -336,6 +336,8 @@ def _refusal(source: str, root: etree._Element) -> Exception:
     said = f"{code}: {'; '.join(t for t in texts if t)}"[:300]
     if _DUPLICATE.search(said):
         return SourceConflict(f"{source}: the WFS refused the Transaction: {said}")
+    if code == "InvalidValue":  # WFS 2.0: a value the server cannot store (NOT NULL, range)
+        return SourceRejectedValue(f"{source}: the WFS refused a value: {said}")
     if code in OWS_CODES_REFUSED:
         status = 405 if code == "OperationNotSupported" else 400
         return SourceRefused(status, f"{source}: the WFS refused the Transaction: {said}")

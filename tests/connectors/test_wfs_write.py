@@ -316,6 +316,7 @@ async def test_create_with_a_server_made_id_field_reads_it_back_by_resource_id()
     [
         ("InvalidParameterValue", "height: not a double", SourceRefused),
         ("OperationParsingFailed", "unexpected element", SourceRefused),
+        ("InvalidValue", "null value in column violates not-null constraint", SourceRejectedValue),
         ("OperationProcessingFailed", "duplicate key value violates a unique constraint",
          SourceConflict),
         ("OperationProcessingFailed", "database connection lost", SourceError),
