@@ -91,11 +91,15 @@ class Summary:
 
 
 def insert(kind: FeatureKind, record: Record) -> bytes:
-    """`wfs:Insert` of `record` (source names; geometry GeoJSON in CRS84). A given id that
-    can be a gml:id is offered as one; which id the feature gets is the server's say."""
+    """`wfs:Insert` of `record` (source names; geometry GeoJSON in CRS84). A given id is
+    offered as the id field's value, or as gml:id where it can be one; which id the feature
+    gets is the server's say."""
     root, writer = _transaction(kind)
     given = record.get("id")
     gml_id = str(given) if given is not None and _NCNAME.fullmatch(str(given)) else None
+    props = record.get("properties") or {}
+    if kind.id_field is not None and given is not None and props.get(kind.id_field) is None:
+        record = {**record, "properties": {**props, kind.id_field: given}}  # the id field's
     feature = _feature(kind, writer, record, gml_id or f"{kind.local}.new")
     etree.SubElement(root, f"{{{WFS}}}Insert").append(feature)
     return _bytes(root)

@@ -6,8 +6,10 @@ second try could insert twice). The documents and their answers are connectors/w
 transaction.py's; here they meet the connector's metadata:
 
 - create: `wfs:Insert`; the new record's id is what the read path would report for it: the
-  InsertResults' resource id (the gml:id), or with `id_field` the value given, else the
-  inserted feature's value read back by that resource id (a server-made key).
+  InsertResults' resource id (the gml:id), or with `id_field` the inserted feature's value
+  read back by that resource id. An id given goes along (as gml:id, or the id field's value)
+  but the server decides: most make their own key (WFS 2.0 has no idgen), so a given id
+  that exists is no conflict there, just a new feature with another id.
 - replace / update / delete: `wfs:Replace` / `wfs:Update` / `wfs:Delete` selecting the
   feature as `get()` does; False (the gateway's 404) when the summary counts none.
 
@@ -65,10 +67,7 @@ class WfsWrites:
         rid = done.inserted_ids[0]
         if kind.id_field is None:
             return rid
-        given = (record.get("properties") or {}).get(kind.id_field)
-        if given is not None:
-            return str(given)
-        return await self._id_of(target, rid)
+        return await self._id_of(target, rid)  # the value given is the server's to keep
 
     async def replace(self, record_id: str, record: Record) -> bool:
         _, kind = await self._kind()

@@ -307,8 +307,8 @@ async def test_create_with_a_server_made_id_field_reads_it_back_by_resource_id()
     assert await c.create(RECORD) == "77"
     assert read.call_count == 1
     given = {**RECORD, "properties": {**RECORD["properties"], "fid": 5}}  # type: ignore[dict-item]
-    assert await c.create(given) == "5"
-    assert read.call_count == 1  # the given value is the id
+    assert await c.create(given) == "77"  # the server's key, not the value offered
+    assert read.call_count == 2
 
 
 @pytest.mark.parametrize(
@@ -427,3 +427,18 @@ async def test_a_transactional_server_is_writable_once_read() -> None:
     await c.describe()
     assert c.writable() is True
     assert await c.problems() == []
+
+
+@respx.mock
+async def test_a_given_id_is_the_id_fields_value_on_insert() -> None:
+    mock_metadata()
+    route = respx.post(URL).mock(return_value=answer(inserted=1, rid="trees.9"))
+    member = f"""<wfs:FeatureCollection xmlns:wfs="{WFS}" xmlns:gml="{GML}" xmlns:app="{APP}">
+      <wfs:member><app:trees gml:id="trees.9"><app:fid>9</app:fid></app:trees></wfs:member>
+      </wfs:FeatureCollection>"""
+    respx.get(URL, params={"REQUEST": "GetFeature"}).mock(
+        return_value=httpx.Response(200, content=member.encode())
+    )
+    c = await connector(id_field="fid")
+    assert await c.create({**RECORD, "id": 9}) == "9"
+    assert sent(route).findtext(".//app:trees/app:fid", namespaces=NS) == "9"
