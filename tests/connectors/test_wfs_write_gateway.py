@@ -7,7 +7,9 @@ the WFS takes Transactions."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,6 +17,7 @@ import pytest
 from pyproj import Transformer
 from starlette.testclient import TestClient
 
+from connectors.wfs import WFSConnector
 from tests.connectors.wfst_fixture import WfstTrees, wfst_trees_fixture  # noqa: F401
 from tests.features.write_fixtures import client_for, sha, tree
 from tests.postgis_fixtures import TREE_COLUMNS, postgis_fixture  # noqa: F401
@@ -222,3 +225,21 @@ def test_a_given_id_is_offered_but_the_location_names_the_key_the_server_made(
     assert answer.headers["location"].endswith(f"/baeume/items/{made}") and made != 1
     assert client.get(answer.headers["location"]).json()["id"] == made
     assert wfst_trees.rows("fid = 1") == first  # the tree with id 1 untouched
+
+
+def test_config_check_names_a_writable_source_whose_wfs_offers_no_transaction(
+    wfst_trees: WfstTrees,
+) -> None:
+    async def problems(url: str) -> list[str]:
+        options = {k: v for k, v in source(url).items() if k != "connector"}
+        config = WFSConnector.Config.model_validate(options)
+        connector = WFSConnector(config, base_dir=Path("."), name="hh/baeume")
+        await connector.open()
+        try:
+            return await connector.problems()
+        finally:
+            await connector.close()
+
+    assert asyncio.run(problems(wfst_trees.url)) == []
+    (problem,) = asyncio.run(problems(wfst_trees.mapserver.wfs_url("wfst")))
+    assert "no Transaction operation" in problem and "writable" in problem
