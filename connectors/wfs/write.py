@@ -123,7 +123,10 @@ class WfsWrites:
         plan = reader.Plan.make(target, SourceQuery(limit=1)).with_request(resource_id=rid)
         found = [r async for r in reader.pages(self.endpoint, plan)]
         if not found:
-            raise SourceError(f"{self.name}: the feature {rid[:80]} just inserted is not found")
+            raise SourceError(  # e.g. MapServer serves no feature without a geometry
+                f"{self.name}: inserted {rid[:80]}, but GetFeature does not return it: "
+                f"its {self.config.id_field} is unknown"
+            )
         return str(found[0]["id"])
 
 
