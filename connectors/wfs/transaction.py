@@ -45,6 +45,7 @@ OWS_CODES_REFUSED = frozenset(
 )
 _DUPLICATE = re.compile(r"duplicate|already exists|unique constraint|unique violation", re.I)
 _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TOTALS = ("totalInserted", "totalUpdated", "totalReplaced", "totalDeleted")
 _NS = {"wfs": WFS, "fes": FES}
 
@@ -226,9 +227,17 @@ def literal(name: str, value: Any, kind: FieldType) -> str:
     """`value` as the XSD lexical of the property's type; SourceRejectedValue (400) for a
     value that is not of it."""
     try:
-        return _LITERALS[kind](value)
+        text = _LITERALS[kind](value)
     except (TypeError, ValueError, OverflowError) as e:
         raise SourceRejectedValue(f"property '{name}': {value!r:.80} is not a {kind}") from e
+    if not xml_text(text):
+        raise SourceRejectedValue(f"property '{name}': a character XML cannot carry")
+    return text
+
+
+def xml_text(text: str) -> bool:
+    """False for text with a character XML 1.0 cannot carry (NUL, most controls)."""
+    return _NOT_XML.search(text) is None
 
 
 def _integer(value: Any) -> str:
@@ -362,4 +371,5 @@ __all__ = [
     "replace",
     "summary",
     "update",
+    "xml_text",
 ]

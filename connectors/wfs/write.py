@@ -132,6 +132,8 @@ class WfsWrites:
 
 def _addressable(kind: FeatureKind, record_id: str) -> bool:
     """False for an id no feature can have (text for an integer id field)."""
+    if not transaction.xml_text(record_id):
+        return False
     if kind.id_field is None or kind.schema.types.get(kind.id_field) != "integer":
         return True
     return record_id.removeprefix("-").isdigit()

@@ -21,7 +21,9 @@ from connectors.errors import (
     SourceRejectedValue,
     SourceTimeout,
 )
+from connectors.remote.xml import parse_xml
 from connectors.wfs import WFSConnector
+from connectors.wfs.service import parse_capabilities
 
 pytestmark = pytest.mark.anyio
 URL = "https://wfs.example/ows"
@@ -387,6 +389,11 @@ async def test_values_the_schema_cannot_take_are_refused_before_sending() -> Non
         await c.update("trees.1", {"properties": {"colour": "green"}})
     with pytest.raises(SourceRejectedValue, match="planted"):
         await c.update("trees.1", {"properties": {"planted": "March"}})
+    with pytest.raises(SourceRejectedValue, match="name"):
+        await c.create({**RECORD, "properties": {"name": "Winter\x00Linde"}})
+    with pytest.raises(SourceRejectedValue, match="geometry"):
+        await c.create({**RECORD, "geometry": {"type": "Point", "coordinates": []}})
+    assert await c.delete("trees.\x01") is False
     assert route.call_count == 0
 
 
@@ -442,3 +449,25 @@ async def test_a_given_id_is_the_id_fields_value_on_insert() -> None:
     c = await connector(id_field="fid")
     assert await c.create({**RECORD, "id": 9}) == "9"
     assert sent(route).findtext(".//app:trees/app:fid", namespaces=NS) == "9"
+
+
+@pytest.mark.parametrize(
+    ("operation", "constraint", "lacking"),
+    [
+        (True, True, None),
+        (True, False, "no ImplementsTransactionalWFS TRUE"),
+        (False, True, "no Transaction operation"),
+    ],
+)
+def test_capabilities_tell_transactions_by_operation_and_constraint(
+    operation: bool, constraint: bool, lacking: str | None
+) -> None:
+    parts = {
+        "operation": TRANSACTION_OPERATION if operation else "",
+        "constraint": TRANSACTIONAL if constraint else "",
+    }
+    data = (CAPABILITIES % parts).encode()
+    service = parse_capabilities(parse_xml(data), data, URL)
+    assert service.transactions() == lacking
+    assert ("Transaction" in service.operations) is operation
+    assert "GetFeature" in service.operations
