@@ -10,7 +10,8 @@ reprojected by the server is not the client's box; with a bbox, offsets are ther
 counted here too. Filters go down as FES 2.0 only where the server declares the operators
 (connectors/wfs/fes.py decides); sorting only when configured (`sort`), as servers that
 declare ImplementsSorting do not all sort like the gateway (MapServer 8 sorts numbers as
-text).
+text). With `writable: true`, items are written through WFS-T 2.0 Transactions
+(connectors/wfs/write.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from connectors.wfs.gmlgeom import srs_axes
 from connectors.wfs.reader import Target
 from connectors.wfs.request import equal_to
 from connectors.wfs.service import Schema, ServiceInfo
+from connectors.wfs.write import WfsWrites, write_problems
 
 SLOW_HITS = 0.25  # seconds; a count slower than this costs more than numberMatched is worth
 log = logging.getLogger("twinbridge.wfs")
@@ -146,9 +148,16 @@ class WFSConfig(ConnectorConfig):
         default_factory=HttpSettings,
         description="Connection settings of the endpoint (see `source.http`).",
     )
+    writable: bool = Field(
+        False,
+        description="Take OGC API – Features Part 4 writes through WFS-T 2.0 Transaction "
+        "(Insert, Replace, Update, Delete; never retried). The server's capabilities must "
+        "offer Transaction (operation and ImplementsTransactionalWFS), which `config check` "
+        "verifies; the server's account decides what it accepts.",
+    )
 
 
-class WFSConnector(FeatureConnector):
+class WFSConnector(WfsWrites, FeatureConnector):
     Config = WFSConfig
     config: WFSConfig
 
@@ -253,7 +262,8 @@ class WFSConnector(FeatureConnector):
             target = await self._target()
         except SourceError as e:
             return [str(e)]
-        return metadata.problems(self.config, target.feature_type, target.schema)
+        found = metadata.problems(self.config, target.feature_type, target.schema)
+        return found + write_problems(self.config, target.service)
 
 
 def _integer(text: str) -> bool:

@@ -54,12 +54,14 @@ def densify_step(tolerance: float) -> float:
     return (8.0 * tolerance / _CURVATURE) ** 0.5 / _METRES_PER_DEGREE
 
 
-def to_crs(geom: shapely.Geometry, crs: str, tolerance: float = 0.001) -> shapely.Geometry:
+def to_crs(
+    geom: shapely.Geometry, crs: str, tolerance: float = 0.001, *, densify: bool = True
+) -> shapely.Geometry:
     """A CRS84 geometry in `crs` (x = easting or longitude); into a projected CRS densified
-    so that its edges stay within `tolerance` metres of the CRS84 ones."""
+    so that its edges stay within `tolerance` metres of the CRS84 ones (unless not to)."""
     if is_lonlat(crs):
         return geom
-    if not srs(crs)[2]:
+    if densify and not srs(crs)[2]:
         geom = shapely.segmentize(geom, densify_step(tolerance))
     move = transformer(CRS84, crs)
 
@@ -80,12 +82,15 @@ def _pos_list(coords: np.ndarray, swap: bool, projected: bool = False) -> str:
 
 
 class GmlWriter:
-    """Writes GML 3.2 elements for one filter (gml:id values must be unique in it)."""
+    """Writes GML 3.2 elements for one filter (gml:id values must be unique in it).
 
-    def __init__(self, crs: str, tolerance: float = 0.001) -> None:
-        self.crs, self.tolerance = crs, tolerance
+    `exact`: for a geometry to store (WFS-T) rather than to compare with: only its vertices
+    are moved, every digit kept, edges left as the client drew them."""
+
+    def __init__(self, crs: str, tolerance: float = 0.001, *, exact: bool = False) -> None:
+        self.crs, self.tolerance, self.exact = crs, tolerance, exact
         self.name, self.swap, geographic = srs(crs)
-        self.projected = not geographic
+        self.projected = not geographic and not exact  # metres rounded to 0.1 mm
         self._ids = iter(range(1, 1_000_000))
 
     def _element(self, tag: str, root: bool = False) -> etree._Element:
@@ -97,7 +102,8 @@ class GmlWriter:
 
     def geometry(self, geom: shapely.Geometry) -> etree._Element:
         """`geom` (CRS84) as a GML 3.2 geometry in the writer's CRS."""
-        return self._write(to_crs(geom, self.crs, self.tolerance), root=True)
+        moved = to_crs(geom, self.crs, self.tolerance, densify=not self.exact)
+        return self._write(moved, root=True)
 
     def envelope(self, bounds: tuple[float, float, float, float]) -> etree._Element:
         """A CRS84 box as gml:Envelope (only for lon/lat CRSs: elsewhere a box is no box)."""

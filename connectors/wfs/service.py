@@ -83,6 +83,17 @@ class ServiceInfo:
     constraints: frozenset[str]  # OperationsMetadata constraints whose value is TRUE
     filter_capabilities: Any = None  # connectors.wfs.fes.FilterCapabilities when available
     count_default: int | None = None  # the server's CountDefault (its page size cap)
+    operations: frozenset[str] = frozenset()  # the OperationsMetadata's operation names
+
+    def transactions(self) -> str | None:
+        """None when the service takes WFS-T 2.0 Transactions (it lists the operation and
+        declares ImplementsTransactionalWFS TRUE), else what it lacks."""
+        lacks = []
+        if "Transaction" not in self.operations:
+            lacks.append("no Transaction operation")
+        if "ImplementsTransactionalWFS" not in self.constraints:
+            lacks.append("no ImplementsTransactionalWFS TRUE")
+        return " and ".join(lacks) or None
 
     def feature_type(self, name: str) -> FeatureType | None:
         """By full name ("ms:trees") or local name ("trees"), the latter when unambiguous."""
@@ -99,6 +110,7 @@ class Schema:
     geometry_type: str | None
     namespace: str = ""
     types: dict[str, FieldType] = field(default_factory=dict)
+    sequence: tuple[str, ...] = ()  # every property in schema order, the geometry included
 
 
 def parse_capabilities(root: etree._Element, data: bytes, url: str) -> ServiceInfo:
@@ -130,6 +142,9 @@ def parse_capabilities(root: etree._Element, data: bytes, url: str) -> ServiceIn
         constraints=constraints,
         filter_capabilities=_filter_capabilities(root),
         count_default=int(count) if count and count.strip().isdigit() else None,
+        operations=frozenset(
+            o.get("name", "") for o in root.iterfind("ows:OperationsMetadata/ows:Operation", _NS)
+        ),
     )
 
 
@@ -203,10 +218,11 @@ def parse_schema(root: etree._Element, type_name: str) -> Schema:
     complex_type = root.find(f"xsd:complexType[@name='{_safe(type_ref)}']", _NS)
     if complex_type is None:
         raise ValueError(f"the schema declares no complexType '{type_ref}'")
-    fields, types = [], {}
+    fields, types, sequence = [], {}, []
     geometry_name = geometry_type = None
     for prop in complex_type.iterfind(".//xsd:sequence/xsd:element", _NS):
         name = prop.get("name") or (prop.get("ref") or "").rsplit(":", 1)[-1]
+        sequence.append(name)
         xsd_type = (prop.get("type") or _inline_base(prop)).rsplit(":", 1)[-1]
         if xsd_type in _GEOMETRY_TYPES:
             if geometry_name is None:
@@ -221,6 +237,7 @@ def parse_schema(root: etree._Element, type_name: str) -> Schema:
         geometry_type=geometry_type,
         namespace=root.get("targetNamespace", ""),
         types=types,
+        sequence=tuple(sequence),
     )
 
 
