@@ -150,15 +150,17 @@ def pushed_operators(lines: list[str]) -> set[str]:
 
 
 def _settled(server: MapServerHandle) -> int:
-    """The GetFeature requests logged so far, once the log stops growing: a page the previous
-    test's walk fetched ahead may reach MapServer late on a loaded machine, and must not be
-    counted as this test's."""
-    count = len(server.requests("REQUEST=GetFeature"))
-    for _ in range(50):
+    """The GetFeature requests logged so far, once the log has not grown for half a second:
+    a page the previous test's walk fetched ahead may reach MapServer late on a loaded
+    machine (at load 10, more than 0.1 s after the one before), and must not be counted as
+    this test's."""
+    count, stable = len(server.requests("REQUEST=GetFeature")), 0
+    for _ in range(100):
         time.sleep(0.1)
         now = len(server.requests("REQUEST=GetFeature"))
-        if now == count:
-            return count
+        stable = stable + 1 if now == count else 0
+        if stable == 5:
+            break
         count = now
     return count
 
