@@ -88,8 +88,20 @@ async def _api_methods(t: Test, cid: str) -> set[str] | None:
     for url, methods in ((items, ("post",)), (f"{items}/any-id", ("put", "patch", "delete"))):
         template = oas.find_path(doc, landing, url)
         if template is not None:
-            found |= {m for m in methods if oas.operation(doc, template, m) is not None}
+            found |= {m for m in methods if _writes(doc, template, m)}
     return found
+
+
+def _writes(doc: dict[str, Any], template: str, method: str) -> bool:
+    """Whether the operation is a write: a POST on items may be Part 3's CQL2-JSON search,
+    so it counts when it answers 201 or takes GeoJSON."""
+    op = oas.operation(doc, template, method)
+    if op is None or method != "post":
+        return op is not None
+    body = oas.resolve(doc, op.get("requestBody"))
+    content = body.get("content") if isinstance(body, dict) else None
+    takes = isinstance(content, dict) and any(str(k).startswith(GEOJSON) for k in content)
+    return takes or "201" in oas.responses(doc, template, method)
 
 
 async def writable(t: Test, method: str) -> Writable:

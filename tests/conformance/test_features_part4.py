@@ -16,9 +16,12 @@ import pytest
 import yaml
 
 from conformance.model import Status
+from tests.conformance import breakers as B
 from tests.conformance.conftest import LoopThread, by_check, explain, flagged, run_suite
 
 KEY = "muenchen-demo-write-key"
+ITEMS = r"/collections/baeume/items$"
+ITEM = r"/collections/baeume/items/[^/]+$"
 ROOT = "http://testserver/muenchen/"
 PART4 = [
     "part4/create",
@@ -38,9 +41,10 @@ def _config(copy: Path) -> Any:
     with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     tenant = raw["tenants"]["muenchen"]
-    collection = tenant["collections"]["baeume"]
-    collection["source"]["path"] = str(copy)
-    tenants = {"muenchen": {"access": tenant["access"], "collections": {"baeume": collection}}}
+    trees, buildings = tenant["collections"]["baeume"], tenant["collections"]["gebaeude"]
+    trees["source"]["path"] = str(copy)  # the buildings are a GeoJSON file: read-only
+    collections = {"baeume": trees, "gebaeude": buildings}
+    tenants = {"muenchen": {"access": tenant["access"], "collections": collections}}
     return parse_config({"tenants": tenants}, "part4.yaml", copy.parent)
 
 
@@ -70,7 +74,8 @@ def count(trees: Path) -> int:
 
 def run_part4(lt: LoopThread, app: Any, **options: Any):
     options.setdefault("headers", {"X-API-Key": KEY})
-    return run_suite(lt, app, ROOT, checks=["part4/"], allow_writes=True, **options)
+    options.setdefault("allow_writes", True)
+    return run_suite(lt, app, ROOT, checks=["part4/"], **options)
 
 
 def test_every_part4_check_passes_on_twinbridge_and_leaves_no_item(
@@ -80,5 +85,106 @@ def test_every_part4_check_passes_on_twinbridge_and_leaves_no_item(
     report = run_part4(loop_thread, gateway)
     results = by_check(report)
     assert sorted(results) == sorted(PART4)
-    assert all(r.status is Status.PASS for r in report.results), explain(report)
+    for r in report.results:
+        if r.subject == "baeume":
+            assert r.status is Status.PASS, explain(report)
+        else:  # the read-only buildings: the API definition offers no write on them
+            assert r.status is Status.SKIP and "API definition has no" in r.message, r.message
     assert count(trees) == before
+    assert report.options["headers"] == {"X-API-Key": "(not shown)"}
+    assert KEY not in str(report.to_dict())
+
+
+def test_without_allow_writes_every_part4_check_skips_and_nothing_is_written(
+    loop_thread: LoopThread, gateway: Any, trees: Path
+):
+    before = count(trees)
+    report = run_part4(loop_thread, gateway, allow_writes=False)
+    assert len(report.results) == 2 * len(PART4)
+    for r in report.results:
+        assert r.status is Status.SKIP and "--allow-writes" in r.message, r.message
+        assert all(e.method in ("GET", "HEAD") for e in r.evidence), r.label
+    assert count(trees) == before
+
+
+def test_part4_declared_by_the_collection_only_is_found(loop_thread: LoopThread, gateway: Any):
+    """A server may declare Part 4 in a collection's conformsTo and not in /conformance."""
+    part4 = "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/"
+
+    def undeclare(doc: Any, scope: Any) -> Any:
+        doc["conformsTo"] = [c for c in doc["conformsTo"] if not c.startswith(part4)]
+        return doc
+
+    def declare(doc: Any, scope: Any) -> Any:
+        doc["conformsTo"] = [*doc.get("conformsTo", []), f"{part4}create-replace-delete"]
+        return doc
+
+    app = B.rewrite_json(gateway, B.on_path(r"/conformance$"), undeclare)
+    app = B.rewrite_json(app, B.on_path(r"/collections/baeume$"), declare)
+    report = run_part4(loop_thread, app, collection="baeume")
+    statuses = {r.check: r.status for r in report.results}
+    assert statuses.pop("part4/update") is Status.SKIP  # the update class is not declared
+    assert set(statuses.values()) == {Status.PASS}, explain(report)
+
+
+def _patch_unsets_height(doc: Any, scope: Any) -> Any:
+    return {**doc, "properties": {**doc.get("properties", {}), "height_m": None}}
+
+
+# (name, breaker, the checks that must fail: exactly those)
+CASES: list[tuple[str, Any, set[str]]] = [
+    (
+        "POST answers 200 instead of 201",
+        lambda a: B.swap_status(a, B.on_path(ITEMS, "POST"), 201, 200),
+        {"part4/create"},
+    ),
+    (
+        "POST answers 201 without Location",
+        lambda a: B.set_header(a, B.on_path(ITEMS, "POST"), "location", None),
+        {"part4/create"},
+    ),
+    (
+        "PUT ignores If-Match",
+        lambda a: B.drop_request_header(a, B.on_path(ITEM, "PUT"), "if-match"),
+        {"part4/if-match-stale"},
+    ),
+    (
+        "DELETE answers 204 and the item stays readable",
+        lambda a: B.pretend_delete(a, B.on_path(ITEM, "DELETE")),
+        {"part4/delete"},
+    ),
+    (
+        "PATCH unsets a property it was not given",
+        lambda a: B.rewrite_request_json(a, B.on_path(ITEM, "PATCH"), _patch_unsets_height),
+        {"part4/update"},
+    ),
+    (
+        "PUT answers 204 and changes nothing",
+        lambda a: B.answer(a, B.on_path(ITEM, "PUT"), 204),
+        # the replacement is not there; the ETag stays after a PUT; a missing item "replaced"
+        {"part4/replace", "part4/if-match-stale", "part4/replace-missing"},
+    ),
+    (
+        "an invalid POST body answers 500",
+        lambda a: B.swap_status(a, B.on_path(ITEMS, "POST"), 400, 500),
+        {"part4/create-invalid"},
+    ),
+    (
+        "PUT of a missing item answers 204",
+        lambda a: B.swap_status(a, B.on_path(ITEM, "PUT"), 404, 204),
+        {"part4/replace-missing"},
+    ),
+    (
+        "DELETE of a missing item answers 204",
+        lambda a: B.swap_status(a, B.on_path(ITEM, "DELETE"), 404, 204),
+        {"part4/delete-missing"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "breaker", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_each_part4_check_fails_on_the_server_that_breaks_it(
+    loop_thread: LoopThread, gateway: Any, name: str, breaker: Any, expected: set[str]
+):
+    report = run_part4(loop_thread, breaker(gateway), collection="baeume")
+    assert flagged(report) == expected, f"{name}:\n{explain(report)}"
