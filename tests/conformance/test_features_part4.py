@@ -5,6 +5,8 @@ requirement fails; and without --allow-writes nothing is written."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -35,7 +37,7 @@ PART4 = [
 ]
 
 
-def _config(copy: Path) -> Any:
+def config(copy: Path) -> Any:
     from gateway.config import parse_config
 
     with resources.as_file(resources.files("gateway.demo") / "demo.yaml") as path:
@@ -60,7 +62,7 @@ def gateway(trees: Path, loop_thread: LoopThread) -> Iterator[Any]:
     """The gateway over the copy, opened (lifespan) on the session loop."""
     from gateway.app import create_app
 
-    app = create_app(_config(trees))
+    app = create_app(config(trees))
     lifespan = app.router.lifespan_context(app)
     loop_thread.run(lifespan.__aenter__())
     yield app
@@ -188,3 +190,51 @@ def test_each_part4_check_fails_on_the_server_that_breaks_it(
 ):
     report = run_part4(loop_thread, breaker(gateway), collection="baeume")
     assert flagged(report) == expected, f"{name}:\n{explain(report)}"
+
+
+def test_cli_writes_with_the_header_it_never_reports(demo_dir: Path, tmp_path: Path):
+    """`--allow-writes --header 'X-API-Key: …'` on a real socket: Part 4 passes, the key
+    appears in no report; without the header the server refuses the create (401)."""
+    from tests.conformance.test_cli import _serve, twinbridge
+
+    copy = tmp_path / "muenchen.gpkg"
+    shutil.copy(demo_dir / "muenchen.gpkg", copy)
+    os.environ["TWINBRIDGE_PART4_GPKG"] = str(copy)
+    proc, url = _serve("tests.conformance.apps:part4_gateway")
+    try:
+        args = ["conformance", f"{url}/muenchen/", "--collection", "baeume", "--allow-writes"]
+        report, page = tmp_path / "r.json", tmp_path / "r.html"
+        done = twinbridge(
+            *args,
+            "--header",
+            f"X-API-Key: {KEY}",
+            "--json",
+            str(report),
+            "--html",
+            str(page),
+            "--quiet",
+        )
+        doc = json.loads(report.read_text(encoding="utf-8"))
+        part4 = {r["check"]: r["status"] for r in doc["results"] if r["check"] in PART4}
+        assert part4 == dict.fromkeys(PART4, "pass"), done.stdout + done.stderr
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert doc["options"]["headers"] == {"X-API-Key": "(not shown)"}
+        for text in (report.read_text(encoding="utf-8"), page.read_text(encoding="utf-8")):
+            assert KEY not in text
+        refused = twinbridge(*args, "--json", str(report), "--quiet")
+        assert refused.returncode == 1
+        doc = json.loads(report.read_text(encoding="utf-8"))
+        create = next(r for r in doc["results"] if r["check"] == "part4/create")
+        assert create["status"] == "fail" and "401" in create["message"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_header_without_a_name_is_a_usage_error_that_does_not_echo_it():
+    from tests.conformance.test_cli import twinbridge
+
+    done = twinbridge("conformance", "http://127.0.0.1:9/", "--header", "s3cret-token-value")
+    assert done.returncode == 2
+    assert "s3cret-token-value" not in done.stdout + done.stderr
+    assert "Name: value" in done.stdout + done.stderr
