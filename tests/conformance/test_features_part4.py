@@ -5,6 +5,7 @@ requirement fails; and without --allow-writes nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import yaml
 from conformance.model import Status
 from tests.conformance import breakers as B
 from tests.conformance.conftest import LoopThread, by_check, explain, flagged, run_suite
+from tests.postgis_fixtures import postgis_fixture  # noqa: F401
 
 KEY = "muenchen-demo-write-key"
 ITEMS = r"/collections/baeume/items$"
@@ -238,3 +240,60 @@ def test_a_header_without_a_name_is_a_usage_error_that_does_not_echo_it():
     assert done.returncode == 2
     assert "s3cret-token-value" not in done.stdout + done.stderr
     assert "Name: value" in done.stdout + done.stderr
+
+
+PG_SETUP = """
+CREATE TABLE conf_part4_baeume (
+  baum_nr serial PRIMARY KEY,
+  art text NOT NULL, art_de text, gattung_code text, pflanzjahr smallint,
+  hoehe_cm integer, krone_r numeric(6,3), umfang_cm integer, bezirk text,
+  strasse text, hausnr text, stand date,
+  geom geometry(Point, 25832));
+INSERT INTO conf_part4_baeume (art, art_de, gattung_code, pflanzjahr, hoehe_cm, krone_r,
+  umfang_cm, bezirk, strasse, hausnr, stand, geom)
+VALUES ('Quercus robur', 'Stiel-Eiche', 'QU', 1975, 2000, 6.05, 210, 'Mitte', 'Jungfernstieg',
+  '1', '2023-11-15', ST_SetSRID(ST_MakePoint(566000, 5934000), 25832)),
+  ('Tilia cordata', 'Winter-Linde', 'TI', 1990, 1250, 4.15, 140, 'Altona', 'Elbchaussee',
+  '7', '2024-03-01', ST_SetSRID(ST_MakePoint(559000, 5933000), 25832));
+"""
+
+
+async def _pg(dsn: str, sql: str) -> Any:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await (conn.execute(sql) if ";" in sql else conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.integration
+def test_every_part4_check_passes_on_twinbridge_over_postgis(loop_thread: LoopThread, postgis: Any):
+    """The same checks over a PostGIS table (If-Match checked again inside the row lock)."""
+    from gateway.app import create_app
+    from gateway.config import parse_config
+    from tests.features.write_fixtures import MAPPING, WRITER, access
+
+    asyncio.run(_pg(postgis.dsn, PG_SETUP))
+    source = {"connector": "postgis", **postgis.options("conf_part4_baeume"), "writable": True}
+    collection = {"profile": "street-trees", "source": source, "mapping": MAPPING}
+    tenants = {"pg": {"access": access(), "collections": {"baeume": collection}}}
+    app = create_app(parse_config({"tenants": tenants}, "part4.yaml", Path.cwd()))
+    lifespan = app.router.lifespan_context(app)
+    loop_thread.run(lifespan.__aenter__())
+    try:
+        report = run_suite(
+            loop_thread,
+            app,
+            "http://testserver/pg/",
+            checks=["part4/"],
+            allow_writes=True,
+            headers={"X-API-Key": WRITER},
+        )
+    finally:
+        loop_thread.run(lifespan.__aexit__(None, None, None))
+    assert {r.check: r.status for r in report.results} == dict.fromkeys(PART4, Status.PASS), (
+        explain(report)
+    )
+    assert asyncio.run(_pg(postgis.dsn, "SELECT count(*) FROM conf_part4_baeume")) == 2
