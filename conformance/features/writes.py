@@ -45,7 +45,6 @@ class Writable:
 
     classes: frozenset[str]
     methods: frozenset[str]
-    source: str  # where that was read, for messages
 
     def has_update(self) -> bool:
         return UPDATE.uri in self.classes and "patch" in self.methods
@@ -117,17 +116,15 @@ async def writable(t: Test, method: str) -> Writable:
         )
     methods = await _api_methods(t, cid)
     if CREATE_REPLACE_DELETE.uri in own:  # the API definition may be generic, or absent
-        methods, source = methods or set(METHODS), f"'{cid}' declares Part 4 in its conformsTo"
+        methods = methods or set(METHODS)
     elif methods is None:
         raise CheckSkipped(
             "Part 4 is declared for the API only and its API definition cannot be read: "
             "which collections take writes is unknown"
         )
-    else:
-        source = "the API definition"
     if method not in methods:
         raise CheckSkipped(f"the API definition has no {method.upper()} for the items of '{cid}'")
-    return Writable(frozenset(classes), frozenset(methods), source)
+    return Writable(frozenset(classes), frozenset(methods))
 
 
 # --- the features sent ----------------------------------------------------------------
