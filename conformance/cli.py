@@ -79,6 +79,20 @@ def _check_profile(profile: str | None, collection: str | None) -> None:
         raise typer.BadParameter("--profile needs --collection", param_hint="--collection")
 
 
+def _headers(given: list[str] | None) -> dict[str, str] | None:
+    """`--header 'Name: value'` options as a dict (None when none was given)."""
+    if not given:
+        return None
+    headers: dict[str, str] = {}
+    for raw in given:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+            # the text is not echoed: it may be a credential written without its name
+            raise typer.BadParameter("expected 'Name: value'", param_hint="--header")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
 def _execute(url: str, suites: list[str], options: Any, quiet: bool, label: str = "") -> Any:
     from conformance.reports.console import ConsoleProgress
     from conformance.runner import run
@@ -126,8 +140,16 @@ def run_command(
         int | None, typer.Option(min=1, help="Profile: validate N items only.")
     ] = None,
     allow_writes: Annotated[
-        bool, typer.Option(help="SensorThings create/update/delete (CHANGES DATA).")
+        bool,
+        typer.Option(help="SensorThings create/update/delete and Features Part 4 (CHANGES DATA)."),
     ] = False,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="'Name: value' sent with every request, e.g. a write credential "
+            "('X-API-Key: …'); repeatable. Reports name the header, never its value."
+        ),
+    ] = None,
     mqtt: Annotated[str | None, typer.Option(help="SensorThings MQTT broker HOST:PORT.")] = None,
     sta_url: Annotated[str | None, typer.Option(help="SensorThings root if not URL.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
@@ -135,6 +157,7 @@ def run_command(
     """Check one endpoint (the default: `twinbridge conformance URL`)."""
     _check_profile(profile, collection)
     options = _options(
+        headers=_headers(header),
         timeout=timeout,
         budget=budget,
         concurrency=concurrency,

@@ -38,15 +38,20 @@ class Options:
     concurrency: int = 6  # requests in flight at once
     max_collections: int = 5  # collections tested per API (0 = all), like CITE's noofcollections
     max_items: int = 20_000  # items read per collection where a check needs all of them
-    allow_writes: bool = False  # SensorThings create/update/delete (changes data!)
+    allow_writes: bool = False  # STA create/update/delete, Features Part 4 (changes data!)
     mqtt: str | None = None  # HOST:PORT of the SensorThings MQTT broker
     profile: str | None = None  # profile id for the profile suite
     collection: str | None = None  # collection the profile suite validates
     sample: int | None = None  # validate only N items (profile suite)
     sta_url: str | None = None  # SensorThings service root when it differs from the target
+    headers: dict[str, str] | None = None  # sent with every request, e.g. a write credential
 
     def public(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+        """The options as a report shows them: header names only, never their values."""
+        shown = {k: v for k, v in vars(self).items() if v is not None}
+        if self.headers:
+            shown["headers"] = {name: "(not shown)" for name in self.headers}
+        return shown
 
 
 class Context:

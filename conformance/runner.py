@@ -199,7 +199,7 @@ async def run(
     async with httpx.AsyncClient(
         transport=transport,
         follow_redirects=True,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, **(options.headers or {})},
         timeout=httpx.Timeout(options.timeout),
     ) as client:
         session = Session(client, concurrency=options.concurrency, timeout=options.timeout)

@@ -26,6 +26,9 @@ MODULES = (
     "conformance.features.crs",
     "conformance.features.crs_bbox",
     "conformance.features.filter",
+    # Features Part 4 (create, replace, update, delete): only with --allow-writes
+    "conformance.features.crud",
+    "conformance.features.crud_errors",
     # profile conformance
     "conformance.profile",
     # SensorThings API 1.1

@@ -82,6 +82,7 @@ class CollectionSource:
         self._version: object = None
         self._checked = 0.0
         self._reload = asyncio.Lock()
+        self._writes = 0  # writes by this process, to tell a load that missed one
         self._opening = asyncio.Lock()
         self._opened = False
         self.open_error: str | None = None  # for clients: names the source only
@@ -124,6 +125,7 @@ class CollectionSource:
 
     async def _load(self) -> None:
         connector = self.connector
+        generation = self._writes
 
         def build() -> tuple[object, Description, MemoryIndex]:
             version = connector.version()
@@ -133,6 +135,8 @@ class CollectionSource:
 
         self._version, self.description_, self._memory = await asyncio.to_thread(build)
         self._checked = time.monotonic()
+        if self._writes != generation:  # a write landed during the load: it may be missing
+            self._mark_stale()
 
     async def _fresh_memory(self) -> MemoryIndex:
         """The index, reloaded when the file changed (checked at most once a second)."""
@@ -145,8 +149,9 @@ class CollectionSource:
                     except OSError as e:
                         raise UpstreamFailed(self.name, f"file not readable: {e.strerror}") from e
                     if changed or self._memory is None:
-                        await self._load()
-                    self._checked = time.monotonic()
+                        await self._load()  # sets _checked, or leaves it stale (a write)
+                    else:
+                        self._checked = time.monotonic()
         assert self._memory is not None
         return self._memory
 
@@ -167,7 +172,12 @@ class CollectionSource:
 
     def written(self) -> None:
         """This process wrote to the source: an in-memory index reloads at its next use,
-        whatever the file's modification time says."""
+        whatever the file's modification time says (also when a load running now began
+        before the write: it marks the index stale again as it ends)."""
+        self._writes += 1
+        self._mark_stale()
+
+    def _mark_stale(self) -> None:
         self._version = object()
         self._checked = float("-inf")
 

@@ -1,4 +1,4 @@
-"""Identifiers of OGC API – Features (Parts 1, 2, 3) and CQL2: conformance classes,
+"""Identifiers of OGC API – Features (Parts 1, 2, 3, 4) and CQL2: conformance classes,
 requirements and where the standard says them.
 
 Requirement ids are the standards' own (`/req/core/fc-limit-response` is the form OGC's test
@@ -12,10 +12,14 @@ from conformance.model import Level, Requirement, RequirementClass
 F1 = "http://www.opengis.net/spec/ogcapi-features-1/1.0"
 F2 = "http://www.opengis.net/spec/ogcapi-features-2/1.0"
 F3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0"
+F4 = "http://www.opengis.net/spec/ogcapi-features-4/1.0"
 CQL2 = "http://www.opengis.net/spec/cql2/1.0"
 DOC1 = "https://docs.ogc.org/is/17-069r4/17-069r4.html"
 DOC2 = "https://docs.ogc.org/is/18-058r1/18-058r1.html"
 DOC3 = "https://docs.ogc.org/is/19-079r2/19-079r2.html"
+# Part 4 is a draft (1.0.0-draft.2, OGC 20-002r1); its requirement ids are those of the
+# draft's sources (opengeospatial/ogcapi-features, extensions/transactions/.../requirements).
+DOC4 = "https://docs.ogc.org/DRAFTS/20-002r1.html"
 DOC_CQL2 = "https://docs.ogc.org/is/21-065r2/21-065r2.html"
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -52,6 +56,22 @@ FILTER = _class("Features Part 3: Filter", f"{F3}/conf/filter", DOC3, "rc_filter
 FEATURES_FILTER = _class(
     "Features Part 3: Features Filter", f"{F3}/conf/features-filter", DOC3, "rc_features-filter"
 )
+
+CREATE_REPLACE_DELETE = _class(
+    "Features Part 4: Create/Replace/Delete",
+    f"{F4}/conf/create-replace-delete",
+    DOC4,
+    "rc_create-replace-delete",
+)
+UPDATE = _class("Features Part 4: Update", f"{F4}/conf/update", DOC4, "rc_update")
+OPTIMISTIC_LOCKING_ETAGS = _class(
+    "Features Part 4: Optimistic locking using ETags",
+    f"{F4}/conf/optimistic-locking-etags",
+    DOC4,
+    "rc_optimistic-locking-etags",
+)
+# The draft's table of class URIs names this one with /req/ instead of /conf/: accept both.
+OPTIMISTIC_LOCKING_ETAGS_REQ = f"{F4}/req/optimistic-locking-etags"
 
 
 def cql2_class(name: str, slug: str) -> RequirementClass:
@@ -97,6 +117,12 @@ def crs(path: str, title: str) -> Requirement:
 
 def part3(cls: RequirementClass, path: str, title: str) -> Requirement:
     return _req(F3, DOC3, cls, path, title, Level.REQUIREMENT)
+
+
+def part4(
+    cls: RequirementClass, path: str, title: str, level: Level = Level.REQUIREMENT
+) -> Requirement:
+    return _req(F4, DOC4, cls, path, title, level)
 
 
 def cql2(cls: RequirementClass, path: str, title: str) -> Requirement:

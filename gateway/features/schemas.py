@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.features.views import Collection
+from gateway.mapping.invert import why_not_invertible
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_JSON = "application/schema+json"
@@ -52,11 +53,23 @@ def sortables(c: Collection, url: str) -> dict[str, Any]:
     return _document(c, url, "sortables", props)
 
 
+def _read_only(c: Collection) -> set[str]:
+    """The properties a write cannot set (Part 5 `readOnly`): in a collection that takes
+    writes, those whose mapping rule does not run backwards (a template, a constant…)."""
+    writable, mapper = getattr(c, "writable", None), getattr(c, "mapper", None)
+    if mapper is None or mapper.identity or not callable(writable) or not writable():
+        return set()
+    return {name for name, rule in mapper.sources.items() if why_not_invertible(rule)}
+
+
 def schema(c: Collection, url: str) -> dict[str, Any]:
+    fields = dict(c.fields())  # a copy: the collection keeps its own
+    for name in _read_only(c) & set(fields):
+        fields[name] = {**fields[name], "readOnly": True}
     props = {
         "id": {"title": "Feature id", "x-ogc-role": "id"},
         GEOMETRY: _geometry(c),
-        **c.fields(),
+        **fields,
     }
     doc = _document(c, url, "schema", props)
     doc.pop("additionalProperties")

@@ -14,3 +14,15 @@ def fake_features() -> Any:
 
 def fake_features_without_next_links() -> Any:
     return B.rewrite_json(make_app(), B.on_path(r"/items$"), B.drop_links("next"))
+
+
+def part4_gateway() -> Any:
+    """TwinBridge over a copy of the demo's München trees (TWINBRIDGE_PART4_GPKG), which
+    takes writes with the demo's key."""
+    import os
+    from pathlib import Path
+
+    from gateway.app import create_app
+    from tests.conformance.test_features_part4 import config
+
+    return create_app(config(Path(os.environ["TWINBRIDGE_PART4_GPKG"])))

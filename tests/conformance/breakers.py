@@ -192,3 +192,45 @@ def answer(app: ASGIApp, match: Match, status: int, body: bytes = b"") -> ASGIAp
         await send({"type": "http.response.body", "body": body})
 
     return wrapped
+
+
+def swap_status(app: ASGIApp, match: Match, old: int, new: int) -> ASGIApp:
+    """Turn matching `old` answers into `new` (a 201 into a 200, a 404 into a 204…)."""
+
+    def change(scope: Scope, start: dict, body: bytes) -> tuple[dict, bytes]:
+        return ({**start, "status": new} if start.get("status") == old else start), body
+
+    return _buffered(app, match, change)
+
+
+def drop_request_header(app: ASGIApp, match: Match, name: str) -> ASGIApp:
+    """Remove one header from matching requests before the app sees them (e.g. If-Match)."""
+    key = name.lower().encode()
+
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and match(scope):
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != key]}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def pretend_delete(app: ASGIApp, match: Match) -> ASGIApp:
+    """DELETE answered 204 when the item exists, without deleting it (404 stays 404)."""
+
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not match(scope):
+            await app(scope, receive, send)
+            return
+        seen: dict[str, int] = {}
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+
+        await app({**scope, "method": "GET"}, receive, capture)
+        status = 204 if seen.get("status") == 200 else seen.get("status", 500)
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return wrapped

@@ -9,6 +9,7 @@ from tests.conformance import (
     test_broken_features,
     test_broken_resources,
     test_broken_variants,
+    test_features_part4,
     test_sensorthings,
     test_sensorthings_profile,
 )
@@ -33,6 +34,7 @@ def test_every_check_has_a_broken_server_that_it_flags():
         test_broken_resources,
         test_broken_crs_filter,
         test_broken_variants,
+        test_features_part4,
         test_sensorthings,
         test_sensorthings_profile,
     )
