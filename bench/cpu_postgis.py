@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import os
 import pstats
 import subprocess
@@ -130,23 +131,31 @@ async def measure(args: argparse.Namespace, tb: Any, bare: Any) -> dict[str, dic
     apps = {"TwinBridge": (tb, fp.ITEMS["TwinBridge"], 0), "bare": (bare, fp.ITEMS["bare"], 1)}
     apps = {name: apps[name] for name in args.servers}
     results: dict[str, dict[str, float]] = {}
+    # TwinBridge's start-up sets the collector's thresholds for its process (gateway/heap.py);
+    # the bare endpoint runs in a process of its own with CPython's defaults.
+    thresholds = {"bare": gc.get_threshold()}
     async with tb.router.lifespan_context(tb), bare.router.lifespan_context(bare):
+        thresholds["TwinBridge"] = gc.get_threshold()
         for row in args.rows:
             runs: dict[str, list[float]] = {name: [] for name in apps}
-            for app, base, i in apps.values():
+            for name, (app, base, i) in apps.items():
+                gc.set_threshold(*thresholds[name])
                 await drive(app, base + ROWS[row][i], 200, args.concurrency)  # warm
             if args.profile:
                 app, base, _ = apps["TwinBridge"]
+                gc.set_threshold(*thresholds["TwinBridge"])
                 await profile(app, base + ROWS[row][0], args)
                 continue
             if args.callgrind:
                 for name, (app, base, i) in apps.items():
+                    gc.set_threshold(*thresholds[name])
                     runs[name].append(await instructions(app, base + ROWS[row][i], args))
             for round_ in range(0 if args.callgrind else args.rounds):
                 order = list(apps) if round_ % 2 == 0 else list(apps)[::-1]
                 for name in order:
                     app, base, i = apps[name]
                     target = base + ROWS[row][i]
+                    gc.set_threshold(*thresholds[name])
                     runs[name].append(await drive(app, target, args.requests, args.concurrency))
             results[row] = {name: min(values) for name, values in runs.items()}
             unit = "k instr." if args.callgrind else "µs"
