@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from gateway.heap import freeze_after_startup
+from gateway.heap import YOUNG_THRESHOLD, freeze_after_startup
 
 
 def test_heap_is_frozen_after_the_apps_own_startup() -> None:
@@ -30,3 +30,16 @@ def test_heap_is_frozen_after_the_apps_own_startup() -> None:
         assert events == ["opened, frozen: False", "closed"]
     finally:
         gc.unfreeze()
+
+
+def test_young_collections_wait_for_more_objects_after_startup() -> None:
+    """Pages in flight would otherwise be caught by nearly every young collection."""
+    app = Starlette()
+    freeze_after_startup(app)
+    before = gc.get_threshold()
+    try:
+        with TestClient(app):
+            assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

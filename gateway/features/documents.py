@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from connectors.base import CRS84
 from gateway.features import conformance
@@ -18,10 +18,11 @@ from gateway.features.links import (
     HTML,
     JSON,
     OPENAPI,
+    encoded_format_links,
     format_links,
     link,
     profile_uri,
-    with_query,
+    with_format,
 )
 from gateway.features.schemas import SCHEMA_JSON
 from gateway.features.views import ApiView, Collection
@@ -154,18 +155,19 @@ def items_tail(
     """A FeatureCollection's members besides its features: a streamed page writes them
     after the features, once it knows how many went out and whether there is a next."""
     url = f"{root}/collections/{c.id}/items"
-    kept = {k: v for k, v in params.items() if k not in ("f", "offset", "cursor")}
-    links = representation_links(url, {**kept, **({"offset": str(offset)} if offset else {})}, fmt)
+    # The request's parameters are encoded once for all links (see links.with_format).
+    kept = urlencode({k: v for k, v in params.items() if k not in ("f", "offset", "cursor")})
+    links = representation_links(url, _joined(kept, f"offset={offset}" if offset else ""), fmt)
     page_type, page_f = _PAGE_TYPES.get(fmt, (GEOJSON, "json"))
     if page.has_next:
-        start = {"cursor": cursor} if cursor else {"offset": str(offset + limit)}
-        after = {**kept, **start, "f": page_f}
-        links.append(link(with_query(url, after), "next", page_type, "Next page"))
+        start = urlencode({"cursor": cursor}) if cursor else f"offset={offset + limit}"
+        after = with_format(url, _joined(kept, start), page_f)
+        links.append(link(after, "next", page_type, "Next page"))
     if offset > 0:
-        before = {**kept, "f": page_f}
+        before = with_format(url, kept, page_f)
         if offset - limit > 0:
-            before["offset"] = str(offset - limit)
-        links.append(link(with_query(url, before), "prev", page_type, "Previous page"))
+            before += f"&offset={offset - limit}"
+        links.append(link(before, "prev", page_type, "Previous page"))
     links.append(link(f"{root}/collections/{c.id}", "collection", JSON, c.title))
     doc: dict[str, Any] = {"links": links}
     doc["timeStamp"] = _iso(datetime.now(UTC).replace(microsecond=0))
@@ -180,11 +182,16 @@ def items_tail(
 _PAGE_TYPES = {"html": (HTML, "html"), "jsonfg": (JSONFG, "jsonfg")}
 
 
-def representation_links(url: str, params: dict[str, str], fmt: str) -> list[dict[str, str]]:
+def _joined(*queries: str) -> str:
+    return "&".join(q for q in queries if q)
+
+
+def representation_links(url: str, query: str, fmt: str) -> list[dict[str, str]]:
     """`self` and `alternate` of items and item: GeoJSON, HTML and JSON-FG, in that order
-    (clients that take the first JSON alternate get plain GeoJSON)."""
-    links = format_links(url, params, "html" if fmt == "html" else "json", GEOJSON)
-    as_jsonfg = link(with_query(url, {**params, "f": "jsonfg"}), "alternate", JSONFG, "As JSON-FG")
+    (clients that take the first JSON alternate get plain GeoJSON). `query`: the encoded
+    parameters besides `f`."""
+    links = encoded_format_links(url, query, "html" if fmt == "html" else "json", GEOJSON)
+    as_jsonfg = link(with_format(url, query, "jsonfg"), "alternate", JSONFG, "As JSON-FG")
     if fmt == "jsonfg":
         links[0]["rel"], links[0]["title"] = "alternate", "As GeoJSON"
         as_jsonfg["rel"], as_jsonfg["title"] = "self", "This document"
@@ -195,7 +202,7 @@ def item(
     c: Collection, root: str, fmt: str, feature: Feature, jsonfg: JsonFg | None = None
 ) -> dict[str, Any]:
     url = f"{root}/collections/{c.id}/items/{quote(str(feature['id']), safe='')}"
-    links = representation_links(url, {}, fmt)
+    links = representation_links(url, "", fmt)
     links.append(link(f"{root}/collections/{c.id}", "collection", JSON, c.title))
     if jsonfg is None:
         return {**feature, "links": links}

@@ -63,10 +63,32 @@ def with_query(url: str, params: dict[str, str]) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def with_format(url: str, query: str, f: str) -> str:
+    """`url?query&f=…` for an already encoded `query` without `f`: the text
+    `with_query(url, {**params, "f": f})` gives, with `params` encoded once for all of a
+    document's links rather than once per link."""
+    return f"{url}?{query}&f={f}" if query else f"{url}?f={f}"
+
+
 def format_links(url: str, params: dict[str, str], current: str, json_type: str) -> list[dict]:
     """`self` for the representation served, `alternate` for the other one."""
-    json_link = link(with_query(url, {**params, "f": "json"}), "self", json_type, "This document")
-    html_link = link(with_query(url, {**params, "f": "html"}), "alternate", HTML, "As HTML")
+    if "f" in params:  # {**params, "f": …} keeps f where it stands
+        json_href, html_href = (with_query(url, {**params, "f": f}) for f in ("json", "html"))
+    else:
+        query = urlencode(params)
+        json_href, html_href = (with_format(url, query, f) for f in ("json", "html"))
+    return _format_links(json_href, html_href, current, json_type)
+
+
+def encoded_format_links(url: str, query: str, current: str, json_type: str) -> list[dict]:
+    """`format_links` for an encoded query without `f` (see `with_format`)."""
+    json_href, html_href = with_format(url, query, "json"), with_format(url, query, "html")
+    return _format_links(json_href, html_href, current, json_type)
+
+
+def _format_links(json_href: str, html_href: str, current: str, json_type: str) -> list[dict]:
+    json_link = link(json_href, "self", json_type, "This document")
+    html_link = link(html_href, "alternate", HTML, "As HTML")
     if current == "html":
         json_link["rel"], json_link["title"] = "alternate", "As JSON"
         html_link["rel"], html_link["title"] = "self", "This document"
