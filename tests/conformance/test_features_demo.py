@@ -46,9 +46,7 @@ def test_demo_api_passes_every_check_it_runs(loop_thread: LoopThread, demo_app: 
             ), f"{r.label} skipped: {r.message}"
 
 
-def test_cli_features_run_against_a_real_demo_server_passes(
-    live_demo: str, tmp_path: Path
-):
+def test_cli_features_run_against_a_real_demo_server_passes(live_demo: str, tmp_path: Path):
     started = time.perf_counter()
     done = subprocess.run(
         [
