@@ -4,7 +4,10 @@ that needs a credential declares (`security`: any one of the schemes will do).
 
 The schemes follow the configuration only: `apiKey` (header `X-API-Key`) when the tenant has
 API keys, `openIdConnect` for a provider whose discovery URL the operator configured (the
-gateway never fetches it), an HTTP bearer scheme (JWT) for the other providers.
+gateway never fetches it), an HTTP bearer scheme (JWT) for the other providers. `secure`
+puts them into a document: the schemes in its components and, on a closed tenant
+(`public_read: false`), the requirement on every read too (write operations carry theirs
+already); public reads carry none. The Features and the SensorThings documents share it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from gateway.access.config import ServerAccess, TenantAccess
 
 API_KEY = "apiKey"
 BEARER = "bearer"
+METHODS = ("get", "head", "post", "put", "patch", "delete")
+_READ_REFUSALS = {
+    "401": "A credential with a read scope of the tenant is needed (WWW-Authenticate says how).",
+    "403": "The credential lacks the read scope.",
+}
 
 
 @dataclass(frozen=True)
@@ -72,4 +80,22 @@ def api_security(tenant: TenantAccess, server: ServerAccess) -> ApiSecurity | No
     return ApiSecurity(schemes, tenant.public_read, [{name: []} for name in schemes])
 
 
-__all__ = ["API_KEY", "BEARER", "ApiSecurity", "api_security", "scheme_name"]
+def secure(doc: dict[str, Any], security: ApiSecurity | None) -> None:
+    if security is None:
+        return
+    doc["components"]["securitySchemes"] = security.schemes
+    if security.public_read:
+        return
+    for operations in doc["paths"].values():
+        for method in METHODS:
+            operation = operations.get(method)
+            if operation is None or "security" in operation:
+                continue
+            operation["security"] = security.requirement
+            responses = operation["responses"]
+            for status, description in _READ_REFUSALS.items():
+                if status not in responses:
+                    responses[status] = {"description": description}
+
+
+__all__ = ["API_KEY", "BEARER", "ApiSecurity", "api_security", "scheme_name", "secure"]

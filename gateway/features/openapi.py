@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.access import openapi as access_openapi
 from gateway.config import ServerSettings
-from gateway.features import apisecurity, jsonfg, writeapi
+from gateway.features import jsonfg, writeapi
 from gateway.features.crs import collection_crs
 from gateway.features.filtering import LANGUAGES
 from gateway.features.jsonfg import JSONFG
@@ -402,5 +403,5 @@ def document(view: ApiView, root: str, settings: ServerSettings) -> dict[str, An
         },
     }
     writeapi.add_operations(doc, view)
-    apisecurity.secure(doc, view.security)
+    access_openapi.secure(doc, view.security)
     return doc

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
+from gateway.access.openapi import api_security
 from gateway.config import LoadedConfig
 from gateway.resilience import SourceGuard, effective
 from gateway.sensorthings.auth import access_writes
@@ -75,6 +76,9 @@ class StaFacade:
             public = {t: s for t, s in self.guarded.items() if tenants[t].access.public_read}
             federated = FederatedService(public, server.sensorthings, server.federation)
         self.api = SensorThings(server, self.guarded, federated)
+        self.api.security = {
+            t: api_security(tenants[t].access, server.access) for t in self.services
+        }
         self.websockets = MqttWebSockets(server, self.services)
         self.bridge: Any | None = None
         self.policies: dict[str, Any] = {}  # tenant -> gateway.access.Access, set by the app

@@ -14,8 +14,11 @@ for `$top` and `$skip`; the grammars of `$filter` and `$expand` are in the descr
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
+from gateway.access import openapi as access_openapi
+from gateway.access.openapi import API_KEY, ApiSecurity
 from gateway.sensorthings.model import BY_PLURAL, ROOT_SETS, EntityType, target
 
 REF = "#/components"
@@ -124,7 +127,7 @@ def _write(op_id: str, summary: str, ok: str, body: bool = True) -> dict[str, An
     op: dict[str, Any] = {
         "operationId": op_id,
         "summary": summary,
-        "security": [{"apiKey": []}],
+        "security": [{API_KEY: []}],
         "responses": _responses({"description": "Done."}, WRITE_ERRORS),
     }
     op["responses"].pop("200")
@@ -256,12 +259,41 @@ def _components(writable: bool) -> dict[str, Any]:
     }
     if writable:
         components["securitySchemes"] = {
-            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+            API_KEY: {"type": "apiKey", "in": "header", "name": "X-API-Key"}
         }
     return components
 
 
-def document(root: str, title: str, writable: bool, multi_datastream: bool) -> dict[str, Any]:
+def document(
+    root: str,
+    title: str,
+    writable: bool,
+    multi_datastream: bool,
+    security: ApiSecurity | None = None,
+) -> dict[str, Any]:
+    """The API definition; `security` is the tenant's access (its schemes, the requirement
+    of writes, and of reads when its reading is closed), none for the federated root."""
+    doc = _document(root, title, writable, multi_datastream)
+    if security is not None:
+        _secure(doc, writable, security)
+    return doc
+
+
+def _secure(doc: dict[str, Any], writable: bool, security: ApiSecurity) -> None:
+    """The tenant's schemes beside the environment key's `apiKey` (kept while writes are
+    served: `api_key_env` takes the same header); writes accept any of them."""
+    schemes = dict(security.schemes)
+    if writable:
+        schemes.setdefault(API_KEY, doc["components"]["securitySchemes"][API_KEY])
+    requirement = [{name: []} for name in schemes]
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            if "security" in operation:
+                operation["security"] = requirement
+    access_openapi.secure(doc, replace(security, schemes=schemes, requirement=requirement))
+
+
+def _document(root: str, title: str, writable: bool, multi_datastream: bool) -> dict[str, Any]:
     sets = {s for s in ROOT_SETS if multi_datastream or s != "MultiDatastreams"}
     paths: dict[str, Any] = {
         "/": {

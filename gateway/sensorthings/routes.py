@@ -20,6 +20,7 @@ from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
 from gateway.access.audit import audit
+from gateway.access.openapi import ApiSecurity
 from gateway.bodies import read_body
 from gateway.config import ServerSettings
 from gateway.context import REQUEST_ID
@@ -145,6 +146,7 @@ class SensorThings:
         self.limits = self.settings.odata_limits()
         self.services = services
         self.federated = federated
+        self.security: dict[str, ApiSecurity | None] = {}  # tenant -> its API's, set by the facade
         self.mqtt: Any | None = None  # the bridge, when a broker is configured
         self.websockets: Any | None = None  # ws.endpoint.MqttWebSockets, once started
 
@@ -215,7 +217,7 @@ class SensorThings:
     ) -> Response:
         method = request.method
         if request.path_params.get("path", "").rstrip("/") == "api" and method in ("GET", "HEAD"):
-            return self._api(service, links)
+            return self._api(service, links, self.security.get(request.path_params.get("tenant")))
         path = parse_path(request.path_params.get("path", ""))
         if method not in METHODS:
             raise MethodNotAllowed(f"{method} is not served here", allowed(service, path))
@@ -288,9 +290,11 @@ class SensorThings:
         return parse_body(await read_body(request, self.settings.max_body_bytes))
 
     @staticmethod
-    def _api(service: Service, links: Links) -> Response:
+    def _api(service: Service, links: Links, security: ApiSecurity | None) -> Response:
         title = getattr(service, "title", None) or "SensorThings API"
-        doc = openapi.document(links.root, title, service.writable, service.multi_datastream)
+        doc = openapi.document(
+            links.root, title, service.writable, service.multi_datastream, security
+        )
         return sta_json(doc, media_type=OPENAPI)
 
     @staticmethod
