@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import jwt
@@ -84,6 +85,17 @@ class JwksUnavailable(ValueError):
     """The JWKS could not be had: the message says why, naming the file or URL."""
 
 
+def shown_url(url: str) -> str:
+    """The URL as logs and reports show it: without user, password and query, where an
+    operator may have put a credential."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    query = "?…" if parts.query else ""
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
+
+
 async def jwks_document(cfg: OidcProvider, file: Path | None) -> bytes:
     """The JWKS as the operator configured it: the file's bytes, or the URL's answer (no
     redirects followed, at most MAX_JWKS_BYTES, within `timeout`)."""
@@ -93,13 +105,13 @@ async def jwks_document(cfg: OidcProvider, file: Path | None) -> bytes:
         except OSError as e:
             raise JwksUnavailable(f"cannot read the JWKS file {file}: {e.strerror}") from None
     assert cfg.jwks_url is not None
-    url = cfg.jwks_url
+    url, shown = cfg.jwks_url, shown_url(cfg.jwks_url)
     client = httpx.AsyncClient(timeout=cfg.timeout, follow_redirects=False)
     try:
         async with client, client.stream("GET", url) as response:
             if not response.is_success:
                 raise JwksUnavailable(
-                    f"the JWKS URL {url} answered {response.status_code} "
+                    f"the JWKS URL {shown} answered {response.status_code} "
                     f"{response.reason_phrase}".rstrip()
                 )
             body = b""
@@ -107,15 +119,15 @@ async def jwks_document(cfg: OidcProvider, file: Path | None) -> bytes:
                 body += chunk
                 if len(body) > MAX_JWKS_BYTES:
                     raise JwksUnavailable(
-                        f"the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes"
+                        f"the JWKS at {shown} is larger than {MAX_JWKS_BYTES} bytes"
                     )
             return body
     except httpx.TimeoutException:
         raise JwksUnavailable(
-            f"the JWKS URL {url} did not answer within {cfg.timeout:g} s"
+            f"the JWKS URL {shown} did not answer within {cfg.timeout:g} s"
         ) from None
     except httpx.HTTPError as e:
-        raise JwksUnavailable(f"cannot fetch the JWKS URL {url}: {e}") from None
+        raise JwksUnavailable(f"cannot fetch the JWKS URL {shown}: {e}") from None
 
 
 def parse_jwks(document: bytes, left_out: list[str] | None = None) -> dict[str | None, SigningKey]:

@@ -19,6 +19,7 @@ from gateway.access.jwks import (
     SigningKey,
     jwks_document,
     parse_jwks,
+    shown_url,
     signs_with,
 )
 from gateway.config import LoadedConfig
@@ -57,7 +58,8 @@ async def probe_provider(
     name: str, cfg: OidcProvider, base_dir: Path, tenants: list[str]
 ) -> ProviderReport:
     file = base_dir / cfg.jwks_file if cfg.jwks_file is not None else None
-    report = ProviderReport(name, str(file) if file else str(cfg.jwks_url), tenants)
+    source = str(file) if file else shown_url(str(cfg.jwks_url))
+    report = ProviderReport(name, source, tenants)
     try:
         document = await jwks_document(cfg, file)
         keys = parse_jwks(document, report.notes)

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from gateway.access.probe import ProviderReport, check_providers
+from gateway.access.config import OidcProvider
+from gateway.access.probe import ProviderReport, check_providers, probe_provider
 from gateway.cli import app
 from gateway.config import load_config
 from tests.access.jwks_server import JwksServer
@@ -165,3 +166,16 @@ def test_config_check_passes_when_every_provider_loads(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["config", "check", str(path)], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert "OIDC providers" in result.output and "RS256" in result.output
+
+
+def test_a_credential_in_the_jwks_url_is_never_shown(server: JwksServer) -> None:
+    """An operator may put a password or a token into the URL: reports and the start-up
+    log name the URL without them."""
+    host = server.url.removeprefix("http://")
+    cfg = OidcProvider.model_validate(
+        _provider(1, jwks_url=f"http://user:s3cret@{host}/broken?token=t0ken")
+    )
+    report = asyncio.run(probe_provider("p", cfg, Path("."), []))
+    shown = " ".join([report.source, *report.problems])
+    assert report.source == f"{server.url}/broken?…"
+    assert report.problems and "s3cret" not in shown and "t0ken" not in shown
