@@ -20,12 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port  # noqa: E402
+from bench.common import launch, stop  # noqa: E402
 
 TWINBRIDGE = str(Path(sys.executable).with_name("twinbridge"))
 
@@ -34,23 +32,6 @@ def cpu_seconds(pid: int) -> float:
     """User and system time of a process and its waited-for children (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def serve(demo_dir: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "TWINBRIDGE_DEMO_DIR": demo_dir}
-    command = [TWINBRIDGE, "serve", "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the gateway did not start within 90 s")
 
 
 def once(url: str, server_pid: int, concurrency: int) -> tuple[float, float, float, dict]:
@@ -75,12 +56,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=6)
     args = parser.parse_args()
-    proc, url = serve(tempfile.mkdtemp(prefix="demo-data-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="demo-data-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    env = {**os.environ, "TWINBRIDGE_DEMO_DIR": str(tmp)}
+    serve = [TWINBRIDGE, "serve", "--log-level", "warning", "--port"]
     try:
-        rows = [once(url, proc.pid, args.concurrency) for _ in range(args.runs)]
+        url = launch("gateway", tmp, procs, lambda port: [*serve, str(port)], "/health", env)
+        rows = [once(url, procs[0].pid, args.concurrency) for _ in range(args.runs)]
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        for proc in procs:
+            stop(proc)
     print(f"load average {os.getloadavg()[0]:.1f}; summary {rows[-1][3]}")
     print("| run | wall s | gateway CPU s | suite CPU s |\n|---|---|---|---|")
     for i, (wall, server, client, _) in enumerate(rows, 1):

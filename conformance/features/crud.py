@@ -13,7 +13,6 @@ from conformance.features import writes as W
 from conformance.features.names import CREATE_REPLACE_DELETE, GEOJSON, UPDATE, part4
 from conformance.http import Fetched
 from conformance.model import CheckSkipped
-from conformance.registry import FEATURES, check
 
 CRD = CREATE_REPLACE_DELETE
 POST_RESPONSE = part4(
@@ -46,14 +45,10 @@ async def _read_back(t: Test, url: str, expected: dict[str, Any], what: str) -> 
     return [f"after {what}: {d}" for d in W.differences(expected, doc)]
 
 
-@check(
+@W.part4_check(
     POST_RESPONSE,
     "part4/create",
     "POST of a copy of an item answers 201; its Location reads back what was sent",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def create(t: Test) -> str:
     await W.writable(t, "post")
@@ -89,14 +84,10 @@ def _replacement(sample: W.Sample) -> tuple[dict[str, Any], str]:
     return feature, ", ".join(changed)
 
 
-@check(
+@W.part4_check(
     PUT_RESPONSE,
     "part4/replace",
     "PUT answers 200 or 204 and GET returns the replacement",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def replace(t: Test) -> str:
     await W.writable(t, "put")
@@ -112,14 +103,10 @@ async def replace(t: Test) -> str:
     return f"replaced ({changed})"
 
 
-@check(
+@W.part4_check(
     PATCH_RESPONSE,
     "part4/update",
     "PATCH (JSON Merge Patch) changes one property; the others and the geometry stay",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def update(t: Test) -> str:
     support = await W.writable(t, "patch")
@@ -146,14 +133,10 @@ async def update(t: Test) -> str:
     return f"PATCH set {name} to {value!r}; nothing else changed"
 
 
-@check(
+@W.part4_check(
     DELETE_RESPONSE,
     "part4/delete",
     "DELETE answers 200 or 204, then GET of the item answers 404",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def delete(t: Test) -> str:
     await W.writable(t, "delete")

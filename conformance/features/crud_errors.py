@@ -18,7 +18,6 @@ from conformance.features.names import (
     part4,
 )
 from conformance.model import CheckSkipped, Level
-from conformance.registry import FEATURES, check
 
 CRD, ETAGS = CREATE_REPLACE_DELETE, OPTIMISTIC_LOCKING_ETAGS
 IF_MATCH_PUT = part4(
@@ -62,15 +61,11 @@ async def _put(t: Test, url: str, feature: dict[str, Any], etag: str) -> Any:
     return await t.request("PUT", url, content=W.encoded(feature), headers=headers)
 
 
-@check(
+@W.part4_check(
     IF_MATCH_PUT,
     "part4/if-match-stale",
     "PUT with the current ETag succeeds; PUT with the ETag it replaced answers 412, "
     "changing nothing",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def if_match_stale(t: Test) -> str:
     support = await W.writable(t, "put")
@@ -112,14 +107,10 @@ async def if_match_stale(t: Test) -> str:
     return "the current ETag was accepted, the stale one refused with 412 and nothing changed"
 
 
-@check(
+@W.part4_check(
     POST_BODY,
     "part4/create-invalid",
     "POST of a body that is not JSON, or JSON that is no feature, answers 4xx",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def create_invalid(t: Test) -> str:
     await W.writable(t, "post")
@@ -141,14 +132,10 @@ async def create_invalid(t: Test) -> str:
     return "every invalid body was refused with a 4xx"
 
 
-@check(
+@W.part4_check(
     PUT_MISSING,
     "part4/replace-missing",
     "PUT of an item that does not exist answers 404",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def replace_missing(t: Test) -> str:
     await W.writable(t, "put")
@@ -166,14 +153,10 @@ async def replace_missing(t: Test) -> str:
     return "404"
 
 
-@check(
+@W.part4_check(
     DELETE_MISSING,
     "part4/delete-missing",
     "DELETE of an item that does not exist answers 404",
-    suite=FEATURES,
-    per_collection=True,
-    writes=True,
-    beyond_cite=True,
 )
 async def delete_missing(t: Test) -> str:
     await W.writable(t, "delete")

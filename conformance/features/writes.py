@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from conformance.context import Test
+from conformance.context import CheckFunc, Test
 from conformance.features import api
 from conformance.features import links as L
 from conformance.features import openapi as oas
@@ -29,7 +30,8 @@ from conformance.features.names import (
     UPDATE,
 )
 from conformance.http import Fetched
-from conformance.model import Blocked, CheckFailed, CheckSkipped
+from conformance.model import Blocked, CheckFailed, CheckSkipped, Requirement
+from conformance.registry import FEATURES, check
 
 Feature = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
@@ -37,6 +39,21 @@ METHODS = ("post", "put", "patch", "delete")
 REL_SCHEMA = ("http://www.opengis.net/def/rel/ogc/1.0/schema", "[ogc-rel:schema]")
 SHIFT = 0.0001  # degrees a replacement moves the geometry: ~10 m, inside any sane extent
 COORD_TOLERANCE = 1e-6  # degrees: a round trip through a projected storage CRS stays within
+
+
+def part4_check(
+    requirement: Requirement, check_id: str, title: str
+) -> Callable[[CheckFunc], CheckFunc]:
+    """A Part 4 check: per collection, run only with --allow-writes, beyond OGC's suite."""
+    return check(
+        requirement,
+        check_id,
+        title,
+        suite=FEATURES,
+        per_collection=True,
+        writes=True,
+        beyond_cite=True,
+    )
 
 
 @dataclass(frozen=True)
