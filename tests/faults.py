@@ -43,6 +43,7 @@ class FaultProxy:
         self.latency = 0.5
         self.drip = 50  # bytes per second
         self.port = 0
+        self.connections = 0  # accepted so far: a source left alone opens none
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -86,6 +87,7 @@ class FaultProxy:
         self._writers.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         self._writers.add(writer)
         try:
             if self.mode in ("hang", "reset", "garbage", "http500"):

@@ -171,6 +171,22 @@ def test_the_breaker_opens_answers_at_once_and_closes_when_postgis_is_back(
     assert gateway.get("/ready").json()["status"] == "ready"
 
 
+def test_an_open_circuit_leaves_postgis_alone_pool_included(
+    gateway: TestClient, pg_proxy: FaultProxy
+) -> None:
+    """No connection attempt behind an open circuit: asyncpg 0.32's pool restores its
+    `min_size` floor in the background (retrying after 1, 2, 4 … s) unless the connector
+    keeps it from doing so."""
+    assert gateway.get(ITEMS).status_code == 200  # a pooled connection, idle after this
+    pg_proxy.set("reset", cut=True)  # the idle connection is lost: the pool notices
+    for _ in range(3):
+        assert gateway.get(ITEMS).status_code == 502
+    assert guard_of(gateway).breaker.open
+    asked = pg_proxy.connections
+    time.sleep(2.5)  # the pool's first two retries would fall in here
+    assert pg_proxy.connections == asked, "the source was asked behind an open circuit"
+
+
 def test_abandoned_calls_drain_and_memory_stays_flat(
     gateway: TestClient, pg_proxy: FaultProxy
 ) -> None:

@@ -284,15 +284,17 @@ class PostGISConnector(PostGISWrites, FeatureConnector):
             "TimeZone": "UTC",
         }
         try:
-            return await asyncpg.create_pool(
+            pool = await asyncpg.create_pool(
                 **login,
-                min_size=min(c.pool_min_size, c.pool_max_size),
+                min_size=0,  # see _warm
                 max_size=c.pool_max_size,
                 timeout=c.connect_timeout,
                 server_settings=settings,
                 init=_init_connection,
                 reset=_keep_session,
             )
+            await _warm(pool, min(c.pool_min_size, c.pool_max_size))
+            return pool
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             reason = str(e) or type(e).__name__
             where = self._server()
@@ -427,6 +429,22 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Released connections skip asyncpg's RESET ALL/CLOSE ALL/UNLISTEN round trip: the
     connector changes no session state (cursors live in transactions, which asyncpg rolls
     back on release), and that query cost one extra round trip per request."""
+
+
+async def _warm(pool: asyncpg.Pool, connections: int) -> None:
+    """Open `connections` now, as `pool_min_size` promises. Not asyncpg's `min_size`: since
+    asyncpg 0.32 it is a floor the pool restores in the background, retrying a source that
+    is down every 1, 2, 4 … 60 s behind the breaker's back (an open circuit must mean the
+    source is left alone) and logging a traceback each time."""
+    held: list[asyncpg.Connection] = []
+    try:
+        for _ in range(connections):
+            held.append(await pool.acquire())
+    except BaseException:
+        pool.terminate()
+        raise
+    for conn in held:
+        await pool.release(conn)
 
 
 async def _aiter(items: list[Record]) -> AsyncIterator[Record]:

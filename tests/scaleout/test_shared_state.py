@@ -62,16 +62,6 @@ CREATE TRIGGER w_changed AFTER INSERT OR UPDATE OR DELETE ON w_trees
 """
 
 
-class CountingProxy(FaultProxy):
-    """A FaultProxy that counts the connections made to it: a source not asked opens none."""
-
-    connections = 0
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        await super()._accept(reader, writer)
-
-
 def _sha(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -129,15 +119,15 @@ async def _setup(dsn: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def flaky(postgis: PostGIS) -> Iterator[CountingProxy]:
-    proxy = CountingProxy(postgis.port, postgis.host).start()
+def flaky(postgis: PostGIS) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(postgis.port, postgis.host).start()
     yield proxy
     proxy.stop()
 
 
 @pytest.fixture(scope="module")
 def cluster(
-    shared: Shared, flaky: CountingProxy, tmp_path_factory: pytest.TempPathFactory
+    shared: Shared, flaky: FaultProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     asyncio.run(_setup(shared.db.dsn))
     extra = _extra(shared.db, flaky.port)
@@ -177,7 +167,7 @@ def test_the_cluster_shares_its_state_in_redis_under_its_own_prefix(
 
 
 def test_a_circuit_opened_through_g1_is_open_on_g2_which_does_not_ask_the_source(
-    cluster: Cluster, flaky: CountingProxy
+    cluster: Cluster, flaky: FaultProxy
 ) -> None:
     g1, g2 = cluster.instances
     assert httpx.get(f"{g2.url}{FLAKY}", timeout=20).status_code == 200  # fine so far
