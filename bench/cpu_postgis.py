@@ -14,6 +14,8 @@ the bare endpoint is `bare_reference.py`. `--concurrency` requests are in flight
 their number, and the minimum of the rounds is kept. TwinBridge and bare take turns round by
 round. `--profile ROW` runs TwinBridge's row under cProfile instead and prints the top
 functions by own time (cProfile slows Python code by 2-3×: read shares, not figures).
+`--without Compression,RequestLog` builds TwinBridge without those middleware layers (class
+names; `all` for every one): what each costs, measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -112,12 +114,27 @@ async def drive(app: App, target: str, n: int, concurrency: int) -> float:
 
 
 def twinbridge_app(tmp: Path, args: argparse.Namespace) -> Any:
+    if args.without:
+        _skip_middleware(set(args.without.split(",")))
     config = tmp / "twinbridge.yaml"
     config.write_text(yaml.safe_dump(fp.twinbridge_config(args), sort_keys=False))
     os.environ["TWINBRIDGE_CONFIG"] = str(config)
     from gateway.server import app_factory
 
     return app_factory()
+
+
+def _skip_middleware(names: set[str]) -> None:
+    """FastAPI.add_middleware ignores the named classes from now on (this process only)."""
+    from fastapi import FastAPI
+
+    add = FastAPI.add_middleware
+
+    def selective(app: FastAPI, cls: Any, *args: Any, **kwargs: Any) -> None:
+        if "all" not in names and cls.__name__ not in names:
+            add(app, cls, *args, **kwargs)
+
+    FastAPI.add_middleware = selective  # type: ignore[method-assign]
 
 
 def bare_app(args: argparse.Namespace) -> Any:
@@ -207,6 +224,7 @@ def main() -> None:
     parser.add_argument(
         "--callgrind", action="store_true", help="under valgrind --tool=callgrind: k instructions"
     )
+    parser.add_argument("--without", default="", help="middleware classes to leave out, or all")
     parser.add_argument("--sort", default="tottime", help="pstats sort key for --profile")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--database", default="twinbridge_bench")
