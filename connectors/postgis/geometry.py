@@ -3,12 +3,13 @@
 The gateway serves and evaluates what the database stores: a geometry in another SRID is
 moved to CRS84 by pyproj, as file sources and `filter-crs` literals are, so a vertex they
 share stays one (see connectors/crs.transform_geometries). Points, most of what cities
-publish, are read straight from their 21 bytes, all of a page in one numpy view: as cheap
-as parsing ST_AsGeoJSON text was, which rounded to 7 decimals.
+publish, are read straight from their 21 bytes, all of a page with one struct: as cheap as
+parsing ST_AsGeoJSON text was, which rounded to 7 decimals.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +19,8 @@ import shapely
 from connectors.crs import to_geojson, transform_geometries, transformer
 
 _POINT = b"\x01\x01\x00\x00\x00"  # little-endian WKB, type 1: a 2D point, then x and y
-_POINT_HEAD = np.frombuffer(_POINT, dtype="u1")
-_POINT_WKB = np.dtype([("head", "u1", (5,)), ("x", "<f8"), ("y", "<f8")])  # packed: 21 bytes
+_POINT_XY = struct.Struct("<5xdd")  # 21 bytes: the head skipped, x and y read
+_POINT_HEAD = [bytes([b]) for b in _POINT]
 Geometry = dict[str, Any] | None
 
 
@@ -53,17 +54,21 @@ def geojson(blobs: Sequence[bytes | None], crs: str) -> list[Geometry]:
 
 
 def _points(blobs: Sequence[bytes | None], crs: str) -> list[Geometry] | None:
-    """A page of 2D points, none missing (the common case), read in one go: a third less
-    time than checking and slicing each blob (~30 µs per 100 points); None otherwise."""
+    """A page of 2D points, none missing (the common case), read in one pass; None
+    otherwise. The heads are compared a byte column at a time (every 21st byte) and x, y
+    read by one struct: a little faster than a numpy view for 100 points, 3× for the one
+    point of an item (numpy's fixed cost is ~5 µs)."""
     if not blobs or None in blobs or set(map(len, blobs)) != {21}:
         return None
-    read = np.frombuffer(b"".join(blobs), dtype=_POINT_WKB)  # type: ignore[arg-type]
-    if not (read["head"] == _POINT_HEAD).all():
+    joined, n = b"".join(blobs), len(blobs)  # type: ignore[arg-type]
+    if any(joined[i::21] != byte * n for i, byte in enumerate(_POINT_HEAD)):
         return None
-    xs, ys = read["x"], read["y"]
+    points = _POINT_XY.iter_unpack(joined)
     if crs != "EPSG:4326":
-        xs, ys = transformer(crs).transform(np.array(xs), np.array(ys))
-    return [{"type": "Point", "coordinates": xy} for xy in np.column_stack((xs, ys)).tolist()]
+        xs, ys = zip(*points, strict=True)
+        moved = transformer(crs).transform(np.array(xs), np.array(ys))
+        points = zip(*(np.asarray(axis).tolist() for axis in moved), strict=True)
+    return [{"type": "Point", "coordinates": [x, y]} for x, y in points]
 
 
 __all__ = ["geojson", "select"]
