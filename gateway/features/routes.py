@@ -289,11 +289,11 @@ class Features:
         if none_match(request.headers.get("if-none-match", ""), etag):
             return Response(status_code=304, headers={"ETag": etag})
         doc = documents.item(c, root, fmt, shown, presentation.jsonfg)
-        crumbs = self._collection_crumbs(view, root, c) + [
-            ("Items", f"{root}/collections/{c.id}/items"),
-            (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
-        ]
         if fmt == "html":
+            crumbs = self._collection_crumbs(view, root, c) + [
+                ("Items", f"{root}/collections/{c.id}/items"),
+                (str(fid), f"{root}/collections/{c.id}/items/{fid}"),
+            ]
             page = self.page(request, "item", doc, f"{c.title}: {fid}", crumbs, crs=p.crs)
             page.headers["ETag"] = etag
             return page
