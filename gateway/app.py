@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
 from starlette._utils import get_route_path
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -158,7 +158,7 @@ def _cursor_key(loaded: LoadedConfig) -> bytes:
     return derived_key(loaded.config.model_dump_json())
 
 
-def create_app(loaded: LoadedConfig) -> FastAPI:
+def create_app(loaded: LoadedConfig) -> Starlette:
     catalog = Catalog(loaded)
     closed = frozenset(t for t, cfg in loaded.config.tenants.items() if not cfg.access.public_read)
     root, tenants = build_views(catalog, closed)
@@ -186,7 +186,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
     shared = build_shared(loaded.config.server.shared_state, catalog, sensorthings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await tokens.open()
         await shared.start()
         await catalog.open()
@@ -200,9 +200,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
         await catalog.close()
         await shared.stop()
 
-    app = FastAPI(
-        title="TwinBridge", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
-    )
+    app = Starlette(lifespan=lifespan)
     app.state.catalog = catalog
     app.state.server_settings = loaded.config.server
     app.state.sensorthings = sensorthings
@@ -277,7 +275,7 @@ def create_app(loaded: LoadedConfig) -> FastAPI:
 
 
 def _stack_middleware(
-    app: FastAPI,
+    app: Starlette,
     loaded: LoadedConfig,
     writes: Writes,
     sensorthings: StaFacade,

@@ -99,7 +99,7 @@ INTERNAL_KEY = "twinbridge.internal"
 
 def label_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
     """Let each route write its template into the request scope for observe_request (the
-    router of this FastAPI version does not leave the matched route there)."""
+    router does not leave the matched route there)."""
     for route in routes:
         if isinstance(route, Route):
             route.app = _labelled(route.app, route.path)

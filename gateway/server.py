@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from gateway import protocol
 from gateway.app import create_app
@@ -34,7 +34,7 @@ def configured() -> LoadedConfig:
     return load_config(path) if path else demo_config()
 
 
-def app_factory() -> FastAPI:
+def app_factory() -> Starlette:
     """The app as a server runs it: with the limits on the request head, enforced by
     `gateway.protocol` under `twinbridge serve` and by a middleware under any server."""
     loaded = configured()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from gateway.config import GatewayConfig
 from gateway.ratelimit.counters import Counters
@@ -10,7 +10,7 @@ from gateway.ratelimit.middleware import Policy, RateLimit
 from gateway.shared.state import SharedState
 
 
-def add_rate_limits(app: FastAPI, config: GatewayConfig, shared: SharedState) -> None:
+def add_rate_limits(app: Starlette, config: GatewayConfig, shared: SharedState) -> None:
     server = config.server
     tenants = {tid: t.rate_limits for tid, t in config.tenants.items()}
     policy = Policy(server.rate_limits, tenants, server.forwarded_allow_ips)

@@ -17,8 +17,8 @@ import httpx
 import pytest
 import shapely
 import yaml
-from fastapi.testclient import TestClient
 from lxml import etree
+from starlette.testclient import TestClient
 
 import profiles
 from conformance.model import Status

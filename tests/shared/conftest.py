@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from fastapi.testclient import TestClient
+from starlette.testclient import TestClient
 
 from gateway import catalog
 from gateway.app import create_app
