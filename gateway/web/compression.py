@@ -92,15 +92,15 @@ class _Answer:
             await self._send(message)
 
     async def _on_start(self, message: Message) -> None:
-        raw = list(message.get("headers", []))
+        raw = message.get("headers", [])
         status = message["status"]
         if status == 304:
-            await self._send({**message, "headers": self._not_modified(raw)})
+            await self._send({**message, "headers": self._not_modified(list(raw))})
             return
         if not compressible(h.get(raw, b"content-type")):
             await self._send(message)
             return
-        raw = h.add_vary(raw, VARY)
+        raw = h.add_vary(list(raw), VARY)
         as_is = status in (204, 206) or self.head or self.coding is None
         if as_is or h.get(raw, b"content-encoding") or h.get(raw, b"content-range"):
             await self._send({**message, "headers": raw})
