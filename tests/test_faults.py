@@ -197,8 +197,10 @@ def test_abandoned_calls_drain_and_memory_stays_flat(
     pg_proxy.set("hang", cut=True)
     assert_failed_in_time(*timed(gateway, ITEMS))
     before = rss_mb()
+    # The deadline is tested above; timing all 30 calls here gave a loaded CI machine 30
+    # chances to stall the loop past the 100 ms slack (it did once: 757 ms).
     for _ in range(30):
-        assert_failed_in_time(*timed(gateway, ITEMS))
+        assert gateway.get(ITEMS).status_code == 504
     deadline = time.monotonic() + 5
     while guard._orphans and time.monotonic() < deadline:
         time.sleep(0.05)
