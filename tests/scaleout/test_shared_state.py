@@ -221,7 +221,9 @@ def test_a_client_rate_limit_holds_across_instances_and_haproxy(cluster: Cluster
     for base in (g1.url, g2.url, cluster.url, cluster.url):
         refused = httpx.get(f"{base}{LIMITED}", headers=key, timeout=20)
         assert refused.status_code == 429, f"{base}: {refused.status_code} {refused.text}"
-        assert 1 <= int(refused.headers["retry-after"]) <= 3600, refused.headers
+        # at most the rest of this hour's window plus the share of the next one the
+        # sliding estimate needs (gateway/ratelimit/windows.py): early in an hour, > 3600
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600 + 3600 / PER_CLIENT, refused
         assert refused.json()["code"] == "TooManyRequests"
         served.add(refused.headers.get("x-served-by", base))
     assert {"g1", "g2"} <= served, served  # HAProxy's two requests went one to each
