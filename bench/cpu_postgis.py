@@ -125,16 +125,16 @@ def twinbridge_app(tmp: Path, args: argparse.Namespace) -> Any:
 
 
 def _skip_middleware(names: set[str]) -> None:
-    """FastAPI.add_middleware ignores the named classes from now on (this process only)."""
-    from fastapi import FastAPI
+    """Starlette.add_middleware ignores the named classes from now on (this process only)."""
+    from starlette.applications import Starlette
 
-    add = FastAPI.add_middleware
+    add = Starlette.add_middleware
 
-    def selective(app: FastAPI, cls: Any, *args: Any, **kwargs: Any) -> None:
+    def selective(app: Starlette, cls: Any, *args: Any, **kwargs: Any) -> None:
         if "all" not in names and cls.__name__ not in names:
             add(app, cls, *args, **kwargs)
 
-    FastAPI.add_middleware = selective  # type: ignore[method-assign]
+    Starlette.add_middleware = selective  # type: ignore[method-assign]
 
 
 def bare_app(args: argparse.Namespace) -> Any:
